@@ -1,0 +1,37 @@
+#include "commands.hpp"
+
+#include <map>
+
+namespace unbox::cli {
+
+namespace {
+std::map<const CLI::App*, std::function<int()>>& runners() {
+  static std::map<const CLI::App*, std::function<int()>> r;
+  return r;
+}
+}  // namespace
+
+CLI::App* add_command(CLI::App& app, const std::string& name, const std::string& description,
+                      const std::string& example, std::function<int()> run) {
+  CLI::App* sub = app.add_subcommand(name, description);
+  sub->footer("Example:\n  " + example);
+  runners()[sub] = std::move(run);
+  return sub;
+}
+
+void register_all(CLI::App& app) {
+  register_generate(app);
+  register_train(app);
+  register_eval(app);
+  register_predict(app);
+  register_info(app);
+  register_demo(app);
+}
+
+int run_selected(CLI::App& app) {
+  for (CLI::App* sub : app.get_subcommands())
+    if (auto it = runners().find(sub); it != runners().end()) return it->second();
+  return 2;
+}
+
+}  // namespace unbox::cli

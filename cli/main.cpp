@@ -1,0 +1,39 @@
+// build/unbox: the command line. Each subcommand lives in its own cli/cmd_*.cpp.
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include <cstdio>
+
+#include "commands.hpp"
+#include "unbox/core.hpp"
+
+int main(int argc, char** argv) {
+  CLI::App app{"unbox: open the black box of neural-network classifiers in particle physics"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "unbox 0.1.0");
+  unbox::cli::register_all(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::fprintf(stderr, "unbox: %s (see --help)\n", e.what());
+    return 2;
+  }
+  try {
+    return unbox::cli::run_selected(app);
+  } catch (const unbox::Error& e) {
+    std::fprintf(stderr, "unbox: error: %s\n", e.what());
+    return 2;
+  } catch (const std::bad_alloc&) {
+    std::fprintf(stderr, "unbox: error: out of memory\n");
+    return 2;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "unbox: internal error: %s\n", e.what());
+    return 3;
+  }
+}
