@@ -1,0 +1,100 @@
+// Building standard networks and training them: mini-batch Adam, BCE or MSE loss,
+// L1/L2 on weights, per-event weights, a seeded validation split, early stopping that
+// restores the best weights, and one hook called after every step and every epoch.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "unbox/network.hpp"
+#include "unbox/ops.hpp"
+
+namespace unbox {
+
+// A plain stack: input -> Standardize -> (Dense -> activation)* -> Dense -> output activation.
+class SequentialBuilder {
+ public:
+  explicit SequentialBuilder(std::vector<std::string> features, const std::string& input_name = "x");
+  SequentialBuilder& standardize();
+  SequentialBuilder& dense(Index width);
+  SequentialBuilder& activation(const Activation& act);
+  SequentialBuilder& softmax();
+  Network build();
+
+ private:
+  Network net_;
+  int last_;
+  int counter_ = 0;
+};
+
+enum class OutputKind { Sigmoid, Tanh };
+
+struct Architecture {
+  std::vector<Index> hidden;                                  // widths of the hidden layers
+  Activation activation{ActivationKind::ReLU};                // hidden activation
+  OutputKind output = OutputKind::Sigmoid;                    // sigmoid: BCE; tanh: MSE on +-1
+  double l1 = 0.0;                                            // suggested regularization
+  std::string name;                                           // "paper" or "64,64"
+};
+
+// "paper" -> Roxlo & Reece: 128,64,32,16,16,8,8,4,4,2,2, LeakyReLU(0.1), tanh output (MSE
+// on +-1), L1 1e-5. Otherwise a comma list of widths with the given activation and output.
+Architecture parse_architecture(const std::string& arch, const std::string& activation = "relu",
+                                const std::string& output = "sigmoid");
+Network build_network(const std::vector<std::string>& features, const Architecture& arch);
+
+enum class Loss { Auto, BinaryCrossEntropy, MeanSquaredError };
+std::string loss_name(Loss loss);
+
+struct TrainEvent {
+  enum Kind { Step, Epoch } kind;
+  Index step = 0;         // optimizer steps so far
+  Index epoch = 0;        // 1-based epoch (during an epoch: the current one)
+  double loss = 0.0;      // batch loss (Step) or mean training loss of the epoch (Epoch)
+  double val_loss = 0.0;  // Epoch only
+  double val_auc = 0.0;   // Epoch only
+  const Network* network = nullptr;
+};
+
+struct TrainOptions {
+  Loss loss = Loss::Auto;            // Auto: BCE for a sigmoid output, MSE (+-1) for tanh
+  Index batch = 256;
+  double learning_rate = 1e-3;
+  double beta1 = 0.9, beta2 = 0.999, adam_epsilon = 1e-8;
+  Index epochs = 100;
+  Index patience = 5;                // early stopping on validation loss; 0: off
+  double l1 = 0.0, l2 = 0.0;         // on weights, not biases
+  double validation_fraction = 0.2;
+  bool balance_classes = false;      // equal total weight for signal and background
+  bool fit_standardization = true;   // set the Standardize layer from the training split
+  std::uint64_t seed = 1;
+  bool quiet = false;
+  std::function<void(const TrainEvent&)> hook;
+};
+
+struct EpochRecord {
+  Index epoch;
+  double loss, val_loss, val_auc, seconds;
+};
+
+struct TrainResult {
+  Loss loss = Loss::Auto;
+  Index epochs_run = 0;
+  Index best_epoch = 0;
+  double best_val_loss = 0.0;
+  double best_val_auc = 0.0;
+  Index steps = 0;
+  Index train_events = 0, validation_events = 0;
+  double seconds = 0.0;
+  bool stopped_early = false;
+  std::vector<EpochRecord> history;
+};
+
+// Train `net` (a single flat input, one output neuron) on raw inputs [N, n], labels
+// (0/1) and weights (may be empty). Deterministic for a seed and thread count.
+TrainResult train(Network& net, const Tensor& inputs, const std::vector<double>& labels,
+                  const std::vector<double>& weights, const TrainOptions& options);
+
+}  // namespace unbox

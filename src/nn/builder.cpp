@@ -1,0 +1,84 @@
+#include <fmt/format.h>
+
+#include <charconv>
+
+#include "unbox/train.hpp"
+
+namespace unbox {
+
+SequentialBuilder::SequentialBuilder(std::vector<std::string> features, const std::string& input_name) {
+  Index n = static_cast<Index>(features.size());
+  last_ = net_.add_input(input_name, {n}, std::move(features));
+}
+
+SequentialBuilder& SequentialBuilder::standardize() {
+  last_ = net_.add_node("standardize", std::make_unique<Standardize>(net_.node(last_).shape), {last_});
+  return *this;
+}
+
+SequentialBuilder& SequentialBuilder::dense(Index width) {
+  Index in = shape_size(net_.node(last_).shape);
+  last_ = net_.add_node(fmt::format("dense{}", ++counter_), std::make_unique<Dense>(in, width), {last_});
+  return *this;
+}
+
+SequentialBuilder& SequentialBuilder::activation(const Activation& act) {
+  last_ = net_.add_node(fmt::format("act{}", counter_), std::make_unique<Activation>(act), {last_});
+  return *this;
+}
+
+SequentialBuilder& SequentialBuilder::softmax() {
+  last_ = net_.add_node(fmt::format("softmax{}", counter_), std::make_unique<Softmax>(), {last_});
+  return *this;
+}
+
+Network SequentialBuilder::build() {
+  net_.set_output(last_);
+  return std::move(net_);
+}
+
+Architecture parse_architecture(const std::string& arch, const std::string& activation, const std::string& output) {
+  Architecture a;
+  a.name = arch;
+  if (arch == "paper") {
+    a.hidden = {128, 64, 32, 16, 16, 8, 8, 4, 4, 2, 2};
+    a.activation = Activation(ActivationKind::LeakyReLU, 0.1);
+    a.output = OutputKind::Tanh;
+    a.l1 = 1e-5;
+    return a;
+  }
+  std::string_view s(arch);
+  while (!s.empty()) {
+    auto comma = s.find(',');
+    std::string_view item = s.substr(0, comma);
+    Index w = 0;
+    auto [p, ec] = std::from_chars(item.data(), item.data() + item.size(), w);
+    if (ec != std::errc() || p != item.data() + item.size() || w <= 0)
+      throw Error(fmt::format("bad --arch '{}': expected 'paper' or positive layer widths like 64,64", arch));
+    a.hidden.push_back(w);
+    if (comma == std::string_view::npos) break;
+    s.remove_prefix(comma + 1);
+  }
+  if (a.hidden.empty()) throw Error("--arch needs at least one hidden layer, e.g. --arch 64,64");
+  a.activation = parse_activation(activation);
+  if (output == "sigmoid") {
+    a.output = OutputKind::Sigmoid;
+  } else if (output == "tanh") {
+    a.output = OutputKind::Tanh;
+  } else {
+    throw Error(fmt::format("bad --output '{}': expected sigmoid (binary cross-entropy) or tanh (MSE on +-1)", output));
+  }
+  return a;
+}
+
+Network build_network(const std::vector<std::string>& features, const Architecture& arch) {
+  SequentialBuilder b(features);
+  b.standardize();
+  for (Index w : arch.hidden) b.dense(w).activation(arch.activation);
+  b.dense(1).activation(Activation(arch.output == OutputKind::Tanh ? ActivationKind::Tanh : ActivationKind::Sigmoid));
+  Network net = b.build();
+  net.metadata["architecture"] = arch.name;
+  return net;
+}
+
+}  // namespace unbox

@@ -1,0 +1,125 @@
+// Binding data to a network's inputs, and batched, parallel evaluation over many events.
+#include <fmt/format.h>
+#include <omp.h>
+
+#include <algorithm>
+
+#include "unbox/data.hpp"
+#include "unbox/network.hpp"
+
+namespace unbox {
+
+std::vector<Tensor> gather_inputs(const Network& net, const Dataset& data, const std::vector<std::string>& columns) {
+  std::vector<Tensor> out;
+  const auto& ids = net.input_nodes();
+  for (size_t k = 0; k < ids.size(); ++k) {
+    const Node& n = net.node(ids[k]);
+    const bool flat = n.shape.size() == 1;
+    if (flat && !columns.empty() && ids.size() == 1) {
+      if (static_cast<Index>(columns.size()) != n.shape[0])
+        throw Error(fmt::format("the model's input '{}' takes {} columns, --columns names {}", n.name, n.shape[0],
+                                columns.size()));
+      out.push_back(data.columns_matrix(columns));
+      continue;
+    }
+    if (data.has(n.name) && data.get(n.name).rank() > 1) {
+      const Tensor& t = data.get(n.name);
+      if (t.per_event() != shape_size(n.shape))
+        throw Error(fmt::format("array '{}' in '{}' has per-event shape {}, the model expects {}", n.name, data.source,
+                                shape_string(t.event_shape()), shape_string(n.shape)));
+      out.push_back(t);
+      continue;
+    }
+    if (!flat)
+      throw Error(fmt::format("the model's input '{}' (per-event shape {}) needs an array of that name in '{}'", n.name,
+                              shape_string(n.shape), data.source));
+    const auto& names = net.feature_names(static_cast<int>(k));
+    std::vector<std::string> missing;
+    for (const auto& c : names)
+      if (!data.has(c)) missing.push_back(c);
+    if (!missing.empty()) {
+      std::string list;
+      for (size_t i = 0; i < missing.size(); ++i) list += (i ? ", '" : "'") + missing[i] + "'";
+      throw Error(fmt::format("'{}' lacks the model's input column{} {} (use --columns to map other names)",
+                              data.source, missing.size() > 1 ? "s" : "", list));
+    }
+    out.push_back(data.columns_matrix(names));
+  }
+  return out;
+}
+
+namespace {
+// Runs `body(begin, count, workspace, batch_inputs)` over fixed batches in parallel;
+// each batch writes only its own rows, so results do not depend on the thread count.
+template <class Body>
+void for_each_batch(const Network& net, const std::vector<Tensor>& inputs, Index batch, Body body) {
+  if (inputs.empty()) throw Error("no inputs given");
+  const Index events = inputs[0].events();
+  batch = std::max<Index>(1, batch);
+  const Index batches = (events + batch - 1) / batch;
+#pragma omp parallel
+  {
+    Workspace ws;
+    std::vector<Tensor> slices(inputs.size());
+    std::vector<const Tensor*> ptrs(inputs.size());
+#pragma omp for schedule(dynamic, 1)
+    for (Index b = 0; b < batches; ++b) {
+      const Index begin = b * batch, count = std::min(batch, events - begin);
+      for (size_t k = 0; k < inputs.size(); ++k) {
+        Shape s = inputs[k].shape();
+        s[0] = count;
+        slices[k].resize(s);
+        const Index pe = inputs[k].per_event();
+        std::copy_n(inputs[k].data() + begin * pe, count * pe, slices[k].data());
+        ptrs[k] = &slices[k];
+      }
+      body(begin, count, ws, ptrs);
+    }
+  }
+  (void)net;
+}
+}  // namespace
+
+Tensor evaluate(const Network& net, const std::vector<Tensor>& inputs, const std::vector<NeuronRef>& neurons,
+                const EvalOptions& options) {
+  const Index events = inputs.empty() ? 0 : inputs[0].events();
+  const Index k = static_cast<Index>(neurons.size());
+  Tensor out({events, k});
+  int upto = -1;
+  for (const auto& r : neurons) upto = std::max(upto, r.node);
+  for_each_batch(net, inputs, options.batch, [&](Index begin, Index count, Workspace& ws, auto& ptrs) {
+    net.forward(ptrs, ws, upto);
+    for (Index j = 0; j < k; ++j) {
+      const Tensor& v = ws.values[static_cast<size_t>(neurons[static_cast<size_t>(j)].node)];
+      const Index pe = v.per_event(), idx = neurons[static_cast<size_t>(j)].index;
+      for (Index e = 0; e < count; ++e) out[(begin + e) * k + j] = v[e * pe + idx];
+    }
+  });
+  return out;
+}
+
+std::vector<Tensor> input_gradient(const Network& net, const std::vector<Tensor>& inputs, const NeuronRef& neuron,
+                                   const EvalOptions& options) {
+  std::vector<Tensor> out;
+  for (const Tensor& t : inputs) out.emplace_back(t.shape(), 0.0);
+  const auto& ids = net.input_nodes();
+  for_each_batch(net, inputs, options.batch, [&](Index begin, Index count, Workspace& ws, auto& ptrs) {
+    net.forward(ptrs, ws, neuron.node);
+    thread_local Tensor seed;
+    Shape s = ws.values[static_cast<size_t>(neuron.node)].shape();
+    seed.resize(s);
+    seed.fill(0.0);
+    const Index pe = seed.per_event();
+    for (Index e = 0; e < count; ++e) seed[e * pe + neuron.index] = 1.0;
+    net.backward(ws, neuron.node, seed);
+    for (size_t k = 0; k < ids.size(); ++k) {
+      const Tensor& g = ws.grads[static_cast<size_t>(ids[k])];
+      const Index pk = out[k].per_event();
+      if (g.size() == 0) continue;  // the neuron does not depend on this input
+      std::copy_n(g.data(), count * pk, out[k].data() + begin * pk);
+    }
+  });
+  return out;
+}
+
+}  // namespace unbox

@@ -1,0 +1,54 @@
+#include <fmt/format.h>
+
+#include "unbox/ops.hpp"
+
+namespace unbox {
+
+Dense::Dense(Index in, Index out) : in_(in), out_(out), weight_({out, in}), bias_({out}) {
+  if (in <= 0 || out <= 0) throw Error(fmt::format("Dense layer needs positive sizes, got {} -> {}", in, out));
+}
+
+Shape Dense::infer_shape(const std::vector<Shape>& in) const {
+  if (in.size() != 1) throw Error("Dense takes one input");
+  if (shape_size(in[0]) != in_)
+    throw Error(fmt::format("Dense {} -> {} fed a tensor of per-event shape {}", in_, out_, shape_string(in[0])));
+  return {out_};
+}
+
+void Dense::forward(const std::vector<const Tensor*>& in, Tensor& out) const {
+  const Index batch = in[0]->events();
+  ConstMatrixMap x(in[0]->data(), batch, in_);
+  ConstMatrixMap w(weight_.data(), out_, in_);
+  MatrixMap y(out.data(), batch, out_);
+  Eigen::Map<const Eigen::RowVectorXd> b(bias_.data(), out_);
+  y.noalias() = x * w.transpose();
+  y.rowwise() += b;
+}
+
+void Dense::backward(const std::vector<const Tensor*>& in, const Tensor&, const Tensor& gout,
+                     const std::vector<Tensor*>& gin, std::vector<Tensor>* pgrad) const {
+  const Index batch = in[0]->events();
+  ConstMatrixMap g(gout.data(), batch, out_);
+  ConstMatrixMap w(weight_.data(), out_, in_);
+  if (gin[0]) {
+    MatrixMap gx(gin[0]->data(), batch, in_);
+    gx.noalias() += g * w;
+  }
+  if (pgrad) {
+    ConstMatrixMap x(in[0]->data(), batch, in_);
+    MatrixMap gw((*pgrad)[0].data(), out_, in_);
+    gw.noalias() += g.transpose() * x;
+    Eigen::Map<Eigen::RowVectorXd> gb((*pgrad)[1].data(), out_);
+    gb += g.colwise().sum();
+  }
+}
+
+std::vector<Parameter> Dense::parameters() {
+  return {{"weight", &weight_, true, true}, {"bias", &bias_, true, false}};
+}
+
+nlohmann::json Dense::attributes() const { return {{"in", in_}, {"out", out_}}; }
+
+std::string Dense::describe(const std::vector<Shape>&) const { return fmt::format("Dense {} -> {}", in_, out_); }
+
+}  // namespace unbox
