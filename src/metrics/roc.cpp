@@ -1,0 +1,173 @@
+// ROC curve, AUC and signal efficiency at fixed background efficiency.
+//
+// Everything is computed from one sort by score followed by sums in a fixed order
+// (descending score, then event index), so results are identical for any number of
+// threads and any platform's std::sort. Sums are compensated (Neumaier) because
+// weighted samples of millions of events with weights spanning orders of magnitude
+// are common in HEP, and the ROC's last point should be exactly (1, 1).
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+
+#include "metrics/sorted_sums.hpp"
+#include "unbox/metrics.hpp"
+
+namespace unbox {
+
+namespace metrics_detail {
+
+namespace {
+
+// Neumaier's variant of Kahan summation: also correct when the addend is larger than the sum.
+struct CompensatedSum {
+  double sum = 0.0;
+  double c = 0.0;
+  void add(double x) {
+    double t = sum + x;
+    if (std::abs(sum) >= std::abs(x))
+      c += (sum - t) + x;
+    else
+      c += (x - t) + sum;
+    sum = t;
+  }
+  double value() const { return sum + c; }
+};
+
+}  // namespace
+
+SortedSums sorted_sums(std::span<const double> scores, std::span<const double> labels,
+                       std::span<const double> weights, const std::string& what) {
+  const size_t n = scores.size();
+  if (labels.size() != n)
+    throw Error(fmt::format("{}: {} scores but {} labels", what, n, labels.size()));
+  if (!weights.empty() && weights.size() != n)
+    throw Error(fmt::format("{}: {} scores but {} weights", what, n, weights.size()));
+  if (n == 0) throw Error(fmt::format("{}: no events", what));
+  for (size_t i = 0; i < n; ++i) {
+    if (labels[i] != 0.0 && labels[i] != 1.0)
+      throw Error(fmt::format("{}: labels must be 0 (background) or 1 (signal); event {} has label {}", what, i,
+                              labels[i]));
+    // NaN would break the strict weak ordering of the sort (undefined behaviour).
+    if (std::isnan(scores[i])) throw Error(fmt::format("{}: score of event {} is NaN", what, i));
+    if (!weights.empty() && !std::isfinite(weights[i]))
+      throw Error(fmt::format("{}: weight of event {} is {}", what, i, weights[i]));
+  }
+
+  // Sort (score, index) pairs: contiguous keys sort faster than an index array with
+  // indirect comparisons, and the index makes the order total, hence reproducible.
+  struct Key {
+    double score;
+    std::int64_t index;
+  };
+  std::vector<Key> keys(n);
+  for (size_t i = 0; i < n; ++i) keys[i] = {scores[i], static_cast<std::int64_t>(i)};
+  std::sort(keys.begin(), keys.end(), [](const Key& a, const Key& b) {
+    return a.score > b.score || (a.score == b.score && a.index < b.index);
+  });
+
+  SortedSums out;
+  CompensatedSum sig, bkg;
+  size_t i = 0;
+  while (i < n) {
+    const double s = keys[i].score;
+    for (; i < n && keys[i].score == s; ++i) {
+      const auto e = static_cast<size_t>(keys[i].index);
+      const double w = weights.empty() ? 1.0 : weights[e];
+      if (labels[e] == 1.0) {
+        sig.add(w);
+        ++out.n_sig;
+      } else {
+        bkg.add(w);
+        ++out.n_bkg;
+      }
+    }
+    out.scores.push_back(s);
+    out.sig.push_back(sig.value());
+    out.bkg.push_back(bkg.value());
+  }
+  out.total_sig = out.sig.back();
+  out.total_bkg = out.bkg.back();
+  return out;
+}
+
+}  // namespace metrics_detail
+
+namespace {
+
+using metrics_detail::SortedSums;
+
+void require_both_classes(const SortedSums& g, const char* what) {
+  if (g.n_sig == 0 || g.n_bkg == 0)
+    throw Error(fmt::format("{} needs both signal and background events (got {} signal, {} background)", what,
+                            g.n_sig, g.n_bkg));
+  // With negative weights a class can sum to zero; the fractions would then be 0/0.
+  if (g.total_sig == 0.0 || g.total_bkg == 0.0)
+    throw Error(fmt::format("{}: the {} weights sum to zero", what, g.total_sig == 0.0 ? "signal" : "background"));
+}
+
+}  // namespace
+
+RocCurve roc_curve(std::span<const double> scores, std::span<const double> labels,
+                   std::span<const double> weights) {
+  SortedSums g = metrics_detail::sorted_sums(scores, labels, weights, "ROC");
+  require_both_classes(g, "ROC");
+  RocCurve roc;
+  const size_t m = g.scores.size();
+  roc.thresholds.reserve(m + 1);
+  roc.fpr.reserve(m + 1);
+  roc.tpr.reserve(m + 1);
+  // The first point selects nothing. Its threshold is +inf (as in scikit-learn >= 1.3;
+  // 1.2 used max + 1, which equals max for scores beyond 2^53 and so selects something).
+  roc.thresholds.push_back(std::numeric_limits<double>::infinity());
+  roc.fpr.push_back(0.0);
+  roc.tpr.push_back(0.0);
+  for (size_t k = 0; k < m; ++k) {
+    roc.thresholds.push_back(g.scores[k]);
+    roc.fpr.push_back(g.bkg[k] / g.total_bkg);
+    roc.tpr.push_back(g.sig[k] / g.total_sig);
+  }
+  return roc;
+}
+
+double auc(std::span<const double> scores, std::span<const double> labels, std::span<const double> weights) {
+  SortedSums g = metrics_detail::sorted_sums(scores, labels, weights, "AUC");
+  require_both_classes(g, "AUC");
+  // Sum over groups of (background weight in group) x (signal weight ranked above it
+  // + half the signal weight tied with it): the weighted Mann-Whitney count, which is
+  // exactly the trapezoid area under the grouped ROC.
+  double area = 0.0, c = 0.0;  // Neumaier, inline to keep the loop tight
+  double sig_prev = 0.0, bkg_prev = 0.0;
+  for (size_t k = 0; k < g.scores.size(); ++k) {
+    const double dsig = g.sig[k] - sig_prev;
+    const double dbkg = g.bkg[k] - bkg_prev;
+    const double x = dbkg * (sig_prev + 0.5 * dsig);
+    const double t = area + x;
+    c += std::abs(area) >= std::abs(x) ? (area - t) + x : (x - t) + area;
+    area = t;
+    sig_prev = g.sig[k];
+    bkg_prev = g.bkg[k];
+  }
+  return (area + c) / (g.total_sig * g.total_bkg);
+}
+
+double sig_eff_at_bkg_eff(const RocCurve& roc, double bkg_eff) {
+  if (roc.fpr.empty() || roc.fpr.size() != roc.tpr.size())
+    throw Error("signal efficiency at background efficiency: empty or malformed ROC curve");
+  if (!(bkg_eff >= 0.0 && bkg_eff <= 1.0))
+    throw Error(fmt::format("background efficiency must be between 0 and 1, got {}", bkg_eff));
+  // Points with the same fpr form vertical steps; take the highest tpr reached at
+  // fpr <= bkg_eff (the best cut allowed), then interpolate towards the next point.
+  // A linear scan rather than a binary search: with negative weights fpr need not be monotone.
+  size_t j = 0;
+  while (j < roc.fpr.size() && roc.fpr[j] <= bkg_eff) ++j;
+  if (j == 0) return 0.0;  // only with negative weights: no point at or below bkg_eff
+  const size_t k = j - 1;
+  if (j == roc.fpr.size() || roc.fpr[k] == bkg_eff) return roc.tpr[k];
+  const double f = (bkg_eff - roc.fpr[k]) / (roc.fpr[j] - roc.fpr[k]);
+  return roc.tpr[k] + f * (roc.tpr[j] - roc.tpr[k]);
+}
+
+}  // namespace unbox
