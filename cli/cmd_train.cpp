@@ -1,9 +1,141 @@
+#include <fmt/format.h>
+
+#include <cstdio>
+#include <iostream>
+
 #include "commands.hpp"
+#include "train_command.hpp"
 
 namespace unbox::cli {
 
+Network run_train(const TrainArgs& a, TrainResult* result_out) {
+  if (a.arch.empty()) throw Error("--arch is required: 'paper' or hidden widths like 64,64");
+  if (a.data.label.empty()) throw Error("--label is required for training");
+  if (a.threads > 0) set_thread_count(a.threads);
+  Dataset data = load_data(a.data);
+  check_labels(data);
+  std::vector<std::string> features = a.columns.empty() ? data.feature_columns() : split_list(a.columns);
+  if (features.empty()) throw Error(fmt::format("{}: no input columns left besides the label and weight", data.source));
+  std::vector<std::string> checked = features;
+  checked.push_back(*data.label_column);
+  if (data.weight_column) checked.push_back(*data.weight_column);
+  check_finite(data, checked, "train");
+
+  Architecture arch = parse_architecture(a.arch, a.activation, a.output.empty() ? (a.arch == "paper" ? "tanh" : "sigmoid") : a.output);
+  TrainOptions o = a.options;
+  o.l1 = a.l1 >= 0 ? a.l1 : arch.l1;
+  o.l2 = a.l2;
+  Network net = build_network(features, arch);
+  Tensor x = data.columns_matrix(features);
+  std::vector<double> y = data.labels(), w;
+  if (data.weight_column) {
+    w = data.weights();
+    for (double v : w)
+      if (v < 0) {
+        std::fprintf(stderr, "unbox: warning: %s has negative weights in '%s'; they are used as given\n",
+                     data.source.c_str(), data.weight_column->c_str());
+        break;
+      }
+  }
+  Index n_sig = 0;
+  for (double v : y) n_sig += v > 0.5;
+
+  // Every training states its settings, defaults included.
+  std::string widths;
+  for (Index h : arch.hidden) widths += (widths.empty() ? "" : ",") + std::to_string(h);
+  std::string feat;
+  for (size_t i = 0; i < features.size(); ++i) feat += (i ? ", " : "") + features[i];
+  const bool tanh_out = arch.output == OutputKind::Tanh;
+  auto& err = std::cerr;
+  err << fmt::format("unbox train: {} events ({} signal, {} background) from {}\n", data.events(), n_sig,
+                     data.events() - n_sig, data.source);
+  err << fmt::format("  inputs ({}): {}\n", features.size(), feat);
+  err << fmt::format("  network: {} -> {} -> 1, hidden {}, output {}, loss {}\n", features.size(), widths,
+                     arch.activation.describe({}), tanh_out ? "tanh" : "sigmoid",
+                     tanh_out ? "mean squared error on +1/-1" : "binary cross-entropy");
+  err << fmt::format("  Adam lr {}, batch {}, epochs {} (early stopping, patience {}), L1 {}, L2 {}, validation {}%\n",
+                     o.learning_rate, o.batch, o.epochs, o.patience, o.l1, o.l2, o.validation_fraction * 100);
+  err << fmt::format("  init {} (Glorot for the output), weights {}{}, seed {}, threads {}\n",
+                     arch.activation.piecewise_linear() || arch.activation.kind() == ActivationKind::ELU
+                         ? "He-uniform"
+                         : "Glorot-uniform",
+                     data.weight_column ? "'" + *data.weight_column + "' normalized to mean 1" : "none",
+                     o.balance_classes ? ", classes balanced" : "", o.seed, thread_count());
+
+  TrainResult r = train(net, x, y, w, o);
+
+  nlohmann::json hist = nlohmann::json::array();
+  for (auto& h : r.history)
+    hist.push_back({{"epoch", h.epoch}, {"loss", h.loss}, {"val_loss", h.val_loss}, {"val_auc", h.val_auc}});
+  net.metadata["architecture"] = arch.name;
+  net.metadata["training"] = {
+      {"data", data.source},
+      {"label", *data.label_column},
+      {"weight", data.weight_column ? *data.weight_column : ""},
+      {"loss", loss_name(r.loss)},
+      {"optimizer", {{"name", "Adam"}, {"learning_rate", o.learning_rate}, {"beta1", o.beta1}, {"beta2", o.beta2},
+                     {"epsilon", o.adam_epsilon}}},
+      {"batch", o.batch},
+      {"l1", o.l1},
+      {"l2", o.l2},
+      {"validation_fraction", o.validation_fraction},
+      {"balance_classes", o.balance_classes},
+      {"seed", o.seed},
+      {"threads", thread_count()},
+      {"epochs_run", r.epochs_run},
+      {"best_epoch", r.best_epoch},
+      {"best_val_loss", r.best_val_loss},
+      {"best_val_auc", r.best_val_auc},
+      {"train_events", r.train_events},
+      {"validation_events", r.validation_events},
+      {"history", hist}};
+  net.metadata["unbox_version"] = "0.1.0";
+  save_network(net, a.out);
+  if (a.json) {
+    nlohmann::json j = net.metadata["training"];
+    j["model"] = a.out;
+    j["seconds"] = r.seconds;
+    std::cout << j.dump(2) << "\n";
+  } else {
+    std::cout << fmt::format("wrote {}: best epoch {} of {}, validation loss {:.5f}, validation AUC {:.4f} ({:.1f}s)\n",
+                             a.out, r.best_epoch, r.epochs_run, r.best_val_loss, r.best_val_auc, r.seconds);
+  }
+  if (result_out) *result_out = r;
+  return net;
+}
+
 void register_train(CLI::App& app) {
-  add_command(app, "train", "(not yet built)", "unbox train --help", [] { return 2; });
+  static TrainArgs a;
+  auto* c = add_command(app, "train", "Train a classifier (label 1 = signal, the positive side of the output)",
+                        "unbox train --data product.csv --label label --arch paper --epochs 20 --seed 1 --out m.unbox",
+                        [] {
+                          run_train(a);
+                          return 0;
+                        });
+  c->add_option("--data", a.data.path, "Training events (csv, npy, npz, h5[:/path])")->required();
+  c->add_option("--label", a.data.label, "Label column: 1 signal, 0 background")->capture_default_str();
+  c->add_option("--weight", a.data.weight, "Per-event weight column (normalized to mean 1 in the loss)");
+  c->add_option("--columns", a.columns, "Input columns, comma-separated (default: all but label and weight)");
+  c->add_option("--arch", a.arch,
+                "'paper' (Roxlo & Reece: 128,64,32,16,16,8,8,4,4,2,2, LeakyReLU(0.1), tanh output, MSE, L1 1e-5) "
+                "or hidden widths, e.g. 64,64")
+      ->required();
+  c->add_option("--activation", a.activation, "Hidden activation: relu, leakyrelu(a), tanh, sigmoid, elu, selu, softplus")
+      ->capture_default_str();
+  c->add_option("--output", a.output, "Output: sigmoid (binary cross-entropy) or tanh (MSE on +1/-1)");
+  c->add_option("--epochs", a.options.epochs, "Maximum epochs (early stopping on validation loss)")->capture_default_str();
+  c->add_option("--batch", a.options.batch, "Mini-batch size")->capture_default_str();
+  c->add_option("--lr", a.options.learning_rate, "Adam learning rate")->capture_default_str();
+  c->add_option("--l1", a.l1, "L1 strength on weights (default: 1e-5 for paper, else 0)");
+  c->add_option("--l2", a.l2, "L2 strength on weights")->capture_default_str();
+  c->add_option("--patience", a.options.patience, "Early-stopping patience in epochs (0: off)")->capture_default_str();
+  c->add_option("--validation", a.options.validation_fraction, "Held-out validation fraction")->capture_default_str();
+  c->add_flag("--balance", a.options.balance_classes, "Give signal and background equal total weight");
+  c->add_option("--seed", a.options.seed, "Random seed (split, shuffling, initialization)")->capture_default_str();
+  c->add_option("--threads", a.threads, "OpenMP threads (default: all)");
+  c->add_option("--out", a.out, "Model file to write (.unbox)")->required();
+  c->add_flag("--json", a.json, "Print the training summary as JSON");
+  c->add_flag("--quiet", a.options.quiet, "No progress output");
 }
 
 }  // namespace unbox::cli

@@ -49,34 +49,44 @@ std::vector<Tensor> gather_inputs(const Network& net, const Dataset& data, const
 }
 
 namespace {
-// Runs `body(begin, count, workspace, batch_inputs)` over fixed batches in parallel;
-// each batch writes only its own rows, so results do not depend on the thread count.
+// Events that go through the whole graph together. Small enough that every layer's
+// values stay in the core's L2 cache (256 x 128 doubles = 256 KiB), large enough for
+// efficient GEMMs; measured with bench/bench_nn.cpp (4096 at once was ~2x slower).
+constexpr Index kTile = 256;
+
+// Runs `body(begin, count, workspace, tile_inputs)` over all events: batches of `batch`
+// events are spread over the threads, and each batch goes through in tiles of kTile.
+// Each tile writes only its own rows, so results do not depend on the thread count.
 template <class Body>
-void for_each_batch(const Network& net, const std::vector<Tensor>& inputs, Index batch, Body body) {
+void for_each_batch(const std::vector<Tensor>& inputs, Index batch, Body body) {
   if (inputs.empty()) throw Error("no inputs given");
   const Index events = inputs[0].events();
   batch = std::max<Index>(1, batch);
   const Index batches = (events + batch - 1) / batch;
 #pragma omp parallel
   {
-    Workspace ws;
-    std::vector<Tensor> slices(inputs.size());
+    // Kept per thread between calls: after the first call no tile allocates.
+    thread_local Workspace ws;
+    thread_local std::vector<Tensor> slices;
+    slices.resize(inputs.size());
     std::vector<const Tensor*> ptrs(inputs.size());
 #pragma omp for schedule(dynamic, 1)
     for (Index b = 0; b < batches; ++b) {
-      const Index begin = b * batch, count = std::min(batch, events - begin);
-      for (size_t k = 0; k < inputs.size(); ++k) {
-        Shape s = inputs[k].shape();
-        s[0] = count;
-        slices[k].resize(s);
-        const Index pe = inputs[k].per_event();
-        std::copy_n(inputs[k].data() + begin * pe, count * pe, slices[k].data());
-        ptrs[k] = &slices[k];
+      const Index batch_end = std::min(events, (b + 1) * batch);
+      for (Index begin = b * batch; begin < batch_end; begin += kTile) {
+        const Index count = std::min(kTile, batch_end - begin);
+        for (size_t k = 0; k < inputs.size(); ++k) {
+          Shape s = inputs[k].shape();
+          s[0] = count;
+          slices[k].resize(s);
+          const Index pe = inputs[k].per_event();
+          std::copy_n(inputs[k].data() + begin * pe, count * pe, slices[k].data());
+          ptrs[k] = &slices[k];
+        }
+        body(begin, count, ws, ptrs);
       }
-      body(begin, count, ws, ptrs);
     }
   }
-  (void)net;
 }
 }  // namespace
 
@@ -87,7 +97,7 @@ Tensor evaluate(const Network& net, const std::vector<Tensor>& inputs, const std
   Tensor out({events, k});
   int upto = -1;
   for (const auto& r : neurons) upto = std::max(upto, r.node);
-  for_each_batch(net, inputs, options.batch, [&](Index begin, Index count, Workspace& ws, auto& ptrs) {
+  for_each_batch(inputs, options.batch, [&](Index begin, Index count, Workspace& ws, auto& ptrs) {
     net.forward(ptrs, ws, upto);
     for (Index j = 0; j < k; ++j) {
       const Tensor& v = ws.values[static_cast<size_t>(neurons[static_cast<size_t>(j)].node)];
@@ -103,7 +113,7 @@ std::vector<Tensor> input_gradient(const Network& net, const std::vector<Tensor>
   std::vector<Tensor> out;
   for (const Tensor& t : inputs) out.emplace_back(t.shape(), 0.0);
   const auto& ids = net.input_nodes();
-  for_each_batch(net, inputs, options.batch, [&](Index begin, Index count, Workspace& ws, auto& ptrs) {
+  for_each_batch(inputs, options.batch, [&](Index begin, Index count, Workspace& ws, auto& ptrs) {
     net.forward(ptrs, ws, neuron.node);
     thread_local Tensor seed;
     Shape s = ws.values[static_cast<size_t>(neuron.node)].shape();

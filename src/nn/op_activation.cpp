@@ -122,11 +122,16 @@ void Activation::forward(const std::vector<const Tensor*>& in, Tensor& out) cons
   switch (kind_) {
     case ActivationKind::Identity: std::copy_n(x, n, y); return;
     case ActivationKind::ReLU:
-      for (Index i = 0; i < n; ++i) y[i] = x[i] > 0 ? x[i] : 0.0;
+      Eigen::Map<Eigen::ArrayXd>(y, n) = Eigen::Map<const Eigen::ArrayXd>(x, n).max(0.0);
       return;
     case ActivationKind::LeakyReLU: {
-      const double a = alpha_;
-      for (Index i = 0; i < n; ++i) y[i] = x[i] > 0 ? x[i] : a * x[i];
+      // Branch-free: for 0 <= alpha <= 1, max(z, alpha z) is z for z > 0 and alpha z otherwise.
+      auto z = Eigen::Map<const Eigen::ArrayXd>(x, n);
+      if (alpha_ >= 0 && alpha_ <= 1) {
+        Eigen::Map<Eigen::ArrayXd>(y, n) = z.max(alpha_ * z);
+      } else {
+        Eigen::Map<Eigen::ArrayXd>(y, n) = (z > 0).select(z, alpha_ * z);
+      }
       return;
     }
     case ActivationKind::Tanh:
@@ -149,12 +154,16 @@ void Activation::backward(const std::vector<const Tensor*>& in, const Tensor& ou
     case ActivationKind::Identity:
       for (Index i = 0; i < n; ++i) gx[i] += g[i];
       return;
-    case ActivationKind::ReLU:
-      for (Index i = 0; i < n; ++i) gx[i] += x[i] > 0 ? g[i] : 0.0;
+    case ActivationKind::ReLU: {
+      auto z = Eigen::Map<const Eigen::ArrayXd>(x, n);
+      auto gy = Eigen::Map<const Eigen::ArrayXd>(g, n);
+      Eigen::Map<Eigen::ArrayXd>(gx, n) += (z > 0).select(gy, 0.0);
       return;
+    }
     case ActivationKind::LeakyReLU: {
-      const double a = alpha_;
-      for (Index i = 0; i < n; ++i) gx[i] += x[i] > 0 ? g[i] : a * g[i];
+      auto z = Eigen::Map<const Eigen::ArrayXd>(x, n);
+      auto gy = Eigen::Map<const Eigen::ArrayXd>(g, n);
+      Eigen::Map<Eigen::ArrayXd>(gx, n) += (z > 0).select(gy, alpha_ * gy);
       return;
     }
     case ActivationKind::Tanh:

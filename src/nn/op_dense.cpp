@@ -21,8 +21,9 @@ void Dense::forward(const std::vector<const Tensor*>& in, Tensor& out) const {
   ConstMatrixMap w(weight_.data(), out_, in_);
   MatrixMap y(out.data(), batch, out_);
   Eigen::Map<const Eigen::RowVectorXd> b(bias_.data(), out_);
-  y.noalias() = x * w.transpose();
-  y.rowwise() += b;
+  // Start from the bias and accumulate: Eigen's plain GEMM assignment would zero y first.
+  y = b.replicate(batch, 1);
+  y.noalias() += x * w.transpose();
 }
 
 void Dense::backward(const std::vector<const Tensor*>& in, const Tensor&, const Tensor& gout,
@@ -38,8 +39,12 @@ void Dense::backward(const std::vector<const Tensor*>& in, const Tensor&, const 
     ConstMatrixMap x(in[0]->data(), batch, in_);
     MatrixMap gw((*pgrad)[0].data(), out_, in_);
     gw.noalias() += g.transpose() * x;
-    Eigen::Map<Eigen::RowVectorXd> gb((*pgrad)[1].data(), out_);
-    gb += g.colwise().sum();
+    // Plain loop over events in order: Eigen's vectorized reductions sum in an order that
+    // depends on the buffer's alignment, which would make training depend on the thread count.
+    double* gb = (*pgrad)[1].data();
+    const double* gp = gout.data();
+    for (Index e = 0; e < batch; ++e)
+      for (Index j = 0; j < out_; ++j) gb[j] += gp[e * out_ + j];
   }
 }
 

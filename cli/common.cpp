@@ -1,0 +1,88 @@
+#include "common.hpp"
+
+#include <fmt/format.h>
+
+#include <cmath>
+
+namespace unbox::cli {
+
+Dataset load_data(const DataArgs& a) {
+  ReadOptions ro;
+  ro.allow_nan = a.allow_nan;
+  Dataset d = read_dataset(a.path, ro);
+  if (!a.label.empty()) {
+    if (!d.has(a.label)) d.get(a.label);  // throws the standard "no column" error
+    d.label_column = a.label;
+  }
+  if (!a.weight.empty()) {
+    d.get(a.weight);
+    d.weight_column = a.weight;
+  }
+  return d;
+}
+
+void check_labels(const Dataset& data) {
+  const Tensor& y = data.get(*data.label_column);
+  for (Index e = 0; e < y.size(); ++e)
+    if (y[e] != 0.0 && y[e] != 1.0)
+      throw Error(fmt::format("{}: label column '{}' must hold 0 (background) or 1 (signal); event {} has {}",
+                              data.source, *data.label_column, e + 1, format_double(y[e])));
+}
+
+void check_finite(const Dataset& data, const std::vector<std::string>& names, const std::string& command) {
+  for (const auto& n : names) {
+    const Tensor& t = data.get(n);
+    for (Index i = 0; i < t.size(); ++i)
+      if (!std::isfinite(t[i]))
+        throw Error(fmt::format("{}: column '{}' has {} at event {}; '{}' does not accept NaN or Inf", data.source, n,
+                                format_double(t[i]), i / t.per_event() + 1, command));
+  }
+}
+
+std::vector<std::string> split_list(const std::string& text) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start <= text.size()) {
+    size_t comma = text.find(',', start);
+    std::string item = text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    while (!item.empty() && item.front() == ' ') item.erase(0, 1);
+    while (!item.empty() && item.back() == ' ') item.pop_back();
+    if (!item.empty()) out.push_back(item);
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return out;
+}
+
+std::string layer_table(const Network& net) {
+  std::string out;
+  auto layers = net.layers();
+  if (!layers.empty()) {
+    out += fmt::format("{:<6} {:<14} {:>6} {:<16} {:>9}  {}\n", "layer", "op", "width", "activation", "params",
+                       "neurons");
+    Index total = 0;
+    for (const LayerInfo& l : layers) {
+      std::string op = l.number == 0 ? "input" : net.node(l.pre_node).op->describe({});
+      std::string neurons = l.width == 1 ? fmt::format("L{}N0", l.number)
+                                         : fmt::format("L{}N0 .. L{}N{}", l.number, l.number, l.width - 1);
+      out += fmt::format("{:<6} {:<14} {:>6} {:<16} {:>9}  {}\n", fmt::format("L{}", l.number), op, l.width,
+                         l.activation.empty() ? "-" : l.activation, l.parameters, neurons);
+      total += l.parameters;
+    }
+    out += fmt::format("{} trainable parameters; 'output' = L{}N0, 'output:pre' = L{}N0:pre\n", total,
+                       layers.size() - 1, layers.size() - 1);
+    return out;
+  }
+  out += fmt::format("{:<4} {:<16} {:<22} {:<16} {}\n", "id", "node", "op", "shape", "inputs");
+  for (size_t i = 0; i < net.nodes().size(); ++i) {
+    const Node& n = net.nodes()[i];
+    std::string ins;
+    for (int j : n.inputs) ins += (ins.empty() ? "" : ", ") + net.node(j).name;
+    out += fmt::format("{:<4} {:<16} {:<22} {:<16} {}\n", i, n.name, n.is_input() ? "input" : n.op->describe({}),
+                       shape_string(n.shape), ins);
+  }
+  out += fmt::format("{} trainable parameters; neurons are named NODE[j]\n", net.parameter_count());
+  return out;
+}
+
+}  // namespace unbox::cli

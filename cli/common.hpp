@@ -1,0 +1,30 @@
+// Helpers shared by the subcommands: reading data with its label and weight columns,
+// checking labels and finiteness, splitting comma lists, printing layer tables.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "unbox/data.hpp"
+#include "unbox/network.hpp"
+
+namespace unbox::cli {
+
+struct DataArgs {
+  std::string path;
+  std::string label;   // "" = none
+  std::string weight;  // "" = none
+  bool allow_nan = false;
+};
+
+// Read a dataset and attach its label and weight columns (which must exist).
+Dataset load_data(const DataArgs& args);
+// Every label is 0 or 1: otherwise an Error naming the file, column, event and value.
+void check_labels(const Dataset& data);
+// No NaN or Inf in the given arrays (train and eval refuse them even with --allow-nan).
+void check_finite(const Dataset& data, const std::vector<std::string>& names, const std::string& command);
+std::vector<std::string> split_list(const std::string& text);
+// The layer table of `unbox info` and the demo.
+std::string layer_table(const Network& net);
+
+}  // namespace unbox::cli

@@ -1,0 +1,27 @@
+// `unbox train` as a function, so that `unbox demo` runs exactly the same training.
+#pragma once
+
+#include <string>
+
+#include "common.hpp"
+#include "unbox/train.hpp"
+
+namespace unbox::cli {
+
+struct TrainArgs {
+  DataArgs data{"", "label", "", false};
+  std::string columns;  // comma list; "" = every column but label and weight
+  std::string arch;
+  std::string activation = "relu";
+  std::string output;   // "" = the architecture's default (sigmoid; tanh for paper)
+  std::string out;
+  double l1 = -1, l2 = 0;  // -1: the architecture's default (1e-5 for paper, else 0)
+  bool json = false;
+  int threads = 0;
+  TrainOptions options;
+};
+
+// Trains, saves the model, prints the summary. Returns the trained network.
+Network run_train(const TrainArgs& args, TrainResult* result = nullptr);
+
+}  // namespace unbox::cli
