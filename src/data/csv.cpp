@@ -10,7 +10,9 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <cstdint>
 #include <cstdlib>
+#include <exception>
 #include <string_view>
 #include <vector>
 
@@ -136,7 +138,7 @@ bool parse_number(std::string_view text, double& value) {
   fail_at(path, line_number, 0, "cannot parse this line");
 }
 
-CsvLayout parse_header(const std::string& path, std::string_view header) {
+CsvLayout parse_header(const std::string& path, Index line, std::string_view header) {
   CsvLayout layout;
   // The header decides the separator: a comma anywhere, else a tab, else blank runs.
   if (header.find(',') != std::string_view::npos)
@@ -152,49 +154,88 @@ CsvLayout parse_header(const std::string& path, std::string_view header) {
     if (name.empty()) name = fmt::format("unnamed_{}", j);
     for (size_t k = 0; k < layout.names.size(); ++k)
       if (layout.names[k] == name)
-        fail_at(path, 1, static_cast<Index>(j + 1),
+        fail_at(path, line, static_cast<Index>(j + 1),
                 fmt::format("column name '{}' appears twice in the header (columns {} and {})", name, k + 1, j + 1));
     layout.names.push_back(std::move(name));
   }
   return layout;
 }
 
-}  // namespace
-
-Dataset read_csv(const std::string& path, const ReadOptions& options) {
-  const std::string text = detail::read_whole_file(path);
-  const char* p = text.data();
-  const char* const end = p + text.size();
-  if (text.size() >= 3 && static_cast<unsigned char>(p[0]) == 0xEF && static_cast<unsigned char>(p[1]) == 0xBB &&
-      static_cast<unsigned char>(p[2]) == 0xBF)
-    p += 3;  // UTF-8 byte order mark, as Excel writes it
-
-  Index line_number = 1;
-  {
-    // The header is the first line; blank lines before it are tolerated (and counted).
-    while (p < end && trim(line_at(p, end)).empty()) {
-      const char* nl = std::find(p, end, '\n');
-      p = nl == end ? end : nl + 1;
-      if (p < end) ++line_number;
+// Exact fast path for plain decimals: with at most 19 digits, a mantissa m <= 2^53 and
+// |exponent| <= 22, both m and 10^|e| are exact doubles, so one IEEE multiply or divide
+// gives the correctly rounded value (Clinger). Returns nullptr to defer to from_chars
+// (long mantissas, big exponents, nan/inf, anything odd); never accepts what from_chars
+// would reject.
+const char* parse_plain_decimal(const char* p, const char* end, double& out) {
+  static constexpr double pow10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
+                                     1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+  bool negative = false;
+  if (p < end && *p == '-') {
+    negative = true;
+    ++p;
+  }
+  std::uint64_t mantissa = 0;
+  int digits = 0, exponent = 0;
+  bool any = false;
+  while (p < end && *p == '0') {
+    ++p;
+    any = true;
+  }
+  while (p < end && static_cast<unsigned>(*p - '0') < 10) {
+    if (++digits > 19) return nullptr;
+    mantissa = mantissa * 10 + static_cast<unsigned>(*p - '0');
+    ++p;
+    any = true;
+  }
+  if (p < end && *p == '.') {
+    ++p;
+    if (mantissa == 0)
+      while (p < end && *p == '0') {
+        ++p;
+        --exponent;
+        any = true;
+      }
+    while (p < end && static_cast<unsigned>(*p - '0') < 10) {
+      if (++digits > 19) return nullptr;
+      mantissa = mantissa * 10 + static_cast<unsigned>(*p - '0');
+      --exponent;
+      ++p;
+      any = true;
     }
   }
-  if (p >= end) fail_at(path, 0, 0, "the file is empty; expected a header line of column names");
-  const CsvLayout layout = parse_header(path, line_at(p, end));
-  {
-    const char* nl = std::find(p, end, '\n');
-    p = nl == end ? end : nl + 1;
+  if (!any) return nullptr;
+  if (p < end && (*p == 'e' || *p == 'E')) {
+    const char* q = p + 1;
+    bool negative_exponent = false;
+    if (q < end && (*q == '+' || *q == '-')) negative_exponent = *q++ == '-';
+    if (q >= end || static_cast<unsigned>(*q - '0') >= 10) return nullptr;
+    int e = 0;
+    while (q < end && static_cast<unsigned>(*q - '0') < 10) {
+      if (e < 100000) e = e * 10 + (*q - '0');
+      ++q;
+    }
+    exponent += negative_exponent ? -e : e;
+    p = q;
   }
+  if (mantissa == 0) {
+    out = negative ? -0.0 : 0.0;
+    return p;
+  }
+  if (mantissa > (std::uint64_t{1} << 53) || exponent < -22 || exponent > 22) return nullptr;
+  double v = static_cast<double>(mantissa);
+  v = exponent < 0 ? v / pow10[-exponent] : v * pow10[exponent];
+  out = negative ? -v : v;
+  return p;
+}
 
-  const size_t ncols = layout.names.size();
-  const Separator sep = layout.separator;
-  const char delim = sep == Separator::tab ? '\t' : ',';
-  const bool allow_nan = options.allow_nan;
-  std::vector<std::vector<double>> columns(ncols);
-  const size_t expected_rows = static_cast<size_t>(std::count(p, end, '\n')) + 1;
-  for (auto& c : columns) c.reserve(expected_rows);
-
+// The hot loop: parse rows in [p, end) into `columns`. Returns nullptr when all is well,
+// else the start of the first line it could not take (diagnose_line says why). Never throws
+// except bad_alloc, so it can run inside an OpenMP region.
+template <Separator sep>
+const char* parse_rows(const char* p, const char* const end, size_t ncols, bool allow_nan,
+                       std::vector<std::vector<double>>& columns) {
+  constexpr char delim = sep == Separator::tab ? '\t' : ',';
   while (p < end) {
-    ++line_number;
     const char* const line_start = p;
     // Blank lines (also "  \r") are skipped.
     const char* q = p;
@@ -209,44 +250,127 @@ Dataset read_csv(const std::string& path, const ReadOptions& options) {
       while (p < end && is_blank(*p, sep)) ++p;
       if (p < end && *p == '+') {  // from_chars refuses a leading '+'
         ++p;
-        if (p < end && (*p == '-' || *p == '+')) diagnose_line(path, line_number, line_start, end, layout, options);
+        if (p < end && (*p == '-' || *p == '+')) return line_start;
       }
       double value;
-      auto [after, ec] = std::from_chars(p, end, value);
-      if (ec != std::errc() || (!allow_nan && !std::isfinite(value))) {
+      const char* after = parse_plain_decimal(p, end, value);
+      if (!after) {
+        auto [ptr, ec] = std::from_chars(p, end, value);
         if (ec == std::errc::result_out_of_range) {
-          // Underflow (e.g. 1e-400) reads as zero like strtod; overflow is a bad cell.
-          std::string copy(p, after);
+          // Underflow (1e-400) reads as zero like strtod; overflow (1e999) is a bad cell.
+          std::string copy(p, ptr);
           value = std::strtod(copy.c_str(), nullptr);
-          if (!std::isfinite(value)) diagnose_line(path, line_number, line_start, end, layout, options);
-        } else {
-          diagnose_line(path, line_number, line_start, end, layout, options);
+          if (!std::isfinite(value)) return line_start;
+        } else if (ec != std::errc()) {
+          return line_start;
         }
+        if (!allow_nan && !std::isfinite(value)) return line_start;
+        after = ptr;
       }
-      const char* field_end = after;
       p = after;
       while (p < end && is_blank(*p, sep)) ++p;
       if (j + 1 < ncols) {
-        if (sep == Separator::whitespace) {
-          if (p == field_end || is_eol(p, end)) diagnose_line(path, line_number, line_start, end, layout, options);
+        if constexpr (sep == Separator::whitespace) {
+          if (p == after || is_eol(p, end)) return line_start;
         } else {
-          if (p == end || *p != delim) diagnose_line(path, line_number, line_start, end, layout, options);
+          if (p == end || *p != delim) return line_start;
           ++p;
         }
       } else if (!is_eol(p, end)) {
-        diagnose_line(path, line_number, line_start, end, layout, options);
+        return line_start;
       }
       columns[j].push_back(value);
     }
     if (p < end && *p == '\r') ++p;
     if (p < end) ++p;  // '\n'
   }
+  return nullptr;
+}
+
+const char* parse_rows(Separator sep, const char* p, const char* end, size_t ncols, bool allow_nan,
+                       std::vector<std::vector<double>>& columns) {
+  switch (sep) {
+    case Separator::comma: return parse_rows<Separator::comma>(p, end, ncols, allow_nan, columns);
+    case Separator::tab: return parse_rows<Separator::tab>(p, end, ncols, allow_nan, columns);
+    default: return parse_rows<Separator::whitespace>(p, end, ncols, allow_nan, columns);
+  }
+}
+
+}  // namespace
+
+Dataset read_csv(const std::string& path, const ReadOptions& options) {
+  const std::string text = detail::read_whole_file(path);
+  const char* p = text.data();
+  const char* const end = p + text.size();
+  if (text.size() >= 3 && static_cast<unsigned char>(p[0]) == 0xEF && static_cast<unsigned char>(p[1]) == 0xBB &&
+      static_cast<unsigned char>(p[2]) == 0xBF)
+    p += 3;  // UTF-8 byte order mark, as Excel writes it
+
+  Index header_line = 1;
+  // The header is the first line; blank lines before it are tolerated (and counted).
+  while (p < end && trim(line_at(p, end)).empty()) {
+    const char* nl = std::find(p, end, '\n');
+    p = nl == end ? end : nl + 1;
+    if (p < end) ++header_line;
+  }
+  if (p >= end) fail_at(path, 0, 0, "the file is empty; expected a header line of column names");
+  const CsvLayout layout = parse_header(path, header_line, line_at(p, end));
+  {
+    const char* nl = std::find(p, end, '\n');
+    p = nl == end ? end : nl + 1;
+  }
+  const char* const data_start = p;
+  const size_t ncols = layout.names.size();
+
+  // Large files are cut into one chunk per thread at line boundaries; each chunk fills
+  // its own column vectors, which are then joined in order.
+  constexpr size_t min_chunk_bytes = 4 << 20;
+  const size_t bytes = static_cast<size_t>(end - data_start);
+  const int chunks = static_cast<int>(std::clamp<size_t>(bytes / min_chunk_bytes, 1, static_cast<size_t>(std::max(1, thread_count()))));
+  std::vector<const char*> bounds(static_cast<size_t>(chunks) + 1, end);
+  bounds[0] = data_start;
+  for (int c = 1; c < chunks; ++c) {
+    const char* guess = std::max(bounds[static_cast<size_t>(c) - 1], data_start + bytes * static_cast<size_t>(c) / static_cast<size_t>(chunks));
+    const char* nl = std::find(guess, end, '\n');
+    bounds[static_cast<size_t>(c)] = nl == end ? end : nl + 1;
+  }
+  std::vector<std::vector<std::vector<double>>> parts(static_cast<size_t>(chunks));
+  std::vector<const char*> bad_line(static_cast<size_t>(chunks), nullptr);
+  std::vector<std::exception_ptr> crashed(static_cast<size_t>(chunks));
+#pragma omp parallel for schedule(static, 1) if (chunks > 1)
+  for (int c = 0; c < chunks; ++c) {
+    const auto k = static_cast<size_t>(c);
+    try {
+      auto& cols = parts[k];
+      cols.resize(ncols);
+      const size_t rows = static_cast<size_t>(std::count(bounds[k], bounds[k + 1], '\n')) + 1;
+      for (auto& col : cols) col.reserve(rows);
+      bad_line[k] = parse_rows(layout.separator, bounds[k], bounds[k + 1], ncols, options.allow_nan, cols);
+    } catch (...) {
+      crashed[k] = std::current_exception();
+    }
+  }
+  for (size_t k = 0; k < parts.size(); ++k) {
+    if (crashed[k]) std::rethrow_exception(crashed[k]);
+    if (bad_line[k]) {
+      // Line numbers are only needed on failure: count the newlines before the bad line.
+      Index line_number = header_line + 1 + static_cast<Index>(std::count(data_start, bad_line[k], '\n'));
+      diagnose_line(path, line_number, bad_line[k], end, layout, options);
+    }
+  }
 
   Dataset out;
   out.source = path;
   for (size_t j = 0; j < ncols; ++j) {
-    Index rows = static_cast<Index>(columns[j].size());
-    out.add(layout.names[j], Tensor({rows}, std::move(columns[j])));
+    std::vector<double> column = std::move(parts[0][j]);
+    if (parts.size() > 1) {
+      size_t total = 0;
+      for (const auto& part : parts) total += part[j].size();
+      column.reserve(total);
+      for (size_t k = 1; k < parts.size(); ++k) column.insert(column.end(), parts[k][j].begin(), parts[k][j].end());
+    }
+    const auto rows = static_cast<Index>(column.size());
+    out.add(layout.names[j], Tensor({rows}, std::move(column)));
   }
   return out;
 }

@@ -457,7 +457,8 @@ std::string_view zip_member(const std::string& bytes, const ZipEntry& e, const s
     bad_zip(path, fmt::format("{} uses compression method {}; only stored (0) and deflate (8) are supported", what,
                               e.method));
   }
-  if (crc32_z(0, reinterpret_cast<const unsigned char*>(result.data()), result.size()) != e.crc)
+  uLong crc = result.empty() ? 0 : crc32_z(0, reinterpret_cast<const unsigned char*>(result.data()), result.size());
+  if (crc != e.crc)
     bad_zip(path, what + " fails its CRC check (corrupt)");
   return result;
 }
@@ -598,8 +599,10 @@ void write_npz(const Dataset& data, const std::string& path) {
       std::string header = npy_header(t.shape());
       const auto* raw = reinterpret_cast<const unsigned char*>(t.data());
       const size_t raw_bytes = static_cast<size_t>(t.size()) * sizeof(double);
-      std::uint32_t crc = static_cast<std::uint32_t>(
-          crc32_z(crc32_z(0, reinterpret_cast<const unsigned char*>(header.data()), header.size()), raw, raw_bytes));
+      // (zlib returns the initial value, not the running crc, when given a null buffer.)
+      uLong running = crc32_z(0, reinterpret_cast<const unsigned char*>(header.data()), header.size());
+      if (raw_bytes > 0) running = crc32_z(running, raw, raw_bytes);
+      const auto crc = static_cast<std::uint32_t>(running);
       Written w{name + ".npy", crc, header.size() + raw_bytes, offset};
       const bool zip64 = w.size >= 0xFFFFFFFFu;
       std::string local;
