@@ -11,6 +11,8 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.hpp"
+#include "common.hpp"
+#include "unbox/network.hpp"
 #include "unbox/data.hpp"
 #include "unbox/metrics.hpp"
 
@@ -27,6 +29,11 @@ struct EvalOptions {
   double br = 10.0;
   bool json = false;
   std::string roc;
+  // Scoring with a network instead of a column.
+  std::string model;
+  std::string neuron = "output";
+  std::string columns;
+  int threads = 0;
 };
 
 // The background efficiencies at which the signal efficiency is reported.
@@ -65,9 +72,36 @@ std::vector<double> column_scores(const Dataset& d, const std::string& col, cons
 
 // The one source of scores. `name` receives what the score is (column or neuron name).
 std::vector<double> scores_for(const Dataset& d, const EvalOptions& o, std::string& name) {
-  if (o.score.empty()) throw Error("nothing to evaluate: give --score COLUMN (a column of the data used as the score)");
-  name = o.score;
-  return column_scores(d, o.score, o.data);
+  if (!o.model.empty() && !o.score.empty()) throw Error("give either --model (score with a network) or --score COLUMN");
+  if (o.model.empty()) {
+    if (o.score.empty())
+      throw Error("nothing to evaluate: give --model M (a network) or --score COLUMN (a column of the data)");
+    name = o.score;
+    return column_scores(d, o.score, o.data);
+  }
+  if (o.threads > 0) set_thread_count(o.threads);
+  Network net = load_network(o.model);
+  NeuronRef ref = net.resolve(o.neuron);
+  name = o.neuron;
+  auto inputs = gather_inputs(net, d, split_list(o.columns));
+  for (const Tensor& t : inputs)
+    for (double v : t.values())
+      if (!std::isfinite(v)) throw Error(fmt::format("'{}' has NaN or Inf in the model's inputs; eval refuses them", o.data));
+  std::vector<double> scores = evaluate(net, inputs, {ref}).values();
+  // A tanh (or sigmoid) output saturates to exactly +-1 (0, 1) in double precision, and the
+  // saturated events become ties: say so, since AUC and cut scans then lose resolution.
+  const Node& out = net.node(net.output_node());
+  if (o.neuron == "output" && out.op && (out.op->type() == "Tanh" || out.op->type() == "Sigmoid")) {
+    const bool tanh_out = out.op->type() == "Tanh";
+    size_t saturated = 0;
+    for (double v : scores) saturated += tanh_out ? std::abs(v) == 1.0 : (v == 0.0 || v == 1.0);
+    if (saturated > 0)
+      std::fprintf(stderr,
+                   "unbox: note: %zu events saturate the %s output at exactly %s (ties); "
+                   "--neuron output:pre ranks them by the value before the activation\n",
+                   saturated, tanh_out ? "tanh" : "sigmoid", tanh_out ? "+-1" : "0 or 1");
+  }
+  return scores;
 }
 
 EvalSummary summarize(const std::vector<double>& scores, const std::vector<double>& labels,
@@ -171,10 +205,18 @@ int run_eval(const EvalOptions& o) {
 void register_eval(CLI::App& app) {
   auto o = std::make_shared<EvalOptions>();
   CLI::App* cmd = add_command(app, "eval", "Classifier performance of a score: AUC, ROC, efficiencies, AMS",
-                              "unbox eval --data events.csv --label label --score nn_out --weight w --lumi 35.9",
+                              "unbox eval --model m.unbox --data test.csv --label label --weight w --lumi 35.9\n"
+                              "  unbox eval --data events.csv --label label --score mt2ll",
                               [o] { return run_eval(*o); });
   cmd->add_option("--data,-d", o->data, "Data file (.csv, .npy, .npz, .h5[:/group])")->required();
   cmd->add_option("--label", o->label, "Label column: 1 signal, 0 background")->capture_default_str();
+  cmd->add_option("--model,-m", o->model, "Model file (.unbox) whose neuron is the score");
+  cmd->add_option("--neuron", o->neuron,
+                  "With --model: the neuron used as the score (output, output:pre, L2N12, NODE[j]); "
+                  "for a tanh output prefer output:pre")
+      ->capture_default_str();
+  cmd->add_option("--columns", o->columns, "With --model: data columns feeding the model's inputs, in order");
+  cmd->add_option("--threads", o->threads, "OpenMP threads (default: all)");
   cmd->add_option("--score", o->score, "Column of the data used as the score (larger = more signal-like)");
   cmd->add_option("--weight,-w", o->weight, "Weight column (expected events per fb^-1); enables the AMS scan");
   cmd->add_option("--lumi", o->lumi, "Integrated luminosity in fb^-1 for the AMS (s, b = lumi x weights)")

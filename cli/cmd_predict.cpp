@@ -11,6 +11,7 @@ namespace {
 struct PredictArgs {
   std::string model, data, out, neurons = "output", columns, keep;
   bool allow_nan = false;
+  bool gradient = false;
   Index batch = 4096;
   int threads = 0;
 } a;
@@ -35,6 +36,20 @@ int run_predict() {
     for (Index e = 0; e < data.events(); ++e) col[e] = values.at(e, static_cast<Index>(j));
     out.add(names[j], std::move(col));
   }
+  if (a.gradient) {
+    // d(neuron)/d(input column), in the data's physical units, one column per pair.
+    if (net.input_nodes().size() != 1 || net.node(net.input_nodes()[0]).shape.size() != 1)
+      throw Error("--gradient needs a model with one flat input");
+    std::vector<std::string> cols = a.columns.empty() ? net.feature_names(0) : split_list(a.columns);
+    for (size_t j = 0; j < names.size(); ++j) {
+      Tensor g = input_gradient(net, inputs, refs[j], {.batch = a.batch})[0];
+      for (size_t c = 0; c < cols.size(); ++c) {
+        Tensor col({data.events()});
+        for (Index e = 0; e < data.events(); ++e) col[e] = g.at(e, static_cast<Index>(c));
+        out.add(fmt::format("d({})/d({})", names[j], cols[c]), std::move(col));
+      }
+    }
+  }
   write_dataset(out, a.out);
   std::cout << fmt::format("wrote {}: {} events, columns {}\n", a.out, data.events(), a.neurons);
   return 0;
@@ -52,6 +67,8 @@ void register_predict(CLI::App& app) {
       ->capture_default_str();
   c->add_option("--columns", a.columns, "Data columns to feed the model's inputs, in order (default: by name)");
   c->add_option("--keep", a.keep, "Data columns to copy to the output (e.g. label,weight)");
+  c->add_flag("--gradient", a.gradient,
+              "Also write the exact gradient of each neuron with respect to each input column, named d(N)/d(col)");
   c->add_flag("--allow-nan", a.allow_nan, "Accept NaN/Inf in the data and pass them through");
   c->add_option("--batch", a.batch, "Events per batch")->capture_default_str();
   c->add_option("--threads", a.threads, "OpenMP threads (default: all)");
