@@ -25,6 +25,13 @@ void register_all(CLI::App& app) {
   register_eval(app);
   register_predict(app);
   register_info(app);
+  register_export(app);
+  register_conformance(app);
+  register_mi(app);
+  register_ad(app);
+  register_maximize(app);
+  register_caveman(app);
+  register_taylor(app);
   register_demo(app);
 }
 

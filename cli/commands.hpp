@@ -21,5 +21,12 @@ void register_eval(CLI::App& app);
 void register_predict(CLI::App& app);
 void register_info(CLI::App& app);
 void register_demo(CLI::App& app);
+void register_export(CLI::App& app);       // ONNX export
+void register_conformance(CLI::App& app);  // ONNX backend test data
+void register_mi(CLI::App& app);           // Roxlo & Reece: mutual information
+void register_ad(CLI::App& app);           // activation difference
+void register_maximize(CLI::App& app);     // activation maximization
+void register_caveman(CLI::App& app);      // caveman variables
+void register_taylor(CLI::App& app);       // Taylor-expansion analysis
 
 }  // namespace unbox::cli

@@ -54,6 +54,24 @@ class Op {
   virtual bool is_activation() const { return false; }
   // One-line description for the layer table ("Dense 19 -> 128").
   virtual std::string describe(const std::vector<Shape>& inputs) const;
+
+  // --- derivative hooks (Taylor mode, relevance propagation) -------------------
+  // How the op acts on derivatives of its inputs:
+  //  Affine: its derivative is its linear part (Dense, Conv, BatchNorm in inference,
+  //    Standardize, Concat, Add, average pooling, reshapes): tangents map linearly.
+  //  PiecewiseLinear: linear at the primal point (max pooling routes by the winner).
+  //  Elementwise: an Activation; its derivatives to third order come from Activation.
+  //  Other: needs its own higher-order terms (Softmax, products of two tensors).
+  enum class DerivativeKind { Affine, PiecewiseLinear, Elementwise, Other };
+  virtual DerivativeKind derivative_kind() const { return DerivativeKind::Other; }
+  // For Affine and PiecewiseLinear ops: apply the op's derivative at the primal point to
+  // `components` tangent vectors per event. tangent_in[k] is [B * components, ...shape of
+  // input k], event-major (row e * components + c belongs to event e); tangent_out is
+  // sized [B * components, ...output shape] by the caller. Affine ops ignore the primal
+  // values (they run forward without their bias/offset); the default throws.
+  virtual void apply_tangent(const std::vector<const Tensor*>& primal_in, const Tensor& primal_out,
+                             const std::vector<const Tensor*>& tangent_in, Tensor& tangent_out,
+                             Index components) const;
 };
 
 // Build an op from its type name and attributes (model files, ONNX); parameters are

@@ -22,6 +22,10 @@ class Standardize final : public Op {
                 const std::vector<Tensor*>& gin, std::vector<Tensor>* pgrad) const override;
   std::vector<Parameter> parameters() override;
   nlohmann::json attributes() const override;
+  DerivativeKind derivative_kind() const override { return DerivativeKind::Affine; }
+  void apply_tangent(const std::vector<const Tensor*>& primal_in, const Tensor& primal_out,
+                     const std::vector<const Tensor*>& tangent_in, Tensor& tangent_out,
+                     Index components) const override;
   const Tensor& mean() const { return mean_; }
   const Tensor& stddev() const { return std_; }
   // Set from data ([N, per-event]); a constant feature gets std 1 (it carries no information).
@@ -45,6 +49,10 @@ class Dense final : public Op {
   nlohmann::json attributes() const override;
   bool is_layer() const override { return true; }
   std::string describe(const std::vector<Shape>& in) const override;
+  DerivativeKind derivative_kind() const override { return DerivativeKind::Affine; }
+  void apply_tangent(const std::vector<const Tensor*>& primal_in, const Tensor& primal_out,
+                     const std::vector<const Tensor*>& tangent_in, Tensor& tangent_out,
+                     Index components) const override;
   Index in() const { return in_; }
   Index out() const { return out_; }
   Tensor& weight() { return weight_; }
@@ -73,6 +81,7 @@ class Activation final : public Op {
   nlohmann::json attributes() const override;
   bool is_activation() const override { return true; }
   std::string describe(const std::vector<Shape>& in) const override;
+  DerivativeKind derivative_kind() const override { return DerivativeKind::Elementwise; }
   ActivationKind kind() const { return kind_; }
   double alpha() const { return alpha_; }
   // f and its first three derivatives at z.
@@ -113,6 +122,11 @@ class Concat final : public Op {
   void backward(const std::vector<const Tensor*>& in, const Tensor& out, const Tensor& gout,
                 const std::vector<Tensor*>& gin, std::vector<Tensor>* pgrad) const override;
   nlohmann::json attributes() const override { return {{"axis", axis_}}; }
+  DerivativeKind derivative_kind() const override { return DerivativeKind::Affine; }
+  void apply_tangent(const std::vector<const Tensor*>& primal_in, const Tensor& primal_out,
+                     const std::vector<const Tensor*>& tangent_in, Tensor& tangent_out,
+                     Index components) const override;
+  Index axis() const { return axis_; }
 
  private:
   Index axis_;
@@ -127,6 +141,10 @@ class Add final : public Op {
   void forward(const std::vector<const Tensor*>& in, Tensor& out) const override;
   void backward(const std::vector<const Tensor*>& in, const Tensor& out, const Tensor& gout,
                 const std::vector<Tensor*>& gin, std::vector<Tensor>* pgrad) const override;
+  DerivativeKind derivative_kind() const override { return DerivativeKind::Affine; }
+  void apply_tangent(const std::vector<const Tensor*>& primal_in, const Tensor& primal_out,
+                     const std::vector<const Tensor*>& tangent_in, Tensor& tangent_out,
+                     Index components) const override;
 };
 
 }  // namespace unbox

@@ -48,6 +48,13 @@ void Dense::backward(const std::vector<const Tensor*>& in, const Tensor&, const 
   }
 }
 
+void Dense::apply_tangent(const std::vector<const Tensor*>&, const Tensor&, const std::vector<const Tensor*>& tin,
+                          Tensor& tout, Index) const {
+  const Index rows = tin[0]->events();
+  MatrixMap(tout.data(), rows, out_).noalias() =
+      ConstMatrixMap(tin[0]->data(), rows, in_) * ConstMatrixMap(weight_.data(), out_, in_).transpose();
+}
+
 std::vector<Parameter> Dense::parameters() {
   return {{"weight", &weight_, true, true}, {"bias", &bias_, true, false}};
 }

@@ -15,6 +15,11 @@ std::vector<const Tensor*> Op::parameter_values() const {
 
 std::string Op::describe(const std::vector<Shape>&) const { return type(); }
 
+void Op::apply_tangent(const std::vector<const Tensor*>&, const Tensor&, const std::vector<const Tensor*>&, Tensor&,
+                       Index) const {
+  throw Error(fmt::format("operation {} has no linear tangent map", type()));
+}
+
 // ---------------------------------------------------------------- Standardize
 
 Standardize::Standardize(Tensor mean, Tensor stddev) : mean_(std::move(mean)), std_(std::move(stddev)) {
@@ -52,6 +57,13 @@ void Standardize::backward(const std::vector<const Tensor*>&, const Tensor&, con
   const Index batch = gout.events(), n = mean_.per_event();
   Eigen::RowVectorXd inv = Eigen::Map<const Eigen::RowVectorXd>(std_.data(), n).cwiseInverse();
   MatrixMap(gin[0]->data(), batch, n).array() += ConstMatrixMap(gout.data(), batch, n).array().rowwise() * inv.array();
+}
+
+void Standardize::apply_tangent(const std::vector<const Tensor*>&, const Tensor&, const std::vector<const Tensor*>& tin,
+                                Tensor& tout, Index) const {
+  const Index rows = tin[0]->events(), n = mean_.per_event();
+  Eigen::RowVectorXd inv = Eigen::Map<const Eigen::RowVectorXd>(std_.data(), n).cwiseInverse();
+  MatrixMap(tout.data(), rows, n) = ConstMatrixMap(tin[0]->data(), rows, n).array().rowwise() * inv.array();
 }
 
 std::vector<Parameter> Standardize::parameters() {
@@ -167,6 +179,11 @@ void Concat::backward(const std::vector<const Tensor*>& in, const Tensor& out, c
   }
 }
 
+void Concat::apply_tangent(const std::vector<const Tensor*>&, const Tensor&, const std::vector<const Tensor*>& tin,
+                           Tensor& tout, Index) const {
+  forward(tin, tout);  // concatenation is linear
+}
+
 // ------------------------------------------------------------------------ Add
 
 Shape Add::infer_shape(const std::vector<Shape>& in) const {
@@ -186,6 +203,11 @@ void Add::backward(const std::vector<const Tensor*>&, const Tensor&, const Tenso
                    const std::vector<Tensor*>& gin, std::vector<Tensor>*) const {
   for (Tensor* g : gin)
     if (g) Eigen::Map<Eigen::ArrayXd>(g->data(), g->size()) += Eigen::Map<const Eigen::ArrayXd>(gout.data(), gout.size());
+}
+
+void Add::apply_tangent(const std::vector<const Tensor*>&, const Tensor&, const std::vector<const Tensor*>& tin,
+                        Tensor& tout, Index) const {
+  forward(tin, tout);  // a sum is linear
 }
 
 // ---------------------------------------------------------------- the factory

@@ -193,3 +193,57 @@ TEST(Ops, PaperNetworkGradientsOfEveryLayer) {
   for (const char* n : {"L1N5", "L1N5:pre", "L5N3", "L11N1", "L12N0:pre", "output", "output:pre"})
     check_gradients(net, {x}, net.resolve(n));
 }
+
+// Affine ops: the tangent map is the op's linear part, f(x + t) - f(x), applied to
+// `components` tangents per event laid out event-major.
+TEST(Ops, AffineTangentMapsAreTheLinearPart) {
+  std::mt19937_64 rng(21);
+  const Index B = 3, C = 4;
+  auto check = [&](std::unique_ptr<Op> op, const std::vector<Shape>& shapes) {
+    std::vector<Tensor> x, t;
+    std::vector<const Tensor*> xp, tp;
+    for (const Shape& s : shapes) {
+      Shape bs{B}, cs{B * C};
+      bs.insert(bs.end(), s.begin(), s.end());
+      cs.insert(cs.end(), s.begin(), s.end());
+      x.push_back(random_tensor(bs, rng));
+      t.push_back(random_tensor(cs, rng));
+    }
+    for (auto& v : x) xp.push_back(&v);
+    for (auto& v : t) tp.push_back(&v);
+    ASSERT_EQ(op->derivative_kind(), Op::DerivativeKind::Affine);
+    Shape os = op->infer_shape(shapes);
+    Shape bo{B}, co{B * C};
+    bo.insert(bo.end(), os.begin(), os.end());
+    co.insert(co.end(), os.begin(), os.end());
+    Tensor y(bo), tout(co);
+    op->forward(xp, y);
+    op->apply_tangent(xp, y, tp, tout, C);
+    // Reference: for event e and component c, f(x_e + t_ec) - f(x_e).
+    for (Index e = 0; e < B; ++e)
+      for (Index c = 0; c < C; ++c) {
+        std::vector<Tensor> xs;
+        std::vector<const Tensor*> xsp;
+        for (size_t k = 0; k < shapes.size(); ++k) {
+          Tensor one = x[k].slice_events(e, 1);
+          Tensor tt = t[k].slice_events(e * C + c, 1);
+          for (Index i = 0; i < one.size(); ++i) one[i] += tt[i];
+          xs.push_back(one);
+        }
+        for (auto& v : xs) xsp.push_back(&v);
+        Shape b1{1};
+        b1.insert(b1.end(), os.begin(), os.end());
+        Tensor y1(b1);
+        op->forward(xsp, y1);
+        for (Index i = 0; i < y1.size(); ++i)
+          EXPECT_NEAR(tout.at(e * C + c, i), y1[i] - y.at(e, i), 1e-12) << op->type();
+      }
+  };
+  auto d = std::make_unique<Dense>(3, 2);
+  d->weight() = random_tensor({2, 3}, rng);
+  d->bias() = random_tensor({2}, rng);
+  check(std::move(d), {{3}});
+  check(std::make_unique<Standardize>(random_tensor({1, 3}, rng), Tensor({1, 3}, {0.5, 2, 3})), {{3}});
+  check(std::make_unique<Concat>(0), {{2}, {3}});
+  check(std::make_unique<Add>(), {{2, 2}, {2, 2}});
+}
