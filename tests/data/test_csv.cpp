@@ -257,5 +257,26 @@ TEST(CsvRead, ParsesManyRowsQuickly) {
   EXPECT_LT(seconds, 5.0);
 }
 
+TEST(CsvRead, ErrorLineNumbersAreRightInLaterChunks) {
+  // Big enough to be split into per-thread chunks; the bad cell sits in the last one,
+  // after a blank line and some CRLF lines, so its line number is reconstructed.
+  TempDir dir;
+  int saved = thread_count();
+  set_thread_count(4);
+  std::string text = "a,b\n";
+  Index line = 1;
+  for (int i = 0; i < 1200000; ++i, ++line) text += "0.125,-3.5\n";
+  text += "\n1,2\r\n";
+  line += 2;
+  text += "7,8x\n";
+  line += 1;
+  text += "1,2\n";
+  testing::write_bytes(dir.file("big.csv"), text);
+  std::string message = error_of([&] { read_csv(dir.file("big.csv")); });
+  set_thread_count(saved);
+  EXPECT_EQ(message, dir.file("big.csv") + ":" + std::to_string(line) +
+                         ":2: expected a number in column 'b', found '8x'");
+}
+
 }  // namespace
 }  // namespace unbox
