@@ -34,6 +34,7 @@ struct EvalOptions {
   std::string neuron = "output";
   std::string columns;
   int threads = 0;
+  bool allow_nan = false;
 };
 
 // The background efficiencies at which the signal efficiency is reported.
@@ -176,7 +177,9 @@ void write_roc(const RocCurve& roc, const std::string& path) {
 }
 
 int run_eval(const EvalOptions& o) {
-  Dataset d = read_dataset(o.data);
+  ReadOptions ro;
+  ro.allow_nan = o.allow_nan;  // the file may hold NaN elsewhere; the score and labels may not
+  Dataset d = read_dataset(o.data, ro);
   if (d.source.empty()) d.source = o.data;
   d.label_column = o.label;
   d.get(o.label);  // a clear "no column" error before anything else
@@ -217,6 +220,8 @@ void register_eval(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--columns", o->columns, "With --model: data columns feeding the model's inputs, in order");
   cmd->add_option("--threads", o->threads, "OpenMP threads (default: all)");
+  cmd->add_flag("--allow-nan", o->allow_nan,
+                "Read files holding NaN/Inf (eval still refuses them in the score, label and weight)");
   cmd->add_option("--score", o->score, "Column of the data used as the score (larger = more signal-like)");
   cmd->add_option("--weight,-w", o->weight, "Weight column (expected events per fb^-1); enables the AMS scan");
   cmd->add_option("--lumi", o->lumi, "Integrated luminosity in fb^-1 for the AMS (s, b = lumi x weights)")

@@ -115,6 +115,8 @@ void register_train(CLI::App& app) {
   c->add_option("--data", a.data.path, "Training events (csv, npy, npz, h5[:/path])")->required();
   c->add_option("--label", a.data.label, "Label column: 1 signal, 0 background")->capture_default_str();
   c->add_option("--weight", a.data.weight, "Per-event weight column (normalized to mean 1 in the loss)");
+  c->add_flag("--allow-nan", a.data.allow_nan,
+              "Read files holding NaN/Inf (training still refuses them in the columns it uses, naming the event)");
   c->add_option("--columns", a.columns, "Input columns, comma-separated (default: all but label and weight)");
   c->add_option("--arch", a.arch,
                 "'paper' (Roxlo & Reece: 128,64,32,16,16,8,8,4,4,2,2, LeakyReLU(0.1), tanh output, MSE, L1 1e-5) "
