@@ -83,4 +83,3 @@ BENCHMARK(BM_PaperTrainEpoch)->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kM
 
 }  // namespace
 
-BENCHMARK_MAIN();
