@@ -1,9 +1,155 @@
+// unbox maximize: activation maximization (Roxlo & Reece section 2.5): the population
+// file, the ranked 1-, 2- and 3-D histograms (JSON) and a terminal heat map.
+#include <fmt/format.h>
+
+#include <cstdio>
+#include <memory>
+
 #include "commands.hpp"
+#include "common.hpp"
+#include "unbox/explain/maximize.hpp"
 
 namespace unbox::cli {
 
+namespace {
+
+struct MaximizeArgs {
+  std::string model, data, neuron = "output", out, histograms, box = "data";
+  double threshold = 0.0;
+  bool minimize = false, json = false, hold_discrete = false, ascii = false, quiet = false;
+  MaximizeOptions opt;
+  HistogramOptions hist;
+  int heatmaps = 4;
+  int threads = 0;
+};
+
+void parse_box(const std::string& text, MaximizeOptions& o) {
+  if (text == "data") {
+    o.box = BoxKind::DataRange;
+  } else if (text == "sample") {
+    o.box = BoxKind::Sample;
+  } else if (text.rfind("std:", 0) == 0) {
+    o.box = BoxKind::StdDev;
+    try {
+      size_t used = 0;
+      o.box_k = std::stod(text.substr(4), &used);
+      if (used != text.size() - 4 || !(o.box_k > 0)) throw std::invalid_argument("");
+    } catch (const std::exception&) {
+      throw Error(fmt::format("--box {}: expected std:K with K > 0, e.g. std:3", text));
+    }
+  } else {
+    throw Error(fmt::format("--box {}: expected data, std:K (e.g. std:3) or sample", text));
+  }
+}
+
+int run_maximize(MaximizeArgs& a) {
+  if (a.threads > 0) set_thread_count(a.threads);
+  parse_box(a.box, a.opt);
+  a.opt.threshold = a.threshold;
+  a.opt.minimize = a.minimize;
+  a.opt.hold_discrete = a.hold_discrete;
+  Network net = load_network(a.model);
+  Dataset data = read_dataset(a.data);
+  if (data.source.empty()) data.source = a.data;
+  Progress progress("maximize", a.opt.points, a.quiet || a.json);
+  a.opt.progress = [&](Index done) { progress.update(done); };
+  MaximizeResult r = maximize(net, data, a.neuron, a.opt);
+  progress.finish();
+  write_dataset(r.to_dataset(), a.out);
+  PopulationHistograms h = population_histograms(r, a.hist);
+  const std::string hist_path = a.histograms.empty() ? a.out + ".hist.json" : a.histograms;
+  nlohmann::ordered_json hj = h.to_json();
+  hj["neuron"] = r.neuron;
+  write_text_atomically(hist_path, hj.dump() + "\n");
+  if (a.json) {
+    nlohmann::ordered_json j = r.to_json();
+    j["out"] = a.out;
+    j["histograms_file"] = hist_path;
+    auto top = [](const std::vector<PopulationHistogram>& v) {
+      nlohmann::ordered_json arr = nlohmann::ordered_json::array();
+      for (const auto& x : v) arr.push_back({{"variables", x.names}, {"score", x.score}});
+      return arr;
+    };
+    j["histograms"] = {{"population", h.population},
+                       {"points", h.points},
+                       {"one_kl", top(h.one)},
+                       {"two_mi", top(h.two)},
+                       {"three_tc", top(h.three)}};
+    std::printf("%s\n", j.dump(2).c_str());
+    return 0;
+  }
+  std::string t = r.to_table();
+  auto list = [](const std::vector<PopulationHistogram>& v, const char* what) {
+    std::string s;
+    for (size_t i = 0; i < v.size() && i < 5; ++i) {
+      std::string nm;
+      for (size_t k = 0; k < v[i].names.size(); ++k) nm += (k ? " x " : "") + v[i].names[k];
+      s += fmt::format("{}{} {:.3f}", i ? ", " : "", nm, v[i].score);
+    }
+    return s.empty() ? std::string() : fmt::format("  top {}: {}\n", what, s);
+  };
+  t += fmt::format("  histograms of {} {} points -> {}\n", h.points, h.population, hist_path);
+  t += list(h.one, "1-D by KL from start (nats)");
+  t += list(h.two, "2-D by mutual information (nats)");
+  t += list(h.three, "3-D by total correlation (nats)");
+  t += fmt::format("  population -> {}\n", a.out);
+  std::fputs(t.c_str(), stdout);
+  if (a.heatmaps > 0 && !h.two.empty()) {
+    std::vector<PopulationHistogram> top(h.two.begin(),
+                                         h.two.begin() + std::min<size_t>(h.two.size(), static_cast<size_t>(a.heatmaps)));
+    std::fputs("\n", stdout);
+    std::fputs(heat_map(top, a.ascii, 2).c_str(), stdout);
+  }
+  return 0;
+}
+
+}  // namespace
+
 void register_maximize(CLI::App& app) {
-  add_command(app, "maximize", "(not yet built)", "unbox maximize --help", [] { return 2; });
+  auto a = std::make_shared<MaximizeArgs>();
+  auto* c = add_command(app, "maximize", "Activation maximization: a population of inputs that drive a neuron past a threshold",
+                        "unbox maximize --model m.unbox --data train.csv --neuron L2N3 --points 10000 --threshold 2 "
+                        "--out pop.csv",
+                        [a] { return run_maximize(*a); });
+  c->add_option("--model,-m", a->model, "Model file (.unbox)")->required();
+  c->add_option("--data,-d", a->data, "Events defining the input box and the discrete inputs (csv, npy, npz, h5)")
+      ->required();
+  c->add_option("--neuron,-n", a->neuron, "Neuron: output, output:pre, L2N12, L12N0:pre, NODE[j]")
+      ->capture_default_str();
+  c->add_option("--points,-k", a->opt.points, "Number of starting points")->capture_default_str();
+  c->add_option("--threshold,-t", a->threshold, "Stop a point once activation >= T (<= T with --minimize)")
+      ->required();
+  c->add_flag("--minimize", a->minimize, "Gradient descent: for neurons whose interesting side is negative");
+  c->add_option("--out,-o", a->out,
+                "Population file (csv, npy, npz, h5): inputs, activation, steps, converged, boundary_<input>")
+      ->required();
+  c->add_option("--histograms", a->histograms, "Ranked histograms as JSON (default: OUT.hist.json)");
+  c->add_option("--steps", a->opt.steps, "Step limit per point")->capture_default_str();
+  c->add_option("--lr,--step-size", a->opt.step_size,
+                "Adam step size in units of each input's data standard deviation")
+      ->capture_default_str();
+  c->add_option("--box", a->box,
+                "Starting points and clamping box: data (uniform in the data range), std:K (mean +- K std), "
+                "sample (data events as starts, data range as box)")
+      ->capture_default_str();
+  c->add_flag("--hold-discrete", a->hold_discrete,
+              "Hold discrete inputs (<= --discrete-max distinct values, e.g. b-tags, signs) at sampled data values");
+  c->add_option("--discrete-max", a->opt.discrete_max_values, "Inputs with at most this many distinct values are discrete")
+      ->capture_default_str();
+  c->add_option("--plausibility", a->opt.plausibility,
+                "Add LAMBDA x log-density of a Gaussian mixture fitted to the (standardized) data to the objective")
+      ->capture_default_str();
+  c->add_option("--components", a->opt.gmm_components, "Gaussian mixture components for --plausibility")
+      ->capture_default_str();
+  c->add_option("--bins", a->hist.bins, "Bins per axis of the 1-D and 2-D histograms")->capture_default_str();
+  c->add_option("--bins3", a->hist.bins3, "Bins per axis of the 3-D histograms")->capture_default_str();
+  c->add_option("--top", a->hist.top, "Histograms kept per dimension")->capture_default_str();
+  c->add_option("--heatmaps", a->heatmaps, "Top 2-D histograms drawn in the terminal (0: none)")->capture_default_str();
+  c->add_flag("--ascii", a->ascii, "Draw heat maps with ' .:#@' instead of unicode blocks");
+  c->add_option("--seed", a->opt.seed, "Random seed (starting points, mixture)")->capture_default_str();
+  c->add_option("--threads", a->threads, "OpenMP threads (default: all)");
+  c->add_flag("--quiet,-q", a->quiet, "No progress bar");
+  c->add_flag("--json", a->json, "Print a JSON summary instead of the table and heat maps");
 }
 
 }  // namespace unbox::cli
