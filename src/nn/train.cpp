@@ -213,6 +213,7 @@ TrainResult train(Network& net, const Tensor& inputs, const std::vector<double>&
   const Index steps_per_epoch = (result.train_events + o.batch - 1) / o.batch;
   Progress progress("train", o.epochs * steps_per_epoch, o.quiet);
 
+  std::string last_val;  // the previous epoch's validation figures, shown on the bar
   for (Index epoch = 1; epoch <= o.epochs; ++epoch) {
     const double t_epoch = now();
     shuffle(train_idx, rng);
@@ -272,8 +273,8 @@ TrainResult train(Network& net, const Tensor& inputs, const std::vector<double>&
       }
       epoch_loss += batch_loss * static_cast<double>(bsize);
       if (o.hook) o.hook(TrainEvent{TrainEvent::Step, step, epoch, batch_loss, 0, 0, &net});
-      progress.update(step, fmt::format("epoch {}/{} loss {:.4f}", epoch, o.epochs,
-                                        epoch_loss / static_cast<double>(b0 + bsize)));
+      progress.update(step, fmt::format("epoch {}/{} loss {:.4f}{}", epoch, o.epochs,
+                                        epoch_loss / static_cast<double>(b0 + bsize), last_val));
     }
     epoch_loss /= static_cast<double>(result.train_events);
     double vloss, vauc;
@@ -281,6 +282,7 @@ TrainResult train(Network& net, const Tensor& inputs, const std::vector<double>&
     const double secs = now() - t_epoch;
     result.history.push_back({epoch, epoch_loss, vloss, vauc, secs});
     result.epochs_run = epoch;
+    last_val = fmt::format(" | val_loss {:.4f} val_auc {:.4f}", vloss, vauc);
     const double monitored = val_idx.empty() ? epoch_loss : vloss;
     bool improved = monitored < best_val;
     if (improved) {
