@@ -15,6 +15,7 @@
 #include "unbox/network.hpp"
 #include "unbox/data.hpp"
 #include "unbox/metrics.hpp"
+#include "unbox/onnx.hpp"
 
 namespace unbox::cli {
 
@@ -81,10 +82,10 @@ std::vector<double> scores_for(const Dataset& d, const EvalOptions& o, std::stri
     return column_scores(d, o.score, o.data);
   }
   if (o.threads > 0) set_thread_count(o.threads);
-  Network net = load_network(o.model);
+  Network net = load_model(o.model);
   NeuronRef ref = net.resolve(o.neuron);
   name = o.neuron;
-  auto inputs = gather_inputs(net, d, split_list(o.columns));
+  auto inputs = gather_inputs(net, d, model_columns(net, d, split_list(o.columns)));
   for (const Tensor& t : inputs)
     for (double v : t.values())
       if (!std::isfinite(v)) throw Error(fmt::format("'{}' has NaN or Inf in the model's inputs; eval refuses them", o.data));

@@ -4,6 +4,7 @@
 
 #include "commands.hpp"
 #include "common.hpp"
+#include "unbox/onnx.hpp"
 #include "unbox/ops.hpp"
 
 namespace unbox::cli {
@@ -15,7 +16,7 @@ struct InfoArgs {
 } a;
 
 int run_info() {
-  Network net = load_network(a.model);
+  Network net = load_model(a.model);
   if (a.json) {
     nlohmann::json j;
     j["model"] = a.model;
@@ -41,6 +42,10 @@ int run_info() {
     return 0;
   }
   std::cout << fmt::format("model {}  ({})\n", a.model, net.metadata.value("architecture", std::string("custom")));
+  // An ONNX model names no data columns (unless unbox exported it): say what it reads.
+  if (is_onnx_network(net) && !net.metadata.value("onnx_feature_names", false))
+    std::cout << onnx_input_summary(net);
+  else
   for (size_t k = 0; k < net.input_nodes().size(); ++k) {
     const Node& n = net.node(net.input_nodes()[k]);
     const auto& f = net.feature_names(static_cast<int>(k));

@@ -4,6 +4,7 @@
 
 #include "commands.hpp"
 #include "common.hpp"
+#include "unbox/onnx.hpp"
 
 namespace unbox::cli {
 
@@ -18,7 +19,7 @@ struct PredictArgs {
 
 int run_predict() {
   if (a.threads > 0) set_thread_count(a.threads);
-  Network net = load_network(a.model);
+  Network net = load_model(a.model);
   std::vector<std::string> names = split_list(a.neurons);
   if (names.empty()) throw Error("--neurons names no neuron");
   std::vector<NeuronRef> refs;
@@ -26,7 +27,9 @@ int run_predict() {
   ReadOptions ro;
   ro.allow_nan = a.allow_nan;
   Dataset data = read_dataset(a.data, ro);
-  auto inputs = gather_inputs(net, data, split_list(a.columns));
+  // ONNX models carry no column names: by default they read the data's feature columns.
+  const std::vector<std::string> columns = model_columns(net, data, split_list(a.columns));
+  auto inputs = gather_inputs(net, data, columns);
   Tensor values = evaluate(net, inputs, refs, {.batch = a.batch});
   Dataset out;
   out.source = a.out;
@@ -38,9 +41,19 @@ int run_predict() {
   }
   if (a.gradient) {
     // d(neuron)/d(input column), in the data's physical units, one column per pair.
-    if (net.input_nodes().size() != 1 || net.node(net.input_nodes()[0]).shape.size() != 1)
-      throw Error("--gradient needs a model with one flat input");
-    std::vector<std::string> cols = a.columns.empty() ? net.feature_names(0) : split_list(a.columns);
+    // Models with tensor or several inputs get one array per input, d(N)/d(INPUT),
+    // shaped like that input (events first).
+    if (net.input_nodes().size() != 1 || net.node(net.input_nodes()[0]).shape.size() != 1) {
+      for (size_t j = 0; j < names.size(); ++j) {
+        auto g = input_gradient(net, inputs, refs[j], {.batch = a.batch});
+        for (size_t k = 0; k < g.size(); ++k)
+          out.add(fmt::format("d({})/d({})", names[j], net.node(net.input_nodes()[k]).name), std::move(g[k]));
+      }
+      write_dataset(out, a.out);
+      std::cout << fmt::format("wrote {}: {} events, columns {}\n", a.out, data.events(), a.neurons);
+      return 0;
+    }
+    std::vector<std::string> cols = columns.empty() ? net.feature_names(0) : columns;
     for (size_t j = 0; j < names.size(); ++j) {
       Tensor g = input_gradient(net, inputs, refs[j], {.batch = a.batch})[0];
       for (size_t c = 0; c < cols.size(); ++c) {

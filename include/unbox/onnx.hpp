@@ -1,0 +1,62 @@
+// ONNX import and export. An ONNX graph becomes a Network of unbox operations (Gemm and
+// MatMul become Dense layers, so plain MLPs keep their L-names); any unbox model is
+// written back with standard ONNX operators only. Both compute in double precision.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "unbox/network.hpp"
+
+namespace unbox {
+
+class Dataset;
+
+// The model uses something unbox does not support (an operator, an attribute value, a
+// data type, a rank). Its message names the node, op type and opset, and what is supported.
+class OnnxUnsupported : public Error {
+ public:
+  using Error::Error;
+};
+
+struct OnnxModel {
+  Network net;
+  std::vector<std::string> outputs;  // the graph's output names, in order
+  std::vector<int> output_nodes;     // the network node computing each
+  Index opset = 0;
+};
+
+// Read and map an ONNX file. Truncated or corrupt files: Error; unsupported content:
+// OnnxUnsupported. The network's output is the graph's first output.
+OnnxModel read_onnx(const std::string& path);
+Network import_onnx(const std::string& path);
+
+// A native .unbox model or an ONNX model, chosen by the file's first bytes (the native
+// signature) and else by the extension.
+Network load_model(const std::string& path);
+
+// True for a network imported from ONNX (metadata "format": "onnx").
+bool is_onnx_network(const Network& net);
+
+// The data columns that feed a model with one flat input: `columns` when given; for an
+// ONNX model, by default the data's feature columns in order (leaving out the label and
+// weight columns), since ONNX models carry no column names; otherwise empty (the
+// model's own feature names are used). A count mismatch is an Error.
+std::vector<std::string> model_columns(const Network& net, const Dataset& data, const std::vector<std::string>& columns);
+
+// What an ONNX model needs from the data, for `unbox info` (one line per input).
+std::string onnx_input_summary(const Network& net);
+
+// A serialized onnx.TensorProto file (the backend test data's input_0.pb ...): values in
+// double and the full shape (batch axis included). Non-float data: OnnxUnsupported.
+Tensor read_onnx_tensor(const std::string& path, Shape& full_shape);
+
+// The ONNX operator types import understands, for messages and `unbox info`.
+const std::vector<std::string>& onnx_supported_ops();
+
+// Write `net` as an ONNX model (float64, opset 13) with standard operators only:
+// Standardize as Sub and Div, Dense as Gemm, the activations, Softmax, Concat, Conv,
+// pooling, BatchNormalization, Reshape, Transpose. Atomically.
+void export_onnx(const Network& net, const std::string& path);
+
+}  // namespace unbox
