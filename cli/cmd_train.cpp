@@ -1,12 +1,82 @@
 #include <fmt/format.h>
 
+#include <cmath>
 #include <cstdio>
 #include <iostream>
+#include <numeric>
+#include <random>
 
 #include "commands.hpp"
 #include "train_command.hpp"
+#include "unbox/explain/taylor.hpp"
 
 namespace unbox::cli {
+
+
+namespace {
+// The validation events train() holds out: it shuffles 0..N-1 with mt19937_64(seed)
+// (Fisher-Yates, its own uniform draw) before anything else and keeps the first
+// round(fraction * N). Reproduced here so learning progress is measured on events the
+// optimizer never sees; when there is no validation split, the first events are used.
+std::vector<Index> taylor_sample(Index n_events, const TrainOptions& o, Index limit) {
+  std::mt19937_64 rng(o.seed);
+  std::vector<Index> order(static_cast<size_t>(n_events));
+  std::iota(order.begin(), order.end(), Index{0});
+  for (Index i = n_events - 1; i > 0; --i) {
+    auto j = static_cast<Index>(static_cast<double>(rng() >> 11) * 0x1.0p-53 * static_cast<double>(i + 1));
+    std::swap(order[static_cast<size_t>(i)], order[static_cast<size_t>(std::min(j, i))]);
+  }
+  auto n_val = static_cast<Index>(std::llround(o.validation_fraction * static_cast<double>(n_events)));
+  if (n_val == 0) std::iota(order.begin(), order.end(), Index{0}), n_val = n_events;
+  order.resize(static_cast<size_t>(std::min(n_val, limit)));
+  return order;
+}
+
+// Records the tracked Taylor coefficients after every N steps (or each epoch).
+struct TaylorTracker {
+  std::vector<std::string> names;  // tracked feature names ("" list = all)
+  TaylorOptions options;
+  Tensor inputs;
+  std::vector<double> labels, weights;
+  Index every = 0;
+  std::vector<std::vector<double>> rows;  // step, epoch, values...
+
+  void record(const TrainEvent& e) {
+    if (every > 0 ? (e.kind != TrainEvent::Step || e.step % every != 0) : e.kind != TrainEvent::Epoch) return;
+    TaylorResult r = taylor(*e.network, {inputs}, labels, weights, options);
+    if (names.empty()) {
+      std::vector<std::string> all;
+      for (const auto& f : r.features) all.push_back(f.name);
+      std::sort(all.begin(), all.end(), [&](const std::string& a, const std::string& b) {
+        return std::count(a.begin(), a.end(), ' ') < std::count(b.begin(), b.end(), ' ') ||
+               (std::count(a.begin(), a.end(), ' ') == std::count(b.begin(), b.end(), ' ') && a < b);
+      });
+      names = all;
+    }
+    std::vector<double> row = {static_cast<double>(e.step), static_cast<double>(e.epoch)};
+    for (const auto& n : names) {
+      auto it = std::find_if(r.features.begin(), r.features.end(), [&](const TaylorFeature& f) { return f.name == n; });
+      if (it == r.features.end()) {
+        std::string known;
+        for (size_t i = 0; i < r.features.size() && i < 12; ++i) known += (i ? ", " : "") + r.features[i].name;
+        throw Error(fmt::format("--track-taylor: no feature '{}'; features are named like: {}", n, known));
+      }
+      row.push_back(it->value);
+    }
+    rows.push_back(std::move(row));
+  }
+};
+
+// "x1*x2" and "x1 x x2" name the same feature.
+std::string normalize_feature(std::string s) {
+  for (size_t p; (p = s.find('*')) != std::string::npos;) s.replace(p, 1, " x ");
+  std::string out;
+  for (char c : s)
+    if (!(c == ' ' && (out.empty() || out.back() == ' '))) out += c;
+  while (!out.empty() && out.back() == ' ') out.pop_back();
+  return out;
+}
+}  // namespace
 
 Network run_train(const TrainArgs& a, TrainResult* result_out) {
   if (a.arch.empty()) throw Error("--arch is required: 'paper' or hidden widths like 64,64");
@@ -62,7 +132,76 @@ Network run_train(const TrainArgs& a, TrainResult* result_out) {
                      data.weight_column ? "'" + *data.weight_column + "' normalized to mean 1" : "none",
                      o.balance_classes ? ", classes balanced" : "", o.seed, thread_count());
 
+  std::unique_ptr<TaylorTracker> tracker;
+  if (!a.track_taylor.empty()) {
+    tracker = std::make_unique<TaylorTracker>();
+    tracker->every = a.track_every;
+    if (a.track_every < 0) throw Error("--every must be 0 (each epoch) or a positive number of steps");
+    int max_order = 2;
+    if (a.track_taylor != "all") {
+      max_order = 1;
+      for (const auto& f : split_list(a.track_taylor)) {
+        tracker->names.push_back(normalize_feature(f));
+        max_order = std::max<int>(max_order, 1 + static_cast<int>(std::count(tracker->names.back().begin(),
+                                                                             tracker->names.back().end(), ' ')) / 2);
+      }
+    }
+    if (max_order > 3) throw Error("--track-taylor: features go up to third order (a x b x c)");
+    tracker->options.order = max_order;
+    std::vector<Index> rows = taylor_sample(x.events(), o, 10000);
+    tracker->inputs = x.gather_events(rows);
+    for (Index i : rows) {
+      tracker->labels.push_back(y[static_cast<size_t>(i)]);
+      if (!w.empty()) tracker->weights.push_back(w[static_cast<size_t>(i)]);
+    }
+    auto user_hook = o.hook;
+    o.hook = [t = tracker.get(), user_hook](const TrainEvent& e) {
+      t->record(e);
+      if (user_hook) user_hook(e);
+    };
+    err << fmt::format("  tracking Taylor coefficients ({}) of output on {} validation events after {}\n",
+                       a.track_taylor, rows.size(),
+                       a.track_every > 0 ? fmt::format("every {} steps", a.track_every) : std::string("each epoch"));
+  }
+
   TrainResult r = train(net, x, y, w, o);
+
+  if (tracker) {
+    Dataset table;
+    const size_t cols = tracker->names.size() + 2;
+    std::vector<std::string> header = {"step", "epoch"};
+    header.insert(header.end(), tracker->names.begin(), tracker->names.end());
+    const auto nrows = static_cast<Index>(tracker->rows.size());
+    for (size_t c = 0; c < cols; ++c) {
+      Tensor col({nrows});
+      for (Index i = 0; i < nrows; ++i) col[i] = tracker->rows[static_cast<size_t>(i)][c];
+      table.add(header[c], std::move(col));
+    }
+    std::string path = a.track_out;
+    if (path.empty()) {
+      path = a.out;
+      if (auto dot = path.rfind('.'); dot != std::string::npos && path.find('/', dot) == std::string::npos)
+        path.resize(dot);
+      path += ".taylor.csv";
+    }
+    if (nrows > 0) write_dataset(table, path);
+    // The progress table: at most 25 rows, evenly spaced, always the last.
+    std::string out = fmt::format("Taylor coefficients <|t|> of output during training (monomial convention, "
+                                  "standardized units), written to {}:\n",
+                                  path);
+    out += fmt::format("{:>7} {:>5}", "step", "epoch");
+    for (const auto& n : tracker->names) out += fmt::format(" {:>12}", n);
+    out += "\n";
+    const Index shown = std::min<Index>(nrows, 25);
+    for (Index k = 0; k < shown; ++k) {
+      Index i = shown == 1 ? nrows - 1 : k * (nrows - 1) / (shown - 1);
+      const auto& row = tracker->rows[static_cast<size_t>(i)];
+      out += fmt::format("{:>7} {:>5}", row[0], row[1]);
+      for (size_t c = 2; c < row.size(); ++c) out += fmt::format(" {:>12.5g}", row[c]);
+      out += "\n";
+    }
+    std::cerr << out;
+  }
 
   nlohmann::json hist = nlohmann::json::array();
   for (auto& h : r.history)
@@ -138,6 +277,12 @@ void register_train(CLI::App& app) {
   c->add_option("--out", a.out, "Model file to write (.unbox)")->required();
   c->add_flag("--json", a.json, "Print the training summary as JSON");
   c->add_flag("--quiet", a.options.quiet, "No progress output");
+  c->add_option("--track-taylor", a.track_taylor,
+                "Learning progress: record these Taylor coefficients of the output (e.g. 'x1,x2,x1 x x2', or all) on "
+                "up to 10k validation events during training");
+  c->add_option("--every", a.track_every, "With --track-taylor: record every N optimizer steps (0: each epoch)")
+      ->capture_default_str();
+  c->add_option("--track-out", a.track_out, "With --track-taylor: the table to write (default: MODEL.taylor.csv)");
 }
 
 }  // namespace unbox::cli

@@ -18,6 +18,11 @@ struct TrainArgs {
   double l1 = -1, l2 = 0;  // -1: the architecture's default (1e-5 for paper, else 0)
   bool json = false;
   int threads = 0;
+  // Learning progress (Taylor coefficients during training): features as `unbox taylor`
+  // names them ("x1", "x1 x x2"), comma-separated, or "all" (every feature to order 2).
+  std::string track_taylor;
+  Index track_every = 0;   // record after every N optimizer steps; 0: after each epoch
+  std::string track_out;   // table file; "" = the model path with ".taylor.csv"
   TrainOptions options;
 };
 

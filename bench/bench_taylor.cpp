@@ -1,0 +1,82 @@
+// Taylor coefficients (exact derivatives to second and third order, averaged over the
+// events) in events per second: a 30-input tanh network (hidden 128,64,32, sigmoid
+// output) and the paper's network (19 inputs, LeakyReLU hidden layers, tanh output),
+// on 1 and 2 threads. Compare with bench/taylor_torch.py (PyTorch, same networks).
+// Second order runs on 100k events; smooth third order on 10k (it is ~30x slower per
+// event), which does not change events/s. Filter with --benchmark_filter=Taylor.
+#include <benchmark/benchmark.h>
+
+#include <random>
+
+#include "unbox/explain/taylor.hpp"
+#include "unbox/train.hpp"
+
+using namespace unbox;
+
+namespace {
+
+Network make_network(const std::string& arch, const std::string& act, const std::string& out, Index n) {
+  std::vector<std::string> names;
+  for (Index i = 0; i < n; ++i) names.push_back("f" + std::to_string(i));
+  Network net = build_network(names, parse_architecture(arch, act, out));
+  std::mt19937_64 rng(1);
+  for (size_t i = 0; i < net.nodes().size(); ++i)
+    if (net.nodes()[i].op)
+      for (auto& p : net.op(static_cast<int>(i)).parameters())
+        if (p.trainable && p.name == "weight") {
+          // Glorot-like scale so that tanh units are neither linear nor saturated.
+          const double limit = std::sqrt(6.0 / static_cast<double>(p.value->dim(0) + p.value->dim(1)));
+          std::uniform_real_distribution<double> u(-limit, limit);
+          for (double& v : p.value->values()) v = u(rng);
+        }
+  return net;
+}
+
+Tensor random_events(Index n, Index width) {
+  Tensor x({n, width});
+  std::mt19937_64 rng(2);
+  std::normal_distribution<double> g;
+  for (double& v : x.values()) v = g(rng);
+  return x;
+}
+
+// Args: threads, order, events.
+void run(benchmark::State& state, const Network& net, Index width) {
+  set_thread_count(static_cast<int>(state.range(0)));
+  const Index events = state.range(2);
+  Tensor x = random_events(events, width);
+  TaylorOptions o;
+  o.order = static_cast<int>(state.range(1));
+  for (auto _ : state) benchmark::DoNotOptimize(taylor(net, {x}, {}, {}, o));
+  state.SetItemsProcessed(state.iterations() * events);
+  state.counters["events/s"] = benchmark::Counter(static_cast<double>(state.iterations() * events),
+                                                  benchmark::Counter::kIsRate);
+}
+
+void BM_TaylorTanh30(benchmark::State& state) {
+  static const Network net = make_network("128,64,32", "tanh", "sigmoid", 30);
+  run(state, net, 30);
+}
+BENCHMARK(BM_TaylorTanh30)
+    ->Args({1, 2, 100000})
+    ->Args({2, 2, 100000})
+    ->Args({1, 3, 10000})
+    ->Args({2, 3, 10000})
+    ->Iterations(1)
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+
+void BM_TaylorPaper(benchmark::State& state) {
+  static const Network net = make_network("paper", "relu", "sigmoid", 19);
+  run(state, net, 19);
+}
+BENCHMARK(BM_TaylorPaper)
+    ->Args({1, 2, 100000})
+    ->Args({2, 2, 100000})
+    ->Args({1, 3, 100000})
+    ->Args({2, 3, 100000})
+    ->Iterations(1)
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+
+}  // namespace
