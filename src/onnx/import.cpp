@@ -402,7 +402,26 @@ void Importer::import_node() {
       consts_[node_->output(0)] = constant(0);
       return;
     }
-    unsupported("every input is a constant; unbox does not fold constant computations except Identity");
+    // PyTorch before opset 7 exports Linear without bias as MatMul(x, Transpose(W)).
+    if (op == "Transpose" && has_input(0) && is_const(0)) {
+      const Constant& c = constant(0);
+      const size_t r = c.shape.size();
+      std::vector<Index> perm = ints_attr("perm");
+      if (perm.empty())
+        for (size_t d = r; d-- > 0;) perm.push_back(static_cast<Index>(d));
+      if (perm.size() != r) bad("perm does not match the rank");
+      Constant t;
+      t.integer = c.integer;
+      for (Index p : perm) t.shape.push_back(c.shape.at(static_cast<size_t>(p)));
+      Tensor src(with_batch(c.shape, 1), c.values);
+      Transpose tr(perm);
+      Tensor dst(with_batch(t.shape, 1));
+      tr.forward({&src}, dst);
+      t.values = dst.values();
+      consts_[node_->output(0)] = t;
+      return;
+    }
+    unsupported("every input is a constant; unbox folds only Identity and Transpose of constants");
   }
   if (op == "Identity") return alias(value(0));
   if (op == "Dropout") {
