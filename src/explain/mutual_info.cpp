@@ -1,0 +1,771 @@
+// Mutual information between neurons and variables: binned NMI (eq. 1 of Roxlo & Reece)
+// and the Kraskov kNN estimator.
+//
+// Speed: every column is binned once (order statistics by nth_element for equal-
+// frequency bins, not a sort per pair); then for each neuron one pass over the events
+// fills its joint histograms with all variables at once, from 16-bit bin indices stored
+// event-major for the variables. Neurons are spread over threads; histogram counts are
+// integers and each pair's sum runs in a fixed order, so results do not depend on the
+// thread count.
+#include "unbox/explain/mutual_info.hpp"
+
+#include <fmt/format.h>
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+#include <exception>
+#include <limits>
+#include <numeric>
+#include <random>
+
+namespace unbox {
+
+namespace {
+
+// Seeded draws identical on every platform: std::mt19937_64's sequence is fixed by the
+// standard, the std::*_distribution transforms are not.
+struct Rng {
+  explicit Rng(std::uint64_t seed) : engine(seed) {}
+  double uniform() { return static_cast<double>(engine() >> 11) * 0x1.0p-53; }
+  std::uint64_t below(std::uint64_t n) {
+    const std::uint64_t limit = -n % n;
+    for (;;) {
+      const std::uint64_t r = engine();
+      if (r >= limit) return r % n;
+    }
+  }
+  std::mt19937_64 engine;
+};
+
+// body(i) for i in [0, n) over the threads. An exception (a column with NaN) must not
+// leave an OpenMP region, so it is caught and the one of the lowest index rethrown after.
+template <class F>
+void parallel_for(Index n, F body) {
+  std::exception_ptr error;
+  Index error_at = n;
+#pragma omp parallel for schedule(dynamic, 1)
+  for (Index i = 0; i < n; ++i) {
+    try {
+      body(i);
+    } catch (...) {
+#pragma omp critical(unbox_mi_error)
+      if (i < error_at) {
+        error_at = i;
+        error = std::current_exception();
+      }
+    }
+  }
+  if (error) std::rethrow_exception(error);
+}
+
+std::string lower(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+// Put the elements of ranks r[0..n) (sorted, distinct, inside [lo, hi)) in place, as a
+// full sort would: O(N log n) instead of O(N log N).
+void select_ranks(double* v, Index lo, Index hi, const Index* r, Index n) {
+  if (n == 0 || hi - lo <= 1) return;
+  const Index mid = n / 2, k = r[mid];
+  std::nth_element(v + lo, v + k, v + hi);
+  select_ranks(v, lo, k, r, mid);
+  select_ranks(v, k + 1, hi, r + mid + 1, n - mid - 1);
+}
+
+// Drop empty bins (renumbering in order) and compute the entropy.
+void finish_column(BinnedColumn& c, Index raw_bins) {
+  std::vector<Index> count(static_cast<size_t>(raw_bins), 0);
+  for (auto b : c.index) ++count[b];
+  std::vector<std::uint16_t> remap(static_cast<size_t>(raw_bins), 0);
+  Index used = 0;
+  for (Index b = 0; b < raw_bins; ++b)
+    if (count[static_cast<size_t>(b)] > 0) remap[static_cast<size_t>(b)] = static_cast<std::uint16_t>(used++);
+  if (used != raw_bins)
+    for (auto& b : c.index) b = remap[b];
+  c.bins = used;
+  const double n = static_cast<double>(c.index.size());
+  double s = 0.0;
+  for (Index x : count)
+    if (x > 0) s += static_cast<double>(x) * std::log(static_cast<double>(x));
+  c.entropy = std::max(0.0, std::log(n) - s / n);
+}
+
+// MI (nats) from a joint histogram, entry (a, b) at h[a * stride + b], and the marginals.
+double mi_from_hist(const std::uint32_t* h, Index stride, const BinnedColumn& x, const std::vector<double>& logx,
+                    const BinnedColumn& y, const std::vector<double>& logy) {
+  const Index ba = x.bins, bb = y.bins;
+  const double n = static_cast<double>(x.index.size()), logn = std::log(n);
+  double s = 0.0;
+  for (Index a = 0; a < ba; ++a)
+    for (Index b = 0; b < bb; ++b) {
+      const std::uint32_t c = h[a * stride + b];
+      if (c == 0) continue;
+      const double cd = static_cast<double>(c);
+      s += cd * (std::log(cd) + logn - logx[static_cast<size_t>(a)] - logy[static_cast<size_t>(b)]);
+    }
+  return std::max(0.0, s / n);
+}
+
+std::vector<double> log_counts(const BinnedColumn& c) {
+  std::vector<double> count(static_cast<size_t>(c.bins), 0.0);
+  for (auto b : c.index) count[b] += 1.0;
+  for (double& v : count) v = std::log(v);
+  return count;
+}
+
+double normalize(double mi, const BinnedColumn& x, const BinnedColumn& y) {
+  // A constant column carries no information: 0 (scikit-learn says 1 when both are).
+  if (x.entropy <= 0.0 || y.entropy <= 0.0 || mi <= 0.0) return 0.0;
+  return mi / std::sqrt(x.entropy * y.entropy);
+}
+
+void check_finite(std::span<const double> v, const std::string& name) {
+  for (size_t e = 0; e < v.size(); ++e)
+    if (!std::isfinite(v[e]))
+      throw Error(fmt::format("'{}' is {} at event {}; mutual information needs finite values", name,
+                              format_double(v[e]), e + 1));
+}
+
+// Column j of an [N, k] tensor.
+std::vector<double> column(const Tensor& t, Index j) {
+  const Index n = t.events(), k = t.per_event();
+  std::vector<double> out(static_cast<size_t>(n));
+  for (Index e = 0; e < n; ++e) out[static_cast<size_t>(e)] = t[e * k + j];
+  return out;
+}
+
+// ---- KSG -----------------------------------------------------------------------------
+
+// Unit variance plus a seeded jitter of 1e-10 that breaks exact ties (KSG assumes none).
+std::vector<double> ksg_prepare(std::span<const double> v, std::uint64_t seed) {
+  const size_t n = v.size();
+  double mean = 0.0;
+  for (double x : v) mean += x;
+  mean /= static_cast<double>(n);
+  double var = 0.0;
+  for (double x : v) var += (x - mean) * (x - mean);
+  const double sd = std::sqrt(var / static_cast<double>(n));
+  std::vector<double> out(n);
+  Rng rng(seed);
+  const double scale = sd > 0.0 ? 1.0 / sd : 1.0;
+  for (size_t i = 0; i < n; ++i) out[i] = (v[i] - mean) * scale + 1e-10 * (2.0 * rng.uniform() - 1.0);
+  return out;
+}
+
+// digamma at 1..n: psi(m) = -gamma + H_{m-1}.
+std::vector<double> digamma_table(Index n) {
+  std::vector<double> psi(static_cast<size_t>(n + 1));
+  psi[0] = 0.0;  // unused
+  double h = -0.57721566490153286061;
+  for (Index m = 1; m <= n; ++m) {
+    psi[static_cast<size_t>(m)] = h;
+    h += 1.0 / static_cast<double>(m);
+  }
+  return psi;
+}
+
+double ksg_prepared(const std::vector<double>& x, const std::vector<double>& y, Index k,
+                    const std::vector<double>& psi) {
+  const Index n = static_cast<Index>(x.size());
+  if (n <= k) throw Error(fmt::format("the KSG estimator needs more than k = {} events, {} given", k, n));
+  // Sort by x; the k-th neighbour (max-norm) lies within a strip of width eps around x_i,
+  // so scanning outwards in x order stops early.
+  std::vector<Index> order(static_cast<size_t>(n));
+  std::iota(order.begin(), order.end(), Index{0});
+  std::sort(order.begin(), order.end(), [&](Index a, Index b) { return x[static_cast<size_t>(a)] < x[static_cast<size_t>(b)]; });
+  std::vector<double> px(static_cast<size_t>(n)), py(static_cast<size_t>(n));
+  for (Index i = 0; i < n; ++i) {
+    px[static_cast<size_t>(i)] = x[static_cast<size_t>(order[static_cast<size_t>(i)])];
+    py[static_cast<size_t>(i)] = y[static_cast<size_t>(order[static_cast<size_t>(i)])];
+  }
+  std::vector<double> sy = py;
+  std::sort(sy.begin(), sy.end());
+  std::vector<double> best(static_cast<size_t>(k));
+  double sum = 0.0;
+  for (Index i = 0; i < n; ++i) {
+    Index have = 0;
+    const double xi = px[static_cast<size_t>(i)], yi = py[static_cast<size_t>(i)];
+    auto offer = [&](Index j) {
+      const double d = std::max(std::abs(px[static_cast<size_t>(j)] - xi), std::abs(py[static_cast<size_t>(j)] - yi));
+      if (have < k) {
+        Index p = have++;
+        while (p > 0 && best[static_cast<size_t>(p - 1)] > d) {
+          best[static_cast<size_t>(p)] = best[static_cast<size_t>(p - 1)];
+          --p;
+        }
+        best[static_cast<size_t>(p)] = d;
+      } else if (d < best[static_cast<size_t>(k - 1)]) {
+        Index p = k - 1;
+        while (p > 0 && best[static_cast<size_t>(p - 1)] > d) {
+          best[static_cast<size_t>(p)] = best[static_cast<size_t>(p - 1)];
+          --p;
+        }
+        best[static_cast<size_t>(p)] = d;
+      }
+    };
+    Index lo = i - 1, hi = i + 1;
+    bool lo_open = lo >= 0, hi_open = hi < n;
+    while (lo_open || hi_open) {
+      // Take the nearer side in x first.
+      const double dlo = lo_open ? xi - px[static_cast<size_t>(lo)] : std::numeric_limits<double>::infinity();
+      const double dhi = hi_open ? px[static_cast<size_t>(hi)] - xi : std::numeric_limits<double>::infinity();
+      const double dx = std::min(dlo, dhi);
+      if (have == k && dx >= best[static_cast<size_t>(k - 1)]) break;
+      if (dlo <= dhi) {
+        offer(lo--);
+        lo_open = lo >= 0;
+      } else {
+        offer(hi++);
+        hi_open = hi < n;
+      }
+    }
+    const double eps = best[static_cast<size_t>(k - 1)];
+    // Points strictly closer than eps in each marginal, excluding the point itself.
+    const Index nx = static_cast<Index>(std::lower_bound(px.begin(), px.end(), xi + eps) -
+                                        std::upper_bound(px.begin(), px.end(), xi - eps)) - 1;
+    const Index ny = static_cast<Index>(std::lower_bound(sy.begin(), sy.end(), yi + eps) -
+                                        std::upper_bound(sy.begin(), sy.end(), yi - eps)) - 1;
+    sum += psi[static_cast<size_t>(std::max<Index>(nx, 0) + 1)] + psi[static_cast<size_t>(std::max<Index>(ny, 0) + 1)];
+  }
+  const double mi = psi[static_cast<size_t>(k)] + psi[static_cast<size_t>(n)] - sum / static_cast<double>(n);
+  return std::max(0.0, mi);
+}
+
+void check_options(const MutualInfoOptions& o) {
+  if (o.bins < 2 || o.bins > 1000) throw Error(fmt::format("--bins must be between 2 and 1000, not {}", o.bins));
+  if (o.k < 1) throw Error(fmt::format("--k must be at least 1, not {}", o.k));
+  if (o.knn_events < 0) throw Error("--knn-events must not be negative");
+}
+
+// Seeded subset of `want` of `n` events (all when want is 0 or >= n), in ascending order.
+std::vector<Index> subset_rows(Index n, Index want, std::uint64_t seed) {
+  std::vector<Index> idx(static_cast<size_t>(n));
+  std::iota(idx.begin(), idx.end(), Index{0});
+  if (want <= 0 || want >= n) return idx;
+  Rng rng(seed ^ 0x9e3779b97f4a7c15ULL);
+  for (Index i = 0; i < want; ++i) {  // partial Fisher-Yates
+    const Index j = i + static_cast<Index>(rng.below(static_cast<std::uint64_t>(n - i)));
+    std::swap(idx[static_cast<size_t>(i)], idx[static_cast<size_t>(j)]);
+  }
+  idx.resize(static_cast<size_t>(want));
+  std::sort(idx.begin(), idx.end());
+  return idx;
+}
+
+// The joint histograms of neurons `first..first+count` with every variable. Layout per
+// neuron: one row of `width` counts per neuron bin, holding every variable's bins side by
+// side, so an event adds 1 at row[xa][cbo[e][v]] for each v: the variable offsets are
+// folded into the stored indices and the inner loop is a pure gather-increment. Events go
+// in blocks so one block of variable indices serves the whole group from cache.
+template <class T>
+void fill_group(const std::vector<BinnedColumn>& rows, Index first, Index count, const std::vector<T>& cbo, Index nb,
+                Index width, std::vector<std::uint32_t>& hist) {
+  constexpr Index kBlock = 4096;
+  const Index n = static_cast<Index>(rows[0].index.size());
+  std::vector<Index> start(static_cast<size_t>(count) + 1, 0);
+  for (Index g = 0; g < count; ++g)
+    start[static_cast<size_t>(g) + 1] = start[static_cast<size_t>(g)] + rows[static_cast<size_t>(first + g)].bins * width;
+  hist.assign(static_cast<size_t>(start[static_cast<size_t>(count)]), 0);
+  for (Index b0 = 0; b0 < n; b0 += kBlock) {
+    const Index b1 = std::min(n, b0 + kBlock);
+    for (Index g = 0; g < count; ++g) {
+      const std::uint16_t* xi = rows[static_cast<size_t>(first + g)].index.data();
+      std::uint32_t* h = hist.data() + start[static_cast<size_t>(g)];
+      for (Index e = b0; e < b1; ++e) {
+        std::uint32_t* row = h + static_cast<Index>(xi[e]) * width;
+        const T* c = cbo.data() + e * nb;
+        for (Index v = 0; v < nb; ++v) ++row[c[v]];
+      }
+    }
+  }
+}
+
+// The matrices from binned columns.
+void binned_matrix(const std::vector<BinnedColumn>& rows, const std::vector<BinnedColumn>& cols, MutualInfoResult& r) {
+  const Index na = static_cast<Index>(rows.size()), nb = static_cast<Index>(cols.size());
+  r.nmi.assign(static_cast<size_t>(na), std::vector<double>(static_cast<size_t>(nb), 0.0));
+  r.mi = r.nmi;
+  if (na == 0 || nb == 0) return;
+  const Index n = static_cast<Index>(rows[0].index.size());
+  std::vector<Index> coff(static_cast<size_t>(nb) + 1, 0);
+  for (Index v = 0; v < nb; ++v) coff[static_cast<size_t>(v) + 1] = coff[static_cast<size_t>(v)] + cols[static_cast<size_t>(v)].bins;
+  const Index width = coff[static_cast<size_t>(nb)];
+  // Variables event-major with their offsets folded in; 16-bit when they fit (half the
+  // memory traffic).
+  const bool narrow = width <= 65536;
+  std::vector<std::uint16_t> c16;
+  std::vector<std::uint32_t> c32;
+  if (narrow)
+    c16.resize(static_cast<size_t>(n * nb));
+  else
+    c32.resize(static_cast<size_t>(n * nb));
+#pragma omp parallel for schedule(static)
+  for (Index e = 0; e < n; ++e)
+    for (Index v = 0; v < nb; ++v) {
+      const Index c = coff[static_cast<size_t>(v)] + cols[static_cast<size_t>(v)].index[static_cast<size_t>(e)];
+      if (narrow)
+        c16[static_cast<size_t>(e * nb + v)] = static_cast<std::uint16_t>(c);
+      else
+        c32[static_cast<size_t>(e * nb + v)] = static_cast<std::uint32_t>(c);
+    }
+  std::vector<std::vector<double>> logc(static_cast<size_t>(nb));
+  for (Index v = 0; v < nb; ++v) logc[static_cast<size_t>(v)] = log_counts(cols[static_cast<size_t>(v)]);
+  constexpr Index kGroup = 4;  // neurons sharing one pass over the variable indices
+  const Index groups = (na + kGroup - 1) / kGroup;
+#pragma omp parallel
+  {
+    std::vector<std::uint32_t> hist;
+#pragma omp for schedule(dynamic, 1)
+    for (Index gi = 0; gi < groups; ++gi) {
+      const Index first = gi * kGroup, count = std::min(kGroup, na - first);
+      if (narrow)
+        fill_group(rows, first, count, c16, nb, width, hist);
+      else
+        fill_group(rows, first, count, c32, nb, width, hist);
+      Index start = 0;
+      for (Index g = 0; g < count; ++g) {
+        const BinnedColumn& x = rows[static_cast<size_t>(first + g)];
+        const std::vector<double> logx = log_counts(x);
+        for (Index v = 0; v < nb; ++v) {
+          const BinnedColumn& y = cols[static_cast<size_t>(v)];
+          const double mi = mi_from_hist(hist.data() + start + coff[static_cast<size_t>(v)], width, x, logx, y,
+                                         logc[static_cast<size_t>(v)]);
+          r.mi[static_cast<size_t>(first + g)][static_cast<size_t>(v)] = mi;
+          r.nmi[static_cast<size_t>(first + g)][static_cast<size_t>(v)] = normalize(mi, x, y);
+        }
+        start += x.bins * width;
+      }
+    }
+  }
+}
+
+void ksg_matrix(const std::vector<std::vector<double>>& rows, const std::vector<std::vector<double>>& cols,
+                const MutualInfoOptions& o, MutualInfoResult& r) {
+  const Index na = static_cast<Index>(rows.size()), nb = static_cast<Index>(cols.size());
+  r.nmi.assign(static_cast<size_t>(na), std::vector<double>(static_cast<size_t>(nb), 0.0));
+  r.mi = r.nmi;
+  if (na == 0 || nb == 0) return;
+  // Each column's jitter is drawn once (its own seed), so a column looks the same in
+  // every pair and the order of the work does not matter.
+  std::vector<std::vector<double>> pr(static_cast<size_t>(na)), pc(static_cast<size_t>(nb));
+  for (Index a = 0; a < na; ++a)
+    pr[static_cast<size_t>(a)] = ksg_prepare(rows[static_cast<size_t>(a)], o.seed + 1000003ULL * static_cast<std::uint64_t>(a + 1));
+  for (Index v = 0; v < nb; ++v)
+    pc[static_cast<size_t>(v)] = ksg_prepare(cols[static_cast<size_t>(v)], o.seed + 7919ULL * static_cast<std::uint64_t>(v + 1) + 17ULL);
+  const std::vector<double> psi = digamma_table(static_cast<Index>(rows[0].size()) + 1);
+  parallel_for(na * nb, [&](Index p) {
+    const Index a = p / nb, v = p % nb;
+    const double mi = ksg_prepared(pr[static_cast<size_t>(a)], pc[static_cast<size_t>(v)], o.k, psi);
+    r.mi[static_cast<size_t>(a)][static_cast<size_t>(v)] = mi;
+    r.nmi[static_cast<size_t>(a)][static_cast<size_t>(v)] = information_coefficient(mi);
+  });
+}
+
+std::string fmt_score(double v) { return fmt::format("{:.3f}", v); }
+
+}  // namespace
+
+MiEstimator parse_mi_estimator(const std::string& text) {
+  const std::string t = lower(text);
+  if (t == "binned" || t == "bins" || t == "histogram") return MiEstimator::Binned;
+  if (t == "ksg" || t == "kraskov" || t == "knn") return MiEstimator::Kraskov;
+  throw Error(fmt::format("unknown estimator '{}': expected binned or ksg", text));
+}
+
+Binning parse_binning(const std::string& text) {
+  const std::string t = lower(text);
+  if (t == "equal-frequency" || t == "freq" || t == "frequency" || t == "quantile") return Binning::EqualFrequency;
+  if (t == "equal-width" || t == "width" || t == "uniform") return Binning::EqualWidth;
+  throw Error(fmt::format("unknown binning '{}': expected equal-frequency or equal-width", text));
+}
+
+std::string to_string(MiEstimator e) { return e == MiEstimator::Binned ? "binned" : "ksg"; }
+std::string to_string(Binning b) { return b == Binning::EqualFrequency ? "equal-frequency" : "equal-width"; }
+
+BinnedColumn bin_column(std::span<const double> values, const MutualInfoOptions& o, const std::string& name) {
+  check_options(o);
+  const Index n = static_cast<Index>(values.size());
+  if (n == 0) throw Error(fmt::format("'{}' has no events", name));
+  check_finite(values, name);
+  BinnedColumn c;
+  c.index.resize(static_cast<size_t>(n));
+  const Index nbins = o.bins;
+
+  // At most `bins` distinct values: they are the bins. Stops at the first extra value,
+  // so a continuous column costs a few dozen look-ups.
+  std::vector<double> distinct;
+  distinct.reserve(static_cast<size_t>(nbins + 1));
+  bool few = true;
+  for (double v : values) {
+    auto it = std::lower_bound(distinct.begin(), distinct.end(), v);
+    if (it != distinct.end() && *it == v) continue;
+    if (static_cast<Index>(distinct.size()) == nbins) {
+      few = false;
+      break;
+    }
+    distinct.insert(it, v);
+  }
+  if (few) {
+    c.discrete = true;
+    for (Index e = 0; e < n; ++e)
+      c.index[static_cast<size_t>(e)] = static_cast<std::uint16_t>(
+          std::lower_bound(distinct.begin(), distinct.end(), values[static_cast<size_t>(e)]) - distinct.begin());
+    finish_column(c, static_cast<Index>(distinct.size()));
+    return c;
+  }
+
+  if (o.binning == Binning::EqualFrequency) {
+    // Bin b starts at the element of rank ceil(b N / B); an event's bin is the number of
+    // edges strictly below it, where edge b is the element just before that rank. Equal
+    // values share a bin; a tie group spanning several quantiles leaves empty bins,
+    // which are dropped.
+    std::vector<double> tmp(values.begin(), values.end());
+    std::vector<Index> ranks;
+    for (Index b = 1; b < nbins; ++b) {
+      const Index cb = (b * n + nbins - 1) / nbins;
+      if (cb >= 1 && (ranks.empty() || ranks.back() != cb - 1)) ranks.push_back(cb - 1);
+    }
+    select_ranks(tmp.data(), 0, n, ranks.data(), static_cast<Index>(ranks.size()));
+    const double vmax = *std::max_element(values.begin(), values.end());
+    std::vector<double> edges;
+    for (Index r : ranks) {
+      const double e = tmp[static_cast<size_t>(r)];
+      if (e < vmax && (edges.empty() || edges.back() != e)) edges.push_back(e);
+    }
+    for (Index e = 0; e < n; ++e) {
+      const double v = values[static_cast<size_t>(e)];
+      std::uint16_t b = 0;
+      for (double edge : edges) b += edge < v;  // branch-free; at most bins-1 edges
+      c.index[static_cast<size_t>(e)] = b;
+    }
+    finish_column(c, static_cast<Index>(edges.size()) + 1);
+    return c;
+  }
+
+  const auto [mn, mx] = std::minmax_element(values.begin(), values.end());
+  const double lo = *mn, width = (*mx - *mn) / static_cast<double>(nbins);
+  for (Index e = 0; e < n; ++e) {
+    const double t = (values[static_cast<size_t>(e)] - lo) / width;
+    Index b = static_cast<Index>(t);
+    c.index[static_cast<size_t>(e)] = static_cast<std::uint16_t>(std::clamp<Index>(b, 0, nbins - 1));
+  }
+  finish_column(c, nbins);
+  return c;
+}
+
+double binned_mutual_info(const BinnedColumn& x, const BinnedColumn& y) {
+  if (x.index.size() != y.index.size())
+    throw Error(fmt::format("columns of different lengths ({} and {} events)", x.index.size(), y.index.size()));
+  std::vector<std::uint32_t> h(static_cast<size_t>(x.bins * y.bins), 0);
+  for (size_t e = 0; e < x.index.size(); ++e) ++h[static_cast<size_t>(x.index[e] * y.bins + y.index[e])];
+  return mi_from_hist(h.data(), y.bins, x, log_counts(x), y, log_counts(y));
+}
+
+double normalized_mutual_info(const BinnedColumn& x, const BinnedColumn& y) {
+  return normalize(binned_mutual_info(x, y), x, y);
+}
+
+double normalized_mutual_info(std::span<const double> x, std::span<const double> y, const MutualInfoOptions& o) {
+  return normalized_mutual_info(bin_column(x, o, "x"), bin_column(y, o, "y"));
+}
+
+double ksg_mutual_info(std::span<const double> x, std::span<const double> y, Index k, std::uint64_t seed) {
+  if (x.size() != y.size()) throw Error("KSG: columns of different lengths");
+  if (k < 1) throw Error("KSG: k must be at least 1");
+  check_finite(x, "x");
+  check_finite(y, "y");
+  auto px = ksg_prepare(x, seed), py = ksg_prepare(y, seed + 1);
+  return ksg_prepared(px, py, k, digamma_table(static_cast<Index>(x.size()) + 1));
+}
+
+double information_coefficient(double mi) { return std::sqrt(std::max(0.0, 1.0 - std::exp(-2.0 * mi))); }
+
+MutualInfoResult mutual_info_matrix(const Tensor& rows, const std::vector<std::string>& row_names, const Tensor& cols,
+                                    const std::vector<std::string>& col_names, const MutualInfoOptions& o) {
+  check_options(o);
+  if (rows.events() != cols.events())
+    throw Error(fmt::format("mutual information: {} events against {}", rows.events(), cols.events()));
+  if (static_cast<Index>(row_names.size()) != rows.per_event() || static_cast<Index>(col_names.size()) != cols.per_event())
+    throw Error("mutual information: names do not match the columns");
+  MutualInfoResult r;
+  r.estimator = o.estimator;
+  r.binning = o.binning;
+  r.bins = o.bins;
+  r.k = o.k;
+  r.neurons = row_names;
+  r.variables = col_names;
+  const Index na = rows.per_event(), nb = cols.per_event();
+  if (o.estimator == MiEstimator::Kraskov) {
+    const std::vector<Index> sub = subset_rows(rows.events(), o.knn_events, o.seed);
+    auto pick = [&](const Tensor& t, Index j, const std::string& name) {
+      std::vector<double> v(sub.size());
+      for (size_t i = 0; i < sub.size(); ++i) v[i] = t[sub[i] * t.per_event() + j];
+      check_finite(v, name);
+      return v;
+    };
+    std::vector<std::vector<double>> a(static_cast<size_t>(na)), b(static_cast<size_t>(nb));
+    for (Index j = 0; j < na; ++j) a[static_cast<size_t>(j)] = pick(rows, j, row_names[static_cast<size_t>(j)]);
+    for (Index j = 0; j < nb; ++j) b[static_cast<size_t>(j)] = pick(cols, j, col_names[static_cast<size_t>(j)]);
+    r.events = static_cast<Index>(sub.size());
+    ksg_matrix(a, b, o, r);
+    return r;
+  }
+  r.events = rows.events();
+  std::vector<BinnedColumn> a(static_cast<size_t>(na)), b(static_cast<size_t>(nb));
+  // Binning is per column and independent: spread over threads.
+  parallel_for(na + nb, [&](Index j) {
+    if (j < na)
+      a[static_cast<size_t>(j)] = bin_column(column(rows, j), o, row_names[static_cast<size_t>(j)]);
+    else
+      b[static_cast<size_t>(j - na)] = bin_column(column(cols, j - na), o, col_names[static_cast<size_t>(j - na)]);
+  });
+  for (const auto& c : a) {
+    r.neuron_bins.push_back(c.bins);
+    r.neuron_discrete.push_back(c.discrete);
+  }
+  for (const auto& c : b) {
+    r.variable_bins.push_back(c.bins);
+    r.variable_discrete.push_back(c.discrete);
+  }
+  binned_matrix(a, b, r);
+  return r;
+}
+
+std::vector<std::string> expand_neurons(const Network& net, const std::vector<std::string>& list) {
+  std::vector<std::string> out;
+  std::vector<NeuronRef> seen;
+  auto push = [&](const std::string& name) {
+    const NeuronRef ref = net.resolve(name);
+    if (std::find(seen.begin(), seen.end(), ref) != seen.end()) return;
+    seen.push_back(ref);
+    out.push_back(name);
+  };
+  const auto layers = net.layers();
+  for (const std::string& item : list) {
+    std::string base = item;
+    const bool pre = base.size() > 4 && base.ends_with(":pre");
+    if (pre) base.resize(base.size() - 4);
+    const bool all = base == "all";
+    bool whole_layer = base.size() >= 2 && base[0] == 'L' &&
+                       std::all_of(base.begin() + 1, base.end(), [](char ch) { return ch >= '0' && ch <= '9'; });
+    if (all || whole_layer) {
+      if (layers.empty())
+        throw Error(fmt::format("'{}': this network is not a plain stack, so it has no layers; name neurons as NODE[j]",
+                                item));
+      size_t first = 1, last = layers.size() - 1;
+      if (whole_layer) {
+        const size_t k = static_cast<size_t>(std::stoll(base.substr(1)));
+        if (k >= layers.size())
+          throw Error(fmt::format("'{}': the network has layers L0..L{}", item, layers.size() - 1));
+        first = last = k;
+      }
+      for (size_t k = first; k <= last; ++k)
+        for (Index j = 0; j < layers[k].width; ++j) push(fmt::format("L{}N{}{}", k, j, pre ? ":pre" : ""));
+      continue;
+    }
+    push(item);
+  }
+  return out;
+}
+
+MutualInfoResult mutual_info(const Network& net, const Dataset& data, const std::vector<std::string>& neuron_list,
+                             const std::vector<std::string>& variables, const MutualInfoOptions& o,
+                             const std::vector<std::string>& columns) {
+  check_options(o);
+  const std::vector<std::string> names = expand_neurons(net, neuron_list);
+  if (names.empty()) throw Error("no neurons to analyse");
+  if (variables.empty()) throw Error("no variables to compare the neurons with");
+  std::vector<NeuronRef> refs;
+  for (const auto& n : names) refs.push_back(net.resolve(n));
+
+  // Variables: data columns first, else neurons.
+  struct Var {
+    bool neuron = false;
+    NeuronRef ref;
+  };
+  std::vector<Var> vars;
+  for (const auto& v : variables) {
+    Var var;
+    if (data.has(v)) {
+      if (data.get(v).rank() != 1)
+        throw Error(fmt::format("'{}' in '{}' is an array of shape {}, not a column", v, data.source,
+                                shape_string(data.get(v).shape())));
+    } else {
+      try {
+        var.ref = net.resolve(v);
+        var.neuron = true;
+      } catch (const Error&) {
+        std::string have;
+        for (const auto& c : data.names()) have += (have.empty() ? "" : ", ") + c;
+        throw Error(fmt::format("variable '{}' is neither a column of '{}' (it has: {}) nor a neuron of the model", v,
+                                data.source, have));
+      }
+    }
+    vars.push_back(var);
+  }
+
+  // KSG runs on a subset: evaluate only those events.
+  std::vector<Index> rows_used;
+  const bool subset = o.estimator == MiEstimator::Kraskov && o.knn_events > 0 && o.knn_events < data.events();
+  const Dataset* d = &data;
+  Dataset sub;
+  if (subset) {
+    rows_used = subset_rows(data.events(), o.knn_events, o.seed);
+    sub = data.subset(rows_used);
+    d = &sub;
+  }
+  const Index n = d->events();
+  std::vector<Tensor> inputs = gather_inputs(net, *d, columns);
+
+  const Index nb = static_cast<Index>(vars.size());
+  Tensor cols({n, nb});
+  {
+    std::vector<NeuronRef> vrefs;
+    for (const auto& v : vars)
+      if (v.neuron) vrefs.push_back(v.ref);
+    Tensor vn = vrefs.empty() ? Tensor() : evaluate(net, inputs, vrefs, o.eval);
+    Index q = 0;
+    for (Index j = 0; j < nb; ++j) {
+      if (vars[static_cast<size_t>(j)].neuron) {
+        for (Index e = 0; e < n; ++e) cols[e * nb + j] = vn[e * static_cast<Index>(vrefs.size()) + q];
+        ++q;
+      } else {
+        const Tensor& c = d->get(variables[static_cast<size_t>(j)]);
+        for (Index e = 0; e < n; ++e) cols[e * nb + j] = c[e];
+      }
+    }
+  }
+
+  if (o.estimator == MiEstimator::Kraskov) {
+    MutualInfoOptions o2 = o;
+    o2.knn_events = 0;  // already the subset
+    Tensor rows = evaluate(net, inputs, refs, o.eval);
+    return mutual_info_matrix(rows, names, cols, variables, o2);
+  }
+
+  // Binned: evaluate neurons in chunks and keep
+  // only their 16-bit bins, so 285 neurons x 1M events need ~0.6 GB, not 2.3 GB of doubles.
+  // Chunks follow the list order, so whole early layers need only a short forward pass.
+  MutualInfoResult r;
+  r.estimator = o.estimator;
+  r.binning = o.binning;
+  r.bins = o.bins;
+  r.k = o.k;
+  r.events = n;
+  r.neurons = names;
+  r.variables = variables;
+  std::vector<BinnedColumn> a(names.size()), b(static_cast<size_t>(nb));
+  parallel_for(nb, [&](Index j) {
+    b[static_cast<size_t>(j)] = bin_column(column(cols, j), o, variables[static_cast<size_t>(j)]);
+  });
+  // At most 2^26 values (512 MB) per chunk: 64 neurons at 1M events.
+  const size_t kChunk = static_cast<size_t>(std::clamp<Index>((Index{1} << 26) / std::max<Index>(n, 1), 1, 128));
+  for (size_t begin = 0; begin < refs.size(); begin += kChunk) {
+    const size_t end = std::min(refs.size(), begin + kChunk);
+    std::vector<NeuronRef> chunk(refs.begin() + static_cast<std::ptrdiff_t>(begin), refs.begin() + static_cast<std::ptrdiff_t>(end));
+    Tensor vals = evaluate(net, inputs, chunk, o.eval);
+    parallel_for(static_cast<Index>(chunk.size()), [&](Index j) {
+      a[begin + static_cast<size_t>(j)] = bin_column(column(vals, j), o, names[begin + static_cast<size_t>(j)]);
+    });
+  }
+  for (const auto& c : a) {
+    r.neuron_bins.push_back(c.bins);
+    r.neuron_discrete.push_back(c.discrete);
+  }
+  for (const auto& c : b) {
+    r.variable_bins.push_back(c.bins);
+    r.variable_discrete.push_back(c.discrete);
+  }
+  binned_matrix(a, b, r);
+  return r;
+}
+
+// ---- presentation -----------------------------------------------------------------------
+
+std::vector<Index> MutualInfoResult::neurons_by(Index v) const {
+  std::vector<Index> idx(neurons.size());
+  std::iota(idx.begin(), idx.end(), Index{0});
+  std::stable_sort(idx.begin(), idx.end(), [&](Index a, Index b) {
+    return nmi[static_cast<size_t>(a)][static_cast<size_t>(v)] > nmi[static_cast<size_t>(b)][static_cast<size_t>(v)];
+  });
+  return idx;
+}
+
+std::vector<Index> MutualInfoResult::variables_by(Index n) const {
+  std::vector<Index> idx(variables.size());
+  std::iota(idx.begin(), idx.end(), Index{0});
+  const auto& row = nmi[static_cast<size_t>(n)];
+  std::stable_sort(idx.begin(), idx.end(),
+                   [&](Index a, Index b) { return row[static_cast<size_t>(a)] > row[static_cast<size_t>(b)]; });
+  return idx;
+}
+
+nlohmann::ordered_json MutualInfoResult::to_json() const {
+  nlohmann::ordered_json j;
+  j["neurons"] = neurons;
+  j["variables"] = variables;
+  j["nmi"] = nmi;
+  j["mi_nats"] = mi;
+  j["estimator"] = to_string(estimator);
+  j["score"] = estimator == MiEstimator::Binned ? "I(X;Y)/sqrt(H(X)H(Y))" : "sqrt(1-exp(-2I)) (information coefficient)";
+  j["events"] = events;
+  if (estimator == MiEstimator::Binned) {
+    j["binning"] = to_string(binning);
+    j["bins"] = bins;
+    j["neuron_bins"] = neuron_bins;
+    j["variable_bins"] = variable_bins;
+  } else {
+    j["k"] = k;
+  }
+  return j;
+}
+
+std::string MutualInfoResult::matrix_table() const {
+  size_t w0 = 6;
+  for (const auto& n : neurons) w0 = std::max(w0, n.size());
+  std::vector<size_t> w;
+  for (const auto& v : variables) w.push_back(std::max<size_t>(6, v.size()));
+  std::string out = fmt::format("{:<{}}", "neuron", w0);
+  for (size_t j = 0; j < variables.size(); ++j) out += fmt::format("  {:>{}}", variables[j], w[j]);
+  out += "\n";
+  for (size_t i = 0; i < neurons.size(); ++i) {
+    out += fmt::format("{:<{}}", neurons[i], w0);
+    for (size_t j = 0; j < variables.size(); ++j) out += fmt::format("  {:>{}}", fmt_score(nmi[i][j]), w[j]);
+    out += "\n";
+  }
+  return out;
+}
+
+std::string MutualInfoResult::top_neurons_table(Index top) const {
+  std::string out;
+  size_t wv = 8;
+  for (const auto& v : variables) wv = std::max(wv, v.size());
+  for (size_t v = 0; v < variables.size(); ++v) {
+    out += fmt::format("{:<{}}", variables[v], wv);
+    auto idx = neurons_by(static_cast<Index>(v));
+    for (Index t = 0; t < std::min<Index>(top, static_cast<Index>(idx.size())); ++t)
+      out += fmt::format("  {} {}", neurons[static_cast<size_t>(idx[static_cast<size_t>(t)])],
+                         fmt_score(nmi[static_cast<size_t>(idx[static_cast<size_t>(t)])][v]));
+    out += "\n";
+  }
+  return out;
+}
+
+std::string MutualInfoResult::top_variables_table(Index top) const {
+  std::string out;
+  size_t wn = 6;
+  for (const auto& n : neurons) wn = std::max(wn, n.size());
+  for (size_t i = 0; i < neurons.size(); ++i) {
+    out += fmt::format("{:<{}}", neurons[i], wn);
+    auto idx = variables_by(static_cast<Index>(i));
+    for (Index t = 0; t < std::min<Index>(top, static_cast<Index>(idx.size())); ++t)
+      out += fmt::format("  {} {}", variables[static_cast<size_t>(idx[static_cast<size_t>(t)])],
+                         fmt_score(nmi[i][static_cast<size_t>(idx[static_cast<size_t>(t)])]));
+    out += "\n";
+  }
+  return out;
+}
+
+}  // namespace unbox
