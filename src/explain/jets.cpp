@@ -397,18 +397,27 @@ void run_tile(const Network& net, const Schedule& S, const std::vector<const Ten
     const bool k_out = third && S.need_j[i];
     const bool k_in = third && !E.kzero[zi];
     if (k_out) E.K[i].resize(batched(B * P2, nd.shape));
-    E.JJ.resize(P2, w);
+    if (third) E.JJ.resize(P2, w);
     for (Index e = 0; e < B; ++e) {
       ConstMatrixMap Je(Jz.data() + e * n * w, n, w);
       Eigen::Map<const Eigen::ArrayXd> d1(E.d1.data() + e * w, w), d2(E.d2.data() + e * w, w),
           d3(E.d3.data() + e * w, w);
       Eigen::Map<const Eigen::ArrayXd> ue(u.data() + e * w, w);
+      E.c = (ue * d2).matrix();
+      if (!third) {
+        // Hessian: (J diag(c)) J^T, an n x w x n GEMM on data in cache; forming the
+        // n(n+1)/2 x w pair products instead streams ~0.5 MB per event through memory.
+        E.A = Je.array().rowwise() * E.c.transpose().array();
+        E.M.noalias() = E.A * Je.transpose();
+        double* h = E.second.data() + e * P2;
+        for (Index ii = 0, p = 0; ii < n; ++ii)
+          for (Index jj = ii; jj < n; ++jj, ++p) h[p] += E.M(ii, jj);
+        continue;
+      }
       for (Index ii = 0, p = 0; ii < n; ++ii)
         for (Index jj = ii; jj < n; ++jj, ++p) E.JJ.row(p) = Je.row(ii).cwiseProduct(Je.row(jj));
-      E.c = (ue * d2).matrix();
       // Hessian: sum_q c_q J_qi J_qj
       Eigen::Map<Eigen::VectorXd>(E.second.data() + e * P2, P2).noalias() += E.JJ * E.c;
-      if (!third) continue;
       // Third order: T_ijk += M[(i,k), j] + M[(j,k), i] + Nn[(i,j), k]
       ConstMatrixMap Ve(E.V[i].data() + e * n * w, n, w);
       if (S.need_v[i]) {

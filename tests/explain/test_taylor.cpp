@@ -91,6 +91,12 @@ void check_against_finite_differences(const Network& net, const std::vector<Tens
         }
     }
   }
+  // The second-order-only path gives the same Hessian as the third-order one.
+  {
+    InputDerivatives d2 = input_derivatives(net, inputs, ref, DerivativeOptions{.order = 2, .physical_units = true});
+    EXPECT_LT(rel_norm(d2.second.values(), d.second.values()), 1e-13);
+    EXPECT_LT(rel_norm(d2.first.values(), d.first.values()), 1e-15);
+  }
   EXPECT_LT(rel_norm(ex1, fd1), tol) << "gradient";
   EXPECT_LT(rel_norm(ex2, fd2), tol) << "Hessian";
   EXPECT_LT(rel_norm(ex3, fd3), tol) << "third order";
@@ -378,3 +384,44 @@ TEST(TaylorToys, MixedShowsBothKinds) {
   EXPECT_TRUE(std::find(top.begin(), top.end(), "x1") != top.end()) << r.table();
   EXPECT_TRUE(std::find(top.begin(), top.end(), "x2") != top.end()) << r.table();
 }
+
+#if __has_include("unbox/ops_more.hpp")
+#include "unbox/ops_more.hpp"
+// A 1-D convolution with smooth activations, max pooling (piecewise linear: it routes the
+// tangents and adjoints of the winner) and a reshape, with a concatenated side input.
+TEST(Taylor, ConvolutionMaxPoolAndSideInputMatchFiniteDifferences) {
+  Network net;
+  int img = net.add_input("img", {2, 6});
+  int side = net.add_input("side", {2}, {"s1", "s2"});
+  Window w;
+  w.kernel = {3};
+  w.strides = {1};
+  w.pads = {0, 0};
+  w.dilations = {1};
+  int conv = net.add_node("conv", std::make_unique<Conv>(2, 3, w), {img});
+  int a1 = net.add_node("a1", std::make_unique<Activation>(ActivationKind::Softplus), {conv});
+  Window p;
+  p.kernel = {2};
+  p.strides = {2};
+  p.pads = {0, 0};
+  p.dilations = {1};
+  int pool = net.add_node("pool", std::make_unique<Pool>(PoolKind::Max, p), {a1});
+  int flat = net.add_node("flat", std::make_unique<Reshape>(Shape{6}), {pool});
+  int cat = net.add_node("cat", std::make_unique<Concat>(0), {flat, side});
+  int d1 = net.add_node("d1", std::make_unique<Dense>(8, 4), {cat});
+  int a2 = net.add_node("a2", std::make_unique<Activation>(ActivationKind::Tanh), {d1});
+  int d2 = net.add_node("d2", std::make_unique<Dense>(4, 1), {a2});
+  net.add_node("out", std::make_unique<Activation>(ActivationKind::Sigmoid), {d2});
+  randomize(net, 31, 1.0);
+  Tensor x({5, 2, 6});
+  std::mt19937_64 rng(4);
+  std::normal_distribution<double> g;
+  for (double& v : x.values()) v = g(rng);
+  Tensor s = random_tensor(5, 2, 9);
+  check_against_finite_differences(net, {x, s}, net.resolve("out[0]"));
+  auto plan = plan_derivatives(net, net.resolve("out[0]"), {});
+  EXPECT_EQ(plan.variables.size(), 14u);
+  EXPECT_EQ(plan.variables[0], "img[0]");
+  EXPECT_EQ(plan.variables[13], "s2");
+}
+#endif
