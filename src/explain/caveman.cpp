@@ -275,10 +275,10 @@ void fit_term(Candidate& cand, const std::vector<double>& lo, const std::vector<
   const bool interior = cand.term.kind == CavemanTerm::Kind::Interior;
   detail::SeededRng rng(seed);
   // "1 within the area of the cluster and 0 elsewhere": uniform points of the box,
-  // labelled by whether an island point lies within 2 eps. Fitting the island's area
+  // labelled by whether an island point lies within eps. Fitting the island's area
   // rather than its points keeps the dense piles that gradient ascent leaves along
   // threshold contours from dragging the function toward them.
-  const double reach = 2.0 * eps;
+  const double reach = eps;
   Grid grid(cand.positives, k, reach);
   std::vector<double> pos, neg;
   constexpr Index kSamples = 4000;
@@ -631,10 +631,14 @@ CavemanResult caveman(const Network& net, const Dataset& data, const Dataset& po
     std::vector<int> order(static_cast<size_t>(nclus));
     std::iota(order.begin(), order.end(), 0);
     std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return sizes[static_cast<size_t>(a)] > sizes[static_cast<size_t>(b)]; });
-    for (int r = 0; r < nclus && r < o.max_clusters; ++r) {
-      const int id = order[static_cast<size_t>(r)];
-      // The island's points that touch the box boundary in one of the histogram's
-      // variables ("runaway" directions) and the interior ones become separate terms.
+    const int kept = std::min<int>(nclus, static_cast<int>(o.max_clusters));
+    std::vector<char> top_cluster(static_cast<size_t>(nclus), 0);
+    for (int r = 0; r < kept; ++r) top_cluster[static_cast<size_t>(order[static_cast<size_t>(r)])] = 1;
+    // Each island's points that touch the box boundary in one of the histogram's
+    // variables ("runaway" directions) and its interior points become separate terms.
+    // With several islands, their union is one more candidate: one quadratic can cover
+    // islands that belong together (opposite quadrants: -x·y) and L1 picks what serves.
+    auto add = [&](int id) {  // id < 0: the union of the kept islands
       for (int part = 0; part < 2; ++part) {
         Candidate c;
         c.vars = h.vars;
@@ -642,7 +646,8 @@ CavemanResult caveman(const Network& net, const Dataset& data, const Dataset& po
         c.term.variables = h.names;
         c.term.histogram_score = h.score;
         for (Index s = 0; s < S; ++s) {
-          if (lab[static_cast<size_t>(s)] != id) continue;
+          const int l = lab[static_cast<size_t>(s)];
+          if (l < 0 || (id >= 0 ? l != id : !top_cluster[static_cast<size_t>(l)])) continue;
           bool on_boundary = false;
           for (int v : h.vars) on_boundary |= bnd[static_cast<size_t>(perm[static_cast<size_t>(s)] * d + v)] != 0;
           if (on_boundary != (part == 1)) continue;
@@ -654,7 +659,9 @@ CavemanResult caveman(const Network& net, const Dataset& data, const Dataset& po
           cand_eps.push_back(eps);
         }
       }
-    }
+    };
+    for (int r = 0; r < kept; ++r) add(order[static_cast<size_t>(r)]);
+    if (kept >= 2) add(-1);
   };
   for (const auto* group : {&hists.one, &hists.two, &hists.three})
     for (const auto& h : *group) consider(h);

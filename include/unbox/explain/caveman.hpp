@@ -68,10 +68,13 @@ struct CavemanOptions {
   Index max_clusters = 3;         // islands per histogram, largest first
   Index cluster_points = 4000;    // population points used for clustering (a seeded subsample)
   // DBSCAN's eps is set so a uniform population would put `expected_neighbours` points in
-  // a ball; a point is core when its ball holds `density_factor` times that (a "variant":
-  // islands are places denser than the box would be under uniform filling).
+  // a ball; a point is core when its ball holds `density_factor` times that (the
+  // "variant": eps and minPts scale with the population and the histogram's dimension).
+  // Islands are separated by (nearly) empty space, as in the paper's histograms; a
+  // factor above 1 would keep only the piles along threshold contours and drop the
+  // interiors where starting points were already above threshold.
   double expected_neighbours = 10.0;
-  double density_factor = 1.5;
+  double density_factor = 0.5;
   double min_cluster_fraction = 0.02;  // smaller islands are dropped
   Index fit_iterations = 600;          // Adam steps fitting each island's function
   double fit_learning_rate = 0.1;
