@@ -249,6 +249,30 @@ class Transpose final : public Op {
   std::vector<Index> perm_;
 };
 
+// Zero padding of the per-event axes: pads = [begin_0, ..., begin_{r-1}, end_0, ..., end_{r-1}]
+// (ONNX Pad in constant mode with value 0; PyTorch exports padded average pooling this way).
+class Pad final : public Op {
+ public:
+  explicit Pad(std::vector<Index> pads) : pads_(std::move(pads)) {}
+  std::string type() const override { return "Pad"; }
+  std::unique_ptr<Op> clone() const override { return std::make_unique<Pad>(*this); }
+  Shape infer_shape(const std::vector<Shape>& in) const override;
+  void forward(const std::vector<const Tensor*>& in, Tensor& out) const override;
+  void backward(const std::vector<const Tensor*>& in, const Tensor& out, const Tensor& gout,
+                const std::vector<Tensor*>& gin, std::vector<Tensor>* pgrad) const override;
+  nlohmann::json attributes() const override { return {{"pads", pads_}}; }
+  DerivativeKind derivative_kind() const override { return DerivativeKind::Affine; }
+  void apply_tangent(const std::vector<const Tensor*>& primal_in, const Tensor& primal_out,
+                     const std::vector<const Tensor*>& tangent_in, Tensor& tangent_out,
+                     Index components) const override;
+  const std::vector<Index>& pads() const { return pads_; }
+
+ private:
+  // For each input element of one event, its offset in the padded output event.
+  std::vector<Index> scatter_map(const Shape& in_event) const;
+  std::vector<Index> pads_;
+};
+
 // The factory for the ops above (called by make_op); nullptr for an unknown type.
 std::unique_ptr<Op> make_op_more(const std::string& type, const nlohmann::json& attributes);
 

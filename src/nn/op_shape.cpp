@@ -138,6 +138,62 @@ void Transpose::apply_tangent(const std::vector<const Tensor*>&, const Tensor&, 
   forward(tin, tout);
 }
 
+// ------------------------------------------------------------------------- Pad
+
+Shape Pad::infer_shape(const std::vector<Shape>& in) const {
+  if (in.size() != 1) throw Error("Pad takes one input");
+  const size_t r = in[0].size();
+  if (pads_.size() != 2 * r)
+    throw Error(fmt::format("Pad with {} pads for per-event shape {}", pads_.size(), shape_string(in[0])));
+  Shape out = in[0];
+  for (size_t d = 0; d < r; ++d) {
+    if (pads_[d] < 0 || pads_[d + r] < 0) throw Error("Pad: negative pads (cropping) are not supported");
+    out[d] += pads_[d] + pads_[d + r];
+  }
+  return out;
+}
+
+std::vector<Index> Pad::scatter_map(const Shape& in) const {
+  const size_t r = in.size();
+  Shape out = infer_shape({in});
+  std::vector<Index> out_stride(r, 1);
+  for (size_t i = r; i-- > 1;) out_stride[i - 1] = out_stride[i] * out[i];
+  std::vector<Index> map(static_cast<size_t>(shape_size(in)));
+  std::vector<Index> idx(r, 0);
+  for (auto& m : map) {
+    Index off = 0;
+    for (size_t d = 0; d < r; ++d) off += (idx[d] + pads_[d]) * out_stride[d];
+    m = off;
+    for (size_t i = r; i-- > 0;) {
+      if (++idx[i] < in[i]) break;
+      idx[i] = 0;
+    }
+  }
+  return map;
+}
+
+void Pad::forward(const std::vector<const Tensor*>& in, Tensor& out) const {
+  auto map = scatter_map(in[0]->event_shape());
+  const Index n = static_cast<Index>(map.size()), m = out.per_event();
+  out.fill(0.0);
+  for (Index r = 0; r < in[0]->events(); ++r)
+    for (Index j = 0; j < n; ++j) out.data()[r * m + map[static_cast<size_t>(j)]] = in[0]->data()[r * n + j];
+}
+
+void Pad::backward(const std::vector<const Tensor*>& in, const Tensor& out, const Tensor& gout,
+                   const std::vector<Tensor*>& gin, std::vector<Tensor>*) const {
+  if (!gin[0]) return;
+  auto map = scatter_map(in[0]->event_shape());
+  const Index n = static_cast<Index>(map.size()), m = out.per_event();
+  for (Index r = 0; r < in[0]->events(); ++r)
+    for (Index j = 0; j < n; ++j) gin[0]->data()[r * n + j] += gout.data()[r * m + map[static_cast<size_t>(j)]];
+}
+
+void Pad::apply_tangent(const std::vector<const Tensor*>&, const Tensor&, const std::vector<const Tensor*>& tin,
+                        Tensor& tout, Index) const {
+  forward(tin, tout);  // zero padding is linear
+}
+
 // --------------------------------------------------------------------- factory
 
 std::unique_ptr<Op> make_op_more(const std::string& type, const nlohmann::json& a) {
@@ -171,6 +227,7 @@ std::unique_ptr<Op> make_op_more(const std::string& type, const nlohmann::json& 
     return std::make_unique<SoftmaxAxis>(a.at("axis").get<Index>(), a.value("flatten", false), type == "LogSoftmax");
   if (type == "Reshape") return std::make_unique<Reshape>(a.at("shape").get<Shape>());
   if (type == "Transpose") return std::make_unique<Transpose>(a.at("perm").get<std::vector<Index>>());
+  if (type == "Pad") return std::make_unique<Pad>(a.at("pads").get<std::vector<Index>>());
   return nullptr;
 }
 

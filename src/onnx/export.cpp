@@ -234,6 +234,16 @@ void Exporter::export_node(int id) {
     node("Reshape", {in[0], int_initializer(out + "/shape", target)}, out);
     return;
   }
+  if (type == "Pad") {
+    const auto& pads = static_cast<const Pad&>(op).pads();
+    const size_t r = pads.size() / 2;
+    std::vector<Index> all{0};  // the event axis is never padded
+    all.insert(all.end(), pads.begin(), pads.begin() + static_cast<std::ptrdiff_t>(r));
+    all.push_back(0);
+    all.insert(all.end(), pads.begin() + static_cast<std::ptrdiff_t>(r), pads.end());
+    node("Pad", {in[0], int_initializer(out + "/pads", all)}, out);
+    return;
+  }
   if (type == "Transpose") {
     std::vector<Index> perm{0};
     for (Index p : static_cast<const Transpose&>(op).perm()) perm.push_back(p + 1);

@@ -24,7 +24,7 @@ const std::vector<std::string>& onnx_supported_ops() {
   static const std::vector<std::string> ops = {
       "Add", "AveragePool", "BatchNormalization", "Concat", "Constant", "Conv", "Div", "Dropout", "Elu", "Flatten",
       "Gemm", "GlobalAveragePool", "GlobalMaxPool", "Identity", "LeakyRelu", "LogSoftmax", "MatMul", "MaxPool", "Mul",
-      "PRelu", "Relu", "Reshape", "Selu", "Sigmoid", "Softmax", "Softplus", "Squeeze", "Sub", "Tanh", "Transpose",
+      "Pad", "PRelu", "Relu", "Reshape", "Selu", "Sigmoid", "Softmax", "Softplus", "Squeeze", "Sub", "Tanh", "Transpose",
       "Unsqueeze"};
   return ops;
 }
@@ -362,6 +362,9 @@ OnnxModel Importer::run() {
   if (out_.output_nodes.empty()) throw Error(fmt::format("ONNX model '{}' has no outputs", path_));
   out_.net.set_output(out_.output_nodes[0]);
   out_.net.metadata["format"] = "onnx";
+  out_.net.metadata["architecture"] = fmt::format("ONNX opset {} from {} {}", opset_,
+                                                  model_.producer_name().empty() ? "?" : model_.producer_name(),
+                                                  model_.producer_version());
   out_.net.metadata["onnx_feature_names"] = has_feature_names_;
   out_.net.metadata["onnx"] = {{"file", path_},
                                {"opset", opset_},
@@ -554,6 +557,24 @@ void Importer::import_node() {
     size_t k = 0;
     for (Index d = 0; d < r; ++d) s.push_back(insert[static_cast<size_t>(d)] ? 1 : full[k++]);
     return reshape_to(s);
+  }
+  if (op == "Pad") {
+    const Value& x = value(0);
+    const Index r = static_cast<Index>(x.shape.size());
+    if (string_attr("mode", "constant") != "constant") unsupported(fmt::format("Pad mode '{}' (unbox pads with zeros)", string_attr("mode", "")));
+    std::vector<Index> pads = opset_ < 11 ? (attr("pads") ? ints_attr("pads") : ints_attr("paddings")) : const_ints(1);
+    double fill = opset_ < 11 ? float_attr("value", 0.0) : (has_input(2) ? constant(2).values.at(0) : 0.0);
+    if (fill != 0.0) unsupported(fmt::format("Pad with the value {} (unbox pads with zeros)", fill));
+    if (has_input(3)) unsupported("Pad with axes");
+    if (static_cast<Index>(pads.size()) != 2 * r) bad("pads do not match the rank");
+    if (pads[0] != 0 || pads[static_cast<size_t>(r)] != 0) unsupported("Pad of the event axis");
+    std::vector<Index> p;
+    for (Index d = 1; d < r; ++d) p.push_back(pads[static_cast<size_t>(d)]);
+    for (Index d = 1; d < r; ++d) p.push_back(pads[static_cast<size_t>(r + d)]);
+    for (Index v : p)
+      if (v < 0) unsupported("negative pads (cropping)");
+    add(std::make_unique<Pad>(p), {x.node});
+    return;
   }
   if (op == "Transpose") {
     const Value& x = value(0);

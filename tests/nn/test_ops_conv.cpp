@@ -317,6 +317,16 @@ TEST(OpsConv, PReluSoftmaxAxisShapes) {
     check_tangent(net, x, rng);
   }
   {
+    Network net = single(std::make_unique<Pad>(std::vector<Index>{0, 1, 1, 2}), {2, 3});
+    ASSERT_EQ(net.node(1).shape, (Shape{3, 6}));
+    Tensor x({1, 2, 3}, {1, 2, 3, 4, 5, 6});
+    Workspace ws;
+    net.forward({&x}, ws);
+    EXPECT_EQ(ws.values[1].values(), (std::vector<double>{0, 1, 2, 3, 0, 0, 0, 4, 5, 6, 0, 0, 0, 0, 0, 0, 0, 0}));
+    check_all_gradients(net, {random_tensor({2, 2, 3}, rng)}, rng);
+    check_tangent(net, random_tensor({2, 2, 3}, rng), rng);
+  }
+  {
     Network net = single(std::make_unique<Reshape>(Shape{6}), {2, 3});
     check_all_gradients(net, {random_tensor({2, 2, 3}, rng)}, rng);
   }

@@ -90,7 +90,7 @@ class Cnn1d(nn.Module):
         super().__init__()
         self.features = nn.Sequential(
             nn.Conv1d(2, 4, 3, padding=1), nn.BatchNorm1d(4), nn.ReLU(), nn.MaxPool1d(2),
-            nn.Conv1d(4, 6, 3, stride=2, dilation=2, groups=2), nn.Tanh(), nn.AvgPool1d(2, padding=1, count_include_pad=False),
+            nn.Conv1d(4, 6, 3, stride=2, dilation=2, groups=2), nn.Tanh(), nn.AvgPool1d(2, padding=1),  # exported as Pad + AveragePool
             nn.Flatten())
         self.head = nn.Sequential(nn.Linear(6 * 2 + 3, 8), nn.ELU(), nn.Linear(8, 1), nn.Sigmoid())
 
