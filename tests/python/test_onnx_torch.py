@@ -1,6 +1,8 @@
 """ONNX import against PyTorch: networks built in PyTorch (double precision), exported
 with torch.onnx.export, evaluated by `unbox predict --model m.onnx`; the neuron values
 and the exact input gradients must equal PyTorch's (autograd) on random inputs."""
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -78,6 +80,13 @@ def test_mlp_values_gradients_and_layer_names(tmp_path, run_unbox, name):
     with torch.no_grad():
         ref_rev = model(torch.tensor(x[:, ::-1].copy()))[:, 0].numpy()
     np.testing.assert_allclose(npz(tmp_path / "q.npz")["output"], ref_rev, rtol=1e-9, atol=1e-15)
+    # eval reads the same default columns, leaving out the label: its AUC is the
+    # Mann-Whitney statistic of PyTorch's scores.
+    ev = json.loads(run_unbox("eval", "--model", tmp_path / "m.onnx", "--data", tmp_path / "d.npz", "--label", "label",
+                              "--json").stdout)
+    s, b = ref[cols["label"] == 1], ref[cols["label"] == 0]
+    auc = ((s[:, None] > b[None, :]).sum() + 0.5 * (s[:, None] == b[None, :]).sum()) / (len(s) * len(b))
+    assert abs(ev["auc"] - auc) < 1e-12
     # With the label present and not named as such, the count is wrong: a clear error.
     proc = run_unbox("predict", "--model", tmp_path / "m.onnx", "--data", tmp_path / "d.npz", "--out",
                      tmp_path / "r.npz", check=False)
