@@ -250,7 +250,7 @@ std::string heat_map(const std::vector<PopulationHistogram>& hists, bool ascii, 
       std::vector<std::string> lines;
       // x is the first variable (columns), y the second (rows, upward).
       lines.push_back(fmt::format("{:<{}}", fmt::format("#{} {} vs {}", h + 1, p.names[1], p.names[0]).substr(0, static_cast<size_t>(width)), width));
-      lines.push_back(fmt::format("{:<{}}", fmt::format("MI {:.3f} nats, y up to {:.4g}", p.score, p.hi[1]).substr(0, static_cast<size_t>(width)), width));
+      lines.push_back(fmt::format("{:<{}}", fmt::format("MI {:.3f} nats; {} up to {:.4g}", p.score, p.names[1], p.hi[1]).substr(0, static_cast<size_t>(width)), width));
       double mx = 0;
       for (double c : p.counts) mx = std::max(mx, c);
       for (Index row = b - 1; row >= 0; --row) {
@@ -266,8 +266,8 @@ std::string heat_map(const std::vector<PopulationHistogram>& hists, bool ascii, 
         l += "|";
         lines.push_back(l);
       }
-      lines.push_back(fmt::format("{:<{}}", fmt::format("y from {:.4g}", p.lo[1]).substr(0, static_cast<size_t>(width)), width));
-      lines.push_back(fmt::format("{:<{}}", fmt::format("x: {} {:.4g} .. {:.4g}", p.names[0], p.lo[0], p.hi[0]).substr(0, static_cast<size_t>(width)), width));
+      lines.push_back(fmt::format("{:<{}}", fmt::format("{} from {:.4g}", p.names[1], p.lo[1]).substr(0, static_cast<size_t>(width)), width));
+      lines.push_back(fmt::format("{:<{}}", fmt::format("{} from {:.4g} to {:.4g} ->", p.names[0], p.lo[0], p.hi[0]).substr(0, static_cast<size_t>(width)), width));
       panels.push_back(std::move(lines));
       widths.push_back(width);
     }
