@@ -24,7 +24,7 @@ const std::vector<std::string>& onnx_supported_ops() {
   static const std::vector<std::string> ops = {
       "Add", "AveragePool", "BatchNormalization", "Concat", "Constant", "Conv", "Div", "Dropout", "Elu", "Flatten",
       "Gemm", "GlobalAveragePool", "GlobalMaxPool", "Identity", "LeakyRelu", "LogSoftmax", "MatMul", "MaxPool", "Mul",
-      "Pad", "PRelu", "Relu", "Reshape", "Selu", "Sigmoid", "Softmax", "Softplus", "Squeeze", "Sub", "Tanh", "Transpose",
+      "Pad", "PRelu", "Relu", "Reshape", "Selu", "Sigmoid", "Softmax", "Softplus", "Squeeze", "Sub", "Sum", "Tanh", "Transpose",
       "Unsqueeze"};
   return ops;
 }
@@ -452,15 +452,29 @@ void Importer::import_node() {
   if (op == "Gemm") return gemm();
   if (op == "MatMul") return matmul();
   if (op == "Add") return binary(BinaryKind::Add);
+  if (op == "Sum") {
+    // n-ary sum of computed tensors of one rank: a chain of broadcasting Adds.
+    std::vector<Value> vs;
+    for (size_t k = 0; k < input_count(); ++k) vs.push_back(value(k));
+    if (vs.size() == 1) return alias(vs[0]);
+    Value acc = vs[0];
+    for (size_t k = 1; k < vs.size(); ++k) {
+      if (vs[k].shape.size() != acc.shape.size()) unsupported("Sum of tensors of different ranks");
+      const std::string name = k + 1 == vs.size() ? node_->output(0) : fmt::format("{}/sum{}", node_->output(0), k);
+      int id = out_.net.add_node(name, std::make_unique<Binary>(BinaryKind::Add), {acc.node, vs[k].node});
+      acc = Value{id, with_batch(out_.net.node(id).shape, batch_)};
+    }
+    return alias(acc);
+  }
   if (op == "Sub") return binary(BinaryKind::Sub);
   if (op == "Mul") return binary(BinaryKind::Mul);
   if (op == "Div") return binary(BinaryKind::Div);
   if (op == "PRelu") {
     const Value& x = value(0);
     Tensor slope = event_constant(constant(1), static_cast<Index>(x.shape.size()));
-    // Before opset 7 the slope may also broadcast from the left (PyTorch's [C] for [N, C, L]):
-    // align a [C] slope with the channel axis as PyTorch means it.
-    if (slope.rank() == 2 && x.shape.size() > 2 && slope.dim(1) == x.shape[1] && slope.dim(1) > 1) {
+    // Before opset 7 a [C] slope is per channel (PyTorch's PReLU(C) for [N, C, L]); from
+    // opset 7 on it broadcasts the NumPy way, from the right.
+    if (opset_ < 7 && slope.rank() == 2 && x.shape.size() > 2 && slope.dim(1) == x.shape[1] && slope.dim(1) > 1) {
       Shape s{1, slope.dim(1)};
       for (size_t d = 2; d < x.shape.size(); ++d) s.push_back(1);
       slope.reshape(s);
