@@ -85,6 +85,9 @@ void finish_column(BinnedColumn& c, Index raw_bins) {
   if (used != raw_bins)
     for (auto& b : c.index) b = remap[b];
   c.bins = used;
+  c.counts.clear();
+  for (Index x : count)
+    if (x > 0) c.counts.push_back(x);
   const double n = static_cast<double>(c.index.size());
   double s = 0.0;
   for (Index x : count)
@@ -109,10 +112,9 @@ double mi_from_hist(const std::uint32_t* h, Index stride, const BinnedColumn& x,
 }
 
 std::vector<double> log_counts(const BinnedColumn& c) {
-  std::vector<double> count(static_cast<size_t>(c.bins), 0.0);
-  for (auto b : c.index) count[b] += 1.0;
-  for (double& v : count) v = std::log(v);
-  return count;
+  std::vector<double> out(c.counts.size());
+  for (size_t b = 0; b < out.size(); ++b) out[b] = std::log(static_cast<double>(c.counts[b]));
+  return out;
 }
 
 double normalize(double mi, const BinnedColumn& x, const BinnedColumn& y) {
@@ -128,11 +130,16 @@ void check_finite(std::span<const double> v, const std::string& name) {
                               format_double(v[e]), e + 1));
 }
 
-// Column j of an [N, k] tensor.
-std::vector<double> column(const Tensor& t, Index j) {
+// The columns of an [N, k] tensor in one pass over its rows: reading one column at a time
+// would stride through the whole tensor k times (most of the run time at 1M events).
+std::vector<std::vector<double>> columns_of(const Tensor& t) {
   const Index n = t.events(), k = t.per_event();
-  std::vector<double> out(static_cast<size_t>(n));
-  for (Index e = 0; e < n; ++e) out[static_cast<size_t>(e)] = t[e * k + j];
+  std::vector<std::vector<double>> out(static_cast<size_t>(k), std::vector<double>(static_cast<size_t>(n)));
+  std::vector<double*> dst(static_cast<size_t>(k));
+  for (Index j = 0; j < k; ++j) dst[static_cast<size_t>(j)] = out[static_cast<size_t>(j)].data();
+  const double* src = t.data();
+  for (Index e = 0; e < n; ++e, src += k)
+    for (Index j = 0; j < k; ++j) dst[static_cast<size_t>(j)][e] = src[j];
   return out;
 }
 
@@ -434,11 +441,13 @@ BinnedColumn bin_column(std::span<const double> values, const MutualInfoOptions&
       const double e = tmp[static_cast<size_t>(r)];
       if (e < vmax && (edges.empty() || edges.back() != e)) edges.push_back(e);
     }
+    const double* ed = edges.data();
+    const size_t ne = edges.size();
     for (Index e = 0; e < n; ++e) {
       const double v = values[static_cast<size_t>(e)];
-      std::uint16_t b = 0;
-      for (double edge : edges) b += edge < v;  // branch-free; at most bins-1 edges
-      c.index[static_cast<size_t>(e)] = b;
+      int b = 0;
+      for (size_t q = 0; q < ne; ++q) b += ed[q] < v;  // branch-free, vectorized; at most bins-1 edges
+      c.index[static_cast<size_t>(e)] = static_cast<std::uint16_t>(b);
     }
     finish_column(c, static_cast<Index>(edges.size()) + 1);
     return c;
@@ -515,12 +524,16 @@ MutualInfoResult mutual_info_matrix(const Tensor& rows, const std::vector<std::s
   r.events = rows.events();
   std::vector<BinnedColumn> a(static_cast<size_t>(na)), b(static_cast<size_t>(nb));
   // Binning is per column and independent: spread over threads.
-  parallel_for(na + nb, [&](Index j) {
-    if (j < na)
-      a[static_cast<size_t>(j)] = bin_column(column(rows, j), o, row_names[static_cast<size_t>(j)]);
-    else
-      b[static_cast<size_t>(j - na)] = bin_column(column(cols, j - na), o, col_names[static_cast<size_t>(j - na)]);
-  });
+  {
+    const auto rc = columns_of(rows), cc = columns_of(cols);
+    parallel_for(na + nb, [&](Index j) {
+      if (j < na)
+        a[static_cast<size_t>(j)] = bin_column(rc[static_cast<size_t>(j)], o, row_names[static_cast<size_t>(j)]);
+      else
+        b[static_cast<size_t>(j - na)] =
+            bin_column(cc[static_cast<size_t>(j - na)], o, col_names[static_cast<size_t>(j - na)]);
+    });
+  }
   for (const auto& c : a) {
     r.neuron_bins.push_back(c.bins);
     r.neuron_discrete.push_back(c.discrete);
@@ -657,17 +670,20 @@ MutualInfoResult mutual_info(const Network& net, const Dataset& data, const std:
   r.neurons = names;
   r.variables = variables;
   std::vector<BinnedColumn> a(names.size()), b(static_cast<size_t>(nb));
-  parallel_for(nb, [&](Index j) {
-    b[static_cast<size_t>(j)] = bin_column(column(cols, j), o, variables[static_cast<size_t>(j)]);
-  });
+  {
+    const auto cc = columns_of(cols);
+    parallel_for(nb, [&](Index j) {
+      b[static_cast<size_t>(j)] = bin_column(cc[static_cast<size_t>(j)], o, variables[static_cast<size_t>(j)]);
+    });
+  }
   // At most 2^26 values (512 MB) per chunk: 64 neurons at 1M events.
   const size_t kChunk = static_cast<size_t>(std::clamp<Index>((Index{1} << 26) / std::max<Index>(n, 1), 1, 128));
   for (size_t begin = 0; begin < refs.size(); begin += kChunk) {
     const size_t end = std::min(refs.size(), begin + kChunk);
     std::vector<NeuronRef> chunk(refs.begin() + static_cast<std::ptrdiff_t>(begin), refs.begin() + static_cast<std::ptrdiff_t>(end));
-    Tensor vals = evaluate(net, inputs, chunk, o.eval);
+    const auto vals = columns_of(evaluate(net, inputs, chunk, o.eval));
     parallel_for(static_cast<Index>(chunk.size()), [&](Index j) {
-      a[begin + static_cast<size_t>(j)] = bin_column(column(vals, j), o, names[begin + static_cast<size_t>(j)]);
+      a[begin + static_cast<size_t>(j)] = bin_column(vals[static_cast<size_t>(j)], o, names[begin + static_cast<size_t>(j)]);
     });
   }
   for (const auto& c : a) {

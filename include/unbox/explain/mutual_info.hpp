@@ -50,6 +50,7 @@ struct MutualInfoOptions {
 struct BinnedColumn {
   std::vector<std::uint16_t> index;
   Index bins = 0;
+  std::vector<Index> counts;       // events per bin
   bool discrete = false;           // the column's distinct values are its bins
   double entropy = 0.0;            // H in nats of the bin occupation
 };
