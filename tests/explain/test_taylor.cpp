@@ -339,16 +339,16 @@ TEST(Taylor, TopPercentAndJson) {
 
 namespace {
 TaylorResult toy_ranking(const std::string& toy, TaylorConvention conv, std::uint64_t seed = 1) {
-  Dataset data = generate_toy(toy, 20000, seed);
+  Dataset data = generate_toy(toy, 12000, seed);
   Network net = build_network({"x1", "x2"}, parse_architecture("32,32", "tanh", "sigmoid"));
   TrainOptions o;
-  o.epochs = 8;
+  o.epochs = 6;
   o.batch = 128;
-  o.learning_rate = 3e-3;
+  o.learning_rate = 4e-3;
   o.seed = seed;
   o.quiet = true;
   train(net, data.columns_matrix({"x1", "x2"}), data.get("label").values(), {}, o);
-  Dataset test = generate_toy(toy, 5000, seed + 100);
+  Dataset test = generate_toy(toy, 4000, seed + 100);
   test.label_column = "label";
   TaylorOptions t;
   t.convention = conv;
