@@ -83,7 +83,8 @@ int run_maximize(MaximizeArgs& a) {
     std::string s;
     for (size_t i = 0; i < v.size() && i < 5; ++i) {
       std::string nm;
-      for (size_t k = 0; k < v[i].names.size(); ++k) nm += (k ? " x " : "") + v[i].names[k];
+      for (size_t k = 0; k < v[i].names.size(); ++k) nm += (k ? "," : "") + v[i].names[k];
+      if (v[i].names.size() > 1) nm = "(" + nm + ")";
       s += fmt::format("{}{} {:.3f}", i ? ", " : "", nm, v[i].score);
     }
     return s.empty() ? std::string() : fmt::format("  top {}: {}\n", what, s);
