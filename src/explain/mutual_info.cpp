@@ -14,6 +14,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <exception>
 #include <limits>
 #include <numeric>
@@ -72,6 +73,67 @@ void select_ranks(double* v, Index lo, Index hi, const Index* r, Index n) {
   std::nth_element(v + lo, v + k, v + hi);
   select_ranks(v, lo, k, r, mid);
   select_ranks(v, k + 1, hi, r + mid + 1, n - mid - 1);
+}
+
+// A double's bits as an unsigned key with the same order.
+inline std::uint64_t order_key(double v) {
+  std::uint64_t u;
+  std::memcpy(&u, &v, sizeof u);
+  return (u >> 63) ? ~u : (u | 0x8000000000000000ULL);
+}
+
+// The elements of the given ranks (sorted, distinct) as a full sort would place them.
+// Exact and O(N): one pass counts the events in 2^16 buckets of the order key (scaled to
+// the column's range), one more collects only the buckets holding a wanted rank, and
+// nth_element finishes inside those. nth_element over the whole column for each rank was
+// a third of the run time of a 285 x 20 matrix at 1M events.
+std::vector<double> order_statistics(std::span<const double> v, const std::vector<Index>& ranks) {
+  std::vector<double> out;
+  if (ranks.empty()) return out;
+  std::uint64_t kmin = ~std::uint64_t{0}, kmax = 0;
+  for (double x : v) {
+    const std::uint64_t k = order_key(x);
+    kmin = std::min(kmin, k);
+    kmax = std::max(kmax, k);
+  }
+  const std::uint64_t span = kmax - kmin;
+  int shift = 0;
+  while ((span >> shift) >= (std::uint64_t{1} << 16)) ++shift;
+  const size_t nbuckets = static_cast<size_t>(span >> shift) + 1;
+  std::vector<Index> count(nbuckets + 1, 0);
+  for (double x : v) ++count[static_cast<size_t>((order_key(x) - kmin) >> shift) + 1];
+  for (size_t b = 1; b <= nbuckets; ++b) count[b] += count[b - 1];  // count[b]: first rank of bucket b
+  // Bucket of each rank, and a slot for every bucket that holds one.
+  std::vector<int> slot(nbuckets, -1);
+  std::vector<size_t> bucket_of(ranks.size());
+  std::vector<size_t> wanted;
+  for (size_t i = 0; i < ranks.size(); ++i) {
+    const size_t b = static_cast<size_t>(std::upper_bound(count.begin(), count.end(), ranks[i]) - count.begin()) - 1;
+    bucket_of[i] = b;
+    if (slot[b] < 0) {
+      slot[b] = static_cast<int>(wanted.size());
+      wanted.push_back(b);
+    }
+  }
+  std::vector<std::vector<double>> members(wanted.size());
+  for (size_t w = 0; w < wanted.size(); ++w)
+    members[w].reserve(static_cast<size_t>(count[wanted[w] + 1] - count[wanted[w]]));
+  for (double x : v) {
+    const int s = slot[static_cast<size_t>((order_key(x) - kmin) >> shift)];
+    if (s >= 0) members[static_cast<size_t>(s)].push_back(x);
+  }
+  for (size_t w = 0; w < wanted.size(); ++w) {
+    std::vector<Index> local;
+    for (size_t i = 0; i < ranks.size(); ++i)
+      if (bucket_of[i] == wanted[w]) local.push_back(ranks[i] - count[wanted[w]]);
+    auto& m = members[w];
+    select_ranks(m.data(), 0, static_cast<Index>(m.size()), local.data(), static_cast<Index>(local.size()));
+  }
+  for (size_t i = 0; i < ranks.size(); ++i) {
+    const size_t w = static_cast<size_t>(slot[bucket_of[i]]);
+    out.push_back(members[w][static_cast<size_t>(ranks[i] - count[bucket_of[i]])]);
+  }
+  return out;
 }
 
 // Drop empty bins (renumbering in order) and compute the entropy.
@@ -428,17 +490,15 @@ BinnedColumn bin_column(std::span<const double> values, const MutualInfoOptions&
     // edges strictly below it, where edge b is the element just before that rank. Equal
     // values share a bin; a tie group spanning several quantiles leaves empty bins,
     // which are dropped.
-    std::vector<double> tmp(values.begin(), values.end());
     std::vector<Index> ranks;
     for (Index b = 1; b < nbins; ++b) {
       const Index cb = (b * n + nbins - 1) / nbins;
       if (cb >= 1 && (ranks.empty() || ranks.back() != cb - 1)) ranks.push_back(cb - 1);
     }
-    select_ranks(tmp.data(), 0, n, ranks.data(), static_cast<Index>(ranks.size()));
+    const std::vector<double> at = order_statistics(values, ranks);
     const double vmax = *std::max_element(values.begin(), values.end());
     std::vector<double> edges;
-    for (Index r : ranks) {
-      const double e = tmp[static_cast<size_t>(r)];
+    for (double e : at) {
       if (e < vmax && (edges.empty() || edges.back() != e)) edges.push_back(e);
     }
     const double* ed = edges.data();

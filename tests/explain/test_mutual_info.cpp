@@ -3,6 +3,7 @@
 // and independence of the thread count.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 
@@ -224,4 +225,33 @@ TEST(MutualInfo, NetworkNeuronsAgainstColumnsAndNeurons) {
   EXPECT_THROW(mutual_info(net, data, {"L2"}, {"mt2"}), Error);
   data.set("x", Tensor({20000}, std::vector<double>(20000, NAN)));
   EXPECT_THROW(mutual_info(net, data, {"L2"}, {"y", "x"}), Error);
+}
+
+TEST(MutualInfo, EqualFrequencyEdgesMatchAFullSort) {
+  // Wide range of magnitudes, both signs, ties and signed zeros: the bucketed selection
+  // must pick exactly the elements a full sort puts at the quantile ranks.
+  std::vector<double> x = normals(30011, 14);
+  for (size_t i = 0; i < x.size(); ++i) {
+    if (i % 7 == 0) x[i] = std::ldexp(x[i], static_cast<int>(i % 60) - 30);
+    if (i % 11 == 0) x[i] = 0.25;
+    if (i % 13 == 0) x[i] = (i % 2) ? 0.0 : -0.0;
+  }
+  for (Index bins : {2, 7, 20, 100}) {
+    MutualInfoOptions o;
+    o.bins = bins;
+    BinnedColumn c = bin_column(x, o);
+    std::vector<double> s = x;
+    std::sort(s.begin(), s.end());
+    const Index n = static_cast<Index>(x.size());
+    std::vector<double> edges;
+    for (Index b = 1; b < bins; ++b) {
+      const double e = s[static_cast<size_t>((b * n + bins - 1) / bins - 1)];
+      if (e < s.back() && (edges.empty() || edges.back() != e)) edges.push_back(e);
+    }
+    for (size_t i = 0; i < x.size(); ++i) {
+      const auto want = std::lower_bound(edges.begin(), edges.end(), x[i]) - edges.begin();
+      ASSERT_EQ(c.index[i], want) << "bins " << bins << " event " << i;
+    }
+    EXPECT_EQ(c.bins, static_cast<Index>(edges.size()) + 1);
+  }
 }
