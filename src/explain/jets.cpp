@@ -4,7 +4,7 @@
 // forward jets):
 //  * Pure forward Taylor mode pushes the whole second- and third-order tensors of every
 //    node through every affine op: n(n+1)/2 and n(n+1)(n+2)/6 GEMM columns per event
-//    (465 and 4960 for 30 inputs). Measured on paper, that is slower at second order
+//    (465 and 4960 for 30 inputs). By a flop count that is slower at second order
 //    than PyTorch's nested autograd (n Hessian-vector products).
 //  * The target is one scalar, so the Hessian is a sum over the elementwise
 //    non-linearities N of J_N^T diag(u_N f''_N) J_N, where J_N = dz_N/dx is the forward
