@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstdio>
 #include <iostream>
+#include <sstream>
 #include <numeric>
 #include <random>
 
@@ -116,7 +117,8 @@ Network run_train(const TrainArgs& a, TrainResult* result_out) {
   std::string feat;
   for (size_t i = 0; i < features.size(); ++i) feat += (i ? ", " : "") + features[i];
   const bool tanh_out = arch.output == OutputKind::Tanh;
-  auto& err = std::cerr;
+  std::ostringstream discarded;  // --quiet: no settings block either
+  std::ostream& err = o.quiet ? static_cast<std::ostream&>(discarded) : std::cerr;
   err << fmt::format("unbox train: {} events ({} signal, {} background) from {}\n", data.events(), n_sig,
                      data.events() - n_sig, data.source);
   err << fmt::format("  inputs ({}): {}\n", features.size(), feat);
