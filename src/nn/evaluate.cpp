@@ -3,6 +3,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <exception>
 
 #include "unbox/data.hpp"
 #include "unbox/network.hpp"
@@ -51,7 +52,7 @@ std::vector<Tensor> gather_inputs(const Network& net, const Dataset& data, const
 namespace {
 // Events that go through the whole graph together. Small enough that every layer's
 // values stay in the core's L2 cache (256 x 128 doubles = 256 KiB), large enough for
-// efficient GEMMs; measured with bench/bench_nn.cpp (4096 at once was ~2x slower).
+// efficient GEMMs (see bench/bench_nn.cpp).
 constexpr Index kTile = 256;
 
 // Runs `body(begin, count, workspace, tile_inputs)` over all events: batches of `batch`
@@ -63,6 +64,10 @@ void for_each_batch(const std::vector<Tensor>& inputs, Index batch, Body body) {
   const Index events = inputs[0].events();
   batch = std::max<Index>(1, batch);
   const Index batches = (events + batch - 1) / batch;
+  bool failure_flag = false;
+  // An exception must not leave an OpenMP region (that would terminate the program):
+  // the first one is kept, the remaining batches are skipped, and it is rethrown here.
+  std::exception_ptr failure;
 #pragma omp parallel
   {
     // Kept per thread between calls: after the first call no tile allocates.
@@ -72,21 +77,33 @@ void for_each_batch(const std::vector<Tensor>& inputs, Index batch, Body body) {
     std::vector<const Tensor*> ptrs(inputs.size());
 #pragma omp for schedule(dynamic, 1)
     for (Index b = 0; b < batches; ++b) {
-      const Index batch_end = std::min(events, (b + 1) * batch);
-      for (Index begin = b * batch; begin < batch_end; begin += kTile) {
-        const Index count = std::min(kTile, batch_end - begin);
-        for (size_t k = 0; k < inputs.size(); ++k) {
-          Shape s = inputs[k].shape();
-          s[0] = count;
-          slices[k].resize(s);
-          const Index pe = inputs[k].per_event();
-          std::copy_n(inputs[k].data() + begin * pe, count * pe, slices[k].data());
-          ptrs[k] = &slices[k];
+      bool failed;
+#pragma omp atomic read
+      failed = failure_flag;
+      if (failed) continue;
+      try {
+        const Index batch_end = std::min(events, (b + 1) * batch);
+        for (Index begin = b * batch; begin < batch_end; begin += kTile) {
+          const Index count = std::min(kTile, batch_end - begin);
+          for (size_t k = 0; k < inputs.size(); ++k) {
+            Shape s = inputs[k].shape();
+            s[0] = count;
+            slices[k].resize(s);
+            const Index pe = inputs[k].per_event();
+            std::copy_n(inputs[k].data() + begin * pe, count * pe, slices[k].data());
+            ptrs[k] = &slices[k];
+          }
+          body(begin, count, ws, ptrs);
         }
-        body(begin, count, ws, ptrs);
+      } catch (...) {
+#pragma omp critical(unbox_batch_failure)
+        if (!failure) failure = std::current_exception();
+#pragma omp atomic write
+        failure_flag = true;
       }
     }
   }
+  if (failure) std::rethrow_exception(failure);
 }
 }  // namespace
 

@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <exception>
 #include <numeric>
 #include <random>
 
@@ -221,31 +222,38 @@ TrainResult train(Network& net, const Tensor& inputs, const std::vector<double>&
     for (Index b0 = 0; b0 < result.train_events; b0 += o.batch) {
       const Index bsize = std::min(o.batch, result.train_events - b0);
       const Index chunks = (bsize + kChunk - 1) / kChunk;
+      std::exception_ptr failure;  // never let an exception leave the OpenMP region
 #pragma omp parallel for schedule(static, 1)
       for (Index c = 0; c < chunks; ++c) {
-        const int t = omp_get_thread_num();
-        const Index c0 = b0 + c * kChunk, cn = std::min(kChunk, b0 + bsize - c0);
-        Tensor& x = chunk_in[static_cast<size_t>(t)];
-        x.resize({cn, width});
-        for (Index e = 0; e < cn; ++e)
-          std::copy_n(inputs.data() + train_idx[static_cast<size_t>(c0 + e)] * width, width, x.data() + e * width);
-        Workspace& ws = workspaces[static_cast<size_t>(t)];
-        net.forward({&x}, ws, obj.target);
-        const Tensor& v = ws.values[static_cast<size_t>(obj.target)];
-        Tensor& seed = seeds[static_cast<size_t>(t)];
-        seed.resize(v.shape());
-        double l = 0, g;
-        for (Index e = 0; e < cn; ++e) {
-          const auto i = static_cast<size_t>(train_idx[static_cast<size_t>(c0 + e)]);
-          l += w[i] * obj.value(v[e], labels[i], g);
-          seed[e] = w[i] * g / static_cast<double>(bsize);
+        try {
+          const int t = omp_get_thread_num();
+          const Index c0 = b0 + c * kChunk, cn = std::min(kChunk, b0 + bsize - c0);
+          Tensor& x = chunk_in[static_cast<size_t>(t)];
+          x.resize({cn, width});
+          for (Index e = 0; e < cn; ++e)
+            std::copy_n(inputs.data() + train_idx[static_cast<size_t>(c0 + e)] * width, width, x.data() + e * width);
+          Workspace& ws = workspaces[static_cast<size_t>(t)];
+          net.forward({&x}, ws, obj.target);
+          const Tensor& v = ws.values[static_cast<size_t>(obj.target)];
+          Tensor& seed = seeds[static_cast<size_t>(t)];
+          seed.resize(v.shape());
+          double l = 0, g;
+          for (Index e = 0; e < cn; ++e) {
+            const auto i = static_cast<size_t>(train_idx[static_cast<size_t>(c0 + e)]);
+            l += w[i] * obj.value(v[e], labels[i], g);
+            seed[e] = w[i] * g / static_cast<double>(bsize);
+          }
+          chunk_loss[static_cast<size_t>(c)] = l;
+          auto& grads = chunk_grads[static_cast<size_t>(c)];
+          for (auto& node_grads : grads)
+            for (Tensor& gt : node_grads) gt.fill(0.0);
+          net.backward(ws, obj.target, seed, &grads);
+        } catch (...) {
+#pragma omp critical(unbox_train_failure)
+          if (!failure) failure = std::current_exception();
         }
-        chunk_loss[static_cast<size_t>(c)] = l;
-        auto& grads = chunk_grads[static_cast<size_t>(c)];
-        for (auto& node_grads : grads)
-          for (Tensor& gt : node_grads) gt.fill(0.0);
-        net.backward(ws, obj.target, seed, &grads);
       }
+      if (failure) std::rethrow_exception(failure);
       // Sum the chunks in order, add the regularization, take an Adam step.
       ++step;
       double batch_loss = 0;

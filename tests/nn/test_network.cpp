@@ -138,3 +138,32 @@ TEST(Network, GatherInputsByNameAndErrors) {
   EXPECT_EQ(mapped[0].at(0, 1), 3.0);
   EXPECT_THROW(gather_inputs(net, data, {"b"}), Error);
 }
+
+namespace {
+// An op that fails on a chosen value, to check errors inside parallel batches.
+class FailOn final : public Op {
+ public:
+  std::string type() const override { return "FailOn"; }
+  std::unique_ptr<Op> clone() const override { return std::make_unique<FailOn>(*this); }
+  Shape infer_shape(const std::vector<Shape>& in) const override { return in[0]; }
+  void forward(const std::vector<const Tensor*>& in, Tensor& out) const override {
+    for (Index i = 0; i < in[0]->size(); ++i) {
+      if ((*in[0])[i] == 13.0) throw Error("unlucky value");
+      out[i] = (*in[0])[i];
+    }
+  }
+  void backward(const std::vector<const Tensor*>&, const Tensor&, const Tensor&, const std::vector<Tensor*>&,
+                std::vector<Tensor>*) const override {}
+};
+}  // namespace
+
+TEST(Network, ErrorsInsideParallelBatchesReachTheCaller) {
+  Network net;
+  int x = net.add_input("x", {1});
+  net.add_node("f", std::make_unique<FailOn>(), {x});
+  Tensor data({20000, 1});
+  for (Index i = 0; i < data.size(); ++i) data[i] = static_cast<double>(i % 1000) + 0.5;
+  EXPECT_NO_THROW(evaluate(net, {data}, {{1, 0}}, {.batch = 512}));
+  data[17777] = 13.0;
+  EXPECT_THROW(evaluate(net, {data}, {{1, 0}}, {.batch = 512}), Error);
+}
