@@ -5,7 +5,6 @@
 #include <iostream>
 #include <sstream>
 #include <numeric>
-#include <random>
 
 #include "commands.hpp"
 #include "train_command.hpp"
@@ -15,22 +14,16 @@ namespace unbox::cli {
 
 
 namespace {
-// The validation events train() holds out: it shuffles 0..N-1 with mt19937_64(seed)
-// (Fisher-Yates, its own uniform draw) before anything else and keeps the first
-// round(fraction * N). Reproduced here so learning progress is measured on events the
-// optimizer never sees; when there is no validation split, the first events are used.
+// Learning progress is measured on (up to `limit` of) the events train() holds out for
+// validation, which the optimizer never sees; without a validation split, the first events.
 std::vector<Index> taylor_sample(Index n_events, const TrainOptions& o, Index limit) {
-  std::mt19937_64 rng(o.seed);
-  std::vector<Index> order(static_cast<size_t>(n_events));
-  std::iota(order.begin(), order.end(), Index{0});
-  for (Index i = n_events - 1; i > 0; --i) {
-    auto j = static_cast<Index>(static_cast<double>(rng() >> 11) * 0x1.0p-53 * static_cast<double>(i + 1));
-    std::swap(order[static_cast<size_t>(i)], order[static_cast<size_t>(std::min(j, i))]);
+  std::vector<Index> rows = validation_events(n_events, o);
+  if (rows.empty()) {
+    rows.resize(static_cast<size_t>(n_events));
+    std::iota(rows.begin(), rows.end(), Index{0});
   }
-  auto n_val = static_cast<Index>(std::llround(o.validation_fraction * static_cast<double>(n_events)));
-  if (n_val == 0) std::iota(order.begin(), order.end(), Index{0}), n_val = n_events;
-  order.resize(static_cast<size_t>(std::min(n_val, limit)));
-  return order;
+  rows.resize(static_cast<size_t>(std::min<Index>(static_cast<Index>(rows.size()), limit)));
+  return rows;
 }
 
 // Records the tracked Taylor coefficients after every N steps (or each epoch).

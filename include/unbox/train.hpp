@@ -92,6 +92,11 @@ struct TrainResult {
   std::vector<EpochRecord> history;
 };
 
+// The events train() holds out for validation with these options, in its order: a
+// seeded shuffle of 0..N-1 whose first round(validation_fraction * N) are held out.
+// (Learning-progress tracking measures on these, events the optimizer never sees.)
+std::vector<Index> validation_events(Index n_events, const TrainOptions& options);
+
 // Train `net` (a single flat input, one output neuron) on raw inputs [N, n], labels
 // (0/1) and weights (may be empty). Deterministic for a seed and thread count.
 TrainResult train(Network& net, const Tensor& inputs, const std::vector<double>& labels,

@@ -32,6 +32,18 @@ void shuffle(std::vector<Index>& v, std::mt19937_64& rng) {
   }
 }
 
+// The seeded split: a shuffled order of all events, the first n_val held out.
+std::vector<Index> shuffled_order(Index n_events, std::mt19937_64& rng) {
+  std::vector<Index> order(static_cast<size_t>(n_events));
+  std::iota(order.begin(), order.end(), Index{0});
+  shuffle(order, rng);
+  return order;
+}
+
+Index validation_count(Index n_events, double fraction) {
+  return static_cast<Index>(std::llround(fraction * static_cast<double>(n_events)));
+}
+
 double now() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
 
 bool relu_family(const Op* op) {
@@ -99,6 +111,13 @@ void fit_standardization(Network& net, const Tensor& train_inputs) {
 
 }  // namespace
 
+std::vector<Index> validation_events(Index n_events, const TrainOptions& o) {
+  std::mt19937_64 rng(o.seed);  // the same generator train() starts with, used first for the split
+  std::vector<Index> order = shuffled_order(n_events, rng);
+  order.resize(static_cast<size_t>(validation_count(n_events, o.validation_fraction)));
+  return order;
+}
+
 std::string loss_name(Loss loss) {
   switch (loss) {
     case Loss::BinaryCrossEntropy: return "binary cross-entropy";
@@ -123,10 +142,8 @@ TrainResult train(Network& net, const Tensor& inputs, const std::vector<double>&
 
   std::mt19937_64 rng(o.seed);
   // Seeded split: the first validation_fraction of a shuffled order is held out.
-  std::vector<Index> order(static_cast<size_t>(n_events));
-  std::iota(order.begin(), order.end(), Index{0});
-  shuffle(order, rng);
-  const auto n_val = static_cast<Index>(std::llround(o.validation_fraction * static_cast<double>(n_events)));
+  const std::vector<Index> order = shuffled_order(n_events, rng);
+  const Index n_val = validation_count(n_events, o.validation_fraction);
   std::vector<Index> val_idx(order.begin(), order.begin() + n_val), train_idx(order.begin() + n_val, order.end());
   if (train_idx.empty()) throw Error("train: no training events left after the validation split");
 

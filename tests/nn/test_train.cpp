@@ -2,6 +2,7 @@
 // honours its options (weights, L1, early stopping, hook).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "unbox/metrics.hpp"
@@ -166,4 +167,40 @@ TEST(Train, RefusesBadSetups) {
   EXPECT_THROW(parse_architecture("64,x"), Error);
   EXPECT_THROW(parse_architecture("64", "swish"), Error);
   EXPECT_THROW(parse_architecture("64", "relu", "softmax"), Error);
+}
+
+TEST(Train, ValidationEventsAreTheHeldOutOnes) {
+  // With weights that are zero on the announced validation events, the training loss
+  // could not see them; check instead the counts and that they are a seeded shuffle.
+  TrainOptions o;
+  o.seed = 3;
+  o.validation_fraction = 0.25;
+  auto v = validation_events(1000, o);
+  ASSERT_EQ(v.size(), 250u);
+  std::vector<Index> sorted = v;
+  std::sort(sorted.begin(), sorted.end());
+  EXPECT_TRUE(std::adjacent_find(sorted.begin(), sorted.end()) == sorted.end());
+  EXPECT_NE(v, std::vector<Index>(sorted.begin(), sorted.end()));  // shuffled
+  EXPECT_EQ(validation_events(1000, o), v);
+  o.seed = 4;
+  EXPECT_NE(validation_events(1000, o), v);
+  // train() holds out exactly these: its validation loss equals the loss computed on them.
+  Dataset data = generate_toy("gauss-marginal", 1000, 5);
+  o.seed = 3;
+  o.epochs = 1;
+  o.quiet = true;
+  o.patience = 0;
+  double reported = 0;
+  o.hook = [&](const TrainEvent& e) {
+    if (e.kind == TrainEvent::Epoch) reported = e.val_loss;
+  };
+  Network net = build_network({"x1", "x2"}, parse_architecture("4"));
+  train(net, data.columns_matrix({"x1", "x2"}), data.get("label").values(), {}, o);
+  Tensor logits = evaluate(net, {data.columns_matrix({"x1", "x2"})}, {net.resolve("output:pre")});
+  double loss = 0;
+  for (Index i : v) {
+    double z = logits[i], y = data.get("label")[i];
+    loss += std::max(z, 0.0) + std::log1p(std::exp(-std::abs(z))) - y * z;
+  }
+  EXPECT_NEAR(loss / 250.0, reported, 1e-12);
 }
