@@ -9,16 +9,13 @@
 #include "unbox/ops.hpp"
 #include "unbox/train.hpp"
 
+#include "test_util.hpp"
+
 using namespace unbox;
 
 namespace {
 
-Tensor random_tensor(const Shape& s, std::mt19937_64& rng, double scale = 1.0) {
-  Tensor t(s);
-  std::uniform_real_distribution<double> u(-scale, scale);
-  for (double& v : t.values()) v = u(rng);
-  return t;
-}
+using test::random_tensor;
 
 // Central differences of neuron `ref` with respect to every raw input value, compared
 // with the reverse-mode gradient; relative error below 1e-6 (absolute for tiny values).

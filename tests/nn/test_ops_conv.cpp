@@ -10,16 +10,13 @@
 #include "unbox/network.hpp"
 #include "unbox/ops_more.hpp"
 
+#include "test_util.hpp"
+
 using namespace unbox;
 
 namespace {
 
-Tensor random_tensor(const Shape& s, std::mt19937_64& rng, double scale = 1.0) {
-  Tensor t(s);
-  std::uniform_real_distribution<double> u(-scale, scale);
-  for (double& v : t.values()) v = u(rng);
-  return t;
-}
+using test::random_tensor;
 
 Window window(std::vector<Index> k, std::vector<Index> s, std::vector<Index> p, std::vector<Index> d) {
   Window w;

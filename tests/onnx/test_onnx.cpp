@@ -12,16 +12,13 @@
 #include "unbox/onnx.hpp"
 #include "unbox/ops_more.hpp"
 
+#include "test_util.hpp"
+
 using namespace unbox;
 
 namespace {
 
-Tensor random_tensor(const Shape& s, std::mt19937_64& rng, double scale = 1.0) {
-  Tensor t(s);
-  std::uniform_real_distribution<double> u(-scale, scale);
-  for (double& v : t.values()) v = u(rng);
-  return t;
-}
+using test::random_tensor;
 
 std::string temp(const std::string& name) { return testing::TempDir() + "/" + name; }
 
