@@ -32,6 +32,11 @@ void register_all(CLI::App& app) {
   register_maximize(app);
   register_caveman(app);
   register_taylor(app);
+  register_lrp(app);
+  register_attribute(app);
+  register_ado(app);
+  register_efp(app);
+  register_physics(app);
   register_demo(app);
 }
 

@@ -28,5 +28,10 @@ void register_ad(CLI::App& app);           // activation difference
 void register_maximize(CLI::App& app);     // activation maximization
 void register_caveman(CLI::App& app);      // caveman variables
 void register_taylor(CLI::App& app);       // Taylor-expansion analysis
+void register_lrp(CLI::App& app);          // layer-wise relevance propagation
+void register_attribute(CLI::App& app);    // gradient attributions (saliency, IG, SmoothGrad)
+void register_ado(CLI::App& app);          // decision ordering and the guided search
+void register_efp(CLI::App& app);          // energy flow polynomials
+void register_physics(CLI::App& app);      // kinematics, mT2, event features
 
 }  // namespace unbox::cli
