@@ -36,13 +36,20 @@ void register_all(CLI::App& app) {
   register_attribute(app);
   register_ado(app);
   register_efp(app);
+  register_isolation(app);
   register_physics(app);
   register_demo(app);
 }
 
+// The deepest selected subcommand with a runner wins, so `unbox physics mt2` runs mt2's.
 int run_selected(CLI::App& app) {
-  for (CLI::App* sub : app.get_subcommands())
+  for (CLI::App* sub : app.get_subcommands()) {
+    bool nested = false;
+    for (CLI::App* child : sub->get_subcommands())
+      if (runners().count(child)) nested = true;
+    if (nested) return run_selected(*sub);
     if (auto it = runners().find(sub); it != runners().end()) return it->second();
+  }
   return 2;
 }
 

@@ -32,6 +32,10 @@ void register_lrp(CLI::App& app);          // layer-wise relevance propagation
 void register_attribute(CLI::App& app);    // gradient attributions (saliency, IG, SmoothGrad)
 void register_ado(CLI::App& app);          // decision ordering and the guided search
 void register_efp(CLI::App& app);          // energy flow polynomials
+void register_isolation(CLI::App& app);    // isolation-cone observables of particle lists
 void register_physics(CLI::App& app);      // kinematics, mT2, event features
+// Children of `unbox physics` (called by register_physics with the parent).
+void register_physics_mt2(CLI::App& physics);
+void register_physics_features(CLI::App& physics);
 
 }  // namespace unbox::cli
