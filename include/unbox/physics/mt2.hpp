@@ -1,0 +1,37 @@
+// The stransverse mass mT2 (Roxlo & Reece eq. 4; Lester & Summers hep-ph/9906349):
+//   mT2 = min over qa + qb = pmiss of max[ mT(a, qa; mchi_a), mT(b, qb; mchi_b) ]
+// with mT of kinematics.hpp (massive visibles and invisibles allowed). Computed by the
+// bisection method of Lester & Nachman (arXiv:1411.4312): for a trial mass M the sets
+// {q : mT(a, q) <= M} and {q : mT(b, pmiss - q) <= M} are convex regions bounded by conics
+// (ellipses for massive visibles, parabolas for massless ones); mT2 is the smallest M at which
+// they intersect, and M is bisected between max(m_a + mchi_a, m_b + mchi_b) and an upper bound
+// from a trial splitting. The intersection test is our own derivation (S-lemma): the regions are
+// disjoint iff mu A + B is positive definite for some mu > 0 (A, B the 3x3 conic matrices), i.e.
+// iff det(mu A + B), a cubic in mu, is positive at its local maximum on mu > 0. Two massless
+// visibles parallel in the transverse plane give parallel parabolas, where that test is
+// degenerate; there the intersection condition is solved in closed form instead.
+#pragma once
+
+#include <cstddef>
+
+namespace unbox::physics {
+
+struct Mt2Options {
+  double mchi_a = 0.0;   // invisible mass hypothesis on side a (GeV)
+  double mchi_b = 0.0;   // on side b
+  double precision = 1e-10;  // relative width of the final bisection bracket
+};
+
+// One event. Visible a: transverse momentum (pax, pay), mass ma; visible b likewise;
+// missing transverse momentum (mx, my). Masses < 0 are an unbox::Error; NaN in gives NaN out.
+double mt2(double ma, double pax, double pay, double mb, double pbx, double pby, double mx, double my,
+           const Mt2Options& options = {});
+
+// Column-wise batch over n events (pt/phi form, as stored in datasets): visibles (pt, phi, m),
+// missing momentum (met, met_phi). OpenMP over events with a fixed schedule; every event is
+// independent, so the result does not depend on the thread count.
+void mt2_batch(std::size_t n, const double* a_pt, const double* a_phi, const double* a_m, const double* b_pt,
+               const double* b_phi, const double* b_m, const double* met, const double* met_phi, double* out,
+               const Mt2Options& options = {});
+
+}  // namespace unbox::physics
