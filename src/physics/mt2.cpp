@@ -137,6 +137,74 @@ bool regions_intersect(Mat3 a, Mat3 b) {
   return true;
 }
 
+// Ill-conditioned pairs (both visibles nearly massless and nearly parallel, so that the quadratic
+// part S(mu) = mu Ma + Mb is nearly singular): the cubic's coefficients lose everything to
+// cancellation. There we maximise the Schur complement of mu A + B directly,
+//   s(mu) = min_q [Qb(q) + mu Qa(q)] = c(mu) - b(mu)^t adj(S) b(mu) / det S(mu),
+// concave in mu (a minimum of affine functions), written without cancellation:
+//   det S = mu^2 ma^2 Ea^2 + mu D + mb^2 Eb^2, D = 2 ma^2 mb^2 + ma^2 pb^2 + mb^2 pa^2 + (pa x pb)^2,
+//   b^t adj(S) b = mu (ma^2 |b|^2 + (pa.b)^2) + mb^2 |b|^2 + (pb.b)^2   (adj(Ma) = ma^2 I + pa pa^t).
+// The regions are disjoint iff s(mu) > 0 for some mu > 0; s is unimodal in log mu, so a
+// golden-section search over log mu finds its maximum.
+struct Dual {
+  double ma2, mb2, ea2, eb2, d;         // masses^2, energies^2, D
+  double pax, pay, pbx, pby;            // visible momenta
+  double bax, bay, bbx, bby, ca, cb;    // linear parts and constants of A and of the shifted B
+  double s(double mu) const {
+    const double bx = mu * bax + bbx, by = mu * bay + bby;
+    const double b2 = bx * bx + by * by, pab = pax * bx + pay * by, pbb = pbx * bx + pby * by;
+    const double num = mu * (ma2 * b2 + pab * pab) + mb2 * b2 + pbb * pbb;
+    const double det = mu * mu * ma2 * ea2 + mu * d + mb2 * eb2;
+    return mu * ca + cb - num / det;
+  }
+};
+
+Dual make_dual(const Side& a, const Side& b, double qx, double qy, double M) {
+  const Mat3 A = conic(a, M), Bp = conic(b, M), B = shifted(Bp, qx, qy);
+  Dual u;
+  u.ma2 = a.m * a.m;
+  u.mb2 = b.m * b.m;
+  u.ea2 = a.e2;
+  u.eb2 = b.e2;
+  const double cross = a.px * b.py - a.py * b.px;
+  u.d = 2 * u.ma2 * u.mb2 + u.ma2 * (b.px * b.px + b.py * b.py) + u.mb2 * (a.px * a.px + a.py * a.py) + cross * cross;
+  u.pax = a.px;
+  u.pay = a.py;
+  u.pbx = b.px;
+  u.pby = b.py;
+  u.bax = A[2];
+  u.bay = A[5];
+  u.bbx = B[2];
+  u.bby = B[5];
+  u.ca = A[8];
+  u.cb = B[8];
+  return u;
+}
+
+bool dual_regions_intersect(const Dual& u) {
+  const double r = 0.5 * (std::sqrt(5.0) - 1.0);
+  double lo = -90, hi = 90;  // log mu
+  double x1 = hi - r * (hi - lo), x2 = lo + r * (hi - lo);
+  double f1 = u.s(std::exp(x1)), f2 = u.s(std::exp(x2));
+  for (int i = 0; i < 160; ++i) {
+    if (f1 > 0 || f2 > 0) return false;
+    if (f1 > f2) {
+      hi = x2;
+      x2 = x1;
+      f2 = f1;
+      x1 = hi - r * (hi - lo);
+      f1 = u.s(std::exp(x1));
+    } else {
+      lo = x1;
+      x1 = x2;
+      f1 = f2;
+      x2 = lo + r * (hi - lo);
+      f2 = u.s(std::exp(x2));
+    }
+  }
+  return !(f1 > 0 || f2 > 0);
+}
+
 // Both visibles massless and parallel (same direction u, magnitudes pa, pb): the regions are
 // parabolas u.q >= alpha_a v^2 + beta_a and u.(pmiss - q) >= alpha_b (v_miss - v)^2 + beta_b
 // (v = the component perpendicular to u); they meet iff
@@ -190,7 +258,7 @@ double mt2(double ma, double pax, double pay, double mb, double pbx, double pby,
   const double pa = std::hypot(a.px, a.py), pb = std::hypot(b.px, b.py);
   const bool massless = a.m == 0 && b.m == 0 && pa > 0 && pb > 0;
   const double cross = a.px * b.py - a.py * b.px, dot = a.px * b.px + a.py * b.py;
-  const bool parallel = massless && std::fabs(cross) <= 1e-12 * pa * pb;
+  const bool parallel = massless && std::fabs(cross) <= 3e-8 * pa * pb;
   if (parallel && dot < 0) return lower;  // parabolas open the same way: they meet for every M > lower
   // Massless visibles and invisibles with the missing momentum inside the cone of pa and pb:
   // qa = alpha pa, qb = beta pb (alpha, beta >= 0) makes both transverse masses 0.
@@ -198,7 +266,11 @@ double mt2(double ma, double pax, double pay, double mb, double pbx, double pby,
     const double alpha = (qx * b.py - qy * b.px) / cross, beta = (a.px * qy - a.py * qx) / cross;
     if (alpha >= 0 && beta >= 0) return 0.0;
   }
-  const double ux = a.px / pa, uy = a.py / pa;
+  // Nearly singular mu Ma + Mb (see Dual): D / (Ea^2 Eb^2) is sin^2 of the angle between the
+  // visibles plus their (m/E)^2 terms; below 1e-9 the cubic is unreliable.
+  const double dterm = 2 * a.m * a.m * b.m * b.m + a.m * a.m * pb * pb + b.m * b.m * pa * pa + cross * cross;
+  const bool ill_conditioned = dterm < 1e-9 * a.e2 * b.e2;
+  const double ux = pa > 0 ? a.px / pa : 1.0, uy = pa > 0 ? a.py / pa : 0.0;
   const double upar = parallel ? ux * qx + uy * qy : 0, uperp = parallel ? -uy * qx + ux * qy : 0;
 
   // Relative precision, or 1e-15 of the event's scale for an mT2 of (almost) zero.
@@ -207,6 +279,8 @@ double mt2(double ma, double pax, double pay, double mb, double pbx, double pby,
     bool meet;
     if (parallel)
       meet = parallel_parabolas_intersect(pa, pb, a.chi, b.chi, upar, uperp, mid);
+    else if (ill_conditioned)
+      meet = dual_regions_intersect(make_dual(a, b, qx, qy, mid));
     else
       meet = regions_intersect(conic(a, mid), shifted(conic(b, mid), qx, qy));
     (meet ? hi : lo) = mid;
