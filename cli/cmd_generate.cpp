@@ -47,12 +47,16 @@ void register_generate(CLI::App& app) {
 
   std::string names;
   for (const auto& n : toy_names()) names += (names.empty() ? "" : ", ") + n;
+  for (const auto& n : jet_toy_names()) names += ", " + n;
   CLI::App* toy = gen->add_subcommand("toy", "A built-in toy: product and islands (Roxlo & Reece 2.5), "
-                                             "gauss-marginal, gauss-correlation, gauss-width, gauss-mixed (Wunsch et al.)");
+                                             "gauss-marginal, gauss-correlation, gauss-width, gauss-mixed (Wunsch et al.), "
+                                             "xaug-jets (Agarwal et al., XAUG)");
   *toy_cmd = toy;
   toy->footer(
       "Example:\n  unbox generate toy islands --events 200000 --seed 7 --out islands.h5\n"
       "Columns: x, y, label (product, islands); x1, x2, label (gauss-*). label 1 = signal.\n"
+      "xaug-jets: p{i}_pt, p{i}_eta, p{i}_phi, p{i}_z, p{i}_theta for particles i = 0..19 (0-9 in the\n"
+      "harder subjet, 10-19 in the softer), then xaug_subjet_balance, xaug_subjet_dr, xaug_mass, label.\n"
       "The output format follows the extension of --out (.csv, .npy, .npz, .h5).");
   // Unknown names are reported by generate_toy (an unbox::Error listing the names), so no
   // CLI11 validator here: one place owns the list.

@@ -7,6 +7,7 @@
 // sampler (Marsaglia polar) needs only log and sqrt; the islands map needs no libm at all.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <random>
@@ -107,7 +108,7 @@ bool on_island(const Island& is, double x, double y) {
 
 // ---- the toys ----------------------------------------------------------------------------
 
-enum class Toy { product, islands, gauss_marginal, gauss_correlation, gauss_width, gauss_mixed };
+enum class Toy { product, islands, gauss_marginal, gauss_correlation, gauss_width, gauss_mixed, xaug_jets };
 
 // Two-dimensional Gaussian per class: means, widths and correlation.
 struct Gauss2 {
@@ -123,7 +124,108 @@ void draw_gauss(ToyRng& rng, const Gauss2& g, double& x1, double& x2) {
 std::string known_names() {
   std::string out;
   for (const auto& n : toy_names()) out += (out.empty() ? "" : ", ") + n;
+  for (const auto& n : jet_toy_names()) out += ", " + n;
   return out;
+}
+
+// ---- xaug-jets ---------------------------------------------------------------------------
+// The XAUG toy of Agarwal et al. (arXiv:2011.13466): one jet of 20 massless particles,
+// 10 in each of 2 subjets. Per jet:
+//   jet pT uniform in [300, 500] GeV, eta uniform in [-2, 2], phi uniform in [-pi, pi);
+//   softer-subjet momentum share s: signal 0.5 - |N(0, 0.12)| (balanced, two-prong decay),
+//     background 0.08 + Exp(mean 0.12) (soft splitting); both capped to [0.05, 0.5];
+//   subjet separation dR: signal m / (pT sqrt(s (1 - s))) with m ~ N(90, 6) GeV (a
+//     boosted heavy particle), background 0.12 + Exp(mean 0.22); both capped to [0.05, 1.0];
+//   per particle: raw share w and distance theta to the subjet axis; signal draws them from
+//     normal distributions (w ~ |N(1, 0.55)|, theta ~ |N(0.06, 0.035)|), background from
+//     exponential ones (w ~ Exp(1), theta ~ Exp(mean 0.05)); z_i = subjet share * w_i /
+//     sum of w in the subjet, so the 20 z sum to 1; particles at angle alpha uniform around
+//     the subjet axis, which sit at the pT-weighted jet axis -+ (the other share) * dR.
+// Particles are sorted by pT inside each subjet (harder subjet first: particles 0-9).
+// The XAUG variables are computed from the particles as a physicist would: pT balance of
+// the subjets (softer / harder pT), their separation dR (pT-weighted axes), the jet mass.
+struct JetColumns {
+  std::vector<std::vector<double>> cols;  // 100 particle columns then the XAUG ones
+};
+
+double exp_draw(ToyRng& rng, double mean) {
+  double u;
+  do u = rng.uniform(); while (u == 0.0);
+  return -mean * std::log(u);
+}
+
+double wrap_phi(double phi) {
+  constexpr double pi = 3.14159265358979323846;
+  while (phi >= pi) phi -= 2 * pi;
+  while (phi < -pi) phi += 2 * pi;
+  return phi;
+}
+
+constexpr int kJetParticles = 20;
+const char* const kXaugNames[] = {"xaug_subjet_balance", "xaug_subjet_dr", "xaug_mass"};
+constexpr int kXaug = 3;
+
+void draw_jet(ToyRng& rng, bool sig, double* out /* 5*20 + kXaug */) {
+  constexpr double pi = 3.14159265358979323846;
+  const double pt = rng.uniform(300.0, 500.0);
+  const double eta0 = rng.uniform(-2.0, 2.0);
+  const double phi0 = rng.uniform(-pi, pi);
+  double s = sig ? 0.5 - std::abs(0.2 * rng.normal()) : 0.05 + exp_draw(rng, 0.2);
+  s = std::clamp(s, 0.05, 0.5);
+  double dr = sig ? (90.0 + 12.0 * rng.normal()) / (pt * std::sqrt(s * (1 - s))) : 0.1 + exp_draw(rng, 0.3);
+  dr = std::clamp(dr, 0.05, 1.0);
+  const double beta = rng.uniform(-pi, pi);
+  const double ux = std::cos(beta), uy = std::sin(beta);
+  const double share[2] = {1 - s, s};
+  // Harder subjet at axis + s * dR * u, softer at axis - (1 - s) * dR * u.
+  const double ax_eta[2] = {eta0 + s * dr * ux, eta0 - (1 - s) * dr * ux};
+  const double ax_phi[2] = {phi0 + s * dr * uy, phi0 - (1 - s) * dr * uy};
+  for (int sj = 0; sj < 2; ++sj) {
+    double w[10], th[10], sum = 0;
+    for (int i = 0; i < 10; ++i) {
+      w[i] = sig ? std::abs(1.0 + 0.9 * rng.normal()) : exp_draw(rng, 1.0);
+      w[i] = std::max(w[i], 1e-3);
+      th[i] = sig ? std::abs(0.05 + 0.04 * rng.normal()) : exp_draw(rng, 0.05);
+      th[i] = std::min(th[i], 0.4);
+      sum += w[i];
+    }
+    // Sort by w descending (insertion sort: 10 elements, deterministic).
+    for (int i = 1; i < 10; ++i)
+      for (int j = i; j > 0 && w[j] > w[j - 1]; --j) std::swap(w[j], w[j - 1]), std::swap(th[j], th[j - 1]);
+    for (int i = 0; i < 10; ++i) {
+      const int p = sj * 10 + i;
+      const double z = share[sj] * w[i] / sum;
+      const double alpha = rng.uniform(-pi, pi);
+      out[5 * p + 0] = z * pt;
+      out[5 * p + 1] = ax_eta[sj] + th[i] * std::cos(alpha);
+      out[5 * p + 2] = wrap_phi(ax_phi[sj] + th[i] * std::sin(alpha));
+      out[5 * p + 3] = z;
+      out[5 * p + 4] = th[i];
+    }
+  }
+  // XAUG variables from the particles: subjet axes as pT-weighted means (phi relative to
+  // the first particle, so wrapping does not matter), balance, separation, massless jet mass.
+  double spt[2] = {0, 0}, se[2] = {0, 0}, sp[2] = {0, 0};
+  double px = 0, py = 0, pz = 0, e = 0;
+  const double phi_ref = out[2];
+  for (int p = 0; p < kJetParticles; ++p) {
+    const double ppt = out[5 * p], peta = out[5 * p + 1], pphi = out[5 * p + 2];
+    const int sj = p / 10;
+    spt[sj] += ppt;
+    se[sj] += ppt * peta;
+    sp[sj] += ppt * wrap_phi(pphi - phi_ref);
+    px += ppt * std::cos(pphi);
+    py += ppt * std::sin(pphi);
+    pz += ppt * std::sinh(peta);
+    e += ppt * std::cosh(peta);
+  }
+  const double de = se[0] / spt[0] - se[1] / spt[1];
+  const double dp = wrap_phi(sp[0] / spt[0] - sp[1] / spt[1]);
+  const double m2 = e * e - px * px - py * py - pz * pz;
+  double* x = out + 5 * kJetParticles;
+  x[0] = std::min(spt[0], spt[1]) / std::max(spt[0], spt[1]);
+  x[1] = std::sqrt(de * de + dp * dp);
+  x[2] = std::sqrt(std::max(m2, 0.0));
 }
 
 }  // namespace
@@ -131,6 +233,17 @@ std::string known_names() {
 std::vector<std::string> toy_names() {
   return {"product", "islands", "gauss-marginal", "gauss-correlation", "gauss-width", "gauss-mixed"};
 }
+
+std::vector<std::string> jet_toy_names() { return {"xaug-jets"}; }
+
+std::vector<std::string> xaug_particle_columns() {
+  std::vector<std::string> out;
+  for (int i = 0; i < kJetParticles; ++i)
+    for (const char* q : {"pt", "eta", "phi", "z", "theta"}) out.push_back(fmt::format("p{}_{}", i, q));
+  return out;
+}
+
+std::vector<std::string> xaug_expert_columns() { return {kXaugNames, kXaugNames + kXaug}; }
 
 bool islands_land(double x, double y) {
   if (!(x >= 0.0 && x <= 1.0 && y >= 0.0 && y <= 1.0)) return false;
@@ -147,6 +260,7 @@ Dataset generate_toy(const std::string& name, Index events, std::uint64_t seed) 
   else if (name == "gauss-correlation") toy = Toy::gauss_correlation;
   else if (name == "gauss-width") toy = Toy::gauss_width;
   else if (name == "gauss-mixed") toy = Toy::gauss_mixed;
+  else if (name == "xaug-jets") toy = Toy::xaug_jets;
   else throw Error(fmt::format("unknown toy '{}'; known toys: {}", name, known_names()));
   if (events <= 0) throw Error(fmt::format("number of events must be positive, got {}", events));
 
@@ -160,6 +274,25 @@ Dataset generate_toy(const std::string& name, Index events, std::uint64_t seed) 
   for (Index i = events - 1; i > 0; --i) {
     const auto j = static_cast<size_t>(rng.below(static_cast<std::uint64_t>(i) + 1));
     std::swap(label[static_cast<size_t>(i)], label[j]);
+  }
+
+  if (toy == Toy::xaug_jets) {
+    const auto names = xaug_particle_columns();
+    const auto expert = xaug_expert_columns();
+    const size_t nc = names.size() + expert.size();
+    std::vector<std::vector<double>> cols(nc, std::vector<double>(static_cast<size_t>(events)));
+    std::vector<double> row(nc);
+    for (size_t e = 0; e < label.size(); ++e) {
+      draw_jet(rng, label[e] == 1.0, row.data());
+      for (size_t c = 0; c < nc; ++c) cols[c][e] = row[c];
+    }
+    Dataset d;
+    d.source = "toy '" + name + "'";
+    for (size_t c = 0; c < nc; ++c)
+      d.add(c < names.size() ? names[c] : expert[c - names.size()], Tensor({events}, std::move(cols[c])));
+    d.add("label", Tensor({events}, std::move(label)));
+    d.label_column = "label";
+    return d;
   }
 
   std::vector<double> xs(static_cast<size_t>(events)), ys(static_cast<size_t>(events));
