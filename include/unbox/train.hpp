@@ -37,10 +37,13 @@ struct Architecture {
   OutputKind output = OutputKind::Sigmoid;                    // sigmoid: BCE; tanh: MSE on +-1
   double l1 = 0.0;                                            // suggested regularization
   std::string name;                                           // "paper" or "64,64"
+  std::vector<Index> pfn_phi;  // "pfn:PHI:F": per-particle widths of a Particle Flow Network (hidden = F)
 };
 
 // "paper" -> Roxlo & Reece: 128,64,32,16,16,8,8,4,4,2,2, LeakyReLU(0.1), tanh output (MSE
-// on +-1), L1 1e-5. Otherwise a comma list of widths with the given activation and output.
+// on +-1), L1 1e-5. "pfn:64,64,32:64,32" -> a Particle Flow Network (ops_particles.hpp) on
+// particle columns p0_pt, p0_eta, ...: per-particle widths, then the widths after the sum.
+// Otherwise a comma list of widths with the given activation and output.
 Architecture parse_architecture(const std::string& arch, const std::string& activation = "relu",
                                 const std::string& output = "sigmoid");
 Network build_network(const std::vector<std::string>& features, const Architecture& arch);

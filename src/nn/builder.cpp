@@ -2,6 +2,7 @@
 
 #include <charconv>
 
+#include "unbox/ops_particles.hpp"
 #include "unbox/train.hpp"
 
 namespace unbox {
@@ -47,19 +48,30 @@ Architecture parse_architecture(const std::string& arch, const std::string& acti
     a.l1 = 1e-5;
     return a;
   }
-  std::string_view s(arch);
-  while (!s.empty()) {
-    auto comma = s.find(',');
-    std::string_view item = s.substr(0, comma);
-    Index w = 0;
-    auto [p, ec] = std::from_chars(item.data(), item.data() + item.size(), w);
-    if (ec != std::errc() || p != item.data() + item.size() || w <= 0)
-      throw Error(fmt::format("bad --arch '{}': expected 'paper' or positive layer widths like 64,64", arch));
-    a.hidden.push_back(w);
-    if (comma == std::string_view::npos) break;
-    s.remove_prefix(comma + 1);
+  auto widths = [&](std::string_view s, std::vector<Index>& out) {
+    while (!s.empty()) {
+      auto comma = s.find(',');
+      std::string_view item = s.substr(0, comma);
+      Index w = 0;
+      auto [p, ec] = std::from_chars(item.data(), item.data() + item.size(), w);
+      if (ec != std::errc() || p != item.data() + item.size() || w <= 0)
+        throw Error(fmt::format("bad --arch '{}': expected 'paper', positive layer widths like 64,64, or "
+                                "pfn:PHI:F like pfn:64,64,32:64,32", arch));
+      out.push_back(w);
+      if (comma == std::string_view::npos) break;
+      s.remove_prefix(comma + 1);
+    }
+  };
+  if (arch.starts_with("pfn:")) {  // Particle Flow Network: per-particle widths, then widths after the sum
+    const auto colon = arch.find(':', 4);
+    if (colon == std::string::npos) throw Error(fmt::format("bad --arch '{}': expected pfn:PHI:F like pfn:64,64,32:64,32", arch));
+    widths(std::string_view(arch).substr(4, colon - 4), a.pfn_phi);
+    if (a.pfn_phi.empty()) throw Error(fmt::format("bad --arch '{}': the per-particle network needs a layer", arch));
+    widths(std::string_view(arch).substr(colon + 1), a.hidden);
+  } else {
+    widths(arch, a.hidden);
   }
-  if (a.hidden.empty()) throw Error("--arch needs at least one hidden layer, e.g. --arch 64,64");
+  if (a.hidden.empty() && a.pfn_phi.empty()) throw Error("--arch needs at least one hidden layer, e.g. --arch 64,64");
   a.activation = parse_activation(activation);
   if (output == "sigmoid") {
     a.output = OutputKind::Sigmoid;
@@ -72,6 +84,12 @@ Architecture parse_architecture(const std::string& arch, const std::string& acti
 }
 
 Network build_network(const std::vector<std::string>& features, const Architecture& arch) {
+  if (!arch.pfn_phi.empty()) {
+    Network net = build_particle_flow_network(features, arch.pfn_phi, arch.hidden, arch.activation,
+                                              arch.output == OutputKind::Tanh);
+    net.metadata["architecture"] = arch.name;
+    return net;
+  }
   SequentialBuilder b(features);
   b.standardize();
   for (Index w : arch.hidden) b.dense(w).activation(arch.activation);

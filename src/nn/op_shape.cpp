@@ -228,7 +228,8 @@ std::unique_ptr<Op> make_op_more(const std::string& type, const nlohmann::json& 
   if (type == "Reshape") return std::make_unique<Reshape>(a.at("shape").get<Shape>());
   if (type == "Transpose") return std::make_unique<Transpose>(a.at("perm").get<std::vector<Index>>());
   if (type == "Pad") return std::make_unique<Pad>(a.at("pads").get<std::vector<Index>>());
-  return nullptr;
+  std::unique_ptr<Op> make_op_particles(const std::string&, const nlohmann::json&);  // ops_particles.hpp
+  return make_op_particles(type, a);
 }
 
 }  // namespace unbox

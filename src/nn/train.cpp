@@ -15,6 +15,7 @@
 #include <random>
 
 #include "unbox/metrics.hpp"
+#include "unbox/ops_particles.hpp"
 #include "unbox/train.hpp"
 
 namespace unbox {
@@ -56,13 +57,21 @@ bool relu_family(const Op* op) {
 void initialize(Network& net, std::mt19937_64& rng) {
   const auto& nodes = net.nodes();
   for (size_t i = 0; i < nodes.size(); ++i) {
-    auto* dense = dynamic_cast<Dense*>(nodes[i].op.get());
-    if (!dense) continue;
+    Tensor *weight = nullptr, *bias = nullptr;
+    if (auto* dense = dynamic_cast<Dense*>(nodes[i].op.get())) {
+      weight = &dense->weight();
+      bias = &dense->bias();
+    } else if (auto* pd = dynamic_cast<ParticleDense*>(nodes[i].op.get())) {  // per-particle dense (PFN)
+      weight = &pd->weight();
+      bias = &pd->bias();
+    } else {
+      continue;
+    }
     bool he = i + 1 < nodes.size() && relu_family(nodes[i + 1].op.get());
-    double fan_in = static_cast<double>(dense->in()), fan_out = static_cast<double>(dense->out());
+    double fan_in = static_cast<double>(weight->dim(1)), fan_out = static_cast<double>(weight->dim(0));
     double limit = he ? std::sqrt(6.0 / fan_in) : std::sqrt(6.0 / (fan_in + fan_out));
-    for (double& w : dense->weight().values()) w = (2.0 * uniform01(rng) - 1.0) * limit;
-    dense->bias().fill(0.0);
+    for (double& w : weight->values()) w = (2.0 * uniform01(rng) - 1.0) * limit;
+    bias->fill(0.0);
   }
 }
 
@@ -106,6 +115,8 @@ void fit_standardization(Network& net, const Tensor& train_inputs) {
     const Node& n = net.nodes()[i];
     if (n.op && n.op->type() == "Standardize" && n.inputs.size() == 1 && net.node(n.inputs[0]).is_input())
       static_cast<Standardize&>(net.op(static_cast<int>(i))).fit(train_inputs);
+    if (n.op && n.op->type() == "ParticleStandardize" && n.inputs.size() == 1 && net.node(n.inputs[0]).is_input())
+      static_cast<ParticleStandardize&>(net.op(static_cast<int>(i))).fit(train_inputs);
   }
 }
 

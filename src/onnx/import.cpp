@@ -17,6 +17,7 @@
 #include "unbox/data.hpp"
 #include "unbox/onnx.hpp"
 #include "unbox/ops_more.hpp"
+#include "unbox/ops_particles.hpp"
 
 namespace unbox {
 
@@ -24,7 +25,7 @@ const std::vector<std::string>& onnx_supported_ops() {
   static const std::vector<std::string> ops = {
       "Add", "AveragePool", "BatchNormalization", "Concat", "Constant", "Conv", "Div", "Dropout", "Elu", "Flatten",
       "Gemm", "GlobalAveragePool", "GlobalMaxPool", "Identity", "LeakyRelu", "LogSoftmax", "MatMul", "MaxPool", "Mul",
-      "Pad", "PRelu", "Relu", "Reshape", "Selu", "Sigmoid", "Softmax", "Softplus", "Squeeze", "Sub", "Sum", "Tanh", "Transpose",
+      "Pad", "PRelu", "ReduceMean", "ReduceSum", "Relu", "Reshape", "Selu", "Sigmoid", "Softmax", "Softplus", "Squeeze", "Sub", "Sum", "Tanh", "Transpose",
       "Unsqueeze"};
   return ops;
 }
@@ -466,6 +467,21 @@ void Importer::import_node() {
     }
     return alias(acc);
   }
+  if (op == "ReduceSum" || op == "ReduceMean") {
+    // Axes: an attribute, or for ReduceSum from opset 13 an optional constant input.
+    const Value& x = value(0);
+    const auto r = static_cast<Index>(x.shape.size());
+    std::vector<Index> axes = op == "ReduceSum" && opset_ >= 13 ? (has_input(1) ? const_ints(1) : std::vector<Index>{})
+                                                                 : ints_attr("axes");
+    if (axes.empty() && op == "ReduceSum" && opset_ >= 13 && int_attr("noop_with_empty_axes", 0) != 0)
+      return alias(x);
+    if (axes.empty()) unsupported("a reduction over all axes would include the event axis");
+    for (Index& ax : axes) ax = event_axis(ax, r, "reduction axis");
+    add(std::make_unique<Reduce>(op == "ReduceSum" ? ReduceKind::Sum : ReduceKind::Mean, axes,
+                                 int_attr("keepdims", 1) != 0),
+        {x.node});
+    return;
+  }
   if (op == "Sub") return binary(BinaryKind::Sub);
   if (op == "Mul") return binary(BinaryKind::Mul);
   if (op == "Div") return binary(BinaryKind::Div);
@@ -676,6 +692,15 @@ void Importer::matmul() {
   if (!has_input(1) || !is_const(1)) unsupported("MatMul of two computed tensors; unbox needs constant weights B");
   const Value& a = value(0);
   const Constant& b = constant(1);
+  if (a.shape.size() >= 3 && b.shape.size() == 2) {  // [events, ..., K] x [K, N]: per-particle dense
+    const Index K = a.shape.back(), N = b.shape[1];
+    if (b.shape[0] != K) bad("shapes do not fit");
+    auto pd = std::make_unique<ParticleDense>(K, N);  // zero bias; a following Add stays a broadcast Add
+    for (Index n = 0; n < N; ++n)
+      for (Index k = 0; k < K; ++k) pd->weight()[n * K + k] = b.values[static_cast<size_t>(k * N + n)];
+    add(std::move(pd), {a.node});
+    return;
+  }
   if (a.shape.size() != 2 || b.shape.size() != 2)
     unsupported(fmt::format("MatMul of shapes {} and {}; unbox maps [events, K] x [K, N]", shape_string(a.shape),
                             shape_string(b.shape)));
