@@ -1,8 +1,213 @@
-// unbox lrp: placeholder registered so parallel work touches only this file; replaced by the real command.
+// `unbox lrp`: layer-wise relevance propagation with rules, composites and per-layer
+// overrides; per-event relevances, conservation report, the XAUG poster's aggregations
+// (mean normalized relevance per feature and class, profiles, maps), mean +- std across
+// several trainings; `unbox lrp study xaug`: the XAUG jet study in one command.
+#include <fmt/format.h>
+
+#include <iostream>
+
 #include "commands.hpp"
+#include "common.hpp"
+#include "unbox/explain/lrp.hpp"
+#include "unbox/explain/xaug_study.hpp"
+#include "unbox/onnx.hpp"
 
 namespace unbox::cli {
 
-void register_lrp(CLI::App& app) { (void)app; }
+namespace {
+struct LrpArgs {
+  std::string model, rule, composite, layer_rule, neuron, columns, out, per_event;
+  DataArgs data{"", "", "", false};
+  double epsilon = 1e-6, gamma = 0.25;
+  Index bins = 10, rows = 15, max_events = 0;
+  bool json = false, no_canonize = false;
+  int threads = 0;
+} a;
+
+struct StudyArgs {
+  std::string name, out, rule = "epsilon", composite;
+  Index events = 20000, test_events = 10000, explain_events = 2000, epochs = 15, models = 1, rows = 8;
+  std::uint64_t seed = 1;
+  bool json = false, no_cnn = false;
+  int threads = 0;
+} st;
+
+LrpComposite make_composite(const std::string& rule, const std::string& composite, const std::string& overrides,
+                            double eps, double gamma) {
+  if (!rule.empty() && !composite.empty()) throw Error("give either --rule or --composite, not both");
+  LrpComposite c = !rule.empty() ? lrp_single_rule(parse_lrp_rule(rule, eps, gamma))
+                                 : lrp_composite(composite.empty() ? "epsilon-gamma-box" : composite, eps, gamma);
+  if (!overrides.empty()) add_lrp_overrides(c, overrides, eps, gamma);
+  return c;
+}
+
+int run_lrp() {
+  if (a.threads > 0) set_thread_count(a.threads);
+  if (a.model.empty()) throw Error("--model is required");
+  if (a.data.path.empty()) throw Error("--data is required");
+  LrpOptions o;
+  o.composite = make_composite(a.rule, a.composite, a.layer_rule, a.epsilon, a.gamma);
+  o.canonize = !a.no_canonize;
+  o.columns = split_list(a.columns);
+  const auto models = split_list(a.model);
+  Dataset data = load_data(a.data);
+  if (a.data.label.empty() && data.has("label")) data.label_column = "label";
+  if (data.label_column) check_labels(data);
+  if (a.max_events > 0 && data.events() > a.max_events) {
+    std::vector<Index> rows(static_cast<size_t>(a.max_events));
+    for (Index i = 0; i < a.max_events; ++i) rows[static_cast<size_t>(i)] = i;
+    data = data.subset(rows);
+  }
+  const std::vector<double> labels = data.label_column ? data.labels() : std::vector<double>{};
+  std::vector<Aggregation> aggs;
+  std::vector<ConservationSummary> cons;
+  std::string target, note;
+  std::vector<std::string> layer_rules;
+  for (size_t m = 0; m < models.size(); ++m) {
+    Network net = load_model(models[m]);
+    std::string t = default_target(net, &note);
+    o.neuron = a.neuron.empty() ? t : a.neuron;
+    if (!a.neuron.empty()) {
+      note = "target: " + a.neuron;
+      if (a.neuron == "output" && t == "output:pre")
+        std::cerr << "unbox: warning: --neuron output explains the value after the final activation; sigmoid and "
+                     "tanh break LRP's sign assumptions (the default is output:pre)\n";
+    }
+    LrpRelevance r = lrp(net, data, o);
+    target = r.target;
+    layer_rules = r.layer_rules;
+    cons.push_back(summarize_conservation(r));
+    aggs.push_back(aggregate(r.features, r.relevance, r.inputs, labels, AggregationOptions{a.bins, a.rows}));
+    if (m == 0 && !a.per_event.empty()) {
+      Dataset out;
+      for (size_t j = 0; j < r.features.size(); ++j) {
+        Tensor c({data.events()});
+        for (Index e = 0; e < data.events(); ++e) c[e] = r.relevance.at(e, static_cast<Index>(j));
+        out.add("R_" + r.features[j], std::move(c));
+      }
+      out.add("R_output", Tensor({data.events()}, r.output));
+      out.add("R_input_sum", Tensor({data.events()}, r.input_sum));
+      out.add("R_bias", Tensor({data.events()}, r.bias));
+      out.add("R_epsilon", Tensor({data.events()}, r.epsilon));
+      out.add("R_other", Tensor({data.events()}, r.other));
+      if (!labels.empty()) out.add("label", Tensor({data.events()}, labels));
+      write_dataset(out, a.per_event);
+    }
+  }
+  AggregateSummary s = combine(aggs);
+  ConservationSummary c = cons.front();
+  nlohmann::json j = s.to_json();
+  j["method"] = "lrp";
+  j["target"] = target;
+  j["models"] = models;
+  j["composite"] = o.composite.name;
+  j["layer_rules"] = layer_rules;
+  j["epsilon"] = a.epsilon;
+  j["sign_zero"] = "+1 (a zero denominator gets +epsilon; under rule 0 it drops its relevance)";
+  j["canonized"] = o.canonize;
+  j["events"] = data.events();
+  j["conservation"] = c.to_json();
+  if (cons.size() > 1) {
+    nlohmann::json per = nlohmann::json::array();
+    for (const auto& x : cons) per.push_back(x.to_json());
+    j["conservation_per_model"] = per;
+  }
+  if (!a.out.empty()) write_text_atomically(a.out, j.dump(2) + "\n");
+  if (a.json) {
+    std::cout << j.dump(2) << "\n";
+    return 0;
+  }
+  std::cout << note << "\n";
+  std::cout << fmt::format("LRP {} on {} events; layers:\n", o.composite.name, data.events());
+  for (const auto& l : layer_rules) std::cout << "  " << l << "\n";
+  std::cout << fmt::format(
+      "conservation (first model): mean output relevance {:.6g}; mean |R_out - sum R_in| {:.3g}, absorbed: bias "
+      "{:.3g}, epsilon {:.3g}, other {:.3g}; unexplained (round-off) max {:.2g}\n",
+      c.mean_output, c.mean_abs_error, c.mean_abs_bias, c.mean_abs_epsilon, c.mean_abs_other, c.max_abs_unexplained);
+  std::cout << s.table(a.rows);
+  return 0;
+}
+
+int run_study() {
+  if (st.threads > 0) set_thread_count(st.threads);
+  if (st.name != "xaug") throw Error(fmt::format("unknown study '{}'; known studies: xaug", st.name));
+  XaugStudyOptions o;
+  o.events = st.events;
+  o.test_events = st.test_events;
+  o.explain_events = st.explain_events;
+  o.epochs = st.epochs;
+  o.models = st.models;
+  o.seed = st.seed;
+  o.cnn = !st.no_cnn;
+  o.composite = make_composite(st.composite.empty() ? st.rule : "", st.composite, "", 1e-6, 0.25);
+  XaugStudyResult r = xaug_study(o);
+  nlohmann::json j = r.to_json();
+  if (!st.out.empty()) write_text_atomically(st.out, j.dump(2) + "\n");
+  if (st.json) std::cout << j.dump(2) << "\n";
+  else std::cout << r.table(st.rows);
+  return 0;
+}
+}  // namespace
+
+void register_lrp(CLI::App& app) {
+  static CLI::App* study = nullptr;
+  auto* c = add_command(
+      app, "lrp",
+      "Layer-wise relevance propagation: per-event relevances of the inputs, conservation report, mean normalized "
+      "relevance per feature and class, profiles, maps (Bach et al.; XAUG poster, Agarwal et al.)",
+      "unbox lrp --model m.unbox --data test.csv --rule epsilon\n"
+      "  unbox lrp --model m.unbox --data test.csv --composite epsilon-gamma-box --layer-rule L1=flat --out lrp.json\n"
+      "  unbox lrp --model s1.unbox,s2.unbox,s3.unbox --data test.csv --rule zplus --per-event relevances.csv\n"
+      "  unbox lrp study xaug --out xaug.json",
+      [] { return study && study->parsed() ? run_study() : run_lrp(); });
+  c->add_option("--model", a.model, "Model file(s) (.unbox or .onnx); several of the same architecture, comma-separated, "
+                                    "give mean +- std across trainings");
+  c->add_option("--data", a.data.path, "Events to explain (csv, npy, npz, h5[:/path])");
+  c->add_option("--label", a.data.label, "Label column for per-class aggregates (default: 'label' when present)");
+  c->add_option("--columns", a.columns, "Data columns feeding the model's input, in order (default: by name)");
+  c->add_option("--rule", a.rule,
+                "One rule for every layer (nothing else slipped in at the input): 0 (no stabilizer; 0/0 = 0), epsilon, "
+                "gamma, alpha1beta0, alpha2beta1 (any alphaAbetaB with A - B = 1), zplus, wsquare, flat, zbox (bounds: the "
+                "data range at the layer's input)");
+  c->add_option("--composite", a.composite,
+                "Rules by layer type and position: epsilon-gamma-box (default: zbox input, gamma conv, epsilon dense), "
+                "epsilon-plus, epsilon-plus-flat, epsilon-alpha2beta1, box-alpha1beta0-epsilon");
+  c->add_option("--layer-rule", a.layer_rule, "Per-layer overrides, e.g. L1=zbox,L3=epsilon or NODE=rule");
+  c->add_option("--epsilon", a.epsilon,
+                "Stabilizer of the epsilon rule: z + eps sign(z), with sign(0) = +1")
+      ->capture_default_str();
+  c->add_option("--gamma", a.gamma, "Gamma of the gamma rule (w + gamma w+)")->capture_default_str();
+  c->add_option("--neuron", a.neuron,
+                "Neuron to explain (default output:pre, the logit before a final sigmoid/tanh/softmax; 'output' forces "
+                "the post-activation value, with a warning)");
+  c->add_flag("--no-canonize", a.no_canonize, "Do not fold BatchNorm into the preceding Dense/Conv layer");
+  c->add_option("--bins", a.bins, "Bins of the relevance profiles")->capture_default_str();
+  c->add_option("--rows", a.rows, "Table rows to print (0: all)")->capture_default_str();
+  c->add_option("--events", a.max_events, "Use only the first N events (0: all)")->capture_default_str();
+  c->add_option("--out", a.out, "Write the result as JSON");
+  c->add_option("--per-event", a.per_event,
+                "Write every event's relevances (R_<feature>, R_output, R_input_sum, R_bias, R_epsilon, R_other)");
+  c->add_option("--threads", a.threads, "OpenMP threads (default: all)");
+  c->add_flag("--json", a.json, "Print JSON instead of the tables");
+
+  study = c->add_subcommand("study", "A built-in study: xaug (toy jets; dense and 1-D CNN, particles alone and with "
+                                     "XAUG variables; AUCs and LRP relevance tables)");
+  study->footer("Example:\n  unbox lrp study xaug --events 20000 --seed 1 --out xaug.json\n");
+  study->add_option("name", st.name, "Study name: xaug")->required();
+  study->add_option("--events", st.events, "Training events (20% validate)")->capture_default_str();
+  study->add_option("--test-events", st.test_events, "Independent test events (AUC)")->capture_default_str();
+  study->add_option("--explain-events", st.explain_events, "Test events explained by LRP")->capture_default_str();
+  study->add_option("--epochs", st.epochs, "Maximum epochs per training (early stopping)")->capture_default_str();
+  study->add_option("--models", st.models, "Trainings per network with different seeds (mean +- std)")
+      ->capture_default_str();
+  study->add_option("--seed", st.seed, "Seed of the toy and the trainings")->capture_default_str();
+  study->add_option("--rule", st.rule, "LRP rule for every layer")->capture_default_str();
+  study->add_option("--composite", st.composite, "LRP composite instead of --rule");
+  study->add_flag("--no-cnn", st.no_cnn, "Only the dense networks");
+  study->add_option("--rows", st.rows, "Relevance table rows per network")->capture_default_str();
+  study->add_option("--out", st.out, "Write the result as JSON");
+  study->add_option("--threads", st.threads, "OpenMP threads (default: all)");
+  study->add_flag("--json", st.json, "Print JSON instead of the tables");
+}
 
 }  // namespace unbox::cli

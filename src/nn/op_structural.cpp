@@ -228,6 +228,8 @@ std::unique_ptr<Op> make_op(const std::string& type, const nlohmann::json& a) {
   // Convolution, pooling, BatchNorm, broadcasting arithmetic, shape ops (ops_more.hpp).
   std::unique_ptr<Op> make_op_more(const std::string&, const nlohmann::json&);
   if (auto op = make_op_more(type, a)) return op;
+  std::unique_ptr<Op> make_op_preprocess(const std::string&, const nlohmann::json&);  // op_preprocess.hpp
+  if (auto op = make_op_preprocess(type, a)) return op;
   throw Error(fmt::format("unknown operation '{}' in model file", type));
 }
 

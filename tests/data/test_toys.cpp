@@ -203,3 +203,87 @@ TEST(Toys, GaussianScenarios) {
     expect_gauss(moments(d, "x1", "x2", 0), -0.5, 1, -0.5, "mixed background");
   }
 }
+
+// ---- xaug-jets (Agarwal et al.): columns, physics, and the XAUG result ------------------
+#include <fmt/format.h>
+
+#include "unbox/explain/lrp.hpp"
+#include "unbox/metrics.hpp"
+#include "unbox/train.hpp"
+
+TEST(ToysXaug, ColumnsAndPhysics) {
+  Dataset d = generate_toy("xaug-jets", 2001, 4);
+  const auto p = xaug_particle_columns();
+  const auto x = xaug_expert_columns();
+  ASSERT_EQ(p.size(), 100u);
+  EXPECT_EQ(p[0], "p0_pt");
+  EXPECT_EQ(p[99], "p19_theta");
+  auto names = p;
+  names.insert(names.end(), x.begin(), x.end());
+  names.push_back("label");
+  EXPECT_EQ(d.names(), names);
+  double sig = 0;
+  for (Index e = 0; e < d.events(); ++e) {
+    double zsum = 0, pt = 0, z1 = 0;
+    for (int i = 0; i < 20; ++i) {
+      const double z = d.get(fmt::format("p{}_z", i))[e];
+      ASSERT_GT(z, 0.0);
+      zsum += z;
+      if (i < 10) z1 += z;
+      pt += d.get(fmt::format("p{}_pt", i))[e];
+      ASSERT_LE(std::abs(d.get(fmt::format("p{}_phi", i))[e]), 3.14159265358979323846);
+      ASSERT_GE(d.get(fmt::format("p{}_theta", i))[e], 0.0);
+      if (i % 10) ASSERT_LE(d.get(fmt::format("p{}_pt", i))[e], d.get(fmt::format("p{}_pt", i - 1))[e]);
+    }
+    ASSERT_NEAR(zsum, 1.0, 1e-12);  // z = pT / jet pT
+    ASSERT_GE(pt, 300.0 - 1e-9);
+    ASSERT_LE(pt, 500.0 + 1e-9);
+    // balance = softer / harder subjet pT, from the particles.
+    ASSERT_NEAR(d.get("xaug_subjet_balance")[e], (1 - z1) / z1, 1e-9);
+    ASSERT_GT(d.get("xaug_mass")[e], 0.0);
+    sig += d.get("label")[e];
+  }
+  EXPECT_EQ(sig, 1000.0);
+  EXPECT_EQ(generate_toy("xaug-jets", 50, 9).get("p3_eta"), generate_toy("xaug-jets", 50, 9).get("p3_eta"));
+}
+
+TEST(ToysXaug, XaugVariablesCarryTheRelevance) {
+  // Dense networks on the particles alone and with the XAUG variables (small samples:
+  // the study command runs the full version). LRP epsilon on test events.
+  Dataset train_d = generate_toy("xaug-jets", 4000, 11), test_d = generate_toy("xaug-jets", 2000, 12);
+  auto parts = xaug_particle_columns(), all = parts;
+  for (const auto& c : xaug_expert_columns()) all.push_back(c);
+  double aucs[2];
+  Aggregation agg;
+  for (int xa = 0; xa < 2; ++xa) {
+    const auto& cols = xa ? all : parts;
+    Network net = build_network(cols, parse_architecture("32,32"));
+    TrainOptions o;
+    o.epochs = 8;
+    o.patience = 3;
+    o.learning_rate = 2e-3;
+    o.quiet = true;
+    train(net, train_d.columns_matrix(cols), train_d.labels(), {}, o);
+    Tensor s = evaluate(net, {test_d.columns_matrix(cols)}, {net.output_neuron()});
+    aucs[xa] = auc(s.values(), test_d.labels());
+    if (xa) {
+      LrpOptions lo;
+      lo.composite = lrp_single_rule(parse_lrp_rule("epsilon"));
+      std::vector<Index> rows;
+      for (Index i = 0; i < 500; ++i) rows.push_back(i);
+      Dataset ex = test_d.subset(rows);
+      auto r = lrp(net, ex, lo);
+      agg = aggregate(r.features, r.relevance, r.inputs, ex.labels(), {});
+    }
+  }
+  EXPECT_LT(aucs[0], 0.99);
+  EXPECT_GT(aucs[0], 0.6);  // the particles do carry information
+  EXPECT_GE(aucs[1], aucs[0] - 0.005);
+  RecordProperty("auc_particles", std::to_string(aucs[0]));
+  RecordProperty("auc_xaug", std::to_string(aucs[1]));
+  size_t best = 0;
+  for (size_t j = 1; j < agg.mnr.size(); ++j)
+    if (agg.mnr[j] > agg.mnr[best]) best = j;
+  EXPECT_EQ(agg.features[best].rfind("xaug_", 0), 0u) << "top feature " << agg.features[best] << " AUCs " << aucs[0]
+                                                      << " " << aucs[1];
+}

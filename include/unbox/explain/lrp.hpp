@@ -1,0 +1,154 @@
+// Layer-wise relevance propagation (Bach et al. 2015; Montavon et al. 2019) and the
+// aggregations of the XAUG poster (Agarwal et al., arXiv:2011.13466).
+//
+// One propagation through every linear layer (Dense, Conv 1-D/2-D), parameterized as in
+// Zennit by how inputs and weights are modified and how positive and negative parts are
+// recombined:
+//   0          R_i = x_i sum_j w_ij R_j / z_j,  z_j = sum_i x_i w_ij + b_j  (no stabilizer:
+//              a denominator that is exactly 0 gives 0, its relevance is dropped)
+//   epsilon    z_j -> z_j + eps sign(z_j), sign(0) = +1, eps = 1e-6 by default
+//   gamma      w -> w + gamma w+, b -> b + gamma b+  (gamma = 0.25 by default)
+//   alphaAbetaB (alpha - beta = 1; alpha1beta0, alpha2beta1, ...): positive contributions
+//              x+ w+ + x- w- (+ b+) and negative ones x+ w- + x- w+ (+ b-) propagated
+//              separately, R_i = alpha R+_i - beta R-_i
+//   zplus      alpha1beta0 without the bias
+//   wsquare    R_i = sum_j w_ij^2 / sum_i w_ij^2 R_j (independent of x; bias ignored)
+//   flat       as wsquare with all weights 1
+//   zbox       z^B: R_i = sum_j (x_i w_ij - l_i w+_ij - h_i w-_ij) / sum_i(...) R_j with
+//              [l, h] the data range of the layer's input (bias ignored)
+// Other operations: activations (and PRelu) pass relevance unchanged; max pooling gives it
+// to the winner; average pooling, Add, broadcasting Add/Sub and scaling by a constant
+// split it in proportion to the contributions (LRP-0: R_k = x_k J_k^T (R / out), a
+// constant term is a bias and absorbs its share); Concat, Reshape, Transpose and Pad move
+// it with the values. Standardize passes relevance unchanged (decision: the relevance of a
+// standardized value is the relevance of its raw column, measured against the training
+// mean, the standardized zero). Canonization folds BatchNorm into the Dense or Conv layer
+// feeding it; an unfolded BatchNorm is a per-channel linear layer with rule 0. Softmax
+// between the inputs and the target, products of two tensors and unknown operations are
+// refused with an Error naming the operation.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "unbox/data.hpp"
+#include "unbox/network.hpp"
+
+namespace unbox {
+
+enum class LrpRuleKind { Zero, Epsilon, Gamma, AlphaBeta, ZPlus, WSquare, Flat, ZBox };
+
+struct LrpRule {
+  LrpRuleKind kind = LrpRuleKind::Epsilon;
+  double epsilon = 1e-6;  // epsilon rule
+  double gamma = 0.25;    // gamma rule
+  double alpha = 1.0, beta = 0.0;
+  std::string name() const;  // "0", "epsilon", "alpha2beta1", ...
+};
+// "0", "epsilon", "gamma", "alpha1beta0", "alpha2beta1", "alphaAbetaB" (alpha - beta = 1),
+// "zplus", "wsquare", "flat", "zbox". Unknown: Error listing the names.
+LrpRule parse_lrp_rule(const std::string& name, double epsilon = 1e-6, double gamma = 0.25);
+
+// Which rule each linear layer (Dense, Conv) gets.
+struct LrpComposite {
+  std::string name;                  // preset name or "rule:R"
+  std::optional<LrpRule> all;        // --rule R: every layer (nothing else at the input)
+  LrpRule input, dense, conv;        // the first linear layer(s); other Dense; other Conv
+  std::map<std::string, LrpRule> overrides;  // by layer name (Lk) or node name
+};
+// Presets: epsilon-gamma-box (zbox input, gamma conv, epsilon dense; the default),
+// epsilon-plus (zplus conv, epsilon dense and input), epsilon-plus-flat (flat input),
+// epsilon-alpha2beta1 (alpha2beta1 conv), box-alpha1beta0-epsilon (zbox input,
+// alpha1beta0 conv, epsilon dense). Unknown: Error listing them.
+LrpComposite lrp_composite(const std::string& name, double epsilon = 1e-6, double gamma = 0.25);
+LrpComposite lrp_single_rule(const LrpRule& rule);
+std::vector<std::string> lrp_composite_names();
+// "L1=zplus,L3=epsilon,conv2=flat" onto a composite.
+void add_lrp_overrides(LrpComposite& c, const std::string& spec, double epsilon = 1e-6, double gamma = 0.25);
+
+// Copy of `net` with every BatchNorm that follows a Dense or Conv (whose output feeds only
+// it) folded into that layer. Same function, fewer ops.
+Network canonize(const Network& net);
+
+struct LrpOptions {
+  LrpComposite composite = lrp_composite("epsilon-gamma-box");
+  std::string neuron;       // "" = output:pre (the logit before a final sigmoid/tanh/softmax)
+  bool canonize = true;
+  Index batch = 1024;
+  std::vector<std::string> columns;  // data columns for a flat input ("" = by name)
+};
+
+// Per-event relevances and the conservation report.
+struct LrpRelevance {
+  std::string target;                 // neuron name explained, e.g. "output:pre"
+  std::vector<std::string> features;  // one per input element (flat inputs: column names;
+                                      // tensor inputs: name[i,j,...])
+  std::vector<std::string> layer_rules;  // "L1 (Dense): epsilon" ...
+  Tensor relevance;                   // [N, features]
+  Tensor inputs;                      // [N, features] the input values
+  std::vector<double> output;         // relevance at the target (its value), per event
+  std::vector<double> input_sum;      // sum of input relevances, per event
+  std::vector<double> bias;           // absorbed by bias terms, per event
+  std::vector<double> epsilon;        // absorbed by the epsilon stabilizer, per event
+  std::vector<double> other;          // dropped at zero denominators or by beta with no
+                                      // negative part, per event
+};
+
+// Relevance of one neuron for every event (batched, parallel; no dependence on threads).
+LrpRelevance lrp(const Network& net, const Dataset& data, const LrpOptions& options);
+// The same on input tensors already gathered (one per input node).
+LrpRelevance lrp(const Network& net, const std::vector<Tensor>& inputs, const LrpOptions& options);
+
+// The target an explanation uses by default: output:pre when the output node is an
+// activation (sigmoid, tanh, softmax), else output. `note` says what was chosen.
+std::string default_target(const Network& net, std::string* note = nullptr);
+
+struct ConservationSummary {
+  double mean_abs_error = 0;       // mean |output relevance - sum of input relevances|
+  double mean_abs_bias = 0, mean_abs_epsilon = 0, mean_abs_other = 0;
+  double max_abs_unexplained = 0;  // max |output - sum - bias - epsilon - other| (round-off)
+  double mean_output = 0;
+  nlohmann::json to_json() const;
+};
+ConservationSummary summarize_conservation(const LrpRelevance& r);
+
+// ---- aggregation (shared with the gradient attributions) ----------------------------
+struct AggregationOptions {
+  Index bins = 10;          // profile bins (equal width between the 1% and 99% quantiles)
+  Index top = 10;           // rows in the terminal table
+};
+
+// One model's aggregates of per-event scores S [N, F] (relevances or attributions).
+struct Aggregation {
+  std::vector<std::string> features;
+  std::vector<double> mnr;                  // mean normalized relevance per feature
+  std::vector<std::vector<double>> mnr_class;  // [class 0, class 1][feature] (empty: no labels)
+  std::vector<double> mean;                 // mean signed score per feature
+  // Profiles: per feature, bin edges (bins + 1), mean score and event count per bin.
+  std::vector<std::vector<double>> profile_edges, profile_mean, profile_count;
+  // Maps for particle-list or image inputs: per class (-1 = all events, 0, 1), the mean
+  // absolute normalized score laid out [rows, cols] (particles x quantities).
+  std::vector<std::string> map_rows, map_cols;
+  std::vector<std::vector<double>> map;  // [all, class 0, class 1][rows * cols]
+};
+Aggregation aggregate(const std::vector<std::string>& features, const Tensor& scores, const Tensor& inputs,
+                      const std::vector<double>& labels, const AggregationOptions& options);
+
+// Mean and standard deviation (n - 1) across models of the same architecture.
+struct AggregateSummary {
+  Index models = 0;
+  Aggregation mean, std;  // std fields empty when models == 1
+  std::string table(Index rows) const;
+  nlohmann::json to_json() const;
+};
+AggregateSummary combine(const std::vector<Aggregation>& per_model);
+
+// Share of the total mean normalized relevance held by features whose name starts with
+// `prefix` (e.g. "xaug_").
+double mnr_share(const Aggregation& a, const std::string& prefix);
+
+}  // namespace unbox

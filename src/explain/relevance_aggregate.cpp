@@ -1,0 +1,276 @@
+// Aggregations of per-event relevances or attributions (the XAUG poster): mean
+// normalized relevance per feature and per class, profiles in bins of the input value,
+// average maps for particle lists and images, and mean +- std across several trainings.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <numeric>
+#include <regex>
+
+#include "unbox/explain/lrp.hpp"
+
+namespace unbox {
+
+namespace {
+// Layout of a particle list from names p{i}_{q} (all features must match), or of one
+// tensor input name[i,j] / name[c,i,j]: rows and columns of the map; empty when neither.
+bool map_layout(const std::vector<std::string>& f, std::vector<std::string>& rows, std::vector<std::string>& cols,
+                std::vector<Index>& cell) {
+  static const std::regex particle(R"(p(\d+)_(\w+))");
+  std::smatch m;
+  std::vector<int> pi;
+  std::vector<std::string> q;
+  bool ok = !f.empty();
+  for (const auto& n : f) {
+    if (!std::regex_match(n, m, particle)) {
+      ok = false;
+      break;
+    }
+    pi.push_back(std::stoi(m[1]));
+    q.push_back(m[2]);
+  }
+  if (ok) {
+    int np = 0;
+    for (int p : pi) np = std::max(np, p + 1);
+    for (const auto& s : q)
+      if (std::find(cols.begin(), cols.end(), s) == cols.end()) cols.push_back(s);
+    for (int p = 0; p < np; ++p) rows.push_back(fmt::format("p{}", p));
+    for (size_t i = 0; i < f.size(); ++i)
+      cell.push_back(pi[i] * static_cast<Index>(cols.size()) +
+                     (std::find(cols.begin(), cols.end(), q[i]) - cols.begin()));
+    return true;
+  }
+  // name[a,b] or name[c,a,b] (summed over c): a tensor input.
+  static const std::regex tens(R"((\w+)\[(\d+),(\d+)(?:,(\d+))?\])");
+  std::vector<std::array<Index, 2>> ij;
+  Index nr = 0, nc = 0;
+  for (const auto& n : f) {
+    if (!std::regex_match(n, m, tens)) return false;
+    Index a = std::stol(m[2]), b = std::stol(m[3]);
+    if (m[4].matched) a = b, b = std::stol(m[4]);
+    ij.push_back({a, b});
+    nr = std::max(nr, a + 1), nc = std::max(nc, b + 1);
+  }
+  for (Index a = 0; a < nr; ++a) rows.push_back(std::to_string(a));
+  for (Index b = 0; b < nc; ++b) cols.push_back(std::to_string(b));
+  for (auto& [a, b] : ij) cell.push_back(a * nc + b);
+  return true;
+}
+
+double quantile(std::vector<double> v, double q) {
+  if (v.empty()) return 0.0;
+  const size_t k = static_cast<size_t>(std::floor(q * static_cast<double>(v.size() - 1)));
+  std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(k), v.end());
+  return v[k];
+}
+}  // namespace
+
+Aggregation aggregate(const std::vector<std::string>& features, const Tensor& scores, const Tensor& inputs,
+                      const std::vector<double>& labels, const AggregationOptions& o) {
+  const Index N = scores.events(), F = scores.per_event();
+  if (static_cast<Index>(features.size()) != F) throw Error("aggregate: feature names do not match the scores");
+  if (!labels.empty() && static_cast<Index>(labels.size()) != N) throw Error("aggregate: labels do not match events");
+  Aggregation a;
+  a.features = features;
+  a.mnr.assign(static_cast<size_t>(F), 0.0);
+  a.mean.assign(static_cast<size_t>(F), 0.0);
+  std::vector<double> cls_n(2, 0.0);
+  if (!labels.empty()) a.mnr_class.assign(2, std::vector<double>(static_cast<size_t>(F), 0.0));
+  std::vector<Index> cell;
+  const bool has_map = map_layout(features, a.map_rows, a.map_cols, cell);
+  const size_t cells = a.map_rows.size() * a.map_cols.size();
+  if (has_map) a.map.assign(labels.empty() ? 1 : 3, std::vector<double>(cells, 0.0));
+  double n_used = 0;
+  for (Index e = 0; e < N; ++e) {
+    double mx = 0;
+    for (Index j = 0; j < F; ++j) mx = std::max(mx, std::abs(scores[e * F + j]));
+    for (Index j = 0; j < F; ++j) a.mean[static_cast<size_t>(j)] += scores[e * F + j];
+    if (mx == 0.0) continue;  // an event without relevance has no normalized scores
+    n_used += 1;
+    const int c = labels.empty() ? -1 : static_cast<int>(labels[static_cast<size_t>(e)]);
+    if (c >= 0) cls_n[static_cast<size_t>(c)] += 1;
+    for (Index j = 0; j < F; ++j) {
+      const double v = std::abs(scores[e * F + j]) / mx;
+      a.mnr[static_cast<size_t>(j)] += v;
+      if (c >= 0) a.mnr_class[static_cast<size_t>(c)][static_cast<size_t>(j)] += v;
+      if (has_map) {
+        a.map[0][static_cast<size_t>(cell[static_cast<size_t>(j)])] += v;
+        if (c >= 0) a.map[static_cast<size_t>(1 + c)][static_cast<size_t>(cell[static_cast<size_t>(j)])] += v;
+      }
+    }
+  }
+  for (Index j = 0; j < F; ++j) {
+    a.mnr[static_cast<size_t>(j)] /= std::max(n_used, 1.0);
+    a.mean[static_cast<size_t>(j)] /= std::max<double>(static_cast<double>(N), 1.0);
+    for (size_t c = 0; c < a.mnr_class.size(); ++c) a.mnr_class[c][static_cast<size_t>(j)] /= std::max(cls_n[c], 1.0);
+  }
+  if (has_map) {
+    for (auto& v : a.map[0]) v /= std::max(n_used, 1.0);
+    for (size_t c = 1; c < a.map.size(); ++c)
+      for (auto& v : a.map[c]) v /= std::max(cls_n[c - 1], 1.0);
+  }
+  // Profiles: equal-width bins between the 1% and 99% quantiles of the input (outliers go
+  // to the end bins), mean signed score per bin.
+  const Index bins = std::max<Index>(1, o.bins);
+  a.profile_edges.resize(static_cast<size_t>(F));
+  a.profile_mean.resize(static_cast<size_t>(F));
+  a.profile_count.resize(static_cast<size_t>(F));
+  std::vector<double> col(static_cast<size_t>(N));
+  for (Index j = 0; j < F; ++j) {
+    for (Index e = 0; e < N; ++e) col[static_cast<size_t>(e)] = inputs[e * F + j];
+    const double lo = quantile(col, 0.01), hi = quantile(col, 0.99);
+    auto& edges = a.profile_edges[static_cast<size_t>(j)];
+    auto& mean = a.profile_mean[static_cast<size_t>(j)];
+    auto& count = a.profile_count[static_cast<size_t>(j)];
+    edges.resize(static_cast<size_t>(bins + 1));
+    for (Index b = 0; b <= bins; ++b) edges[static_cast<size_t>(b)] = lo + (hi - lo) * static_cast<double>(b) / static_cast<double>(bins);
+    mean.assign(static_cast<size_t>(bins), 0.0);
+    count.assign(static_cast<size_t>(bins), 0.0);
+    for (Index e = 0; e < N; ++e) {
+      const double x = col[static_cast<size_t>(e)];
+      Index b = hi > lo ? static_cast<Index>(std::floor((x - lo) / (hi - lo) * static_cast<double>(bins))) : 0;
+      b = std::clamp<Index>(b, 0, bins - 1);
+      mean[static_cast<size_t>(b)] += scores[e * F + j];
+      count[static_cast<size_t>(b)] += 1;
+    }
+    for (Index b = 0; b < bins; ++b)
+      if (count[static_cast<size_t>(b)] > 0) mean[static_cast<size_t>(b)] /= count[static_cast<size_t>(b)];
+  }
+  return a;
+}
+
+namespace {
+void combine_vec(const std::vector<const std::vector<double>*>& v, std::vector<double>& mean, std::vector<double>& sd) {
+  const size_t n = v.front()->size();
+  mean.assign(n, 0.0);
+  sd.assign(v.size() > 1 ? n : 0, 0.0);
+  for (const auto* x : v) {
+    if (x->size() != n) throw Error("the models' aggregations differ in size: are they the same architecture?");
+    for (size_t i = 0; i < n; ++i) mean[i] += (*x)[i];
+  }
+  for (size_t i = 0; i < n; ++i) mean[i] /= static_cast<double>(v.size());
+  if (v.size() < 2) return;
+  for (const auto* x : v)
+    for (size_t i = 0; i < n; ++i) sd[i] += ((*x)[i] - mean[i]) * ((*x)[i] - mean[i]);
+  for (size_t i = 0; i < n; ++i) sd[i] = std::sqrt(sd[i] / static_cast<double>(v.size() - 1));
+}
+
+void combine_nested(const std::vector<Aggregation>& m, std::vector<std::vector<double>> Aggregation::*field,
+                    Aggregation& mean, Aggregation& sd) {
+  const size_t k = (m.front().*field).size();
+  (mean.*field).resize(k);
+  (sd.*field).resize(m.size() > 1 ? k : 0);
+  for (size_t i = 0; i < k; ++i) {
+    std::vector<const std::vector<double>*> v;
+    for (const auto& a : m) {
+      if ((a.*field).size() != k) throw Error("the models' aggregations differ in size: are they the same architecture?");
+      v.push_back(&(a.*field)[i]);
+    }
+    std::vector<double> s;
+    combine_vec(v, (mean.*field)[i], s);
+    if (m.size() > 1) (sd.*field)[i] = s;
+  }
+}
+}  // namespace
+
+AggregateSummary combine(const std::vector<Aggregation>& m) {
+  if (m.empty()) throw Error("combine: no models");
+  for (const auto& a : m)
+    if (a.features != m.front().features) throw Error("the models read different input features");
+  AggregateSummary s;
+  s.models = static_cast<Index>(m.size());
+  s.mean.features = s.std.features = m.front().features;
+  s.mean.map_rows = s.std.map_rows = m.front().map_rows;
+  s.mean.map_cols = s.std.map_cols = m.front().map_cols;
+  std::vector<const std::vector<double>*> v;
+  for (const auto& a : m) v.push_back(&a.mnr);
+  combine_vec(v, s.mean.mnr, s.std.mnr);
+  v.clear();
+  for (const auto& a : m) v.push_back(&a.mean);
+  combine_vec(v, s.mean.mean, s.std.mean);
+  combine_nested(m, &Aggregation::mnr_class, s.mean, s.std);
+  combine_nested(m, &Aggregation::profile_mean, s.mean, s.std);
+  combine_nested(m, &Aggregation::map, s.mean, s.std);
+  // Edges and counts: the first model's (the data are the same).
+  s.mean.profile_edges = m.front().profile_edges;
+  s.mean.profile_count = m.front().profile_count;
+  return s;
+}
+
+double mnr_share(const Aggregation& a, const std::string& prefix) {
+  double tot = 0, part = 0;
+  for (size_t j = 0; j < a.features.size(); ++j) {
+    tot += a.mnr[j];
+    if (a.features[j].rfind(prefix, 0) == 0) part += a.mnr[j];
+  }
+  return tot > 0 ? part / tot : 0.0;
+}
+
+std::string AggregateSummary::table(Index rows) const {
+  const size_t F = mean.features.size();
+  std::vector<size_t> order(F);
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return mean.mnr[a] > mean.mnr[b]; });
+  const size_t n = rows <= 0 ? F : std::min(F, static_cast<size_t>(rows));
+  size_t w = 7;
+  for (size_t i = 0; i < n; ++i) w = std::max(w, mean.features[order[i]].size());
+  std::string out = fmt::format("mean normalized relevance{} ({} of {} features):\n",
+                                models > 1 ? fmt::format(" (mean +- std over {} models)", models) : "", n, F);
+  out += fmt::format("  {:>4}  {:<{}}  {:>10}{}", "rank", "feature", w, "MNR", models > 1 ? fmt::format("  {:>9}", "std") : "");
+  const bool cls = mean.mnr_class.size() == 2;
+  if (cls) out += fmt::format("  {:>10}  {:>10}", "MNR(sig)", "MNR(bkg)");
+  out += fmt::format("  {:>11}\n", "mean score");
+  for (size_t i = 0; i < n; ++i) {
+    const size_t j = order[i];
+    out += fmt::format("  {:>4}  {:<{}}  {:>10.4f}", i + 1, mean.features[j], w, mean.mnr[j]);
+    if (models > 1) out += fmt::format("  {:>9.4f}", std.mnr[j]);
+    if (cls) out += fmt::format("  {:>10.4f}  {:>10.4f}", mean.mnr_class[1][j], mean.mnr_class[0][j]);
+    out += fmt::format("  {:>11.4g}\n", mean.mean[j]);
+  }
+  return out;
+}
+
+nlohmann::json AggregateSummary::to_json() const {
+  nlohmann::json j;
+  j["models"] = models;
+  nlohmann::json mnr = nlohmann::json::object(), mnr_std = nlohmann::json::object();
+  for (size_t i = 0; i < mean.features.size(); ++i) {
+    mnr[mean.features[i]] = mean.mnr[i];
+    if (models > 1) mnr_std[mean.features[i]] = std.mnr[i];
+  }
+  j["mean_normalized_relevance"] = mnr;
+  if (models > 1) j["mean_normalized_relevance_std"] = mnr_std;
+  if (mean.mnr_class.size() == 2) {
+    nlohmann::json pc = nlohmann::json::object();
+    for (int c = 0; c < 2; ++c) {
+      nlohmann::json o = nlohmann::json::object(), os = nlohmann::json::object();
+      for (size_t i = 0; i < mean.features.size(); ++i) {
+        o[mean.features[i]] = mean.mnr_class[static_cast<size_t>(c)][i];
+        if (models > 1) os[mean.features[i]] = std.mnr_class[static_cast<size_t>(c)][i];
+      }
+      pc[c == 1 ? "signal" : "background"] = models > 1 ? nlohmann::json{{"mean", o}, {"std", os}} : o;
+    }
+    j["mean_normalized_relevance_per_class"] = pc;
+  }
+  nlohmann::json ms = nlohmann::json::object();
+  for (size_t i = 0; i < mean.features.size(); ++i) ms[mean.features[i]] = mean.mean[i];
+  j["mean_relevance"] = ms;
+  nlohmann::json prof = nlohmann::json::object();
+  for (size_t i = 0; i < mean.features.size(); ++i) {
+    nlohmann::json p{{"edges", mean.profile_edges[i]}, {"mean", mean.profile_mean[i]}, {"count", mean.profile_count[i]}};
+    if (models > 1) p["std"] = std.profile_mean[i];
+    prof[mean.features[i]] = p;
+  }
+  j["profiles"] = prof;
+  if (!mean.map.empty()) {
+    nlohmann::json m{{"rows", mean.map_rows}, {"cols", mean.map_cols}, {"all", mean.map[0]}};
+    if (mean.map.size() == 3) m["signal"] = mean.map[2], m["background"] = mean.map[1];
+    if (models > 1) m["std_all"] = std.map[0];
+    j["map"] = m;
+  }
+  return j;
+}
+
+}  // namespace unbox
