@@ -86,6 +86,7 @@ Network run_train(const TrainArgs& a, TrainResult* result_out) {
   check_finite(data, checked, "train");
 
   Architecture arch = parse_architecture(a.arch, a.activation, a.output.empty() ? (a.arch == "paper" ? "tanh" : "sigmoid") : a.output);
+  arch.preprocess = a.preprocess;
   TrainOptions o = a.options;
   o.l1 = a.l1 >= 0 ? a.l1 : arch.l1;
   o.l2 = a.l2;
@@ -259,6 +260,11 @@ void register_train(CLI::App& app) {
   c->add_option("--activation", a.activation, "Hidden activation: relu, leakyrelu(a), tanh, sigmoid, elu, selu, softplus")
       ->capture_default_str();
   c->add_option("--output", a.output, "Output: sigmoid (binary cross-entropy) or tanh (MSE on +1/-1)");
+  c->add_option("--preprocess", a.preprocess,
+                "Input layer: standardize ((x - mean) / std) or clip3-minmax (the XAUG poster: clip at mean +- 3 std of "
+                "the training split, then min-max to [0, 1]; gradients are zero beyond +-3 std, so Taylor coefficients, "
+                "maximization and Integrated Gradients stall there; not exportable to ONNX)")
+      ->capture_default_str();
   c->add_option("--epochs", a.options.epochs, "Maximum epochs (early stopping on validation loss)")->capture_default_str();
   c->add_option("--batch", a.options.batch, "Mini-batch size")->capture_default_str();
   c->add_option("--lr", a.options.learning_rate, "Adam learning rate")->capture_default_str();

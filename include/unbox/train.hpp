@@ -18,6 +18,8 @@ class SequentialBuilder {
  public:
   explicit SequentialBuilder(std::vector<std::string> features, const std::string& input_name = "x");
   SequentialBuilder& standardize();
+  // ClipMinMax (op_preprocess.hpp): clip at mean -+ k std, then min-max to [0, 1].
+  SequentialBuilder& clip_minmax(double k = 3.0);
   SequentialBuilder& dense(Index width);
   SequentialBuilder& activation(const Activation& act);
   SequentialBuilder& softmax();
@@ -38,6 +40,9 @@ struct Architecture {
   double l1 = 0.0;                                            // suggested regularization
   std::string name;                                           // "paper" or "64,64"
   std::vector<Index> pfn_phi;  // "pfn:PHI:F": per-particle widths of a Particle Flow Network (hidden = F)
+  // Input preprocessing layer: "standardize" (default) or "clip3-minmax" (the XAUG poster:
+  // clip at mean -+ 3 std, then min-max to [0, 1]; gradients vanish beyond the clip).
+  std::string preprocess = "standardize";
 };
 
 // "paper" -> Roxlo & Reece: 128,64,32,16,16,8,8,4,4,2,2, LeakyReLU(0.1), tanh output (MSE

@@ -2,6 +2,7 @@
 
 #include <charconv>
 
+#include "unbox/op_preprocess.hpp"
 #include "unbox/ops_particles.hpp"
 #include "unbox/train.hpp"
 
@@ -14,6 +15,11 @@ SequentialBuilder::SequentialBuilder(std::vector<std::string> features, const st
 
 SequentialBuilder& SequentialBuilder::standardize() {
   last_ = net_.add_node("standardize", std::make_unique<Standardize>(net_.node(last_).shape), {last_});
+  return *this;
+}
+
+SequentialBuilder& SequentialBuilder::clip_minmax(double k) {
+  last_ = net_.add_node("clip_minmax", std::make_unique<ClipMinMax>(net_.node(last_).shape, k), {last_});
   return *this;
 }
 
@@ -91,7 +97,9 @@ Network build_network(const std::vector<std::string>& features, const Architectu
     return net;
   }
   SequentialBuilder b(features);
-  b.standardize();
+  if (arch.preprocess == "clip3-minmax") b.clip_minmax(3.0);
+  else if (arch.preprocess == "standardize") b.standardize();
+  else throw Error(fmt::format("bad --preprocess '{}': expected standardize or clip3-minmax", arch.preprocess));
   for (Index w : arch.hidden) b.dense(w).activation(arch.activation);
   b.dense(1).activation(Activation(arch.output == OutputKind::Tanh ? ActivationKind::Tanh : ActivationKind::Sigmoid));
   Network net = b.build();

@@ -15,6 +15,7 @@
 #include <random>
 
 #include "unbox/metrics.hpp"
+#include "unbox/op_preprocess.hpp"
 #include "unbox/ops_particles.hpp"
 #include "unbox/train.hpp"
 
@@ -115,6 +116,8 @@ void fit_standardization(Network& net, const Tensor& train_inputs) {
     const Node& n = net.nodes()[i];
     if (n.op && n.op->type() == "Standardize" && n.inputs.size() == 1 && net.node(n.inputs[0]).is_input())
       static_cast<Standardize&>(net.op(static_cast<int>(i))).fit(train_inputs);
+    if (n.op && n.op->type() == "ClipMinMax" && n.inputs.size() == 1 && net.node(n.inputs[0]).is_input())
+      static_cast<ClipMinMax&>(net.op(static_cast<int>(i))).fit(train_inputs);
     if (n.op && n.op->type() == "ParticleStandardize" && n.inputs.size() == 1 && net.node(n.inputs[0]).is_input())
       static_cast<ParticleStandardize&>(net.op(static_cast<int>(i))).fit(train_inputs);
   }
