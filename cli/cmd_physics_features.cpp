@@ -1,8 +1,91 @@
-// unbox physics features: placeholder so parallel work touches only this file; replaced by the real command.
+// unbox physics features: generator events (HepMC3 or LHE) -> the stop-dilepton inputs of
+// Roxlo & Reece section 2.1, one row per selected event, with the cut-flow.
+#include <fmt/format.h>
+
+#include <cstdio>
+#include <memory>
+
 #include "commands.hpp"
+#include "unbox/physics/features.hpp"
 
 namespace unbox::cli {
 
-void register_physics_features(CLI::App& physics) { (void)physics; }
+namespace {
+
+struct FeaturesArgs {
+  std::string data, out, cutflow_out, detector = "cms";
+  physics::FeatureOptions opt;
+  double label = 0, weight = 1;
+  bool json = false;
+  CLI::Option* label_opt = nullptr;
+  CLI::Option* weight_opt = nullptr;
+};
+
+int run_features(FeaturesArgs& a) {
+  if (a.detector == "cms") {
+    std::uint64_t seed = a.opt.detector.seed;
+    a.opt.detector = physics::DetectorOptions::cms();
+    a.opt.detector.seed = seed;
+  } else if (a.detector == "truth") {
+    a.opt.detector = physics::DetectorOptions::truth();
+  } else {
+    throw Error(fmt::format("unknown --detector '{}': expected cms or truth", a.detector));
+  }
+  a.opt.detector_name = a.detector;
+  if (a.label_opt->count() > 0) {
+    if (a.label != 0 && a.label != 1) throw Error(fmt::format("--label must be 0 or 1, got {}", a.label));
+    a.opt.label = a.label;
+  }
+  if (a.weight_opt->count() > 0) a.opt.weight = a.weight;
+  a.opt.quiet = a.opt.quiet || a.json;
+  physics::FeatureResult r = physics::build_features(a.data, a.opt);
+  write_dataset(r.data, a.out);
+  if (!a.cutflow_out.empty()) write_text_atomically(a.cutflow_out, r.to_json().dump(2) + "\n");
+  if (a.json) {
+    auto j = r.to_json();
+    j["out"] = a.out;
+    j["detector"] = a.detector;
+    j["selection"] = a.opt.selection;
+    std::printf("%s\n", j.dump(2).c_str());
+  } else {
+    std::string t = fmt::format("detector {}, selection {}\n", a.detector, a.opt.selection) + r.to_table();
+    t += fmt::format("wrote {}: {} events x {} columns\n", a.out, r.data.events(), r.data.names().size());
+    if (!a.cutflow_out.empty()) t += fmt::format("cut-flow -> {}\n", a.cutflow_out);
+    std::fputs(t.c_str(), stdout);
+  }
+  return 0;
+}
+
+}  // namespace
+
+void register_physics_features(CLI::App& physics) {
+  auto a = std::make_shared<FeaturesArgs>();
+  auto* c = add_command(physics, "features",
+                        "Generator events (HepMC3 or LHE) -> reconstructed objects, detector response, selection "
+                        "and the stop-dilepton network inputs, with the cut-flow",
+                        "unbox physics features --channel stop-dilepton --data events.hepmc --out features.h5 "
+                        "--label 0\n  unbox physics features --data ttbar.lhe --out f.csv --detector truth "
+                        "--selection generator --cutflow cutflow.json",
+                        [a] { return run_features(*a); });
+  c->add_option("--channel", a->opt.channel, "Feature set")->capture_default_str();
+  c->add_option("--data,-d", a->data, "Events: HepMC3 ASCII (.hepmc, .hepmc3) or LHE (.lhe); else by content")
+      ->required();
+  c->add_option("--out,-o", a->out, "Feature file; extension picks the format (h5, csv, npz, npy)")->required();
+  a->label_opt = c->add_option("--label", a->label, "Add a label column with this value (1 signal, 0 background)");
+  a->weight_opt = c->add_option("--weight", a->weight, "Constant event weight (default: the generator's event weight)");
+  c->add_option("--detector", a->detector, "Detector response: cms (smearing, efficiencies) or truth")
+      ->capture_default_str();
+  c->add_option("--seed", a->opt.detector.seed, "Seed of the detector response")->capture_default_str();
+  c->add_option("--selection", a->opt.selection,
+                "paper (generator cuts + CMS SUS-17-001 preselection), cms, generator or none")
+      ->capture_default_str();
+  c->add_option("--max-events", a->opt.max_events, "Read at most this many events (-1: all)")->capture_default_str();
+  c->add_option("--jet-r", a->opt.reconstruction.jet_r, "Anti-kT radius")->capture_default_str();
+  c->add_option("--iso-cone", a->opt.reconstruction.isolation_cone, "Lepton isolation cone (Delta-R)")
+      ->capture_default_str();
+  c->add_option("--cutflow", a->cutflow_out, "Write the cut-flow (and run summary) as JSON");
+  c->add_flag("--quiet,-q", a->opt.quiet, "No progress bar");
+  c->add_flag("--json", a->json, "Print JSON instead of the table");
+}
 
 }  // namespace unbox::cli

@@ -1,0 +1,139 @@
+// Les Houches Event files (hep-ph/0609017, arXiv:1003.0694): a parton-level reader. Each
+// <event> block starts with "NUP IDPRUP XWGTUP SCALUP AQEDUP AQCDUP" followed by NUP lines
+// "IDUP ISTUP MOTHUP1 MOTHUP2 ICOLUP1 ICOLUP2 PX PY PZ E M VTIMUP SPINUP" (GeV); anything
+// after the particle lines (<mgrwt>, <rwgt>, comments) is skipped. Outgoing partons
+// (ISTUP = 1) are the final state; outgoing b and c quarks are the flavour tags.
+#include <fmt/format.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <fstream>
+
+#include "unbox/core.hpp"
+#include "unbox/physics/reader.hpp"
+
+namespace unbox::physics {
+
+namespace {
+
+class LheReader : public EventReader {
+ public:
+  explicit LheReader(const std::string& path) {
+    path_ = path;
+    in_.open(path, std::ios::binary);
+    if (!in_) throw Error(fmt::format("cannot open event file '{}'", path));
+    in_.seekg(0, std::ios::end);
+    size_ = static_cast<std::int64_t>(in_.tellg());
+    in_.seekg(0, std::ios::beg);
+    bool header = false;
+    for (int i = 0; i < 20 && getline(); ++i)
+      if (line_.find("<LesHouchesEvents") != std::string::npos) {
+        header = true;
+        break;
+      }
+    if (!header) fail_at(path, 1, 0, "not an LHE file: expected '<LesHouchesEvents' in the first lines");
+  }
+
+  std::int64_t position() const override { return pos_; }
+
+  bool next(GenEvent& out) override {
+    // Find the next <event ...> tag (skipping <init>, comments and the header).
+    for (;;) {
+      if (!getline()) {
+        if (!closed_)
+          throw Error(fmt::format("{}: truncated LHE file: it ends without '</LesHouchesEvents>' after {} event(s)",
+                                  path_, events_));
+        return false;
+      }
+      if (line_.find("</LesHouchesEvents>") != std::string::npos) {
+        closed_ = true;
+        continue;
+      }
+      auto p = line_.find_first_not_of(" \t");
+      if (p != std::string::npos && line_.compare(p, 6, "<event") == 0 &&
+          (line_.size() == p + 6 || line_[p + 6] == '>' || line_[p + 6] == ' ')) break;
+    }
+    std::int64_t event_line = lineno_;
+    ++events_;
+    auto eof_inside = [&] {
+      fail_at(path_, lineno_, 0,
+              fmt::format("truncated LHE event {} (started at line {}): the file ends inside it", events_, event_line));
+    };
+    if (!getline()) eof_inside();
+    double head[6];
+    if (!parse_numbers(head, 6))
+      fail_at(path_, lineno_, 0,
+              fmt::format("LHE event {}: expected 'NUP IDPRUP XWGTUP SCALUP AQEDUP AQCDUP', got '{}'", events_, line_));
+    int nup = static_cast<int>(head[0]);
+    if (nup < 1 || nup > 100000 || head[0] != nup)
+      fail_at(path_, lineno_, 0, fmt::format("LHE event {}: bad particle count NUP = {}", events_, head[0]));
+    out.number = events_;
+    out.weight = head[2];
+    out.parton_level = true;
+    out.final_state.clear();
+    out.b_tags.clear();
+    out.c_tags.clear();
+    for (int i = 0; i < nup; ++i) {
+      if (!getline()) eof_inside();
+      double v[13];
+      if (!parse_numbers(v, 13) || line_.find("</event>") != std::string::npos)
+        fail_at(path_, lineno_, 0,
+                fmt::format("LHE event {}: particle {} of {}: expected 13 numbers "
+                            "(IDUP ISTUP MOTHUP1 MOTHUP2 ICOLUP1 ICOLUP2 PX PY PZ E M VTIMUP SPINUP), got '{}'",
+                            events_, i + 1, nup, line_));
+      if (v[6] != v[6] || !std::isfinite(v[6] + v[7] + v[8] + v[9] + v[10]))
+        fail_at(path_, lineno_, 0, fmt::format("LHE event {}: particle {} has a non-finite momentum", events_, i + 1));
+      GenParticle g;
+      g.pdg_id = static_cast<int>(v[0]);
+      g.status = static_cast<int>(v[1]);
+      g.px = v[6];
+      g.py = v[7];
+      g.pz = v[8];
+      g.e = v[9];
+      g.m = v[10];
+      if (g.status != 1) continue;
+      out.final_state.push_back(g);
+      if (std::abs(g.pdg_id) == 5) out.b_tags.push_back(g);
+      if (std::abs(g.pdg_id) == 4) out.c_tags.push_back(g);
+    }
+    for (;;) {
+      if (!getline()) eof_inside();
+      if (line_.find("</event>") != std::string::npos) break;
+      if (line_.find("<event") != std::string::npos)
+        fail_at(path_, lineno_, 0, fmt::format("LHE event {} (line {}) has no '</event>'", events_, event_line));
+    }
+    pos_ = static_cast<std::int64_t>(in_.tellg());
+    if (pos_ < 0) pos_ = size_;
+    return true;
+  }
+
+ private:
+  bool getline() {
+    if (!std::getline(in_, line_)) return false;
+    ++lineno_;
+    return true;
+  }
+  // Reads exactly n numbers from line_ (more fields are an error too).
+  bool parse_numbers(double* v, int n) {
+    const char* s = line_.c_str();
+    for (int i = 0; i < n; ++i) {
+      char* end;
+      v[i] = std::strtod(s, &end);
+      if (end == s) return false;
+      s = end;
+    }
+    while (*s == ' ' || *s == '\t' || *s == '\r') ++s;
+    return *s == '\0';
+  }
+
+  std::ifstream in_;
+  std::string line_;
+  std::int64_t lineno_ = 0, events_ = 0, pos_ = 0;
+  bool closed_ = false;
+};
+
+}  // namespace
+
+std::unique_ptr<EventReader> open_lhe(const std::string& path) { return std::make_unique<LheReader>(path); }
+
+}  // namespace unbox::physics
