@@ -26,8 +26,8 @@ struct EfpArgs {
 
 int run_efp(EfpArgs& a) {
   if (a.dmax > 7)
-    throw Error(fmt::format("--dmax {} is refused: EFPs are enumerated up to d = 7 (1000 graphs; the published "
-                            "counts stop there and d = 8 would need M^5 work per jet for some graphs)",
+    throw Error(fmt::format("--dmax {} is refused: EFPs are enumerated up to d = 7 (1000 graphs, the published "
+                            "counts); d = 8 alone would add thousands of graphs, mostly products of smaller ones",
                             a.dmax));
   if (a.dmax < 0) throw Error(fmt::format("--dmax {}: must be between 0 and 7", a.dmax));
   const std::vector<EfpGraph> graphs = efp_graphs(a.dmax, a.connected);

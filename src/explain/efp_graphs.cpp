@@ -295,8 +295,7 @@ std::vector<EfpGraph> efp_graphs(int dmax, bool connected_only) {
   if (dmax < 0 || dmax > kMaxDegree)
     throw Error(fmt::format(
         "EFP degree {} is out of range: dmax must be between 0 and {} (the enumeration and the "
-        "published counts stop at d = 7; there are already 1000 graphs up to d = 7, and higher "
-        "degrees need M^5 and more work per jet)",
+        "published counts stop at d = 7; there are already 1000 graphs up to d = 7)",
         dmax, kMaxDegree));
   std::vector<EfpGraph> out;
   for (const EfpGraph& g : all_graphs())
