@@ -21,7 +21,7 @@ struct Mt2Args {
   std::string data, out, keep, name = "mt2";
   std::string l1 = "l1", l2 = "l2", met = "met", met_phi = "met_phi";
   double mchi = 0;
-  double mchi_a = -1, mchi_b = -1;  // < 0: use --mchi
+  double mchi_a = NAN, mchi_b = NAN;  // NaN: use --mchi
   bool json = false;
   int threads = 0;
 };
@@ -40,9 +40,11 @@ const Tensor& column(const Dataset& d, const std::string& name, const std::strin
 int run_mt2(Mt2Args& a) {
   if (a.threads > 0) set_thread_count(a.threads);
   physics::Mt2Options o;
-  o.mchi_a = a.mchi_a >= 0 ? a.mchi_a : a.mchi;
-  o.mchi_b = a.mchi_b >= 0 ? a.mchi_b : a.mchi;
-  if (a.mchi < 0) throw Error(fmt::format("--mchi must be >= 0 (got {})", a.mchi));
+  o.mchi_a = std::isnan(a.mchi_a) ? a.mchi : a.mchi_a;
+  o.mchi_b = std::isnan(a.mchi_b) ? a.mchi : a.mchi_b;
+  if (!(o.mchi_a >= 0) || !(o.mchi_b >= 0))
+    throw Error(fmt::format("invisible masses must be >= 0 GeV (--mchi {}, --mchi-a {}, --mchi-b {})", a.mchi,
+                            o.mchi_a, o.mchi_b));
   Dataset data = read_dataset(a.data);
   if (data.source.empty()) data.source = a.data;
   const Tensor& apt = column(data, a.l1 + "_pt", "--l1");

@@ -106,3 +106,6 @@ def test_missing_column_exits_2_with_one_line(tmp_path, run_unbox):
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and "l2_m" in lines[0] and "--l2" in lines[0]
     assert not (tmp_path / "o.csv").exists()
+    proc = run_unbox("physics", "mt2", "--data", tmp_path / "ev.csv", "--out", tmp_path / "o.csv", "--mchi-b", -1,
+                     check=False)
+    assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1 and "mchi" in proc.stderr
