@@ -173,7 +173,12 @@ inline TtbarEvent random_ttbar(std::mt19937_64& rng) {
           dr(t.l_eta[i], t.l_phi[i], t.b_eta[1], t.b_phi[1]) > 1.0)
         break;
     }
-    t.nu_pt[i] = u(40, 130), t.nu_eta[i] = u(-2.5, 2.5), t.nu_phi[i] = u(-M_PI, M_PI);
+  }
+  // Neutrinos roughly aligned (as when the ttbar system recoils against ISR), so that most
+  // events pass the MET requirements.
+  double nu_phi0 = u(-M_PI, M_PI);
+  for (int i = 0; i < 2; ++i) {
+    t.nu_pt[i] = u(50, 150), t.nu_eta[i] = u(-2.5, 2.5), t.nu_phi[i] = nu_phi0 + u(-0.7, 0.7);
   }
   for (int i = 0; i < 6; ++i) {
     t.soft_pt[i] = u(0.5, 2.0), t.soft_eta[i] = (i % 2 ? 1 : -1) * u(3.0, 4.5), t.soft_phi[i] = u(-M_PI, M_PI);
