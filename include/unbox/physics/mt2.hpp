@@ -7,9 +7,13 @@
 // they intersect, and M is bisected between max(m_a + mchi_a, m_b + mchi_b) and an upper bound
 // from a trial splitting. The intersection test is our own derivation (S-lemma): the regions are
 // disjoint iff mu A + B is positive definite for some mu > 0 (A, B the 3x3 conic matrices), i.e.
-// iff det(mu A + B), a cubic in mu, is positive at its local maximum on mu > 0. Two massless
-// visibles parallel in the transverse plane give parallel parabolas, where that test is
-// degenerate; there the intersection condition is solved in closed form instead.
+// iff det(mu A + B), a cubic in mu, is positive at its local maximum on mu > 0. When both
+// visibles are nearly massless and nearly parallel in the transverse plane the cubic cancels; there
+// the concave Schur complement of mu A + B is maximised over log mu instead, and massless visibles
+// within 3e-8 rad of parallel use the closed-form intersection of parallel parabolas.
+// Precision: relative 1e-9 or better against a brute-force minimisation on random events; worst
+// ~7e-8 for massless visibles 1e-8..1e-6 rad from parallel; an mT2 ~1e-6 of the momentum scale
+// (electron-mass sized) is good to ~1e-11 of the scale, absolute.
 #pragma once
 
 #include <cstddef>
