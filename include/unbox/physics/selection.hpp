@@ -12,6 +12,10 @@
 // "2jets" >= 2 jets with pT > 30 GeV and |eta| < 2.4, "1btag" >= 1 of them b-tagged,
 // "met80" MET > 80 GeV, "met_significance" S > 12, "dphi_j1" cos Delta-phi(MET, j1) < 0.80,
 // "dphi_j2" cos Delta-phi(MET, j2) < 0.96 (j1, j2 the two leading selected jets).
+// Cross-checked against the analysis group's public cut definitions (HEPHY StopsDilepton:
+// l1_pt > 25, dl_mass > 20, |dl_mass - 91.1876| > 15 for SF, nJetGood >= 2, nBTag >= 1,
+// MET_significance >= 12, cos dphi(j1) < 0.8, cos dphi(j2) < cos(0.25) = 0.969 where the issue
+// says 0.96, which we keep). Not implemented: their veto of a third lepton above 15 GeV.
 //
 // MET significance: SUS-17-001 uses the likelihood-based S of CMS (JME-17-001), which for
 // Gaussian resolutions is S = MET^T V^-1 MET with V the 2x2 covariance of the MET. We build
