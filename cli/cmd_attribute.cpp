@@ -17,7 +17,7 @@ namespace unbox::cli {
 
 namespace {
 struct AttrArgs {
-  std::string model, method = "ig", neuron, columns, out, per_event, baseline = "mean";
+  std::string profile, model, method = "ig", neuron, columns, out, per_event, baseline = "mean";
   DataArgs data{"", "", "", false};
   Index steps = 64, samples = 25, bins = 10, rows = 15, max_events = 0;
   double noise = 0.1;
@@ -91,6 +91,7 @@ int run_attribute() {
     }
   }
   AggregateSummary s = combine(aggs);
+  for (const auto& f : split_list(a.profile)) (void)s.profile_table(f);  // unknown names fail before any output
   nlohmann::json j = s.to_json();
   j["method"] = attribution_method_name(o.method);
   j["target"] = target;
@@ -122,6 +123,7 @@ int run_attribute() {
                              "mean {:.3g}, max {:.3g}, max relative {:.3g}",
                              o.baseline, o.steps, mean_abs_complete, max_abs_complete, max_rel_complete);
   std::cout << "\n" << s.table(a.rows);
+  for (const auto& f : split_list(a.profile)) std::cout << "\n" << s.profile_table(f);
   return 0;
 }
 }  // namespace
@@ -154,6 +156,8 @@ void register_attribute(CLI::App& app) {
   c->add_option("--seed", a.seed, "SmoothGrad seed")->capture_default_str();
   c->add_option("--bins", a.bins, "Bins of the profiles")->capture_default_str();
   c->add_option("--rows", a.rows, "Table rows to print (0: all)")->capture_default_str();
+  c->add_option("--profile", a.profile, "Also print the profile table (mean score in bins of the value) of these "
+                                        "inputs, comma-separated (every input's profile is in the JSON)");
   c->add_option("--events", a.max_events, "Use only the first N events (0: all)")->capture_default_str();
   c->add_option("--out", a.out, "Write the result as JSON");
   c->add_option("--per-event", a.per_event, "Write every event's attributions (A_<feature>, IG completeness)");

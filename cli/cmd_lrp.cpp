@@ -16,7 +16,7 @@ namespace unbox::cli {
 
 namespace {
 struct LrpArgs {
-  std::string model, rule, composite, layer_rule, neuron, columns, out, per_event;
+  std::string profile, model, rule, composite, layer_rule, neuron, columns, out, per_event;
   DataArgs data{"", "", "", false};
   double epsilon = 1e-6, gamma = 0.25;
   Index bins = 10, rows = 15, max_events = 0;
@@ -95,6 +95,7 @@ int run_lrp() {
     }
   }
   AggregateSummary s = combine(aggs);
+  for (const auto& f : split_list(a.profile)) (void)s.profile_table(f);  // unknown names fail before any output
   ConservationSummary c = cons.front();
   nlohmann::json j = s.to_json();
   j["method"] = "lrp";
@@ -125,6 +126,7 @@ int run_lrp() {
       "{:.3g}, epsilon {:.3g}, other {:.3g}; unexplained (round-off) max {:.2g}\n",
       c.mean_output, c.mean_abs_error, c.mean_abs_bias, c.mean_abs_epsilon, c.mean_abs_other, c.max_abs_unexplained);
   std::cout << s.table(a.rows);
+  for (const auto& f : split_list(a.profile)) std::cout << "\n" << s.profile_table(f);
   return 0;
 }
 
@@ -183,6 +185,8 @@ void register_lrp(CLI::App& app) {
   c->add_flag("--no-canonize", a.no_canonize, "Do not fold BatchNorm into the preceding Dense/Conv layer");
   c->add_option("--bins", a.bins, "Bins of the relevance profiles")->capture_default_str();
   c->add_option("--rows", a.rows, "Table rows to print (0: all)")->capture_default_str();
+  c->add_option("--profile", a.profile, "Also print the profile table (mean score in bins of the value) of these "
+                                        "inputs, comma-separated (every input's profile is in the JSON)");
   c->add_option("--events", a.max_events, "Use only the first N events (0: all)")->capture_default_str();
   c->add_option("--out", a.out, "Write the result as JSON");
   c->add_option("--per-event", a.per_event,

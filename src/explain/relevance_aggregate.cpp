@@ -232,6 +232,29 @@ std::string AggregateSummary::table(Index rows) const {
   return out;
 }
 
+std::string AggregateSummary::profile_table(const std::string& feature) const {
+  const auto it = std::find(mean.features.begin(), mean.features.end(), feature);
+  if (it == mean.features.end()) {
+    std::string some;
+    for (size_t i = 0; i < std::min<size_t>(5, mean.features.size()); ++i) some += (i ? ", " : "") + mean.features[i];
+    throw Error(fmt::format("no input feature '{}' for --profile; the inputs are {}{}", feature, some,
+                            mean.features.size() > 5 ? ", ..." : ""));
+  }
+  const size_t j = static_cast<size_t>(it - mean.features.begin());
+  const auto& e = mean.profile_edges[j];
+  std::string out = fmt::format("profile of {} (mean score per bin of its value{}):\n", feature,
+                                models > 1 ? ", +- std across models" : "");
+  out += fmt::format("  {:>12}  {:>12}  {:>8}  {:>12}{}\n", "from", "to", "events", "mean score",
+                     models > 1 ? fmt::format("  {:>10}", "std") : "");
+  for (size_t b = 0; b + 1 < e.size(); ++b) {
+    out += fmt::format("  {:>12.5g}  {:>12.5g}  {:>8}  {:>12.5g}", e[b], e[b + 1], mean.profile_count[j][b],
+                       mean.profile_mean[j][b]);
+    if (models > 1) out += fmt::format("  {:>10.4g}", std.profile_mean[j][b]);
+    out += "\n";
+  }
+  return out;
+}
+
 nlohmann::json AggregateSummary::to_json() const {
   nlohmann::json j;
   j["models"] = models;

@@ -143,6 +143,9 @@ struct AggregateSummary {
   Index models = 0;
   Aggregation mean, std;  // std fields empty when models == 1
   std::string table(Index rows) const;
+  // The profile of one feature: mean score per bin of its value (+- std across models).
+  // Unknown feature: Error listing a few names.
+  std::string profile_table(const std::string& feature) const;
   nlohmann::json to_json() const;
 };
 AggregateSummary combine(const std::vector<Aggregation>& per_model);
