@@ -255,7 +255,8 @@ void register_train(CLI::App& app) {
   c->add_option("--columns", a.columns, "Input columns, comma-separated (default: all but label and weight)");
   c->add_option("--arch", a.arch,
                 "'paper' (Roxlo & Reece: 128,64,32,16,16,8,8,4,4,2,2, LeakyReLU(0.1), tanh output, MSE, L1 1e-5) "
-                "or hidden widths, e.g. 64,64")
+                "or hidden widths, e.g. 64,64, or a Particle Flow Network pfn:PHI:F on columns p0_pt, p0_eta, ..., "
+                "e.g. pfn:64,64,32:64,32 (particles with pt == 0 are padding)")
       ->required();
   c->add_option("--activation", a.activation, "Hidden activation: relu, leakyrelu(a), tanh, sigmoid, elu, selu, softplus")
       ->capture_default_str();
