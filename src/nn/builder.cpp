@@ -91,6 +91,9 @@ Architecture parse_architecture(const std::string& arch, const std::string& acti
 
 Network build_network(const std::vector<std::string>& features, const Architecture& arch) {
   if (!arch.pfn_phi.empty()) {
+    if (arch.preprocess != "standardize")
+      throw Error(fmt::format("--preprocess {} applies to dense stacks; a particle flow network standardizes each "
+                              "particle feature itself (over the real particles)", arch.preprocess));
     Network net = build_particle_flow_network(features, arch.pfn_phi, arch.hidden, arch.activation,
                                               arch.output == OutputKind::Tanh);
     net.metadata["architecture"] = arch.name;
