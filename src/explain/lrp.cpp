@@ -3,7 +3,8 @@
 //
 // Every linear layer is propagated with clones of its op carrying modified weights (w+,
 // w-, w^2, ones) and no bias: forward gives sum_i x_i w'_ij, backward gives sum_j w'_ij s_j,
-// so Dense and Conv (any groups, padding, stride) share one batched code path of GEMMs.
+// so Dense, Conv (any groups, padding, stride) and ParticleDense share one batched code path
+// of GEMMs.
 #include "unbox/explain/lrp.hpp"
 
 #include <fmt/format.h>
@@ -12,9 +13,11 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <cstdint>
 #include <exception>
 
 #include "unbox/ops_more.hpp"
+#include "unbox/ops_particles.hpp"
 
 namespace unbox {
 
@@ -204,13 +207,25 @@ std::string default_target(const Network& net, std::string* note) {
 
 namespace {
 
-bool is_linear_layer(const Op& op) { return op.type() == "Dense" || op.type() == "Conv"; }
+// Dense, Conv and ParticleDense (a Dense on the last axis, shared by the particles) share
+// the rule engine: clones with modified weights and no bias.
+bool is_linear_layer(const Op& op) {
+  return op.type() == "Dense" || op.type() == "Conv" || op.type() == "ParticleDense";
+}
+
+// The weight tensor of a clone made by with_weights.
+Tensor& layer_weight(Op& op) {
+  if (auto* d = dynamic_cast<Dense*>(&op)) return d->weight();
+  if (auto* v = dynamic_cast<Conv*>(&op)) return v->weight();
+  return static_cast<ParticleDense&>(op).weight();
+}
 
 std::unique_ptr<Op> with_weights(const Op& op, double (*f)(double)) {
   std::unique_ptr<Op> c = op.clone();
   Tensor *w = nullptr, *b = nullptr;
   if (auto* d = dynamic_cast<Dense*>(c.get())) w = &d->weight(), b = &d->bias();
   else if (auto* v = dynamic_cast<Conv*>(c.get())) w = &v->weight(), b = &v->bias();
+  else if (auto* pd = dynamic_cast<ParticleDense*>(c.get())) w = &pd->weight(), b = &pd->bias();
   if (f)
     for (double& x : w->values()) x = f(x);
   b->fill(0.0);
@@ -297,10 +312,7 @@ class Propagator {
       p.wone = with_weights(*nd.op, one);
       p.wgamma = with_weights(*nd.op, keep);
       {
-        Tensor* w = nullptr;
-        if (auto* d = dynamic_cast<Dense*>(p.wgamma.get())) w = &d->weight();
-        else w = &static_cast<Conv*>(p.wgamma.get())->weight();
-        for (double& x : w->values()) x += p.rule.gamma * pos(x);
+        for (double& x : layer_weight(*p.wgamma).values()) x += p.rule.gamma * pos(x);
       }
       // The bias of every output element: the op on a zero event.
       const Shape& in_shape = nodes[static_cast<size_t>(nd.inputs[0])].shape;
@@ -399,7 +411,8 @@ class Propagator {
     }
     if (is_linear_layer(*nd.op) || nd.op->is_activation() || t == "Standardize" || t == "ClipMinMax" ||
         t == "Concat" || t == "Slice" || t == "Add" || t == "Reshape" || t == "Transpose" || t == "Pad" || t == "MaxPool" ||
-        t == "AveragePool" || t == "BatchNorm")
+        t == "AveragePool" || t == "BatchNorm" || t == "ParticleStandardize" || t == "ParticlePool" ||
+        t == "ReduceSum" || t == "ReduceMean")
       return;
     if (t == "Binary") {
       const auto& b = static_cast<const Binary&>(*nd.op);
@@ -411,12 +424,14 @@ class Propagator {
       return;
     }
     refuse(id, "no relevance rule for this operation (known: Dense, Conv, pooling, BatchNorm, activations, "
-               "Standardize, Concat, Add, Binary, Reshape, Transpose, Pad)");
+               "Standardize, Concat, Add, Binary, Reshape, Transpose, Pad, ParticleStandardize, ParticleDense, "
+               "ParticlePool, ReduceSum, ReduceMean)");
   }
 
   // Proportional split (LRP-0 on a linear op): R_k = x_k (J_k^T (R / out)); constants in
-  // `out` act as a bias and absorb their share.
-  void proportional(int id, Scratch& s) const {
+  // `out` act as a bias and absorb their share. Only the first `split_inputs` inputs
+  // receive relevance (ParticlePool: the values, not the raw input it reads the mask from).
+  void proportional(int id, Scratch& s, size_t split_inputs = SIZE_MAX) const {
     const Node& nd = net_.node(id);
     const Tensor& out = s.ws.values[static_cast<size_t>(id)];
     const Tensor& R = s.rel[static_cast<size_t>(id)];
@@ -433,7 +448,7 @@ class Propagator {
       }
     std::vector<const Tensor*> ins;
     for (int j : nd.inputs) ins.push_back(&s.ws.values[static_cast<size_t>(j)]);
-    for (size_t k = 0; k < nd.inputs.size(); ++k) {
+    for (size_t k = 0; k < std::min(split_inputs, nd.inputs.size()); ++k) {
       Tensor& g = s.t[1 + (k % 2)];
       g.resize(ins[k]->shape());
       g.fill(0.0);
@@ -624,7 +639,13 @@ class Propagator {
       if (id != target_.node) refuse(id, "softmax inside the network");
       return pass(id, s);  // the explained probability goes to its logit
     }
-    if (op.is_activation() || t == "Standardize" || t == "ClipMinMax") return pass(id, s);
+    // ParticleStandardize: [P*F] -> [P, F] keeps the particle-major order, so the flat
+    // relevance of element p*F+f is that of input column p*F+f.
+    if (op.is_activation() || t == "Standardize" || t == "ClipMinMax" || t == "ParticleStandardize") return pass(id, s);
+    // ParticlePool: R_p = w_p x_p / out * R (sum and mean alike); padded particles have
+    // w_p = 0 and get exactly 0; the mask source (input 1) gets none.
+    if (t == "ParticlePool") return proportional(id, s, 1);
+    if (t == "ReduceSum" || t == "ReduceMean") return proportional(id, s);
     if (t == "Concat" || t == "Slice" || t == "Reshape" || t == "Transpose" || t == "Pad" || t == "MaxPool") return route(id, s);
     if (t == "AveragePool" || t == "Add" || t == "Binary" || t == "BatchNorm") return proportional(id, s);
     refuse(id, "no relevance rule for this operation");

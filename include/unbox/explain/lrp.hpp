@@ -23,7 +23,14 @@
 // it with the values. Standardize passes relevance unchanged (decision: the relevance of a
 // standardized value is the relevance of its raw column, measured against the training
 // mean, the standardized zero). Canonization folds BatchNorm into the Dense or Conv layer
-// feeding it; an unfolded BatchNorm is a per-channel linear layer with rule 0. Softmax
+// feeding it; an unfolded BatchNorm is a per-channel linear layer with rule 0.
+// Particle Flow Networks (ops_particles.hpp): ParticleDense is a linear layer (same rules,
+// counted as a layer Lk for composites and --layer-rule, a "dense" layer of a composite);
+// ParticleStandardize passes relevance unchanged to the flat p{i}_{q} columns (like
+// Standardize); ParticlePool (masked sum or mean) splits it in proportion, R_p = x_p / out * R
+// (mean: the same proportions), padded particles get exactly 0 and the raw input it reads
+// the mask from gets none; ReduceSum / ReduceMean split proportionally like average pooling.
+// Softmax
 // between the inputs and the target, products of two tensors and unknown operations are
 // refused with an Error naming the operation.
 #pragma once
