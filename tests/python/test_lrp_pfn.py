@@ -65,7 +65,7 @@ def test_lrp_on_a_trained_pfn(run_unbox, tmp_path):
         for k, c in enumerate(cols):
             p = int(c.split("_")[0][1:])
             assert np.all(R[padded[:, p], k] == 0.0), (args, c)
-        assert np.abs(R[~padded.repeat(5, axis=1)]).min() >= 0 and np.abs(R).sum() > 0 and padded.any()
+        assert np.abs(R).sum() > 0 and padded.any()
         np.testing.assert_allclose(R.sum(axis=1), v[:, h.index("R_input_sum")], rtol=1e-9, atol=1e-9)
         book = v[:, h.index("R_output")] - v[:, h.index("R_input_sum")] - v[:, h.index("R_bias")] \
             - v[:, h.index("R_epsilon")] - v[:, h.index("R_other")]
