@@ -231,8 +231,8 @@ double mt2(double ma, double pax, double pay, double mb, double pbx, double pby,
   for (double v : {ma, pax, pay, mb, pbx, pby, mx, my})
     if (std::isnan(v)) return std::numeric_limits<double>::quiet_NaN();
   // Work in units of a common scale (mT2 is homogeneous of degree 1).
-  const double scale = std::max({std::hypot(ma, std::hypot(pax, pay)), std::hypot(mb, std::hypot(pbx, pby)),
-                                 std::hypot(mx, my), o.mchi_a, o.mchi_b});
+  const double scale = std::max({std::sqrt(ma * ma + pax * pax + pay * pay), std::sqrt(mb * mb + pbx * pbx + pby * pby),
+                                 std::sqrt(mx * mx + my * my), o.mchi_a, o.mchi_b});
   const double lower = std::max(ma + o.mchi_a, mb + o.mchi_b);
   if (!(scale > 0)) return lower;
   if (!std::isfinite(scale)) return std::numeric_limits<double>::infinity();
@@ -255,7 +255,7 @@ double mt2(double ma, double pax, double pay, double mb, double pbx, double pby,
 
   // Massless visibles parallel or antiparallel in the transverse plane: the general test is
   // degenerate (parallel parabola axes).
-  const double pa = std::hypot(a.px, a.py), pb = std::hypot(b.px, b.py);
+  const double pa = std::sqrt(a.px * a.px + a.py * a.py), pb = std::sqrt(b.px * b.px + b.py * b.py);
   const bool massless = a.m == 0 && b.m == 0 && pa > 0 && pb > 0;
   const double cross = a.px * b.py - a.py * b.px, dot = a.px * b.px + a.py * b.py;
   const bool parallel = massless && std::fabs(cross) <= 3e-8 * pa * pb;
