@@ -65,7 +65,9 @@ void register_physics_features(CLI::App& physics) {
                         "and the stop-dilepton network inputs, with the cut-flow",
                         "unbox physics features --channel stop-dilepton --data events.hepmc --out features.h5 "
                         "--label 0\n  unbox physics features --data ttbar.lhe --out f.csv --detector truth "
-                        "--selection generator --cutflow cutflow.json",
+                        "--selection generator --cutflow cutflow.json\n  unbox physics features --data events.hepmc --out f.csv "
+                        "--objects\n  unbox physics mt2 --data f.csv --out mt2.csv --l1 obj_l1 --l2 obj_l2 "
+                        "--met-phi obj_met_phi",
                         [a] { return run_features(*a); });
   c->add_option("--channel", a->opt.channel, "Feature set")->capture_default_str();
   c->add_option("--data,-d", a->data, "Events: HepMC3 ASCII (.hepmc, .hepmc3) or LHE (.lhe); else by content")
@@ -83,6 +85,11 @@ void register_physics_features(CLI::App& physics) {
   c->add_option("--jet-r", a->opt.reconstruction.jet_r, "Anti-kT radius")->capture_default_str();
   c->add_option("--iso-cone", a->opt.reconstruction.isolation_cone, "Lepton isolation cone (Delta-R)")
       ->capture_default_str();
+  c->add_flag("--objects", a->opt.objects,
+              "Also write the raw objects the features were computed from: obj_l1_pt, obj_l1_eta, obj_l1_phi, "
+              "obj_l1_m, the same for obj_l2, obj_j1 (the jet paired with l1), obj_j2, and obj_met_phi (GeV, "
+              "radians, eta not sign-flipped), before label and weight; feeds `unbox physics mt2 --l1 obj_l1 "
+              "--l2 obj_l2 --met-phi obj_met_phi`");
   c->add_option("--cutflow", a->cutflow_out, "Write the cut-flow (and run summary) as JSON");
   c->add_flag("--quiet,-q", a->opt.quiet, "No progress bar");
   c->add_flag("--json", a->json, "Print JSON instead of the table");

@@ -6,6 +6,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -28,10 +29,20 @@ struct FeatureOptions {
   std::optional<double> weight;     // constant weight; otherwise the generator's event weight
   std::int64_t max_events = -1;     // stop after this many events (-1: all)
   bool quiet = false;               // no progress bar
+  // Also write the raw detector-level objects the features were computed from (the objects of
+  // stop_dilepton_objects: l1, l2, j1 = the jet paired with l1, j2; pt, eta, phi, m in GeV and
+  // radians, without the eta-sign flip), and the MET azimuth: stop_dilepton_object_columns(),
+  // after the 26 feature columns and before label/weight.
+  bool objects = false;
 };
 
+// The 17 raw-object column names written with FeatureOptions::objects: obj_l1_pt, obj_l1_eta,
+// obj_l1_phi, obj_l1_m, the same for obj_l2, obj_j1, obj_j2, then obj_met_phi (the MET itself
+// is the feature column "met"). The obj_ prefix keeps them apart from the features' l1_eta etc.
+const std::vector<std::string>& stop_dilepton_object_columns();
+
 struct FeatureResult {
-  Dataset data;  // feature columns, then label (if given) and weight
+  Dataset data;  // feature columns, then the object columns (if asked), label (if given) and weight
   CutFlow cutflow;
   std::string source, format;
   std::int64_t events_read = 0;
