@@ -2,6 +2,7 @@
 #include "unbox/explain/ado_search.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <cmath>
@@ -107,6 +108,15 @@ AdoSearchResult ado_search(const Dataset& data, const std::vector<double>& targe
 
   std::vector<std::string> features = base;
   std::vector<bool> used(pool.size(), false);
+  // A constant candidate orders no pair (ADO exactly one half everywhere) and carries no
+  // information: skip it rather than let it win a step where every candidate is poor.
+  for (size_t c = 0; c < pool.size(); ++c) {
+    const auto [lo, hi] = std::minmax_element(pool_test[c].begin(), pool_test[c].end());
+    if (lo == pool_test[c].end() || *lo == *hi) {
+      used[c] = true;
+      r.constant_candidates.push_back(pool[c]);
+    }
+  }
   AdoSearchStep step;
   step.features = features;
   for (;;) {
@@ -164,6 +174,7 @@ nlohmann::ordered_json AdoSearchResult::to_json() const {
   j["train_events"] = train_events;
   j["test_events"] = test_events;
   j["stop_reason"] = stop_reason;
+  j["constant_candidates"] = constant_candidates;
   j["options"] = {{"arch", options.arch},           {"activation", options.activation},
                   {"epochs", options.epochs},       {"patience", options.patience},
                   {"train_fraction", options.train_fraction}, {"max_pairs", options.max_pairs},
@@ -215,6 +226,9 @@ std::string AdoSearchResult::to_table() const {
   }
   out += fmt::format("  {:<{}} {:<{}} {:>7.4f} {:>12}\n", target, wb, "", wa, target_auc, "1");
   out += "\n  stopped: " + stop_reason + "\n";
+  if (!constant_candidates.empty())
+    out += fmt::format("  skipped {} constant candidate(s): {}\n", constant_candidates.size(),
+                       fmt::join(constant_candidates, ", "));
   for (size_t i = 1; i < steps.size(); ++i)
     out += fmt::format("  step {}: {} had ADO {:.4f} against the target on the pairs the previous network disordered\n", i,
                        steps[i].added, steps[i].ado_on_pairs);

@@ -56,3 +56,36 @@ TEST(AdoSearch, PicksThePoolMemberTheTargetIsMadeOf) {
   EXPECT_THROW(ado_search(d, target, "t", {"x1"}, {"missing"}, o), Error);
   EXPECT_THROW(ado_search(d, target, "t", {"x1"}, {"x1"}, o), Error);
 }
+
+// A constant pool column (e.g. the d = 0 EFP, which is 1 for every jet) orders no pair:
+// it is reported and never added, even when every other candidate is poor.
+TEST(AdoSearch, ConstantCandidatesAreSkipped) {
+  std::mt19937_64 rng(5);
+  const Index n = 600;
+  std::vector<double> x1(n), noise(n), one(n, 1.0), label(n), target(n);
+  for (Index i = 0; i < n; ++i) {
+    label[i] = static_cast<double>(i % 2);
+    x1[i] = static_cast<double>(rng() >> 11) * 0x1.0p-53 + 0.3 * label[i];
+    noise[i] = static_cast<double>(rng() >> 11) * 0x1.0p-53;
+    target[i] = x1[i] + 0.5 * noise[i] * label[i];
+  }
+  Dataset d;
+  d.add("x1", Tensor({n}, x1));
+  d.add("one", Tensor({n}, one));
+  d.add("noise", Tensor({n}, noise));
+  d.add("label", Tensor({n}, label));
+  d.label_column = "label";
+  AdoSearchOptions o;
+  o.arch = "4";
+  o.epochs = 2;
+  o.max_steps = 3;
+  o.margin = -1.0;  // never stop on the margin: only the pool can run out
+  AdoSearchResult r = ado_search(d, target, "target", {"x1"}, {"one", "noise"}, o);
+  ASSERT_EQ(r.constant_candidates, std::vector<std::string>{"one"});
+  ASSERT_EQ(r.steps.size(), 2u);
+  EXPECT_EQ(r.steps[1].added, "noise");
+  EXPECT_EQ(r.stop_reason, "the pool is used up");
+  for (const auto& s : r.steps)
+    for (const auto& c : s.ranking) EXPECT_NE(c.name, "one");
+  EXPECT_EQ(r.to_json()["constant_candidates"][0], "one");
+}

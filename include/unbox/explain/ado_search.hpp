@@ -61,6 +61,7 @@ struct AdoSearchResult {
   std::vector<std::string> base;
   std::vector<AdoSearchStep> steps;  // steps[0] is the base
   std::string stop_reason;
+  std::vector<std::string> constant_candidates;  // pool columns constant on the measuring events: skipped
   Index train_events = 0, test_events = 0;
   AdoSearchOptions options;
   nlohmann::ordered_json to_json() const;
