@@ -11,35 +11,14 @@
 #include "unbox/explain/xaug_study.hpp"
 #include "unbox/train.hpp"
 
+#include "bench_util.hpp"
+
 using namespace unbox;
+using bench::glorot_randomize;
+using bench::random_events;
+using bench::feature_names;
 
 namespace {
-
-void randomize(Network& net, std::uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  for (size_t i = 0; i < net.nodes().size(); ++i)
-    if (net.nodes()[i].op)
-      for (auto& p : net.op(static_cast<int>(i)).parameters())
-        if (p.trainable && p.name == "weight") {
-          const double limit = std::sqrt(6.0 / static_cast<double>(p.value->size() / p.value->dim(0) + p.value->dim(0)));
-          std::uniform_real_distribution<double> u(-limit, limit);
-          for (double& v : p.value->values()) v = u(rng);
-        }
-}
-
-Tensor random_events(Index n, Index width) {
-  Tensor x({n, width});
-  std::mt19937_64 rng(2);
-  std::normal_distribution<double> g;
-  for (double& v : x.values()) v = g(rng);
-  return x;
-}
-
-std::vector<std::string> names(Index n) {
-  std::vector<std::string> f;
-  for (Index i = 0; i < n; ++i) f.push_back("f" + std::to_string(i));
-  return f;
-}
 
 // Args: threads, composite (0: rule epsilon, 1: epsilon-gamma-box).
 void run(benchmark::State& state, const Network& net, Index width) {
@@ -56,8 +35,8 @@ void run(benchmark::State& state, const Network& net, Index width) {
 
 void BM_LrpPaper(benchmark::State& state) {
   static Network net = [] {
-    Network n = build_network(names(19), parse_architecture("paper"));
-    randomize(n, 1);
+    Network n = build_network(feature_names(19), parse_architecture("paper"));
+    glorot_randomize(n, 1);
     return n;
   }();
   run(state, net, 19);
@@ -66,8 +45,8 @@ BENCHMARK(BM_LrpPaper)->ArgsProduct({{1, 2}, {0, 1}})->Unit(benchmark::kMillisec
 
 void BM_LrpCnn1d(benchmark::State& state) {
   static Network net = [] {
-    Network n = build_particle_cnn(names(103), 20, 5, 1);
-    randomize(n, 1);
+    Network n = build_particle_cnn(feature_names(103), 20, 5, 1);
+    glorot_randomize(n, 1);
     return n;
   }();
   run(state, net, 103);

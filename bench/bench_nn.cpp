@@ -8,6 +8,8 @@
 #include "unbox/network.hpp"
 #include "unbox/train.hpp"
 
+#include "bench_util.hpp"
+
 using namespace unbox;
 
 namespace {
@@ -26,13 +28,7 @@ Network paper_network() {
   return net;
 }
 
-Tensor random_events(Index n, Index width) {
-  Tensor x({n, width});
-  std::mt19937_64 rng(2);
-  std::normal_distribution<double> g;
-  for (double& v : x.values()) v = g(rng);
-  return x;
-}
+using bench::random_events;
 
 constexpr Index kEvents = 1 << 16;  // 16 batches of 4096
 

@@ -11,34 +11,19 @@
 #include "unbox/explain/taylor.hpp"
 #include "unbox/train.hpp"
 
+#include "bench_util.hpp"
+
 using namespace unbox;
 
 namespace {
 
 Network make_network(const std::string& arch, const std::string& act, const std::string& out, Index n) {
-  std::vector<std::string> names;
-  for (Index i = 0; i < n; ++i) names.push_back("f" + std::to_string(i));
-  Network net = build_network(names, parse_architecture(arch, act, out));
-  std::mt19937_64 rng(1);
-  for (size_t i = 0; i < net.nodes().size(); ++i)
-    if (net.nodes()[i].op)
-      for (auto& p : net.op(static_cast<int>(i)).parameters())
-        if (p.trainable && p.name == "weight") {
-          // Glorot-like scale so that tanh units are neither linear nor saturated.
-          const double limit = std::sqrt(6.0 / static_cast<double>(p.value->dim(0) + p.value->dim(1)));
-          std::uniform_real_distribution<double> u(-limit, limit);
-          for (double& v : p.value->values()) v = u(rng);
-        }
+  Network net = build_network(bench::feature_names(n), parse_architecture(arch, act, out));
+  bench::glorot_randomize(net, 1);
   return net;
 }
 
-Tensor random_events(Index n, Index width) {
-  Tensor x({n, width});
-  std::mt19937_64 rng(2);
-  std::normal_distribution<double> g;
-  for (double& v : x.values()) v = g(rng);
-  return x;
-}
+using bench::random_events;
 
 // Args: threads, order, events.
 void run(benchmark::State& state, const Network& net, Index width) {
