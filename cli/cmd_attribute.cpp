@@ -54,14 +54,7 @@ int run_attribute() {
   double mean_abs_complete = 0, max_abs_complete = 0, max_rel_complete = 0;
   for (size_t m = 0; m < models.size(); ++m) {
     Network net = load_model(models[m]);
-    std::string t = default_target(net, &note);
-    o.neuron = a.neuron.empty() ? t : a.neuron;
-    if (!a.neuron.empty()) {
-      note = "target: " + a.neuron;
-      if (a.neuron == "output" && t == "output:pre")
-        std::cerr << "unbox: warning: --neuron output explains the value after the final activation (the default, "
-                     "as for lrp, is output:pre)\n";
-    }
+    o.neuron = explained_target(net, a.neuron, &note, "the default, as for lrp, is output:pre");
     Attribution r = attribute(net, data, o);
     target = r.target;
     aggs.push_back(aggregate(r.features, r.scores, r.inputs, labels, AggregationOptions{a.bins, a.rows}));

@@ -65,14 +65,8 @@ int run_lrp() {
   std::vector<std::string> layer_rules;
   for (size_t m = 0; m < models.size(); ++m) {
     Network net = load_model(models[m]);
-    std::string t = default_target(net, &note);
-    o.neuron = a.neuron.empty() ? t : a.neuron;
-    if (!a.neuron.empty()) {
-      note = "target: " + a.neuron;
-      if (a.neuron == "output" && t == "output:pre")
-        std::cerr << "unbox: warning: --neuron output explains the value after the final activation; sigmoid and "
-                     "tanh break LRP's sign assumptions (the default is output:pre)\n";
-    }
+    o.neuron = explained_target(net, a.neuron, &note,
+                                "sigmoid and tanh break LRP's sign assumptions (the default is output:pre)");
     LrpRelevance r = lrp(net, data, o);
     target = r.target;
     layer_rules = r.layer_rules;

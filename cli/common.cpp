@@ -3,6 +3,9 @@
 #include <fmt/format.h>
 
 #include <cmath>
+#include <iostream>
+
+#include "unbox/explain/lrp.hpp"
 
 namespace unbox::cli {
 
@@ -83,6 +86,16 @@ std::string layer_table(const Network& net) {
   }
   out += fmt::format("{} trainable parameters; neurons are named NODE[j]\n", net.parameter_count());
   return out;
+}
+
+std::string explained_target(const Network& net, const std::string& forced, std::string* note,
+                             const std::string& why) {
+  const std::string t = default_target(net, note);
+  if (forced.empty()) return t;
+  *note = "target: " + forced;
+  if (forced == "output" && t == "output:pre")
+    std::cerr << "unbox: warning: --neuron output explains the value after the final activation; " << why << "\n";
+  return forced;
 }
 
 }  // namespace unbox::cli

@@ -27,4 +27,10 @@ std::vector<std::string> split_list(const std::string& text);
 // The layer table of `unbox info` and the demo.
 std::string layer_table(const Network& net);
 
+// The neuron `lrp` and `attribute` explain: `forced` (their --neuron) or the default target
+// (output:pre before a final sigmoid, tanh or softmax). `note` receives the line to print.
+// Forcing the post-activation `output` prints a warning on stderr ending in `why`.
+std::string explained_target(const Network& net, const std::string& forced, std::string* note,
+                             const std::string& why);
+
 }  // namespace unbox::cli
