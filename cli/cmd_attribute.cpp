@@ -40,14 +40,7 @@ int run_attribute() {
   o.columns = split_list(a.columns);
   if (o.steps < 1) throw Error(fmt::format("--steps must be positive, got {}", o.steps));
   const auto models = split_list(a.model);
-  Dataset data = load_data(a.data);
-  if (a.data.label.empty() && data.has("label")) data.label_column = "label";
-  if (data.label_column) check_labels(data);
-  if (a.max_events > 0 && data.events() > a.max_events) {
-    std::vector<Index> rows(static_cast<size_t>(a.max_events));
-    for (Index i = 0; i < a.max_events; ++i) rows[static_cast<size_t>(i)] = i;
-    data = data.subset(rows);
-  }
+  Dataset data = load_events_to_explain(a.data, a.max_events);
   const std::vector<double> labels = data.label_column ? data.labels() : std::vector<double>{};
   std::vector<Aggregation> aggs;
   std::string target, note;
@@ -67,12 +60,7 @@ int run_attribute() {
         if (scale > 0) max_rel_complete = std::max(max_rel_complete, err / scale);
       }
       if (!a.per_event.empty()) {
-        Dataset out;
-        for (size_t j = 0; j < r.features.size(); ++j) {
-          Tensor c({data.events()});
-          for (Index e = 0; e < data.events(); ++e) c[e] = r.scores.at(e, static_cast<Index>(j));
-          out.add("A_" + r.features[j], std::move(c));
-        }
+        Dataset out = score_columns("A_", r.features, r.scores);
         if (!r.completeness_error.empty()) {
           out.add("f_x", Tensor({data.events()}, r.f_x));
           out.add("f_baseline", Tensor({data.events()}, r.f_baseline));

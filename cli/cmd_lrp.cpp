@@ -50,14 +50,7 @@ int run_lrp() {
   o.canonize = !a.no_canonize;
   o.columns = split_list(a.columns);
   const auto models = split_list(a.model);
-  Dataset data = load_data(a.data);
-  if (a.data.label.empty() && data.has("label")) data.label_column = "label";
-  if (data.label_column) check_labels(data);
-  if (a.max_events > 0 && data.events() > a.max_events) {
-    std::vector<Index> rows(static_cast<size_t>(a.max_events));
-    for (Index i = 0; i < a.max_events; ++i) rows[static_cast<size_t>(i)] = i;
-    data = data.subset(rows);
-  }
+  Dataset data = load_events_to_explain(a.data, a.max_events);
   const std::vector<double> labels = data.label_column ? data.labels() : std::vector<double>{};
   std::vector<Aggregation> aggs;
   std::vector<ConservationSummary> cons;
@@ -73,12 +66,7 @@ int run_lrp() {
     cons.push_back(summarize_conservation(r));
     aggs.push_back(aggregate(r.features, r.relevance, r.inputs, labels, AggregationOptions{a.bins, a.rows}));
     if (m == 0 && !a.per_event.empty()) {
-      Dataset out;
-      for (size_t j = 0; j < r.features.size(); ++j) {
-        Tensor c({data.events()});
-        for (Index e = 0; e < data.events(); ++e) c[e] = r.relevance.at(e, static_cast<Index>(j));
-        out.add("R_" + r.features[j], std::move(c));
-      }
+      Dataset out = score_columns("R_", r.features, r.relevance);
       out.add("R_output", Tensor({data.events()}, r.output));
       out.add("R_input_sum", Tensor({data.events()}, r.input_sum));
       out.add("R_bias", Tensor({data.events()}, r.bias));

@@ -98,4 +98,27 @@ std::string explained_target(const Network& net, const std::string& forced, std:
   return forced;
 }
 
+Dataset load_events_to_explain(const DataArgs& args, Index max_events) {
+  Dataset data = load_data(args);
+  if (args.label.empty() && data.has("label")) data.label_column = "label";
+  if (data.label_column) check_labels(data);
+  if (max_events > 0 && data.events() > max_events) {
+    std::vector<Index> rows(static_cast<size_t>(max_events));
+    for (Index i = 0; i < max_events; ++i) rows[static_cast<size_t>(i)] = i;
+    data = data.subset(rows);
+  }
+  return data;
+}
+
+Dataset score_columns(const std::string& prefix, const std::vector<std::string>& features, const Tensor& scores) {
+  Dataset out;
+  const Index n = scores.dim(0);
+  for (size_t j = 0; j < features.size(); ++j) {
+    Tensor c({n});
+    for (Index e = 0; e < n; ++e) c[e] = scores.at(e, static_cast<Index>(j));
+    out.add(prefix + features[j], std::move(c));
+  }
+  return out;
+}
+
 }  // namespace unbox::cli

@@ -33,4 +33,11 @@ std::string layer_table(const Network& net);
 std::string explained_target(const Network& net, const std::string& forced, std::string* note,
                              const std::string& why);
 
+// The events lrp and attribute explain: the data file, its label column ("label" when it
+// exists and --label named none; checked to be 0/1), cut to the first `max_events` (> 0).
+Dataset load_events_to_explain(const DataArgs& args, Index max_events);
+
+// Per-event scores [N, features] as columns PREFIX<feature> of a new dataset.
+Dataset score_columns(const std::string& prefix, const std::vector<std::string>& features, const Tensor& scores);
+
 }  // namespace unbox::cli
