@@ -36,6 +36,7 @@
 
 #include "unbox/derivatives.hpp"
 #include "unbox/ops.hpp"
+#include "nn/event_tiles.hpp"
 
 namespace unbox {
 
@@ -520,7 +521,6 @@ void visit_derivatives(const Network& net, const std::vector<Tensor>& inputs, co
   Schedule S = make_schedule(net, neuron, options, plan);
   if (inputs.size() != net.input_nodes().size())
     throw Error(fmt::format("the network takes {} inputs, {} given", net.input_nodes().size(), inputs.size()));
-  const Index events = inputs.empty() ? 0 : inputs[0].events();
   Index maxw = 1;
   for (size_t i = 0; i < net.nodes().size(); ++i)
     if (S.anc[i]) maxw = std::max(maxw, shape_size(net.nodes()[i].shape));
@@ -532,55 +532,33 @@ void visit_derivatives(const Network& net, const std::vector<Tensor>& inputs, co
     tile = std::clamp<Index>((Index{2} << 20) / std::max<Index>(per_event, 1), 1, 256);
   }
   chunk = std::max<Index>(chunk, 1);
-  const Index chunks = (events + chunk - 1) / chunk;
-  std::exception_ptr error;
-#pragma omp parallel
-  {
-    thread_local Engine E;
-    std::vector<Tensor> slices(inputs.size());
-    std::vector<const Tensor*> ptrs(inputs.size());
-#pragma omp for schedule(dynamic, 1)
-    for (Index c = 0; c < chunks; ++c) {
-      if (error) continue;
-      try {
-        const Index cend = std::min(events, (c + 1) * chunk);
-        for (Index begin = c * chunk; begin < cend; begin += tile) {
-          const Index count = std::min(tile, cend - begin);
-          for (size_t k = 0; k < inputs.size(); ++k) {
-            Shape s = inputs[k].shape();
-            s[0] = count;
-            slices[k].resize(s);
-            const Index pe = inputs[k].per_event();
-            std::copy_n(inputs[k].data() + begin * pe, count * pe, slices[k].data());
-            ptrs[k] = &slices[k];
-          }
-          run_tile(net, S, ptrs, E);
-          // Into the units asked for.
-          const Index n = S.n, P2 = pair_count(n), P3 = triple_count(n);
-          for (Index e = 0; e < count; ++e) {
-            for (Index i = 0; i < n; ++i) E.first[e * n + i] *= S.s1[static_cast<size_t>(i)];
-            if (options.order >= 2)
-              for (Index p = 0; p < P2; ++p) E.second[e * P2 + p] *= S.s2[static_cast<size_t>(p)];
-            if (options.order >= 3)
-              for (Index p = 0; p < P3; ++p) E.third[e * P3 + p] *= S.s3[static_cast<size_t>(p)];
-          }
-          DerivativeTile t;
-          t.begin = begin;
-          t.count = count;
-          t.variables = n;
-          t.value = E.value.data();
-          t.first = E.first.data();
-          t.second = options.order >= 2 ? E.second.data() : nullptr;
-          t.third = options.order >= 3 ? E.third.data() : nullptr;
-          visit(c, t);
+  detail::for_each_event_tile(
+      inputs, chunk, tile,
+      []() -> Engine& {
+        thread_local Engine E;
+        return E;
+      },
+      [&](Engine& E, Index c, Index begin, Index count, std::vector<const Tensor*>& ptrs) {
+        run_tile(net, S, ptrs, E);
+        // Into the units asked for.
+        const Index n = S.n, P2 = pair_count(n), P3 = triple_count(n);
+        for (Index e = 0; e < count; ++e) {
+          for (Index i = 0; i < n; ++i) E.first[e * n + i] *= S.s1[static_cast<size_t>(i)];
+          if (options.order >= 2)
+            for (Index p = 0; p < P2; ++p) E.second[e * P2 + p] *= S.s2[static_cast<size_t>(p)];
+          if (options.order >= 3)
+            for (Index p = 0; p < P3; ++p) E.third[e * P3 + p] *= S.s3[static_cast<size_t>(p)];
         }
-      } catch (...) {
-#pragma omp critical(unbox_jets_error)
-        if (!error) error = std::current_exception();
-      }
-    }
-  }
-  if (error) std::rethrow_exception(error);
+        DerivativeTile t;
+        t.begin = begin;
+        t.count = count;
+        t.variables = n;
+        t.value = E.value.data();
+        t.first = E.first.data();
+        t.second = options.order >= 2 ? E.second.data() : nullptr;
+        t.third = options.order >= 3 ? E.third.data() : nullptr;
+        visit(c, t);
+      });
 }
 
 InputDerivatives input_derivatives(const Network& net, const std::vector<Tensor>& inputs, const NeuronRef& neuron,

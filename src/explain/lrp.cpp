@@ -18,6 +18,7 @@
 
 #include "unbox/ops_more.hpp"
 #include "unbox/ops_particles.hpp"
+#include "nn/event_tiles.hpp"
 
 namespace unbox {
 
@@ -701,27 +702,11 @@ LrpRelevance lrp(const Network& net_in, const std::vector<Tensor>& inputs, const
   res.epsilon.assign(static_cast<size_t>(N), 0.0);
   res.other.assign(static_cast<size_t>(N), 0.0);
   const auto& ids = net.input_nodes();
+  // One batch is one tile: a Scratch per thread and call (its relevance tensors belong to this network).
   const Index batch = std::max<Index>(1, o.batch);
-  const Index batches = (N + batch - 1) / batch;
-  std::exception_ptr failure;
-  bool failed = false;
-#pragma omp parallel
-  {
-    Scratch s;
-    std::vector<Tensor> sl(inputs.size());
-    std::vector<const Tensor*> ptrs(inputs.size());
-#pragma omp for schedule(dynamic, 1)
-    for (Index b = 0; b < batches; ++b) {
-      bool stop;
-#pragma omp atomic read
-      stop = failed;
-      if (stop) continue;
-      try {
-        const Index begin = b * batch, count = std::min(batch, N - begin);
-        for (size_t k = 0; k < inputs.size(); ++k) {
-          sl[k] = inputs[k].slice_events(begin, count);
-          ptrs[k] = &sl[k];
-        }
+  detail::for_each_event_tile(
+      inputs, batch, batch, [] { return Scratch{}; },
+      [&](Scratch& s, Index, Index begin, Index count, std::vector<const Tensor*>& ptrs) {
         prop.run(ptrs, s);
         const auto tn = static_cast<size_t>(prop.target().node);
         const Index tpe = s.ws.values[tn].per_event();
@@ -735,28 +720,20 @@ LrpRelevance lrp(const Network& net_in, const std::vector<Tensor>& inputs, const
         Index off = 0;
         for (size_t k = 0; k < ids.size(); ++k) {
           const Tensor& r = s.rel[static_cast<size_t>(ids[k])];
-          const Index pk = sl[k].per_event();
+          const Index pk = ptrs[k]->per_event();
           for (Index e = 0; e < count; ++e) {
             double sum = 0;
             for (Index j = 0; j < pk; ++j) {
               const double v = r.empty() ? 0.0 : r[e * pk + j];
               res.relevance[(begin + e) * F + off + j] = v;
-              res.inputs[(begin + e) * F + off + j] = sl[k][e * pk + j];
+              res.inputs[(begin + e) * F + off + j] = (*ptrs[k])[e * pk + j];
               sum += v;
             }
             res.input_sum[static_cast<size_t>(begin + e)] += sum;
           }
           off += pk;
         }
-      } catch (...) {
-#pragma omp critical(unbox_lrp_failure)
-        if (!failure) failure = std::current_exception();
-#pragma omp atomic write
-        failed = true;
-      }
-    }
-  }
-  if (failure) std::rethrow_exception(failure);
+      });
   return res;
 }
 

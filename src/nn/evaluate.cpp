@@ -7,6 +7,7 @@
 
 #include "unbox/data.hpp"
 #include "unbox/network.hpp"
+#include "nn/event_tiles.hpp"
 
 namespace unbox {
 
@@ -61,49 +62,15 @@ constexpr Index kTile = 256;
 template <class Body>
 void for_each_batch(const std::vector<Tensor>& inputs, Index batch, Body body) {
   if (inputs.empty()) throw Error("no inputs given");
-  const Index events = inputs[0].events();
-  batch = std::max<Index>(1, batch);
-  const Index batches = (events + batch - 1) / batch;
-  bool failure_flag = false;
-  // An exception must not leave an OpenMP region (that would terminate the program):
-  // the first one is kept, the remaining batches are skipped, and it is rethrown here.
-  std::exception_ptr failure;
-#pragma omp parallel
-  {
-    // Kept per thread between calls: after the first call no tile allocates.
-    thread_local Workspace ws;
-    thread_local std::vector<Tensor> slices;
-    slices.resize(inputs.size());
-    std::vector<const Tensor*> ptrs(inputs.size());
-#pragma omp for schedule(dynamic, 1)
-    for (Index b = 0; b < batches; ++b) {
-      bool failed;
-#pragma omp atomic read
-      failed = failure_flag;
-      if (failed) continue;
-      try {
-        const Index batch_end = std::min(events, (b + 1) * batch);
-        for (Index begin = b * batch; begin < batch_end; begin += kTile) {
-          const Index count = std::min(kTile, batch_end - begin);
-          for (size_t k = 0; k < inputs.size(); ++k) {
-            Shape s = inputs[k].shape();
-            s[0] = count;
-            slices[k].resize(s);
-            const Index pe = inputs[k].per_event();
-            std::copy_n(inputs[k].data() + begin * pe, count * pe, slices[k].data());
-            ptrs[k] = &slices[k];
-          }
-          body(begin, count, ws, ptrs);
-        }
-      } catch (...) {
-#pragma omp critical(unbox_batch_failure)
-        if (!failure) failure = std::current_exception();
-#pragma omp atomic write
-        failure_flag = true;
-      }
-    }
-  }
-  if (failure) std::rethrow_exception(failure);
+  detail::for_each_event_tile(
+      inputs, batch, kTile,
+      []() -> Workspace& {
+        thread_local Workspace ws;  // kept per thread between calls: after the first call no tile allocates
+        return ws;
+      },
+      [&](Workspace& ws, Index, Index begin, Index count, std::vector<const Tensor*>& ptrs) {
+        body(begin, count, ws, ptrs);
+      });
 }
 }  // namespace
 
