@@ -33,6 +33,20 @@ std::string attribution_method_name(AttributionMethod m) {
   return "?";
 }
 
+namespace {
+// P_n(z) by the three-term recurrence; `dp` receives P_n'(z).
+double legendre(Index n, double z, double& dp) {
+  double p0 = 1, p1 = 0;
+  for (Index k = 1; k <= n; ++k) {
+    const double p2 = p1;
+    p1 = p0;
+    p0 = ((2.0 * static_cast<double>(k) - 1.0) * z * p1 - (static_cast<double>(k) - 1.0) * p2) / static_cast<double>(k);
+  }
+  dp = static_cast<double>(n) * (z * p0 - p1) / (z * z - 1.0);
+  return p0;
+}
+}  // namespace
+
 void gauss_legendre01(Index n, std::vector<double>& x, std::vector<double>& w) {
   if (n < 1) throw Error(fmt::format("the number of quadrature points must be positive, got {}", n));
   constexpr double pi = 3.14159265358979323846;
@@ -43,26 +57,12 @@ void gauss_legendre01(Index n, std::vector<double>& x, std::vector<double>& w) {
     // Newton on P_n from the Tricomi guess; the roots are symmetric about 0.
     double z = std::cos(pi * (static_cast<double>(i) + 0.75) / (static_cast<double>(n) + 0.5)), dp = 0;
     for (int it = 0; it < 100; ++it) {
-      double p0 = 1, p1 = 0;
-      for (Index k = 1; k <= n; ++k) {
-        const double p2 = p1;
-        p1 = p0;
-        p0 = ((2.0 * static_cast<double>(k) - 1.0) * z * p1 - (static_cast<double>(k) - 1.0) * p2) / static_cast<double>(k);
-      }
-      dp = static_cast<double>(n) * (z * p0 - p1) / (z * z - 1.0);
-      const double dz = p0 / dp;
+      const double p = legendre(n, z, dp);
+      const double dz = p / dp;
       z -= dz;
       if (std::abs(dz) < 1e-16) break;
     }
-    {
-      double p0 = 1, p1 = 0;
-      for (Index k = 1; k <= n; ++k) {
-        const double p2 = p1;
-        p1 = p0;
-        p0 = ((2.0 * static_cast<double>(k) - 1.0) * z * p1 - (static_cast<double>(k) - 1.0) * p2) / static_cast<double>(k);
-      }
-      dp = static_cast<double>(n) * (z * p0 - p1) / (z * z - 1.0);
-    }
+    legendre(n, z, dp);  // P_n' at the converged root
     const double wt = 2.0 / ((1.0 - z * z) * dp * dp);
     // Map [-1, 1] to [0, 1]: t = (1 + z) / 2, weight / 2.
     x[static_cast<size_t>(i)] = 0.5 * (1.0 - z);
