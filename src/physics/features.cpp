@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <iterator>
+#include <limits>
 
 #include "unbox/core.hpp"
 #include "unbox/physics/reader.hpp"
@@ -19,64 +20,105 @@ const std::vector<std::string>& stop_dilepton_object_columns() {
   return names;
 }
 
-FeatureResult build_features(const std::string& path, const FeatureOptions& o) {
+namespace {
+void check_channel(const FeatureOptions& o) {
   if (o.channel != "stop-dilepton")
     throw Error(fmt::format("unknown channel '{}': the available channel is stop-dilepton", o.channel));
-  FeatureResult r;
-  r.source = path;
-  auto reader = open_events(path);
-  r.format = detect_event_format(path) == EventFormat::HepMC3 ? "HepMC3" : "LHE";
+}
+}  // namespace
+
+FeatureBuilder::FeatureBuilder(const FeatureOptions& o) : options_(o) {
+  check_channel(o);
   CmsPreselectionOptions cms = o.cms_cuts;
   cms.resolution = o.detector;
-  std::vector<Cut> cuts = named_selection(o.selection, o.generator_cuts, cms);
-  r.cutflow = CutFlow(cuts);
-  size_t object_step = cuts.size();
-  r.cutflow.add_step("objects", ">= 2 leptons and >= 2 jets for the features");
+  cuts_ = named_selection(o.selection, o.generator_cuts, cms);
+  cutflow_ = CutFlow(cuts_);
+  object_step_ = cuts_.size();
+  cutflow_.add_step("objects", ">= 2 leptons and >= 2 jets for the features");
+  cols_.resize(stop_dilepton_columns().size());
+  object_cols_.resize(o.objects ? stop_dilepton_object_columns().size() : 0);
+}
 
-  const auto& names = stop_dilepton_columns();
-  std::vector<std::vector<double>> cols(names.size());
-  std::vector<double> weights;
+bool FeatureBuilder::add(const GenEvent& gen, std::int64_t index) {
+  const FeatureOptions& o = options_;
+  ++seen_;
+  double w = o.weight ? *o.weight : gen.weight;
+  RecoEvent truth = reconstruct(gen, o.reconstruction);
+  RecoEvent reco = apply_detector(truth, index, o.detector);
   double row[kStopDileptonColumns];
-  const auto& object_names = stop_dilepton_object_columns();
-  std::vector<std::vector<double>> object_cols(o.objects ? object_names.size() : 0);
-  StopDileptonObjects obj;
+  bool pass = cutflow_.apply(cuts_, truth, reco, w) && stop_dilepton_features(reco, row);
+  if (pass) cutflow_.count(object_step_, w);
+  if (!pass && !o.keep_all) return false;
+  constexpr double nan = std::numeric_limits<double>::quiet_NaN();
+  for (size_t c = 0; c < cols_.size(); ++c) cols_[c].push_back(pass ? row[c] : nan);
+  if (o.objects) {
+    StopDileptonObjects obj;
+    if (pass) stop_dilepton_objects(reco, obj);  // the same objects stop_dilepton_features just used
+    const double v[] = {obj.l1.pt, obj.l1.eta, obj.l1.phi, obj.l1.m, obj.l2.pt, obj.l2.eta,
+                        obj.l2.phi, obj.l2.m, obj.j1.pt, obj.j1.eta, obj.j1.phi, obj.j1.m,
+                        obj.j2.pt, obj.j2.eta, obj.j2.phi, obj.j2.m, obj.met.phi};
+    static_assert(std::size(v) == 17);
+    for (size_t c = 0; c < object_cols_.size(); ++c) object_cols_[c].push_back(pass ? v[c] : nan);
+  }
+  weights_.push_back(w);
+  if (o.keep_all) selected_.push_back(pass ? 1.0 : 0.0);
+  return pass;
+}
 
+void FeatureBuilder::append(FeatureBuilder&& other) {
+  auto join = [](std::vector<double>& a, std::vector<double>& b) { a.insert(a.end(), b.begin(), b.end()); };
+  for (size_t c = 0; c < cols_.size(); ++c) join(cols_[c], other.cols_[c]);
+  for (size_t c = 0; c < object_cols_.size(); ++c) join(object_cols_[c], other.object_cols_[c]);
+  join(weights_, other.weights_);
+  join(selected_, other.selected_);
+  cutflow_.total_events += other.cutflow_.total_events;
+  cutflow_.total_weight += other.cutflow_.total_weight;
+  for (size_t i = 0; i < cutflow_.events.size(); ++i) {
+    cutflow_.events[i] += other.cutflow_.events[i];
+    cutflow_.weights[i] += other.cutflow_.weights[i];
+  }
+  seen_ += other.seen_;
+  other = FeatureBuilder(options_);
+}
+
+FeatureResult FeatureBuilder::finish(const std::string& source, const std::string& format) {
+  FeatureResult r;
+  r.source = source;
+  r.format = format;
+  r.cutflow = std::move(cutflow_);
+  r.events_read = seen_;
+  Index n = static_cast<Index>(weights_.size());
+  const auto& names = stop_dilepton_columns();
+  const auto& object_names = stop_dilepton_object_columns();
+  for (size_t c = 0; c < names.size(); ++c) r.data.add(names[c], Tensor({n}, std::move(cols_[c])));
+  for (size_t c = 0; c < object_cols_.size(); ++c) r.data.add(object_names[c], Tensor({n}, std::move(object_cols_[c])));
+  if (options_.keep_all) r.data.add("selected", Tensor({n}, std::move(selected_)));
+  if (options_.label) {
+    r.data.add("label", Tensor({n}, std::vector<double>(static_cast<size_t>(n), *options_.label)));
+    r.data.label_column = "label";
+  }
+  r.data.add("weight", Tensor({n}, std::move(weights_)));
+  r.data.weight_column = "weight";
+  r.data.source = source;
+  *this = FeatureBuilder(options_);
+  return r;
+}
+
+FeatureResult build_features(const std::string& path, const FeatureOptions& o) {
+  check_channel(o);
+  auto reader = open_events(path);
+  std::string format = detect_event_format(path) == EventFormat::HepMC3 ? "HepMC3" : "LHE";
+  FeatureBuilder builder(o);
   Progress progress("features", reader->size(), o.quiet);
   GenEvent gen;
   std::int64_t index = 0;
   while ((o.max_events < 0 || index < o.max_events) && reader->next(gen)) {
-    double w = o.weight ? *o.weight : gen.weight;
-    RecoEvent truth = reconstruct(gen, o.reconstruction);
-    RecoEvent reco = apply_detector(truth, index, o.detector);
+    builder.add(gen, index);
     ++index;
     if ((index & 255) == 0) progress.update(reader->position(), fmt::format("{} events", index));
-    if (!r.cutflow.apply(cuts, truth, reco, w)) continue;
-    if (!stop_dilepton_features(reco, row)) continue;
-    r.cutflow.count(object_step, w);
-    for (size_t c = 0; c < names.size(); ++c) cols[c].push_back(row[c]);
-    if (o.objects) {
-      stop_dilepton_objects(reco, obj);  // the same objects stop_dilepton_features just used
-      const double v[] = {obj.l1.pt, obj.l1.eta, obj.l1.phi, obj.l1.m, obj.l2.pt, obj.l2.eta,
-                          obj.l2.phi, obj.l2.m, obj.j1.pt, obj.j1.eta, obj.j1.phi, obj.j1.m,
-                          obj.j2.pt, obj.j2.eta, obj.j2.phi, obj.j2.m, obj.met.phi};
-      static_assert(std::size(v) == 17);
-      for (size_t c = 0; c < object_cols.size(); ++c) object_cols[c].push_back(v[c]);
-    }
-    weights.push_back(w);
   }
   progress.finish(fmt::format("{} events", index));
-  r.events_read = index;
-  Index n = static_cast<Index>(weights.size());
-  for (size_t c = 0; c < names.size(); ++c) r.data.add(names[c], Tensor({n}, std::move(cols[c])));
-  for (size_t c = 0; c < object_cols.size(); ++c) r.data.add(object_names[c], Tensor({n}, std::move(object_cols[c])));
-  if (o.label) {
-    r.data.add("label", Tensor({n}, std::vector<double>(static_cast<size_t>(n), *o.label)));
-    r.data.label_column = "label";
-  }
-  r.data.add("weight", Tensor({n}, std::move(weights)));
-  r.data.weight_column = "weight";
-  r.data.source = path;
-  return r;
+  return builder.finish(path, format);
 }
 
 std::string FeatureResult::to_table() const {

@@ -34,6 +34,10 @@ struct FeatureOptions {
   // radians, without the eta-sign flip), and the MET azimuth: stop_dilepton_object_columns(),
   // after the 26 feature columns and before label/weight.
   bool objects = false;
+  // Write a row for every event: features of events that fail the selection or lack the
+  // objects are NaN, and a "selected" column (1/0) says which passed (the generator's
+  // --no-cuts --features). Off: only selected events, no "selected" column.
+  bool keep_all = false;
 };
 
 // The 17 raw-object column names written with FeatureOptions::objects: obj_l1_pt, obj_l1_eta,
@@ -51,5 +55,30 @@ struct FeatureResult {
 };
 
 FeatureResult build_features(const std::string& path, const FeatureOptions& options);
+
+// The same pipeline one event at a time, for callers that make events themselves (the
+// built-in generator): add() runs reconstruct -> detector (seeded by the event's index) ->
+// selection -> features and appends a row. One builder per thread; append() joins them in
+// order (rows and cut-flow counts), so the table does not depend on the thread count.
+class FeatureBuilder {
+ public:
+  explicit FeatureBuilder(const FeatureOptions& options);
+  // True when the event passed the selection and has the objects the features need.
+  bool add(const GenEvent& event, std::int64_t index);
+  // Moves the rows and cut-flow counts of `other` (built with the same options) after ours.
+  void append(FeatureBuilder&& other);
+  std::int64_t events_seen() const { return seen_; }
+  // The table (features, objects, label, weight, and "selected" with keep_all) and cut-flow.
+  FeatureResult finish(const std::string& source, const std::string& format);
+
+ private:
+  FeatureOptions options_;
+  std::vector<Cut> cuts_;
+  size_t object_step_ = 0;
+  CutFlow cutflow_;
+  std::vector<std::vector<double>> cols_, object_cols_;
+  std::vector<double> weights_, selected_;
+  std::int64_t seen_ = 0;
+};
 
 }  // namespace unbox::physics
