@@ -178,6 +178,7 @@ class HepMC3Reader : public EventReader {
     out.final_state.clear();
     out.b_tags.clear();
     out.c_tags.clear();
+    out.partons.clear();
     for (const auto& p : evt_.particles()) {
       const auto& m = p->momentum();
       GenParticle g;
@@ -192,6 +193,7 @@ class HepMC3Reader : public EventReader {
       if (!std::isfinite(g.px) || !std::isfinite(g.py) || !std::isfinite(g.pz) || !std::isfinite(g.e))
         throw Error(fmt::format("{}: event {}: particle {} has a non-finite momentum", path_, out.number, p->id()));
       if (g.status == 1) out.final_state.push_back(g);
+      if (is_flavour_parton(g)) out.partons.push_back(g);
       bool b = is_b_hadron(g.pdg_id), c = !b && is_c_hadron(g.pdg_id);
       if (!b && !c) continue;
       // Keep only the last hadron of each flavour in its decay chain.
@@ -219,6 +221,15 @@ class HepMC3Reader : public EventReader {
 
 bool is_b_hadron(int pdg_id) { return hadron_has_quark(pdg_id, 5); }
 bool is_c_hadron(int pdg_id) { return !hadron_has_quark(pdg_id, 5) && hadron_has_quark(pdg_id, 4); }
+
+bool is_flavour_parton(const GenParticle& p) {
+  int id = std::abs(p.pdg_id);
+  if (!((id >= 1 && id <= 5) || id == 21)) return false;
+  double pt = std::hypot(p.px, p.py);
+  if (pt <= 1.0) return false;
+  double eta = std::asinh(p.pz / pt);
+  return std::abs(eta) <= 2.5;
+}
 
 bool is_invisible(int pdg_id) {
   switch (std::abs(pdg_id)) {

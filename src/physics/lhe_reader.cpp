@@ -73,6 +73,7 @@ class LheReader : public EventReader {
     out.final_state.clear();
     out.b_tags.clear();
     out.c_tags.clear();
+    out.partons.clear();
     for (int i = 0; i < nup; ++i) {
       if (!getline()) eof_inside();
       double v[13];
@@ -92,6 +93,7 @@ class LheReader : public EventReader {
       g.e = v[9];
       g.m = v[10];
       if (g.status != 1) continue;
+      if (is_flavour_parton(g)) out.partons.push_back(g);
       out.final_state.push_back(g);
       if (std::abs(g.pdg_id) == 5) out.b_tags.push_back(g);
       if (std::abs(g.pdg_id) == 4) out.c_tags.push_back(g);
