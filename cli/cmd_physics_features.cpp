@@ -13,7 +13,7 @@ namespace unbox::cli {
 namespace {
 
 struct FeaturesArgs {
-  std::string data, out, cutflow_out, detector = "cms";
+  std::string data, out, cutflow_out, detector = "cms", flavour = "parton";
   physics::FeatureOptions opt;
   double label = 0, weight = 1;
   bool json = false;
@@ -22,14 +22,23 @@ struct FeaturesArgs {
 };
 
 int run_features(FeaturesArgs& a) {
+  const std::uint64_t seed = a.opt.detector.seed;
   if (a.detector == "cms") {
-    std::uint64_t seed = a.opt.detector.seed;
     a.opt.detector = physics::DetectorOptions::cms();
-    a.opt.detector.seed = seed;
+  } else if (a.detector == "objects") {
+    a.opt.detector = physics::DetectorOptions::objects();
   } else if (a.detector == "truth") {
     a.opt.detector = physics::DetectorOptions::truth();
   } else {
-    throw Error(fmt::format("unknown --detector '{}': expected cms or truth", a.detector));
+    throw Error(fmt::format("unknown --detector '{}': expected cms, objects or truth", a.detector));
+  }
+  a.opt.detector.seed = seed;
+  if (a.flavour == "parton") {
+    a.opt.reconstruction.flavour = physics::ReconstructionOptions::Flavour::Parton;
+  } else if (a.flavour == "ghost") {
+    a.opt.reconstruction.flavour = physics::ReconstructionOptions::Flavour::Ghost;
+  } else {
+    throw Error(fmt::format("unknown --flavour '{}': expected parton or ghost", a.flavour));
   }
   a.opt.detector_name = a.detector;
   if (a.label_opt->count() > 0) {
@@ -65,7 +74,7 @@ void register_physics_features(CLI::App& physics) {
                         "and the stop-dilepton network inputs, with the cut-flow",
                         "unbox physics features --channel stop-dilepton --data events.hepmc --out features.h5 "
                         "--label 0\n  unbox physics features --data ttbar.lhe --out f.csv --detector truth "
-                        "--selection generator --cutflow cutflow.json\n  unbox physics features --data events.hepmc --out f.csv "
+                        "--selection paper --cutflow cutflow.json\n  unbox physics features --data events.hepmc --out f.csv "
                         "--objects\n  unbox physics mt2 --data f.csv --out mt2.csv --l1 obj_l1 --l2 obj_l2 "
                         "--met-phi obj_met_phi",
                         [a] { return run_features(*a); });
@@ -75,11 +84,18 @@ void register_physics_features(CLI::App& physics) {
   c->add_option("--out,-o", a->out, "Feature file; extension picks the format (h5, csv, npz, npy)")->required();
   a->label_opt = c->add_option("--label", a->label, "Add a label column with this value (1 signal, 0 background)");
   a->weight_opt = c->add_option("--weight", a->weight, "Constant event weight (default: the generator's event weight)");
-  c->add_option("--detector", a->detector, "Detector response: cms (smearing, efficiencies) or truth")
+  c->add_option("--detector", a->detector,
+                "Detector: cms (energy-flow emulation of Delphes 3.4.1's CMS card), objects (the simplified "
+                "object smearing) or truth")
+      ->capture_default_str();
+  c->add_option("--flavour", a->flavour,
+                "Jet flavour for b-tagging: parton (the card's highest-PDG parton within Delta-R 0.5) or ghost "
+                "(ghost-associated b/c hadrons)")
       ->capture_default_str();
   c->add_option("--seed", a->opt.detector.seed, "Seed of the detector response")->capture_default_str();
   c->add_option("--selection", a->opt.selection,
-                "paper (generator cuts + CMS SUS-17-001 preselection), cms, generator or none")
+                "sus-17-001 (CMS SUS-17-001 preselection, MET/sqrt(HT) > 5), sus-19-011 (the same with the "
+                "likelihood significance S > 12), paper (generator cuts + sus-17-001), generator or none")
       ->capture_default_str();
   c->add_option("--max-events", a->opt.max_events, "Read at most this many events (-1: all)")->capture_default_str();
   c->add_option("--jet-r", a->opt.reconstruction.jet_r, "Anti-kT radius")->capture_default_str();

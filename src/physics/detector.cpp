@@ -3,47 +3,14 @@
 
 #include <algorithm>
 #include <cmath>
-#include <random>
+
+#include "event_random.hpp"
 
 namespace unbox::physics {
 
 namespace {
 
-// SplitMix64 finaliser: decorrelates (seed, event index) before seeding the generator.
-std::uint64_t mix64(std::uint64_t z) {
-  z += 0x9e3779b97f4a7c15ULL;
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  return z ^ (z >> 31);
-}
-
-class EventRandom {
- public:
-  EventRandom(std::uint64_t seed, std::int64_t index)
-      : rng_(mix64(mix64(seed) ^ static_cast<std::uint64_t>(index))) {}
-  // 53-bit uniform in [0, 1).
-  double uniform() { return static_cast<double>(rng_() >> 11) * 0x1.0p-53; }
-  // Box-Muller, both values used.
-  double gaussian() {
-    if (have_) {
-      have_ = false;
-      return spare_;
-    }
-    double u1;
-    do u1 = uniform();
-    while (u1 <= 0.0);
-    double u2 = uniform();
-    double r = std::sqrt(-2.0 * std::log(u1)), t = 2.0 * M_PI * u2;
-    spare_ = r * std::sin(t);
-    have_ = true;
-    return r * std::cos(t);
-  }
-
- private:
-  std::mt19937_64 rng_;
-  bool have_ = false;
-  double spare_ = 0;
-};
+using detail::EventRandom;
 
 int eta_bin(double eta) {
   double a = std::abs(eta);
@@ -54,11 +21,17 @@ int eta_bin(double eta) {
 
 DetectorOptions DetectorOptions::truth() {
   DetectorOptions o;
+  o.model = DetectorModel::Truth;
   o.smear = false;
   o.efficiencies = false;
   return o;
 }
 DetectorOptions DetectorOptions::cms() { return DetectorOptions{}; }
+DetectorOptions DetectorOptions::objects() {
+  DetectorOptions o;
+  o.model = DetectorModel::Objects;
+  return o;
+}
 
 double electron_resolution(const DetectorOptions& o, double pt, double eta) {
   int b = eta_bin(eta);
@@ -68,6 +41,45 @@ double muon_resolution(const DetectorOptions& o, double pt, double eta) {
   int b = eta_bin(eta);
   return std::hypot(o.muon_a[b], o.muon_b[b] * pt);
 }
+double hadron_resolution(const DetectorOptions& o, double pt, double eta) {
+  int b = eta_bin(eta);
+  return std::hypot(o.hadron_a[b], o.hadron_b[b] * pt);
+}
+double track_resolution(const DetectorOptions& o, int pdg_id, double pt, double eta) {
+  int a = std::abs(pdg_id);
+  return a == 11 ? electron_resolution(o, pt, eta) : (a == 13 ? muon_resolution(o, pt, eta) : hadron_resolution(o, pt, eta));
+}
+double ecal_resolution(const DetectorOptions& o, double energy, double eta) {
+  double e = std::max(energy, 1e-9), a = std::abs(eta);
+  if (a > 2.5) return std::sqrt(o.ecal_c_forward * o.ecal_c_forward + o.ecal_s_forward * o.ecal_s_forward / e);
+  double shape = a <= 1.5 ? 1.0 + 0.64 * eta * eta : 2.16 + 5.6 * (a - 2.0) * (a - 2.0);
+  return shape * std::sqrt(o.ecal_c * o.ecal_c + o.ecal_s * o.ecal_s / e + o.ecal_n * o.ecal_n / (e * e));
+}
+double hcal_resolution(const DetectorOptions& o, double energy, double eta) { return jet_resolution(o, energy, eta); }
+double tracking_efficiency(const DetectorOptions& o, int pdg_id, double pt, double eta) {
+  double a = std::abs(eta);
+  if (pt <= 0.1 || a > o.tracker_eta_max) return 0.0;
+  bool barrel = a <= 1.5;
+  switch (std::abs(pdg_id)) {
+    case 11:
+      if (pt <= 1.0) return barrel ? 0.73 : 0.50;
+      if (pt <= 100.0) return barrel ? 0.95 : 0.83;
+      return barrel ? 0.99 : 0.90;
+    case 13: {
+      if (pt <= 1.0) return barrel ? 0.75 : 0.70;
+      double plateau = barrel ? 0.99 : 0.98;
+      return pt <= 1000.0 ? plateau : plateau * std::exp(0.5 - 5.0e-4 * pt);
+    }
+    default:
+      if (pt <= 1.0) return barrel ? 0.70 : 0.60;
+      return barrel ? 0.95 : 0.85;
+  }
+}
+double jet_energy_scale(const DetectorOptions& o, double pt, double eta) {
+  if (!o.jet_energy_scale || !(pt > 0)) return 1.0;
+  double a = o.jes_a - o.jes_b * std::abs(eta);
+  return std::sqrt(a * a / pt + 1.0);
+}
 double jet_resolution(const DetectorOptions& o, double energy, double eta) {
   bool central = std::abs(eta) <= 3.0;
   double c = central ? o.jet_c_central : o.jet_c_forward, s = central ? o.jet_s_central : o.jet_s_forward;
@@ -76,8 +88,11 @@ double jet_resolution(const DetectorOptions& o, double energy, double eta) {
 double lepton_efficiency(const DetectorOptions& o, int pdg_id, double pt, double eta) {
   int a = std::abs(pdg_id);
   if (pt <= o.lepton_pt_min) return 0.0;
-  if (a == 11) return std::abs(eta) <= 1.5 ? o.electron_eff_barrel : o.electron_eff_endcap;
-  if (a == 13) return o.muon_eff;
+  if (a == 11) {
+    if (std::abs(eta) > o.electron_eta_max) return 0.0;
+    return std::abs(eta) <= 1.5 ? o.electron_eff_barrel : o.electron_eff_endcap;
+  }
+  if (a == 13) return std::abs(eta) <= o.muon_eta_max ? o.muon_eff : 0.0;
   return 0.0;
 }
 double btag_efficiency(const DetectorOptions& o, int flavour, double pt, double eta) {

@@ -3,10 +3,12 @@
 
 #include <fmt/format.h>
 
+#include <cmath>
 #include <iterator>
 #include <limits>
 
 #include "unbox/core.hpp"
+#include "unbox/physics/energy_flow.hpp"
 #include "unbox/physics/reader.hpp"
 #include "unbox/physics/stop_dilepton.hpp"
 
@@ -27,13 +29,18 @@ void check_channel(const FeatureOptions& o) {
 }
 }  // namespace
 
-FeatureBuilder::FeatureBuilder(const FeatureOptions& o) : options_(o) {
+FeatureBuilder::~FeatureBuilder() = default;
+FeatureBuilder::FeatureBuilder(FeatureBuilder&&) noexcept = default;
+FeatureBuilder& FeatureBuilder::operator=(FeatureBuilder&&) noexcept = default;
+
+FeatureBuilder::FeatureBuilder(const FeatureOptions& o) : options_(o), flow_(std::make_unique<EnergyFlow>()) {
   check_channel(o);
   CmsPreselectionOptions cms = o.cms_cuts;
   cms.resolution = o.detector;
   cuts_ = named_selection(o.selection, o.generator_cuts, cms);
   cutflow_ = CutFlow(cuts_);
   object_step_ = cuts_.size();
+  for (const auto& c : cuts_) needs_truth_ |= c.uses_truth;
   cutflow_.add_step("objects", ">= 2 leptons and >= 2 jets for the features");
   cols_.resize(stop_dilepton_columns().size());
   object_cols_.resize(o.objects ? stop_dilepton_object_columns().size() : 0);
@@ -43,17 +50,32 @@ bool FeatureBuilder::add(const GenEvent& gen, std::int64_t index) {
   const FeatureOptions& o = options_;
   ++seen_;
   double w = o.weight ? *o.weight : gen.weight;
-  RecoEvent truth = reconstruct(gen, o.reconstruction);
-  RecoEvent reco = apply_detector(truth, index, o.detector);
+  if (o.detector.model == DetectorModel::EnergyFlow) {
+    flow_->run(gen, index, o.reconstruction, o.detector, reco_);
+    if (needs_truth_) truth_ = reconstruct(gen, o.reconstruction);
+  } else {
+    truth_ = reconstruct(gen, o.reconstruction);
+    reco_ = apply_detector(truth_, index, o.detector);
+  }
+  // The features' objects: the preselected leptons and jets.
+  const CmsPreselectionOptions& p = o.cms_cuts;
+  chosen_.leptons.clear();
+  chosen_.jets.clear();
+  for (const Lepton& l : reco_.leptons)
+    if (std::abs(l.eta) < p.lepton_eta && l.pt > p.lepton2_pt) chosen_.leptons.push_back(l);
+  for (const Jet& j : reco_.jets)
+    if (std::abs(j.eta) < p.jet_eta && j.pt > p.jet_pt) chosen_.jets.push_back(j);
+  chosen_.met = reco_.met;
+  chosen_.weight = reco_.weight;
   double row[kStopDileptonColumns];
-  bool pass = cutflow_.apply(cuts_, truth, reco, w) && stop_dilepton_features(reco, row);
+  bool pass = cutflow_.apply(cuts_, truth_, reco_, w) && stop_dilepton_features(chosen_, row);
   if (pass) cutflow_.count(object_step_, w);
   if (!pass && !o.keep_all) return false;
   constexpr double nan = std::numeric_limits<double>::quiet_NaN();
   for (size_t c = 0; c < cols_.size(); ++c) cols_[c].push_back(pass ? row[c] : nan);
   if (o.objects) {
     StopDileptonObjects obj;
-    if (pass) stop_dilepton_objects(reco, obj);  // the same objects stop_dilepton_features just used
+    if (pass) stop_dilepton_objects(chosen_, obj);  // the same objects stop_dilepton_features just used
     const double v[] = {obj.l1.pt, obj.l1.eta, obj.l1.phi, obj.l1.m, obj.l2.pt, obj.l2.eta,
                         obj.l2.phi, obj.l2.m, obj.j1.pt, obj.j1.eta, obj.j1.phi, obj.j1.m,
                         obj.j2.pt, obj.j2.eta, obj.j2.phi, obj.j2.m, obj.met.phi};

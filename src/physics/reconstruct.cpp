@@ -36,6 +36,18 @@ void silence_fastjet_banner() {
 
 }  // namespace
 
+int parton_flavour(const std::vector<GenParticle>& partons, double eta, double phi, double dr) {
+  int best = 0;
+  const double dr2 = dr * dr;
+  for (const auto& p : partons) {
+    int a = std::abs(p.pdg_id);
+    if (a > 5 || a <= best) continue;  // gluons (21) and tops do not set a flavour
+    double de = eta_of(p) - eta, dp = dphi(phi_of(p), phi);
+    if (de * de + dp * dp < dr2) best = a;
+  }
+  return best >= 4 ? best : 0;
+}
+
 RecoEvent reconstruct(const GenEvent& event, const ReconstructionOptions& o) {
   silence_fastjet_banner();
   RecoEvent out;
@@ -96,7 +108,8 @@ RecoEvent reconstruct(const GenEvent& event, const ReconstructionOptions& o) {
 
   // Jets: visible, non-lepton particles plus the flavour ghosts.
   std::vector<fastjet::PseudoJet> inputs;
-  inputs.reserve(n + event.b_tags.size() + event.c_tags.size());
+  const bool ghosts = o.flavour == ReconstructionOptions::Flavour::Ghost;
+  inputs.reserve(n + (ghosts ? event.b_tags.size() + event.c_tags.size() : 0));
   for (size_t i = 0; i < n; ++i) {
     if (!visible[i] || used_as_lepton[i]) continue;
     if (pt[i] == 0) continue;  // beam-collinear particles cannot be clustered (infinite rapidity)
@@ -112,8 +125,10 @@ RecoEvent reconstruct(const GenEvent& event, const ReconstructionOptions& o) {
       inputs.push_back(g);
     }
   };
-  add_ghosts(event.b_tags, kGhostB);
-  add_ghosts(event.c_tags, kGhostC);
+  if (ghosts) {
+    add_ghosts(event.b_tags, kGhostB);
+    add_ghosts(event.c_tags, kGhostC);
+  }
   if (!inputs.empty()) {
     fastjet::JetDefinition def(fastjet::antikt_algorithm, o.jet_r);
     fastjet::ClusterSequence cs(inputs, def);
@@ -127,6 +142,7 @@ RecoEvent reconstruct(const GenEvent& event, const ReconstructionOptions& o) {
         else if (c.user_index() >= 0) real = true;
       }
       if (!real) continue;
+      if (!ghosts) flavour = parton_flavour(event.partons, j.eta(), j.phi_std(), o.flavour_dr);
       Jet jet;
       jet.pt = j.pt();
       jet.eta = j.eta();

@@ -49,6 +49,13 @@ double pair_mass(const Lepton& a, const Lepton& b) {
 
 }  // namespace
 
+double selected_ht(const RecoEvent& e, const CmsPreselectionOptions& o) {
+  double ht = 0;
+  for (const auto& j : e.jets)
+    if (std::abs(j.eta) < o.jet_eta && j.pt > o.jet_pt) ht += j.pt;
+  return ht;
+}
+
 double met_significance(const RecoEvent& e, const DetectorOptions& o) {
   double vxx = 0, vxy = 0, vyy = 0, objects_pt = 0;
   auto add = [&](double pt, double phi, double sigma_par, double sigma_perp) {
@@ -82,19 +89,29 @@ std::vector<Cut> generator_cuts(const GeneratorCutOptions& o) {
   };
   return {
       {"gen_2lep15", fmt::format(">= 2 e/mu with pT > {:g} GeV (truth)", o.lepton_pt),
-       [=](const RecoEvent& t, const RecoEvent&) { return count_leptons(t, o.lepton_pt) >= 2; }},
+       [=](const RecoEvent& t, const RecoEvent&) { return count_leptons(t, o.lepton_pt) >= 2; }, true},
       {"gen_not_3lep20", fmt::format("not >= 3 e/mu with pT > {:g} GeV (truth)", o.veto_lepton_pt),
-       [=](const RecoEvent& t, const RecoEvent&) { return count_leptons(t, o.veto_lepton_pt) < 3; }},
+       [=](const RecoEvent& t, const RecoEvent&) { return count_leptons(t, o.veto_lepton_pt) < 3; }, true},
       {"gen_bjet20", fmt::format(">= 1 b jet (truth flavour) with pT > {:g} GeV", o.bjet_pt),
        [=](const RecoEvent& t, const RecoEvent&) {
          return std::any_of(t.jets.begin(), t.jets.end(), [&](const Jet& j) { return j.flavour == 5 && j.pt > o.bjet_pt; });
-       }},
+       }, true},
       {"gen_met50", fmt::format("MET > {:g} GeV (truth)", o.met),
-       [=](const RecoEvent& t, const RecoEvent&) { return t.met.pt > o.met; }},
+       [=](const RecoEvent& t, const RecoEvent&) { return t.met.pt > o.met; }, true},
   };
 }
 
 std::vector<Cut> cms_preselection(const CmsPreselectionOptions& o) {
+  Cut significance =
+      o.significance == CmsPreselectionOptions::Significance::MetOverSqrtHt
+          ? Cut{"met_sqrt_ht", fmt::format("MET/sqrt(HT) > {:g} GeV^1/2 (HT of those jets)", o.met_over_sqrt_ht),
+                [=](const RecoEvent&, const RecoEvent& r) {
+                  return r.met.pt > o.met_over_sqrt_ht * std::sqrt(selected_ht(r, o));
+                }}
+          : Cut{"met_significance", fmt::format("MET significance S > {:g}", o.met_significance),
+                [=](const RecoEvent&, const RecoEvent& r) {
+                  return met_significance(r, o.resolution) > o.met_significance;
+                }};
   return {
       {"2lep", fmt::format(">= 2 leptons |eta| < {:g}, pT > {:g}/{:g} GeV", o.lepton_eta, o.lepton1_pt, o.lepton2_pt),
        [=](const RecoEvent&, const RecoEvent& r) {
@@ -105,6 +122,12 @@ std::vector<Cut> cms_preselection(const CmsPreselectionOptions& o) {
        [=](const RecoEvent&, const RecoEvent& r) {
          auto l = selected_leptons(r, o);
          return l[0]->charge * l[1]->charge < 0;
+       }},
+      {"3lep_veto", fmt::format("no third lepton |eta| < {:g}, pT > {:g} GeV", o.lepton_eta, o.third_lepton_pt),
+       [=](const RecoEvent&, const RecoEvent& r) {
+         return std::count_if(r.leptons.begin(), r.leptons.end(), [&](const Lepton& l) {
+                  return std::abs(l.eta) < o.lepton_eta && l.pt > o.third_lepton_pt;
+                }) < 3;
        }},
       {"mll20", fmt::format("m(ll) > {:g} GeV", o.mll_min),
        [=](const RecoEvent&, const RecoEvent& r) {
@@ -126,8 +149,7 @@ std::vector<Cut> cms_preselection(const CmsPreselectionOptions& o) {
        }},
       {"met80", fmt::format("MET > {:g} GeV", o.met),
        [=](const RecoEvent&, const RecoEvent& r) { return r.met.pt > o.met; }},
-      {"met_significance", fmt::format("MET significance S > {:g}", o.met_significance),
-       [=](const RecoEvent&, const RecoEvent& r) { return met_significance(r, o.resolution) > o.met_significance; }},
+      significance,
       {"dphi_j1", fmt::format("cos dphi(MET, j1) < {:.2f}", o.cos_dphi_j1),
        [=](const RecoEvent&, const RecoEvent& r) {
          auto j = selected_jets(r, o);
@@ -145,13 +167,17 @@ std::vector<Cut> named_selection(const std::string& name, const GeneratorCutOpti
                                  const CmsPreselectionOptions& cms) {
   if (name == "none") return {};
   if (name == "generator") return generator_cuts(gen);
-  if (name == "cms") return cms_preselection(cms);
+  CmsPreselectionOptions sus17 = cms, sus19 = cms;
+  sus17.significance = CmsPreselectionOptions::Significance::MetOverSqrtHt;
+  sus19.significance = CmsPreselectionOptions::Significance::Likelihood;
+  if (name == "sus-17-001" || name == "cms") return cms_preselection(sus17);
+  if (name == "sus-19-011") return cms_preselection(sus19);
   if (name == "paper") {
     auto cuts = generator_cuts(gen);
-    for (auto& c : cms_preselection(cms)) cuts.push_back(std::move(c));
+    for (auto& c : cms_preselection(sus17)) cuts.push_back(std::move(c));
     return cuts;
   }
-  throw Error(fmt::format("unknown selection '{}': expected paper, cms, generator or none", name));
+  throw Error(fmt::format("unknown selection '{}': expected sus-17-001, sus-19-011, paper, generator or none", name));
 }
 
 CutFlow::CutFlow(const std::vector<Cut>& cuts) {

@@ -95,7 +95,7 @@ bool stop_dilepton_features(const RecoEvent& ev, double* out) {
   // Extras.
   const LorentzVector l1 = p4(o.l1), l2 = p4(o.l2), j1 = p4(o.j1), j2 = p4(o.j2);
   const double mex = o.met.pt * std::cos(o.met.phi), mey = o.met.pt * std::sin(o.met.phi);
-  *v++ = mt2(l1.mass(), l1.px(), l1.py(), l2.mass(), l2.px(), l2.py(), mex, mey);
+  *v++ = mt2(0.0, l1.px(), l1.py(), 0.0, l2.px(), l2.py(), mex, mey);  // massless visibles (eq. 3)
   *v++ = std::fabs(delta_phi(o.l1.phi, o.l2.phi));
   *v++ = s * (o.l1.eta - o.l2.eta);
   *v++ = invariant_mass(l1, l2);

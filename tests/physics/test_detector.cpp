@@ -1,6 +1,7 @@
-// Detector response: truth mode, resolution and efficiency statistics over many seeded
-// draws against the configured formulas, determinism per (seed, event index), and the MET
-// recomputed after smearing.
+// The objects and truth detector models (apply_detector): truth mode, resolution and
+// efficiency statistics over many seeded draws against the configured formulas, determinism
+// per (seed, event index), and the MET recomputed after smearing. The energy-flow model is
+// tested in test_energy_flow.cpp.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -37,20 +38,23 @@ TEST(EventsDetector, TruthModeKeepsObjectsInsideTheAcceptance) {
   far.eta = 2.45;  // outside the muon acceptance (2.4)
   e.leptons.push_back(far);
   Jet j;
-  j.pt = 45, j.eta = 2.7, j.phi = 1, j.flavour = 5;  // b jet outside the tracker: not tagged
+  j.pt = 45, j.eta = 2.7, j.phi = 1, j.flavour = 5;  // b jet outside the tracker: tagged (the card has no eta cut)
   e.jets.push_back(j);
   RecoEvent r = apply_detector(e, 0, DetectorOptions::truth());
   ASSERT_EQ(r.leptons.size(), 1u);
   EXPECT_EQ(r.leptons[0].pt, 35);
   ASSERT_EQ(r.jets.size(), 1u);
   EXPECT_EQ(r.jets[0].pt, 45);
-  EXPECT_FALSE(r.jets[0].btag);
+  EXPECT_TRUE(r.jets[0].btag);
+  DetectorOptions tracker = DetectorOptions::truth();
+  tracker.btag_eta_max = 2.5;  // the earlier cut, still available
+  EXPECT_FALSE(apply_detector(e, 0, tracker).jets.at(0).btag);
   EXPECT_EQ(r.met.pt, e.met.pt);
   EXPECT_NEAR(r.met.phi, e.met.phi, 1e-15);
 }
 
 TEST(EventsDetector, SmearingMatchesTheConfiguredResolution) {
-  DetectorOptions o;
+  DetectorOptions o = DetectorOptions::objects();
   o.efficiencies = false;
   o.seed = 99;
   o.jet_pt_min = o.lepton_pt_min = 0;  // keep the far low tail (a 4-sigma jet would drop below 20 GeV)
@@ -110,7 +114,11 @@ TEST(EventsDetector, EfficienciesMatchTheConfiguredRates) {
   EXPECT_NEAR(rate(one_jet(100, 0.5, 5), false), eb, binomial(eb));
   EXPECT_NEAR(rate(one_jet(100, 0.5, 4), false), ec, binomial(ec));
   EXPECT_NEAR(rate(one_jet(100, 0.5, 0), false), el, binomial(el));
-  EXPECT_EQ(rate(one_jet(100, 2.6, 5), false), 0.0);  // outside the tracker
+  // The card's BTagging has no eta cut: a b jet at |eta| 2.6 keeps its efficiency, a light jet its mistag rate.
+  EXPECT_NEAR(rate(one_jet(100, 2.6, 5), false), eb, binomial(eb));
+  EXPECT_NEAR(rate(one_jet(100, 3.5, 0), false), el, binomial(el));
+  o.btag_eta_max = 2.5;
+  EXPECT_EQ(rate(one_jet(100, 2.6, 5), false), 0.0);
 }
 
 TEST(EventsDetector, SeededPerEventIndex) {

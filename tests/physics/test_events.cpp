@@ -302,7 +302,7 @@ TEST(EventsReco, JetsEqualTheHandSumOfTwoClusters) {
     EXPECT_EQ(j.flavour, 0);
   }
   EXPECT_GT(r.jets[0].pt, r.jets[1].pt);
-  // R = 0.4 still separates them; a soft particle far away makes no 20 GeV jet.
+  // R = 0.5 still separates them; a soft particle far away makes no 20 GeV jet.
   e.final_state.push_back(particle(211, 3, 3.0, 1.0, 0.13957));
   EXPECT_EQ(reconstruct(e).jets.size(), 2u);
 }
@@ -312,12 +312,14 @@ TEST(EventsReco, GhostAssociatedFlavour) {
   const double eta[3] = {0.0, 1.5, -1.5}, phi[3] = {0.0, 2.0, -2.0};
   for (int c = 0; c < 3; ++c)
     for (int i = 0; i < 4; ++i) e.final_state.push_back(particle(211, 10, eta[c] + 0.05 * i, phi[c] - 0.03 * i, 0.13957));
-  RecoEvent plain = reconstruct(e);
+  ReconstructionOptions ghost;
+  ghost.flavour = ReconstructionOptions::Flavour::Ghost;
+  RecoEvent plain = reconstruct(e, ghost);
   e.b_tags.push_back(particle(521, 20, eta[0] + 0.1, phi[0], 5.279, 2));
   e.c_tags.push_back(particle(421, 15, eta[1], phi[1] + 0.1, 1.865, 2));
   e.c_tags.push_back(particle(411, 15, eta[0], phi[0] + 0.1, 1.869, 2));  // b wins over c
   e.b_tags.push_back(particle(511, 20, -eta[0] + 3.0, phi[0] + 3.0, 5.279, 2));  // far from every jet
-  RecoEvent tagged = reconstruct(e);
+  RecoEvent tagged = reconstruct(e, ghost);
   ASSERT_EQ(plain.jets.size(), 3u);
   ASSERT_EQ(tagged.jets.size(), 3u);
   for (size_t k = 0; k < 3; ++k) {
@@ -341,9 +343,32 @@ TEST(EventsReco, GhostAssociatedFlavour) {
   auto reader = open_events(path);
   GenEvent g;
   ASSERT_TRUE(reader->next(g));
-  RecoEvent r = reconstruct(g);
+  RecoEvent r = reconstruct(g, ghost);
   ASSERT_EQ(r.jets.size(), 2u);
   for (const auto& j : r.jets) EXPECT_EQ(j.flavour, j.eta > 0 ? 5 : 0);
+  // The card's rule on the same file: the b quark (a parton of the record) within Delta-R 0.5.
+  RecoEvent p = reconstruct(g);
+  ASSERT_EQ(p.jets.size(), 2u);
+  for (const auto& j : p.jets) EXPECT_EQ(j.flavour, j.eta > 0 ? 5 : 0);
+}
+
+// Delphes' flavour rule: the highest |PDG id| among quarks within Delta-R 0.5 of the jet axis
+// (b over c over light; gluons light), by hand on jets at known axes.
+TEST(EventsReco, PartonFlavourRule) {
+  std::vector<GenParticle> partons = {
+      particle(21, 50, 0.0, 0.0, 0, 23),   // gluon on the axis: light
+      particle(4, 20, 0.3, 0.0, 1.5, 23),  // c at Delta-R 0.3
+      particle(-5, 30, 0.0, 0.55, 4.8, 23),  // b at Delta-R 0.55: outside
+  };
+  EXPECT_EQ(parton_flavour(partons, 0.0, 0.0, 0.5), 4);
+  EXPECT_EQ(parton_flavour(partons, 0.0, 0.1, 0.5), 5);   // b now at 0.45, c at 0.316: b wins
+  EXPECT_EQ(parton_flavour(partons, 0.0, -0.25, 0.5), 4);   // c at 0.39
+  EXPECT_EQ(parton_flavour(partons, -0.3, -0.1, 0.5), 0);   // only the gluon (0.32): light
+  EXPECT_EQ(parton_flavour(partons, 2.0, 0.0, 0.5), 0);
+  partons.push_back(particle(2, 40, 0.0, -0.2, 0, 23));  // a u quark: light
+  EXPECT_EQ(parton_flavour(partons, -0.3, -0.3, 0.5), 0);  // the u (0.32) and the gluon (0.42)
+  EXPECT_EQ(parton_flavour(partons, 0.0, 0.0, 0.5), 4);
+  EXPECT_EQ(parton_flavour(partons, 0.0, 0.1, 0.2), 0);  // a smaller cone
 }
 
 TEST(EventsReco, MissingMomentumIsMinusTheVisibleSum) {

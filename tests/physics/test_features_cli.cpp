@@ -24,7 +24,9 @@ TEST(EventsCli, FeaturesEndToEnd) {
                                            " --label 1 --seed 7 --cutflow " + flow + " --quiet");
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_NE(r.out.find("cut-flow"), std::string::npos) << r.out;
-  EXPECT_NE(r.out.find("gen_2lep15"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("selection sus-17-001"), std::string::npos) << r.out;  // the default
+  EXPECT_NE(r.out.find("3lep_veto"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("met_sqrt_ht"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("dphi_j2"), std::string::npos) << r.out;
   Dataset d = read_dataset(out);
   for (const auto& c : physics::stop_dilepton_columns()) EXPECT_TRUE(d.has(c)) << c;

@@ -1,6 +1,7 @@
 // Selections: each named cut of the paper's generator-level cuts and of the CMS SUS-17-001
-// preselection on hand-made events that fail exactly one cut, the MET significance against
-// a hand computation, and the cut-flow on a known sample through the full pipeline.
+// (and SUS-19-011) preselection on hand-made events that fail exactly one cut, the
+// thresholds of MET/sqrt(HT) and of the third-lepton veto, the likelihood MET significance
+// against a hand computation, and the cut-flow on a known sample through the full pipeline.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -54,7 +55,9 @@ int index_of(const std::vector<Cut>& cuts, const std::string& name) {
 
 TEST(EventsSelection, CmsPreselectionCutsOneByOne) {
   auto cuts = cms_preselection();
-  ASSERT_EQ(cuts.size(), 10u);
+  ASSERT_EQ(cuts.size(), 11u);  // SUS-17-001: the third-lepton veto is a cut, MET/sqrt(HT) replaces S > 12
+  EXPECT_EQ(cuts[2].name, "3lep_veto");
+  EXPECT_EQ(cuts[8].name, "met_sqrt_ht");
   RecoEvent ok = passing();
   ASSERT_EQ(first_failure(cuts, ok, ok), -1);
   struct Variant {
@@ -76,7 +79,8 @@ TEST(EventsSelection, CmsPreselectionCutsOneByOne) {
       {"2jets", [](RecoEvent& e) { e.jets[1].eta = 2.5; }},
       {"1btag", [](RecoEvent& e) { e.jets[0].btag = false; }},
       {"met80", [](RecoEvent& e) { e.met.pt = 79; }},
-      {"met_significance", [](RecoEvent& e) { e.met.pt = 81, e.met.sumet = 5000; }},
+      {"3lep_veto", [](RecoEvent& e) { e.leptons.push_back(lepton(11, 16, 1.0, -1.0)); }},
+      {"met_sqrt_ht", [](RecoEvent& e) { e.met.pt = 81, e.jets[0].pt = 300; }},  // 81 < 5 sqrt(350) = 93.5
       {"dphi_j1", [](RecoEvent& e) { e.met.phi = 1.2 + 0.6; }},   // cos 0.6 = 0.825 > 0.80
       {"dphi_j2", [](RecoEvent& e) { e.met.phi = -1.5 - 0.2; }},  // cos 0.2 = 0.98 > 0.96
   };
@@ -122,9 +126,74 @@ TEST(EventsSelection, GeneratorCutsOneByOne) {
   RecoEvent d = ok;
   d.met.pt = 50;
   EXPECT_EQ(first_failure(cuts, d, d), 3);
-  EXPECT_EQ(named_selection("paper").size(), 14u);
+  EXPECT_EQ(named_selection("paper").size(), 15u);
+  EXPECT_EQ(named_selection("sus-17-001").size(), 11u);
+  EXPECT_EQ(named_selection("cms").size(), 11u);
   EXPECT_EQ(named_selection("none").size(), 0u);
   EXPECT_THROW(named_selection("atlas"), Error);
+}
+
+// Each cut removes exactly the events that fail it, at its threshold: the cut-flow of a
+// sample made of one passing event and one event per failure, MET/sqrt(HT) exactly at 5
+// (fails: the cut is strict) and just above, the third lepton exactly at 15 GeV (passes) and
+// just above (fails), HT counting only the selected jets.
+TEST(EventsSelection, Sus17001ThresholdsAndCutFlow) {
+  auto cuts = named_selection("sus-17-001");
+  const int veto = index_of(cuts, "3lep_veto"), sig = index_of(cuts, "met_sqrt_ht");
+  ASSERT_GE(veto, 0);
+  ASSERT_GE(sig, 0);
+  // Selected jets 300 + 100 GeV: HT = 400, sqrt(HT) = 20, threshold MET = 100 exactly.
+  auto base = [] {
+    RecoEvent e = passing();
+    e.jets = {jet(300, 0.5, 1.2, true), jet(100, -1.0, -1.5, false)};
+    e.met.pt = 100, e.met.phi = -3.0;
+    return e;
+  };
+  struct Case {
+    std::string what;
+    std::function<void(RecoEvent&)> change;
+    int fails;  // first failing cut, -1 none
+  };
+  const std::vector<Case> cases = {
+      {"MET/sqrt(HT) = 5 exactly", [](RecoEvent&) {}, sig},
+      {"MET/sqrt(HT) just above 5", [](RecoEvent& e) { e.met.pt = 100.0 + 1e-9; }, -1},
+      {"a forward jet does not enter HT", [](RecoEvent& e) { e.met.pt = 100.0 + 1e-9, e.jets.push_back(jet(200, 3.0, 0.0, false)); }, -1},
+      {"a 29 GeV jet does not enter HT", [](RecoEvent& e) { e.met.pt = 100.0 + 1e-9, e.jets.push_back(jet(29, 0.0, 0.0, false)); }, -1},
+      {"a 31 GeV jet does", [](RecoEvent& e) { e.met.pt = 100.0 + 1e-9, e.jets.push_back(jet(31, 0.0, 0.0, false)); }, sig},
+      {"third lepton at 15 GeV exactly", [](RecoEvent& e) { e.met.pt = 101, e.leptons.push_back(lepton(11, 15.0, 1.0, -1.0)); }, -1},
+      {"third lepton just above 15 GeV", [](RecoEvent& e) { e.met.pt = 101, e.leptons.push_back(lepton(11, 15.0 + 1e-9, 1.0, -1.0)); }, veto},
+      {"third lepton outside |eta| 2.4", [](RecoEvent& e) { e.met.pt = 101, e.leptons.push_back(lepton(13, 40, 2.45, -1.0)); }, -1},
+      {"third lepton of the same sign", [](RecoEvent& e) { e.met.pt = 101, e.leptons.push_back(lepton(-11, 30, 0.0, -1.0)); }, veto},
+  };
+  CutFlow flow(cuts);
+  std::vector<Index> expect(cuts.size(), 0);
+  for (const auto& c : cases) {
+    RecoEvent e = base();
+    c.change(e);
+    EXPECT_EQ(first_failure(cuts, e, e), c.fails) << c.what;
+    flow.apply(cuts, e, e, 1.0);
+    for (size_t k = 0; k < cuts.size(); ++k) expect[k] += c.fails < 0 || static_cast<int>(k) < c.fails;
+  }
+  EXPECT_EQ(flow.events, expect);
+  // The cut-flow drops by exactly the designed failures: 2 at the veto, 2 at MET/sqrt(HT).
+  EXPECT_EQ(flow.events[static_cast<size_t>(veto - 1)] - flow.events[static_cast<size_t>(veto)], 2);
+  EXPECT_EQ(flow.events[static_cast<size_t>(sig - 1)] - flow.events[static_cast<size_t>(sig)], 2);
+  EXPECT_EQ(flow.events.back(), 5);
+  EXPECT_DOUBLE_EQ(selected_ht(base(), CmsPreselectionOptions{}), 400.0);
+}
+
+TEST(EventsSelection, Sus19011UsesTheLikelihoodSignificance) {
+  auto cuts = named_selection("sus-19-011");
+  ASSERT_EQ(cuts.size(), 11u);
+  EXPECT_EQ(index_of(cuts, "met_sqrt_ht"), -2);
+  const int s = index_of(cuts, "met_significance");
+  ASSERT_EQ(s, 8);
+  RecoEvent ok = passing();
+  EXPECT_EQ(first_failure(cuts, ok, ok), -1);
+  RecoEvent e = passing();
+  e.met.pt = 81, e.met.sumet = 5000;  // S small with 4760 GeV unclustered; MET/sqrt(HT) = 81/sqrt(140) = 6.8 passes
+  EXPECT_EQ(first_failure(cuts, e, e), s);
+  EXPECT_EQ(first_failure(named_selection("sus-17-001"), e, e), -1);
 }
 
 TEST(EventsSelection, MetSignificanceByHand) {
@@ -160,7 +229,8 @@ TEST(EventsSelection, CutFlowOnAKnownSample) {
       int kind = i < 6 ? 0 : (i < 8 ? 1 : (i == 8 ? 2 : 3));
       ts::P4 visible = h.lepton(-11, 60, 0.2, 0.0);
       visible += h.lepton(kind == 1 ? -13 : 13, 40, -0.3, 2.5);
-      visible += h.jet(90, 0.5, 1.2, 6, kind == 3 ? 0 : 521, 0, 5);
+      // The jet flavour comes from the record's partons (the card's rule): a light quark for kind 3.
+      visible += h.jet(90, 0.5, 1.2, 6, kind == 3 ? 0 : 521, 0, kind == 3 ? 1 : 5);
       visible += h.jet(50, -1.0, -1.5, 5, 0, 0, 21);
       // A forward particle beyond the jet acceptance (|eta| 4.9 > 4.7) sets the MET to
       // exactly (met, phi -3.0): MET = -(visible sum).
@@ -178,11 +248,11 @@ TEST(EventsSelection, CutFlowOnAKnownSample) {
   o.quiet = true;
   FeatureResult r = build_features(path, o);
   const CutFlow& f = r.cutflow;
-  ASSERT_EQ(f.names.size(), 11u);
+  ASSERT_EQ(f.names.size(), 12u);  // the 11 SUS-17-001 cuts and "objects"
   EXPECT_EQ(f.total_events, 10);
   EXPECT_DOUBLE_EQ(f.total_weight, 55);
-  std::vector<Index> events = {10, 8, 8, 8, 8, 7, 6, 6, 6, 6, 6};
-  std::vector<double> weights = {55, 40, 40, 40, 40, 30, 21, 21, 21, 21, 21};  // 7, 8 same sign; 10 no b; 9 low MET
+  std::vector<Index> events = {10, 8, 8, 8, 8, 8, 7, 6, 6, 6, 6, 6};
+  std::vector<double> weights = {55, 40, 40, 40, 40, 40, 30, 21, 21, 21, 21, 21};  // 7, 8 same sign; 10 no b; 9 low MET
   EXPECT_EQ(f.events, events);
   EXPECT_EQ(f.weights, weights);
   EXPECT_EQ(r.data.events(), 6);
@@ -192,5 +262,6 @@ TEST(EventsSelection, CutFlowOnAKnownSample) {
   EXPECT_EQ(f.names.back(), "objects");
   auto j = f.to_json();
   EXPECT_EQ(j["cuts"][1]["events"], 8);
-  EXPECT_NE(f.to_table().find("met_significance"), std::string::npos);
+  EXPECT_NE(f.to_table().find("met_sqrt_ht"), std::string::npos);
+  EXPECT_NE(f.to_table().find("3lep_veto"), std::string::npos);
 }

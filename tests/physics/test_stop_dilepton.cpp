@@ -161,6 +161,24 @@ TEST(PhysicsStopDilepton, NoBTagsNegativeLeadingEtaAndNoSwap) {
   EXPECT_NEAR(f["m_ll"], mass0(80, -1.2, -2.0, 50, 0.5, 1.0), 1e-10);
 }
 
+// mT2(ll) treats the leptons as massless (the paper's eq. 3), whatever mass the objects carry.
+TEST(PhysicsStopDilepton, Mt2llUsesMasslessLeptons) {
+  RecoEvent ev;
+  ev.leptons = {lep(80, 1.2, -2.0), lep(50, -0.5, 1.0)};
+  ev.jets = {jet(60, 0.3, 0.5, true), jet(45, -0.4, 2.5, true)};
+  ev.met.pt = 150;
+  ev.met.phi = 0.3;
+  auto massless = features(ev);
+  ev.leptons[0].m = 20.0;  // a heavy "lepton" would raise mT2 if its mass were used
+  ev.leptons[1].m = 15.0;
+  auto massive = features(ev);
+  const double mx = 150 * std::cos(0.3), my = 150 * std::sin(0.3);
+  const double want = mt2(0, 80 * std::cos(-2.0), 80 * std::sin(-2.0), 0, 50 * std::cos(1.0), 50 * std::sin(1.0), mx, my);
+  EXPECT_NEAR(massless["mt2ll"], want, 1e-9);
+  EXPECT_EQ(massive["mt2ll"], massless["mt2ll"]);
+  EXPECT_GT(mt2(20, 80 * std::cos(-2.0), 80 * std::sin(-2.0), 15, 50 * std::cos(1.0), 50 * std::sin(1.0), mx, my), want + 1);
+}
+
 TEST(PhysicsStopDilepton, SignConventionsAtZeroAndPi) {
   RecoEvent ev;
   ev.leptons = {lep(80, 0.0, 1.0), lep(50, -0.7, 1.0 - M_PI)};

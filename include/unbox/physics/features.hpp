@@ -1,9 +1,13 @@
-// From generator events to a feature table: read (HepMC3 or LHE), reconstruct (truth
-// objects), apply the detector response, select (cut-flow), and compute the channel's
-// features (for "stop-dilepton": the 19 inputs and 7 extras of stop_dilepton.hpp) on the
-// detector-level objects. One row per selected event.
+// From generator events to a feature table: read (HepMC3 or LHE), the detector (by default
+// the energy-flow emulation of energy_flow.hpp; truth objects from reconstruct() for
+// `truth`, the objects model and the generator-level cuts), select (cut-flow), and compute
+// the channel's features (for "stop-dilepton": the 19 inputs and 7 extras of
+// stop_dilepton.hpp) on the preselected detector-level objects: leptons with |eta| < 2.4 and
+// pT > 20 GeV, jets with |eta| < 2.4 and pT > 30 GeV (CmsPreselectionOptions). One row per
+// selected event.
 #pragma once
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -20,11 +24,12 @@ namespace unbox::physics {
 struct FeatureOptions {
   std::string channel = "stop-dilepton";
   ReconstructionOptions reconstruction;
-  DetectorOptions detector;  // DetectorOptions::truth() for no detector effects
+  DetectorOptions detector;  // energy flow; DetectorOptions::truth() for no detector effects
   std::string detector_name = "cms";
-  std::string selection = "paper";  // paper, cms, generator, none (see named_selection)
+  std::string selection = "sus-17-001";  // sus-17-001, sus-19-011, paper, generator, none (named_selection)
   GeneratorCutOptions generator_cuts;
-  CmsPreselectionOptions cms_cuts;  // its resolution model is set from `detector`
+  CmsPreselectionOptions cms_cuts;  // its resolution model is set from `detector`; its lepton and jet
+                                    // thresholds also choose the features' objects
   std::optional<double> label;      // adds a constant "label" column
   std::optional<double> weight;     // constant weight; otherwise the generator's event weight
   std::int64_t max_events = -1;     // stop after this many events (-1: all)
@@ -60,9 +65,14 @@ FeatureResult build_features(const std::string& path, const FeatureOptions& opti
 // built-in generator): add() runs reconstruct -> detector (seeded by the event's index) ->
 // selection -> features and appends a row. One builder per thread; append() joins them in
 // order (rows and cut-flow counts), so the table does not depend on the thread count.
+class EnergyFlow;
+
 class FeatureBuilder {
  public:
   explicit FeatureBuilder(const FeatureOptions& options);
+  ~FeatureBuilder();
+  FeatureBuilder(FeatureBuilder&&) noexcept;
+  FeatureBuilder& operator=(FeatureBuilder&&) noexcept;
   // True when the event passed the selection and has the objects the features need.
   bool add(const GenEvent& event, std::int64_t index);
   // Moves the rows and cut-flow counts of `other` (built with the same options) after ours.
@@ -79,6 +89,9 @@ class FeatureBuilder {
   std::vector<std::vector<double>> cols_, object_cols_;
   std::vector<double> weights_, selected_;
   std::int64_t seen_ = 0;
+  bool needs_truth_ = false;
+  std::unique_ptr<EnergyFlow> flow_;  // buffers of the energy-flow detector, reused per event
+  RecoEvent truth_, reco_, chosen_;
 };
 
 }  // namespace unbox::physics

@@ -17,10 +17,13 @@
 //     (Delta-phi = phi(object) - phi(MET) wrapped into (-pi, pi] is >= 0, so exactly 0 and pi
 //     give +1), -1 clockwise;
 //   j1_btag, j2_btag: +1 b-tagged, -1 not.
-// Extras (7): mt2ll (mT2 of l1, l2 with their masses, the MET, mchi = 0), dphi_ll =
+// Extras (7): mt2ll (mT2 of l1, l2 as massless visibles, as in the paper's eq. (3), the MET,
+//   mchi = 0), dphi_ll =
 //   |Delta-phi(l1, l2)| in [0, pi], deta_ll = l1_eta - l2_eta (signed, after the eta-sign
 //   convention, as in the paper's fig. 27), m_ll = m(l1 + l2), met = MET in GeV, ht = scalar sum
-//   of the pT of all jets in the event (the paper does not define H_T; leptons are not included),
+//   of the pT of all jets of the event given (the paper does not define H_T; leptons are not
+//   included; the features pipeline passes the preselected jets, pT > 30 GeV, |eta| < 2.4,
+//   so ht is the HT of SUS-17-001's MET/sqrt(HT)),
 //   isr_pt = eq. (6): pT(j1) if j1 is untagged, else pT(j2) if j2 is untagged, else
 //   |pT(miss) + pT(l1) + pT(l2) + pT(j1) + pT(j2)|.
 #pragma once
