@@ -16,7 +16,7 @@ struct FeaturesArgs {
   std::string data, out, cutflow_out, detector = "cms", flavour = "parton";
   physics::FeatureOptions opt;
   double label = 0, weight = 1;
-  bool json = false;
+  bool json = false, no_jes = false;
   CLI::Option* label_opt = nullptr;
   CLI::Option* weight_opt = nullptr;
 };
@@ -33,6 +33,7 @@ int run_features(FeaturesArgs& a) {
     throw Error(fmt::format("unknown --detector '{}': expected cms, objects or truth", a.detector));
   }
   a.opt.detector.seed = seed;
+  a.opt.detector.jet_energy_scale = !a.no_jes;
   if (a.flavour == "parton") {
     a.opt.reconstruction.flavour = physics::ReconstructionOptions::Flavour::Parton;
   } else if (a.flavour == "ghost") {
@@ -92,6 +93,9 @@ void register_physics_features(CLI::App& physics) {
                 "Jet flavour for b-tagging: parton (the card's highest-PDG parton within Delta-R 0.5) or ghost "
                 "(ghost-associated b/c hadrons)")
       ->capture_default_str();
+  c->add_flag("--no-jet-energy-scale", a->no_jes,
+             "Leave energy-flow jets unscaled (the card's scale sqrt((2.5 - 0.15|eta|)^2/pT + 1) overshoots on jets "
+             "whose raw response is already 1)");
   c->add_option("--seed", a->opt.detector.seed, "Seed of the detector response")->capture_default_str();
   c->add_option("--selection", a->opt.selection,
                 "sus-17-001 (CMS SUS-17-001 preselection, MET/sqrt(HT) > 5), sus-19-011 (the same with the "
