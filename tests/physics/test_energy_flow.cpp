@@ -361,3 +361,76 @@ TEST(EnergyFlow, FeaturesIdenticalOnOneAndTwoThreads) {
   for (Index i = 0; i < a.data.events(); ++i) differ += !(a.data.get("met")[i] == c.data.get("met")[i]);
   EXPECT_GT(differ, 100);
 }
+
+// An electron failing identification stays in the energy flow (it makes a jet and enters
+// the MET exactly as before); an identified isolated electron removes the jet that holds it.
+// An electron with activity in its cone is not isolated and stays in its jet.
+TEST(EnergyFlow, LeptonsFailingIdentificationStayInTheFlow) {
+  DetectorOptions o;
+  ReconstructionOptions ro;
+  EnergyFlow flow;
+  RecoEvent out;
+  int identified = 0, failed = 0;
+  const int n = 4000;
+  for (int i = 0; i < n; ++i) {
+    GenEvent e = single(11, 60, 1.0, 0.4, 0.000511);
+    flow.run(e, i, ro, o, out);
+    ASSERT_FALSE(flow.objects().empty());
+    double sum = 0, sx = 0, sy = 0;
+    for (const auto& x : flow.objects()) sum += x.pt, sx += x.pt * std::cos(x.phi), sy += x.pt * std::sin(x.phi);
+    EXPECT_NEAR(out.met.pt, std::hypot(sx, sy), 1e-9 * sum);  // identified or not: MET = -(the flow)
+    if (out.leptons.size() == 1) {
+      ++identified;
+      EXPECT_TRUE(out.jets.empty()) << i;  // the lepton's jet is dropped
+    } else {
+      ASSERT_TRUE(out.leptons.empty());
+      ++failed;
+      ASSERT_EQ(out.jets.size(), 1u) << i;  // the unidentified electron is a jet
+      const double raw = std::hypot(sx, sy);  // the jet holds every object; then the card's scale
+      EXPECT_NEAR(out.jets[0].pt, raw * jet_energy_scale(o, raw, out.jets[0].eta), 1e-9 * raw);
+      EXPECT_NEAR(out.jets[0].eta, 1.0, 0.02);
+    }
+  }
+  // Tracking 0.95 and identification 0.95, less the rare photon split-offs: about 90 %.
+  EXPECT_NEAR(static_cast<double>(identified) / n, 0.95 * 0.95, 0.04);
+  EXPECT_GT(failed, 200);
+  // Not isolated: 20 GeV of pions within Delta-R 0.3 (I = 0.33 > 0.12).
+  for (int i = 0; i < 200; ++i) {
+    GenEvent e = single(11, 60, 1.0, 0.4, 0.000511);
+    e.final_state.push_back(particle(211, 20, 1.2, 0.6, 0.13957));
+    flow.run(e, i, ro, o, out);
+    EXPECT_TRUE(out.leptons.empty());
+    ASSERT_EQ(out.jets.size(), 1u);
+    EXPECT_GT(out.jets[0].pt, 65);
+  }
+}
+
+// The MET sees tracks to |eta| 2.5 and towers to |eta| 5: a charged pion beyond the tracker
+// is a neutral hadron of the HCAL, a photon beyond 5 and a muon beyond 2.5 are not seen.
+// The card's jet energy scale at its quoted points.
+TEST(EnergyFlow, AcceptanceAndEnergyScale) {
+  DetectorOptions o;
+  ReconstructionOptions ro;
+  EnergyFlow flow;
+  RecoEvent out;
+  for (int i = 0; i < 50; ++i) {
+    flow.run(single(211, 30, 2.7, 0.0, 0.13957), i, ro, o, out);
+    ASSERT_EQ(flow.objects().size(), 1u);
+    EXPECT_EQ(flow.objects()[0].kind, EnergyFlowObject::NeutralHadron);
+    EXPECT_NEAR(out.met.pt, flow.objects()[0].pt, 1e-12);
+    DetectorOptions always = o;
+    always.efficiencies = false;  // tracked for sure
+    flow.run(single(211, 30, 2.3, 0.0, 0.13957), i, ro, always, out);
+    ASSERT_GE(flow.objects().size(), 1u);
+    EXPECT_EQ(flow.objects()[0].kind, EnergyFlowObject::Track);
+    flow.run(single(22, 1, 5.1, 0.0, 0.0), i, ro, o, out);
+    EXPECT_TRUE(flow.objects().empty());
+    EXPECT_EQ(out.met.pt, 0.0);
+    flow.run(single(13, 30, 2.6, 0.0, 0.10566), i, ro, o, out);
+    EXPECT_TRUE(flow.objects().empty());
+  }
+  EXPECT_NEAR(jet_energy_scale(o, 30, 0.0), std::sqrt(2.5 * 2.5 / 30 + 1), 1e-15);
+  EXPECT_NEAR(jet_energy_scale(o, 30, 0.0), 1.10, 0.005);
+  EXPECT_NEAR(jet_energy_scale(o, 100, 0.0), 1.03, 0.005);
+  EXPECT_NEAR(jet_energy_scale(o, 50, 2.0), std::sqrt(2.2 * 2.2 / 50 + 1), 1e-15);
+}
