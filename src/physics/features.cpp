@@ -32,6 +32,14 @@ void check_channel(const FeatureOptions& o) {
 FeatureBuilder::~FeatureBuilder() = default;
 FeatureBuilder::FeatureBuilder(FeatureBuilder&&) noexcept = default;
 FeatureBuilder& FeatureBuilder::operator=(FeatureBuilder&&) noexcept = default;
+FeatureBuilder::FeatureBuilder(const FeatureBuilder& b)
+    : options_(b.options_), cuts_(b.cuts_), object_step_(b.object_step_), cutflow_(b.cutflow_), cols_(b.cols_),
+      object_cols_(b.object_cols_), weights_(b.weights_), selected_(b.selected_), seen_(b.seen_),
+      needs_truth_(b.needs_truth_), flow_(std::make_unique<EnergyFlow>()) {}
+FeatureBuilder& FeatureBuilder::operator=(const FeatureBuilder& b) {
+  if (this != &b) *this = FeatureBuilder(b);
+  return *this;
+}
 
 FeatureBuilder::FeatureBuilder(const FeatureOptions& o) : options_(o), flow_(std::make_unique<EnergyFlow>()) {
   check_channel(o);

@@ -315,7 +315,11 @@ TEST(EnergyFlow, FeaturesIdenticalOnOneAndTwoThreads) {
   for (size_t i = 0; i < events.size(); ++i) one.add(events[i], static_cast<std::int64_t>(i));
   FeatureResult a = one.finish("x", "HepMC3");
   // Two threads, each its own builder on half of the events (interleaved in time), joined in order.
-  FeatureBuilder first(o), second(o);
+  // (Builders are copyable, e.g. into a vector per thread; copies have their own buffers.)
+  const FeatureBuilder prototype(o);
+  std::vector<FeatureBuilder> per_thread(2, prototype);
+  FeatureBuilder& first = per_thread[0];
+  FeatureBuilder& second = per_thread[1];
   const size_t half = events.size() / 2;
   std::thread t1([&] {
     for (size_t i = 0; i < half; ++i) first.add(events[i], static_cast<std::int64_t>(i));

@@ -71,6 +71,9 @@ class FeatureBuilder {
  public:
   explicit FeatureBuilder(const FeatureOptions& options);
   ~FeatureBuilder();
+  // Copies take the rows, counts and options; each copy has its own detector buffers.
+  FeatureBuilder(const FeatureBuilder& other);
+  FeatureBuilder& operator=(const FeatureBuilder& other);
   FeatureBuilder(FeatureBuilder&&) noexcept;
   FeatureBuilder& operator=(FeatureBuilder&&) noexcept;
   // True when the event passed the selection and has the objects the features need.
