@@ -62,8 +62,9 @@ struct FeatureResult {
 FeatureResult build_features(const std::string& path, const FeatureOptions& options);
 
 // The same pipeline one event at a time, for callers that make events themselves (the
-// built-in generator): add() runs reconstruct -> detector (seeded by the event's index) ->
-// selection -> features and appends a row. One builder per thread; append() joins them in
+// built-in generator): add() runs the detector (the energy flow by default; seeded by the
+// event's index), the truth reconstruction when needed -> selection -> features and appends
+// a row. One builder per thread; append() joins them in
 // order (rows and cut-flow counts), so the table does not depend on the thread count.
 class EnergyFlow;
 
