@@ -78,8 +78,9 @@ void register_predict(CLI::App& app) {
   c->add_option("--model", a.model, "Model file (.unbox)")->required();
   c->add_option("--data", a.data, "Events (csv, npy, npz, h5[:/path])")->required();
   c->add_option("--out", a.out, "Output file; its extension picks the format (csv, npy, npz, h5)")->required();
-  c->add_option("--neurons", a.neurons, "Neurons, comma-separated: output (every class of a multi-class output), output:pre, output[j], L2N12, "
-                "L12N0:pre, NODE[j]")
+  c->add_option("--neurons", a.neurons,
+                "Neurons, comma-separated: output (every class of a multi-class output), output:pre, output[j], "
+                "L2N12, L12N0:pre, NODE[j]")
       ->capture_default_str();
   c->add_option("--columns", a.columns, "Data columns to feed the model's inputs, in order (default: by name)");
   c->add_option("--keep", a.keep, "Data columns to copy to the output (e.g. label,weight)");

@@ -91,8 +91,9 @@ bool parse_number(std::string_view s, double& v) {
   auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
   return ec == std::errc() && p == s.data() + s.size() && std::isfinite(v);
 }
-const char* kRuleNames = "0, epsilon, gamma, gamma-positive, alpha1beta0, alpha2beta1 (any alphaAbetaB with A - B = 1), "
-                         "zplus, wsquare, flat, zbox";
+const char* kRuleNames =
+    "0, epsilon, gamma, gamma-positive, alpha1beta0, alpha2beta1 (any alphaAbetaB with A - B = 1), zplus, wsquare, "
+    "flat, zbox";
 }  // namespace
 
 LrpRule parse_lrp_rule(const std::string& name, double epsilon, double gamma) {

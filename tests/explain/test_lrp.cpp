@@ -17,6 +17,14 @@ using namespace unbox;
 
 namespace {
 
+// "x" + "3" (GCC 12 gives a false -Wrestrict on const char* + std::string&&).
+std::string cat(const char* a, long i, const char* b = "") {
+  std::string s(a);
+  s += std::to_string(i);
+  s += b;
+  return s;
+}
+
 // x (2) -> Dense(3) -> ReLU -> Dense(1), no final activation (target: output).
 //   W1 = [[1, -1], [2, 1], [-1, 3]], b1 = [0.5, -1, 0];  W2 = [[1, 2, -1]], b2 = 0.25.
 // At x = (1, 2): z1 = (1 - 2 + 0.5, 2 + 2 - 1, -1 + 6) = (-0.5, 3, 5), a = (0, 3, 5),
@@ -138,7 +146,7 @@ TEST(Lrp, HandDerived231ZBoxAtTheInput) {
 namespace {
 Network random_relu_net(Index in, std::vector<Index> widths, std::mt19937_64& rng, bool bias) {
   std::vector<std::string> f;
-  for (Index i = 0; i < in; ++i) f.push_back("x" + std::to_string(i));
+  for (Index i = 0; i < in; ++i) f.push_back(cat("x", i));
   SequentialBuilder b(f);
   for (Index w : widths) b.dense(w).activation(Activation(ActivationKind::ReLU));
   b.dense(1);
@@ -222,7 +230,7 @@ namespace {
 Network conv_net(std::mt19937_64& rng, bool batchnorm, PoolKind pool, bool bias) {
   Network n;
   std::vector<std::string> f;
-  for (int i = 0; i < 16; ++i) f.push_back("v" + std::to_string(i));
+  for (int i = 0; i < 16; ++i) f.push_back(cat("v", i));
   int x = n.add_input("x", {16}, f);
   int h = n.add_node("img", std::make_unique<Reshape>(Shape{2, 8}), {x});
   auto conv = std::make_unique<Conv>(2, 3, Window{{3}, {1}, {1, 1}, {1}, false});
@@ -415,7 +423,7 @@ namespace {
 Network bias_free_pfn(std::mt19937_64& rng, bool mean) {
   std::vector<std::string> f;
   for (int i = 0; i < 6; ++i)
-    for (const char* q : {"pt", "eta", "phi"}) f.push_back("p" + std::to_string(i) + "_" + q);
+    for (const char* q : {"pt", "eta", "phi"}) f.push_back(cat("p", i, "_") + q);
   Network n = build_particle_flow_network(f, {8, 6}, {5}, Activation(ActivationKind::ReLU), false, mean);
   for (size_t i = 0; i < n.nodes().size(); ++i) {
     Op* op = n.nodes()[i].op.get();
@@ -507,10 +515,15 @@ TEST(Lrp, PfnEveryRuleAndCompositeKeepsTheBooksAndZPlusConserves) {
         EXPECT_NEAR(r.input_sum[k], r.output[k], 1e-12 * (1 + std::abs(r.output[k]))) << name << " event " << e;
         ++conserved;
       }
-      for (Index j = 0; j < 18; ++j)
-        if (padded[static_cast<size_t>(e * 6 + j / 3)]) EXPECT_EQ(r.relevance.at(e, j), 0.0) << name;
+      for (Index j = 0; j < 18; ++j) {
+        if (padded[static_cast<size_t>(e * 6 + j / 3)]) {
+          EXPECT_EQ(r.relevance.at(e, j), 0.0) << name;
+        }
+      }
     }
-    if (name == "zplus" || name == "alpha1beta0") EXPECT_GT(conserved, 50) << name;
+    if (name == "zplus" || name == "alpha1beta0") {
+      EXPECT_GT(conserved, 50) << name;
+    }
     if (name == "epsilon-gamma-box") {
       // phi1 is the input layer (zbox); the other ParticleDense and the Dense layers are dense.
       EXPECT_EQ(r.layer_rules[0], "L1 (ParticleDense 'phi1'): zbox");
@@ -529,7 +542,7 @@ TEST(Lrp, ReduceMeanAndSumSplitLikeAveragePooling) {
   for (ReduceKind kind : {ReduceKind::Mean, ReduceKind::Sum}) {
     std::mt19937_64 rng(31);
     std::vector<std::string> f;
-    for (int i = 0; i < 12; ++i) f.push_back("x" + std::to_string(i));
+    for (int i = 0; i < 12; ++i) f.push_back(cat("x", i));
     Network n;
     int last = n.add_input("x", {12}, f);
     last = n.add_node("reshape", std::make_unique<Reshape>(Shape{4, 3}), {last});
@@ -679,12 +692,17 @@ TEST(Lrp, GammaPositiveIsTheOldRuleAndAgreesOnPositiveInputs) {
     }
     double den = gp(d2.bias()[0]);
     for (Index j = 0; j < 4; ++j) den += a1[static_cast<size_t>(j)] * gp(d2.weight()[j]);
-    for (Index j = 0; j < 4; ++j) R1[static_cast<size_t>(j)] = a1[static_cast<size_t>(j)] * gp(d2.weight()[j]) * f / den;
+    for (Index j = 0; j < 4; ++j) {
+      const auto uj = static_cast<size_t>(j);
+      R1[uj] = a1[uj] * gp(d2.weight()[j]) * f / den;
+    }
     for (Index j = 0; j < 4; ++j) {
       double dj = gp(d1.bias()[j]);
       for (Index i = 0; i < 3; ++i) dj += xe[static_cast<size_t>(i)] * gp(d1.weight()[j * 3 + i]);
-      for (Index i = 0; i < 3; ++i)
-        Rx[static_cast<size_t>(i)] += xe[static_cast<size_t>(i)] * gp(d1.weight()[j * 3 + i]) * R1[static_cast<size_t>(j)] / dj;
+      for (Index i = 0; i < 3; ++i) {
+        const auto ui = static_cast<size_t>(i);
+        Rx[ui] += xe[ui] * gp(d1.weight()[j * 3 + i]) * R1[static_cast<size_t>(j)] / dj;
+      }
     }
     for (Index i = 0; i < 3; ++i) EXPECT_NEAR(b.relevance.at(0, i), Rx[static_cast<size_t>(i)], 1e-12) << i;
   }

@@ -18,7 +18,7 @@ using namespace unbox;
 namespace {
 std::vector<std::string> names(int n) {
   std::vector<std::string> v;
-  for (int i = 0; i < n; ++i) v.push_back("f" + std::to_string(i));
+  for (int i = 0; i < n; ++i) v.push_back(std::string("f").append(std::to_string(i)));
   return v;
 }
 void randomize(Network& net, std::uint64_t seed) {
