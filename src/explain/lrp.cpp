@@ -80,6 +80,7 @@ struct LayerPlan {
   std::vector<TermPlan> terms;
   std::unique_ptr<Op> plain;  // the layer without bias, for the output-sign gates
   std::vector<double> bias;   // the layer's bias per output element
+  std::vector<std::vector<double>> group_bias;  // per group: sum of sign f(b) of its terms
   bool gated = false;         // a group reads the sign of z
   Tensor lo, hi;              // zbox bounds [1, input shape]
 };
@@ -162,6 +163,14 @@ class Propagator {
             for (double& x : tp.bias) x = t.param(x);
         }
         p.terms.push_back(std::move(tp));
+      }
+      // Per group, the sum of its terms' signed biases (empty: none).
+      p.group_bias.assign(p.rule.groups.size(), {});
+      for (const TermPlan& t : p.terms) {
+        if (t.bias.empty()) continue;
+        auto& gb = p.group_bias[static_cast<size_t>(t.group)];
+        if (gb.empty()) gb.assign(t.bias.size(), 0.0);
+        for (size_t j = 0; j < gb.size(); ++j) gb[j] += t.sign * t.bias[j];
       }
       for (const LrpGroup& g : p.rule.groups) p.gated |= g.gate != LrpGate::All;
       if (p.rule.uses_bounds()) zbox_nodes.push_back(static_cast<int>(i));
@@ -387,27 +396,23 @@ class Propagator {
       return m;
     };
     if (s.zg.size() < G) s.zg.resize(G), s.sg.resize(G);
-    // Denominators: sum over the group's terms of sign (x' w' + b').
+    // Denominators: sum over the group's terms of sign x' w' (the biases join below).
     for (size_t gi = 0; gi < G; ++gi) {
       if (rule.groups[gi].weight == 0.0) continue;  // hands nothing on (beta = 0)
       Tensor& zz = s.zg[gi];
       bool first = true;
       for (const TermPlan& t : p.terms) {
         if (t.group != static_cast<int>(gi)) continue;
-        fwd(*t.op, input(t.input), nd.shape, out);
-        if (first) {
-          zz.resize(out.shape());
-          zz.fill(0.0);
-          first = false;
+        if (first && t.sign == 1.0) {
+          fwd(*t.op, input(t.input), nd.shape, zz);
+        } else {
+          fwd(*t.op, input(t.input), nd.shape, out);
+          if (first) zz.resize(out.shape()), zz.fill(0.0);
+          for (Index k = 0; k < out.size(); ++k) zz[k] += t.sign * out[k];
         }
-        for (Index k = 0; k < out.size(); ++k) zz[k] += t.sign * out[k];
+        first = false;
       }
       if (first) zz.resize(R.shape()), zz.fill(0.0);
-      for (const TermPlan& t : p.terms) {
-        if (t.group != static_cast<int>(gi) || t.bias.empty()) continue;
-        for (Index e = 0; e < B; ++e)
-          for (Index j = 0; j < pe; ++j) zz[e * pe + j] += t.sign * t.bias[static_cast<size_t>(j)];
-      }
     }
     // The layer's own z for the output-sign gates.
     if (p.gated) {
@@ -416,39 +421,47 @@ class Propagator {
         for (Index j = 0; j < pe; ++j) z[e * pe + j] += p.bias[static_cast<size_t>(j)];
     }
     const double eps = rule.epsilon;
-    Tensor& handed = s.t[3];  // relevance each output element hands on
-    handed.resize(R.shape());
-    handed.fill(0.0);
+    // Relevance each output element hands on, when several groups share it.
+    Tensor& handed = s.t[3];
+    if (G > 1) {
+      handed.resize(R.shape());
+      handed.fill(0.0);
+    }
     for (size_t gi = 0; gi < G; ++gi) {
       const LrpGroup& grp = rule.groups[gi];
       if (grp.weight == 0.0) continue;
-      const Tensor& zz = s.zg[gi];
+      Tensor& zz = s.zg[gi];
       Tensor& sd = s.sg[gi];
       sd.resize(zz.shape());
+      const std::vector<double>& gb = p.group_bias[gi];
       for (Index e = 0; e < B; ++e) {
-        double bias_part = 0, eps_part = 0;
+        double bias_part = 0, eps_part = 0, other = 0;
         for (Index j = 0; j < pe; ++j) {
           const Index k = e * pe + j;
+          const double b = gb.empty() ? 0.0 : gb[static_cast<size_t>(j)];
+          const double zb = zz[k] + b;
           const bool open = grp.gate == LrpGate::All || (grp.gate == LrpGate::PositiveOutput ? z[k] > 0 : z[k] < 0);
           // sign(0) = +1: a zero denominator is pushed up by epsilon.
-          const double st = zz[k] >= 0 ? eps : -eps;
-          const double den = zz[k] + st;
+          const double st = zb >= 0 ? eps : -eps;
+          const double den = zb + st;
           sd[k] = open ? safe_div(grp.weight * R[k], den) : 0.0;
-          if (!open || den == 0.0) continue;
-          handed[k] += grp.weight * R[k];
+          const double h = open && den != 0.0 ? grp.weight * R[k] : 0.0;
+          if (G > 1) handed[k] += h;
+          else other += R[k] - h;
+          if (h == 0.0) continue;
           eps_part += sd[k] * st;
-          for (const TermPlan& t : p.terms)
-            if (t.group == static_cast<int>(gi) && !t.bias.empty())
-              bias_part += sd[k] * t.sign * t.bias[static_cast<size_t>(j)];
+          bias_part += sd[k] * b;
         }
         const auto ue = static_cast<size_t>(e);
         s.bias[ue] += bias_part;
         s.eps[ue] += eps_part;
+        s.other[ue] += other;
       }
     }
     // What no group handed on (zero denominators, closed gates, beta without a negative part).
-    for (Index e = 0; e < B; ++e)
-      for (Index j = 0; j < pe; ++j) s.other[static_cast<size_t>(e)] += R[e * pe + j] - handed[e * pe + j];
+    if (G > 1)
+      for (Index e = 0; e < B; ++e)
+        for (Index j = 0; j < pe; ++j) s.other[static_cast<size_t>(e)] += R[e * pe + j] - handed[e * pe + j];
     // R_in += sign m(x) * J^T s.
     for (const TermPlan& t : p.terms) {
       if (rule.groups[static_cast<size_t>(t.group)].weight == 0.0) continue;
