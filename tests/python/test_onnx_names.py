@@ -2,7 +2,9 @@
 sigmoid) output: every LkNj (and LkNj:pre) that `unbox predict` returns on a CSV equals
 the torch module's activation at that layer, with BatchNorm (and Dropout) folded into the
 preceding Linear: L1 = ReLU(BN(Linear x)), L1:pre = BN(Linear x), the softmax output the
-last layer. `output` on a 5-class softmax is every class, and `info` says so."""
+last layer. `output` on a 5-class softmax is every class, and `info` says so. And the
+input-element names: `lrp` and `attribute` write the same relevance-map layout on an ONNX
+CNN and PFN input (every test here fails on the code before the fix)."""
 import json
 
 import numpy as np
@@ -149,3 +151,41 @@ def test_sigmoid_mlp_with_batchnorm_and_dropout(run_unbox, tmp_path):
     np.testing.assert_allclose(got["output:pre"], acts[7][:, 0], rtol=0, atol=1e-9)
     info = run_unbox("info", "--model", path).stdout
     assert "'output' = L3N0, 'output:pre' = L3N0:pre" in info, info
+
+
+class _Pfn(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.phi = nn.Sequential(nn.Linear(3, 8), nn.ReLU())
+        self.f = nn.Sequential(nn.Linear(8, 1), nn.Sigmoid())
+
+    def forward(self, x):  # [events, particles, features]
+        return self.f(self.phi(x).sum(dim=1))
+
+
+@pytest.mark.parametrize("kind", ["cnn", "pfn"])
+def test_attribute_and_lrp_give_the_same_maps(run_unbox, tmp_path, kind):
+    """On tensor inputs (a Conv1d over [4, 10], a PFN over [6 particles, 3]) `lrp` and
+    `attribute` name the elements alike (NAME[i,j]), so both write the same map layout."""
+    torch.manual_seed(5)
+    if kind == "cnn":
+        model, shape, name = nn.Sequential(nn.Conv1d(4, 5, 3, padding=1), nn.ReLU(), nn.Flatten(),
+                                           nn.Linear(50, 1)), (4, 10), "img"
+    else:
+        model, shape, name = _Pfn(), (6, 3), "particles"
+    model.eval()
+    path = tmp_path / "m.onnx"
+    torch.onnx.export(model, torch.zeros(1, *shape), str(path), input_names=[name], output_names=["y"],
+                      dynamic_axes={name: {0: "events"}, "y": {0: "events"}}, opset_version=13)
+    np.savez(tmp_path / "d.npz", **{name: np.random.default_rng(2).normal(size=(300, *shape))})
+    maps = {}
+    for method in ("lrp", "attribute"):
+        out = tmp_path / f"{method}.json"
+        run_unbox(method, "--model", path, "--data", tmp_path / "d.npz", "--out", out)
+        maps[method] = json.loads(out.read_text())["map"]
+    for m in maps.values():
+        assert m is not None
+        assert [len(m["rows"]), len(m["cols"])] == list(shape)
+        assert len(m["all"]) == shape[0] * shape[1]
+    assert maps["lrp"]["rows"] == maps["attribute"]["rows"]
+    assert maps["lrp"]["cols"] == maps["attribute"]["cols"]
