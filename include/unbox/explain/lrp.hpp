@@ -14,7 +14,7 @@
 //              denominator has the sign of z_j and |den| >= |z_j|, so relevance cannot blow
 //              up on signed inputs or negative outputs. gamma = 0.25 by default.
 //   gamma-positive  the original gamma rule for positive inputs: w -> w + gamma w+,
-//              b -> b + gamma b+ for every input sign (unbox's "gamma" before 0.x). With signed
+//              b -> b + gamma b+ for every input sign (what "gamma" meant before issue 12). With signed
 //              inputs its denominator can approach 0 and the relevance explode.
 //   alphaAbetaB (alpha - beta = 1; alpha1beta0, alpha2beta1, ...): positive contributions
 //              x+ w+ + x- w- (+ b+) and negative ones x+ w- + x- w+ (+ b-) propagated
