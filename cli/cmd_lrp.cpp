@@ -151,8 +151,8 @@ void register_lrp(CLI::App& app) {
   c->add_option("--columns", a.columns, "Data columns feeding the model's input, in order (default: by name)");
   c->add_option("--rule", a.rule,
                 "One rule for every layer (nothing else slipped in at the input): 0 (no stabilizer; 0/0 = 0), epsilon, "
-                "gamma, alpha1beta0, alpha2beta1 (any alphaAbetaB with A - B = 1), zplus, wsquare, flat, zbox (bounds: the "
-                "data range at the layer's input)");
+                "gamma (generalized: signed inputs), gamma-positive (w + gamma w+), alpha1beta0, alpha2beta1 (any "
+                "alphaAbetaB with A - B = 1), zplus, wsquare, flat, zbox (bounds: the data range at the layer's input)");
   c->add_option("--composite", a.composite,
                 "Rules by layer type and position: epsilon-gamma-box (default: zbox input, gamma conv, epsilon dense), "
                 "epsilon-plus, epsilon-plus-flat, epsilon-alpha2beta1, box-alpha1beta0-epsilon");
@@ -160,7 +160,8 @@ void register_lrp(CLI::App& app) {
   c->add_option("--epsilon", a.epsilon,
                 "Stabilizer of the epsilon rule: z + eps sign(z), with sign(0) = +1")
       ->capture_default_str();
-  c->add_option("--gamma", a.gamma, "Gamma of the gamma rule (w + gamma w+)")->capture_default_str();
+  c->add_option("--gamma", a.gamma, "Gamma of the gamma rules (weights raised by gamma times their favoured-sign part)")
+      ->capture_default_str();
   c->add_option("--neuron", a.neuron,
                 "Neuron to explain (default output:pre, the logit before a final sigmoid/tanh/softmax; 'output' forces "
                 "the post-activation value, with a warning)");

@@ -4,6 +4,7 @@
 
 #include "commands.hpp"
 #include "common.hpp"
+#include "unbox/naming.hpp"
 #include "unbox/onnx.hpp"
 
 namespace unbox::cli {
@@ -20,7 +21,8 @@ struct PredictArgs {
 int run_predict() {
   if (a.threads > 0) set_thread_count(a.threads);
   Network net = load_model(a.model);
-  std::vector<std::string> names = split_list(a.neurons);
+  // `output` on a multi-class output is every class: output[0], output[1], ...
+  std::vector<std::string> names = expand_output_neurons(net, split_list(a.neurons));
   if (names.empty()) throw Error("--neurons names no neuron");
   std::vector<NeuronRef> refs;
   for (const auto& n : names) refs.push_back(net.resolve(n));
@@ -76,7 +78,9 @@ void register_predict(CLI::App& app) {
   c->add_option("--model", a.model, "Model file (.unbox)")->required();
   c->add_option("--data", a.data, "Events (csv, npy, npz, h5[:/path])")->required();
   c->add_option("--out", a.out, "Output file; its extension picks the format (csv, npy, npz, h5)")->required();
-  c->add_option("--neurons", a.neurons, "Neurons, comma-separated: output, output:pre, L2N12, L12N0:pre, NODE[j]")
+  c->add_option("--neurons", a.neurons,
+                "Neurons, comma-separated: output (every class of a multi-class output), output:pre, output[j], "
+                "L2N12, L12N0:pre, NODE[j]")
       ->capture_default_str();
   c->add_option("--columns", a.columns, "Data columns to feed the model's inputs, in order (default: by name)");
   c->add_option("--keep", a.keep, "Data columns to copy to the output (e.g. label,weight)");

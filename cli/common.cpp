@@ -2,10 +2,12 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 #include <iostream>
 
 #include "unbox/explain/lrp.hpp"
+#include "unbox/naming.hpp"
 
 namespace unbox::cli {
 
@@ -61,19 +63,25 @@ std::string layer_table(const Network& net) {
   std::string out;
   auto layers = net.layers();
   if (!layers.empty()) {
-    out += fmt::format("{:<6} {:<14} {:>6} {:<16} {:>9}  {}\n", "layer", "op", "width", "activation", "params",
+    // The op column fits the widest description ("Dense 128 -> 64 + BN").
+    size_t opw = 14;
+    for (const LayerInfo& l : layers)
+      if (l.number > 0)
+        opw = std::max(opw, net.node(layer_op_node(net, l)).op->describe({}).size() +
+                                (layer_op_node(net, l) != l.pre_node ? 5 : 0));
+    out += fmt::format("{:<6} {:<{}} {:>6} {:<16} {:>9}  {}\n", "layer", "op", opw, "width", "activation", "params",
                        "neurons");
     Index total = 0;
     for (const LayerInfo& l : layers) {
-      std::string op = l.number == 0 ? "input" : net.node(l.pre_node).op->describe({});
+      std::string op = l.number == 0 ? "input" : net.node(layer_op_node(net, l)).op->describe({});
+      if (l.number > 0 && layer_op_node(net, l) != l.pre_node) op += " + BN";  // folded BatchNorm
       std::string neurons = l.width == 1 ? fmt::format("L{}N0", l.number)
                                          : fmt::format("L{}N0 .. L{}N{}", l.number, l.number, l.width - 1);
-      out += fmt::format("{:<6} {:<14} {:>6} {:<16} {:>9}  {}\n", fmt::format("L{}", l.number), op, l.width,
+      out += fmt::format("{:<6} {:<{}} {:>6} {:<16} {:>9}  {}\n", fmt::format("L{}", l.number), op, opw, l.width,
                          l.activation.empty() ? "-" : l.activation, l.parameters, neurons);
       total += l.parameters;
     }
-    out += fmt::format("{} trainable parameters; 'output' = L{}N0, 'output:pre' = L{}N0:pre\n", total,
-                       layers.size() - 1, layers.size() - 1);
+    out += fmt::format("{} trainable parameters; {}\n", total, output_aliases(net));
     return out;
   }
   out += fmt::format("{:<4} {:<16} {:<22} {:<16} {}\n", "id", "node", "op", "shape", "inputs");

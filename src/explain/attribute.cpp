@@ -12,6 +12,7 @@
 #include <random>
 
 #include "unbox/explain/lrp.hpp"
+#include "unbox/naming.hpp"
 
 namespace unbox {
 
@@ -93,20 +94,11 @@ Attribution attribute(const Network& net, const std::vector<Tensor>& inputs, con
   Index F = 0;
   std::vector<Index> pe(K), off(K);
   for (size_t k = 0; k < K; ++k) off[k] = F, pe[k] = inputs[k].per_event(), F += pe[k];
-  // Feature names as LRP gives them (flat inputs: the columns).
-  {
-    const auto& ids = net.input_nodes();
-    for (size_t k = 0; k < ids.size(); ++k) {
-      const Node& n = net.node(ids[k]);
-      const auto& names = net.feature_names(static_cast<int>(k));
-      if (n.shape.size() == 1 && static_cast<Index>(names.size()) == pe[k]) {
-        a.features.insert(a.features.end(), names.begin(), names.end());
-      } else {
-        for (Index j = 0; j < pe[k]; ++j) a.features.push_back(fmt::format("{}[{}]", n.name, j));
-      }
-    }
-  }
-  if (!o.columns.empty() && K == 1 && static_cast<Index>(o.columns.size()) == F) a.features = o.columns;
+  // Feature names as LRP gives them (flat inputs: the columns; tensors NAME[i,j,...]).
+  a.features = input_element_names(net, o.columns);
+  if (static_cast<Index>(a.features.size()) != F)
+    throw Error(fmt::format("attribute: the inputs hold {} values per event, the network's inputs {}", F,
+                            a.features.size()));
   a.scores = Tensor({N, F}, 0.0);
   a.inputs = Tensor({N, F}, 0.0);
   for (size_t k = 0; k < K; ++k)

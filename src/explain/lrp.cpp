@@ -1,10 +1,11 @@
-// Layer-wise relevance propagation: rules, composites, canonization, conservation report.
-// See include/unbox/explain/lrp.hpp for the rules and the decisions.
+// Layer-wise relevance propagation: the engine and the conservation report. The rules are
+// data (lrp_rules.cpp), the canonizers their own file (lrp_canonize.cpp); see
+// include/unbox/explain/lrp.hpp for the rules and the decisions.
 //
-// Every linear layer is propagated with clones of its op carrying modified weights (w+,
-// w-, w^2, ones) and no bias: forward gives sum_i x_i w'_ij, backward gives sum_j w'_ij s_j,
-// so Dense, Conv (any groups, padding, stride) and ParticleDense share one batched code path
-// of GEMMs.
+// Every linear layer is propagated with clones of its op carrying the rule's modified
+// weights and no bias: forward gives sum_i x'_i w'_ij, backward gives sum_j w'_ij s_j, so
+// Dense, Conv (any groups, padding, stride) and ParticleDense share one batched code path
+// of GEMMs, whatever the rule.
 #include "unbox/explain/lrp.hpp"
 
 #include <fmt/format.h>
@@ -16,179 +17,13 @@
 #include <cstdint>
 #include <exception>
 
+#include "unbox/naming.hpp"
 #include "unbox/ops_more.hpp"
 #include "unbox/ops_particles.hpp"
 #include "nn/event_tiles.hpp"
 
 namespace unbox {
 
-// ---------------------------------------------------------------- rules and composites
-
-std::string LrpRule::name() const {
-  switch (kind) {
-    case LrpRuleKind::Zero: return "0";
-    case LrpRuleKind::Epsilon: return "epsilon";
-    case LrpRuleKind::Gamma: return "gamma";
-    case LrpRuleKind::AlphaBeta: return fmt::format("alpha{}beta{}", alpha, beta);
-    case LrpRuleKind::ZPlus: return "zplus";
-    case LrpRuleKind::WSquare: return "wsquare";
-    case LrpRuleKind::Flat: return "flat";
-    case LrpRuleKind::ZBox: return "zbox";
-  }
-  return "?";
-}
-
-namespace {
-bool parse_number(std::string_view s, double& v) {
-  if (s.empty()) return false;
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  return ec == std::errc() && p == s.data() + s.size() && std::isfinite(v);
-}
-const char* kRuleNames = "0, epsilon, gamma, alpha1beta0, alpha2beta1 (any alphaAbetaB with A - B = 1), zplus, wsquare, "
-                         "flat, zbox";
-}  // namespace
-
-LrpRule parse_lrp_rule(const std::string& name, double epsilon, double gamma) {
-  LrpRule r;
-  r.epsilon = epsilon;
-  r.gamma = gamma;
-  if (name == "0" || name == "lrp0" || name == "zero") r.kind = LrpRuleKind::Zero;
-  else if (name == "epsilon") r.kind = LrpRuleKind::Epsilon;
-  else if (name == "gamma") r.kind = LrpRuleKind::Gamma;
-  else if (name == "zplus") r.kind = LrpRuleKind::ZPlus;
-  else if (name == "wsquare") r.kind = LrpRuleKind::WSquare;
-  else if (name == "flat") r.kind = LrpRuleKind::Flat;
-  else if (name == "zbox") r.kind = LrpRuleKind::ZBox;
-  else if (name.rfind("alpha", 0) == 0 && name.find("beta") != std::string::npos) {
-    const auto b = name.find("beta");
-    double a = 0, be = 0;
-    if (!parse_number(std::string_view(name).substr(5, b - 5), a) ||
-        !parse_number(std::string_view(name).substr(b + 4), be))
-      throw Error(fmt::format("bad LRP rule '{}': expected alphaAbetaB, e.g. alpha2beta1", name));
-    if (std::abs(a - be - 1.0) > 1e-12 || be < 0)
-      throw Error(fmt::format("bad LRP rule '{}': alpha - beta must be 1 and beta >= 0 (e.g. alpha1beta0, alpha2beta1)",
-                              name));
-    r.kind = LrpRuleKind::AlphaBeta;
-    r.alpha = a;
-    r.beta = be;
-  } else {
-    throw Error(fmt::format("unknown LRP rule '{}'; known rules: {}", name, kRuleNames));
-  }
-  if (r.kind == LrpRuleKind::Epsilon && !(epsilon > 0))
-    throw Error(fmt::format("--epsilon must be positive, got {}", epsilon));
-  if (r.kind == LrpRuleKind::Gamma && !(gamma >= 0)) throw Error(fmt::format("--gamma must be >= 0, got {}", gamma));
-  return r;
-}
-
-std::vector<std::string> lrp_composite_names() {
-  return {"epsilon-gamma-box", "epsilon-plus", "epsilon-plus-flat", "epsilon-alpha2beta1", "box-alpha1beta0-epsilon"};
-}
-
-LrpComposite lrp_composite(const std::string& name, double epsilon, double gamma) {
-  auto R = [&](const char* n) { return parse_lrp_rule(n, epsilon, gamma); };
-  LrpComposite c;
-  c.name = name;
-  if (name == "epsilon-gamma-box") c.input = R("zbox"), c.dense = R("epsilon"), c.conv = R("gamma");
-  else if (name == "epsilon-plus") c.input = R("epsilon"), c.dense = R("epsilon"), c.conv = R("zplus");
-  else if (name == "epsilon-plus-flat") c.input = R("flat"), c.dense = R("epsilon"), c.conv = R("zplus");
-  else if (name == "epsilon-alpha2beta1") c.input = R("epsilon"), c.dense = R("epsilon"), c.conv = R("alpha2beta1");
-  else if (name == "box-alpha1beta0-epsilon") c.input = R("zbox"), c.dense = R("epsilon"), c.conv = R("alpha1beta0");
-  else {
-    std::string list;
-    for (const auto& n : lrp_composite_names()) list += (list.empty() ? "" : ", ") + n;
-    throw Error(fmt::format("unknown LRP composite '{}'; known composites: {}", name, list));
-  }
-  return c;
-}
-
-LrpComposite lrp_single_rule(const LrpRule& rule) {
-  LrpComposite c;
-  c.name = "rule:" + rule.name();
-  c.all = rule;
-  c.input = c.dense = c.conv = rule;
-  return c;
-}
-
-void add_lrp_overrides(LrpComposite& c, const std::string& spec, double epsilon, double gamma) {
-  size_t pos = 0;
-  while (pos <= spec.size()) {
-    size_t end = spec.find(',', pos);
-    if (end == std::string::npos) end = spec.size();
-    std::string item = spec.substr(pos, end - pos);
-    pos = end + 1;
-    if (item.empty()) continue;
-    auto eq = item.find('=');
-    if (eq == std::string::npos || eq == 0 || eq + 1 == item.size())
-      throw Error(fmt::format("bad --layer-rule item '{}': expected LAYER=RULE, e.g. L1=zbox", item));
-    c.overrides[item.substr(0, eq)] = parse_lrp_rule(item.substr(eq + 1), epsilon, gamma);
-  }
-}
-
-// ---------------------------------------------------------------- canonization
-
-Network canonize(const Network& net) {
-  const auto& nodes = net.nodes();
-  const int n = static_cast<int>(nodes.size());
-  std::vector<int> consumers(static_cast<size_t>(n), 0);
-  for (const Node& nd : nodes)
-    for (int i : nd.inputs) ++consumers[static_cast<size_t>(i)];
-  if (net.output_node() >= 0) ++consumers[static_cast<size_t>(net.output_node())];
-  // fold[bn] = the linear node it folds into.
-  std::vector<int> fold_into(static_cast<size_t>(n), -1);
-  std::vector<bool> folded_layer(static_cast<size_t>(n), false);
-  for (int i = 0; i < n; ++i) {
-    const Node& nd = nodes[static_cast<size_t>(i)];
-    if (!nd.op || nd.op->type() != "BatchNorm" || nd.inputs.size() != 1) continue;
-    const int src = nd.inputs[0];
-    const Node& s = nodes[static_cast<size_t>(src)];
-    if (!s.op || (s.op->type() != "Dense" && s.op->type() != "Conv")) continue;
-    if (consumers[static_cast<size_t>(src)] != 1 || folded_layer[static_cast<size_t>(src)]) continue;
-    // BatchNorm normalizes per-event axis 0: the Dense output feature or the Conv channel.
-    fold_into[static_cast<size_t>(i)] = src;
-    folded_layer[static_cast<size_t>(src)] = true;
-  }
-  Network out;
-  std::vector<int> map(static_cast<size_t>(n), -1);
-  std::vector<std::unique_ptr<Op>> pending(static_cast<size_t>(n));
-  for (int i = 0; i < n; ++i) {
-    const Node& nd = nodes[static_cast<size_t>(i)];
-    if (nd.is_input()) {
-      const auto& ids = net.input_nodes();
-      const auto k = std::find(ids.begin(), ids.end(), i) - ids.begin();
-      map[static_cast<size_t>(i)] = out.add_input(nd.name, nd.shape, net.feature_names(static_cast<int>(k)));
-      continue;
-    }
-    std::vector<int> ins;
-    for (int j : nd.inputs) ins.push_back(map[static_cast<size_t>(j)]);
-    if (folded_layer[static_cast<size_t>(i)]) continue;  // added when its BatchNorm comes
-    const int src = fold_into[static_cast<size_t>(i)];
-    if (src >= 0) {
-      const Node& s = nodes[static_cast<size_t>(src)];
-      const auto& bn = static_cast<const BatchNorm&>(*nd.op);
-      std::unique_ptr<Op> op = s.op->clone();
-      Tensor* w = nullptr;
-      Tensor* b = nullptr;
-      if (auto* d = dynamic_cast<Dense*>(op.get())) w = &d->weight(), b = &d->bias();
-      else if (auto* c = dynamic_cast<Conv*>(op.get())) w = &c->weight(), b = &c->bias();
-      const Index channels = bn.scale().size();
-      const Index per = w->size() / channels;  // weights of one output channel
-      if (b->size() != channels) throw Error("canonize: BatchNorm channels do not match the layer's outputs");
-      for (Index c = 0; c < channels; ++c) {
-        const double a = bn.scale()[c] / std::sqrt(bn.var()[c] + bn.epsilon());
-        for (Index k = 0; k < per; ++k) (*w)[c * per + k] *= a;
-        (*b)[c] = ((*b)[c] - bn.mean()[c]) * a + bn.bias()[c];
-      }
-      std::vector<int> src_ins;
-      for (int j : s.inputs) src_ins.push_back(map[static_cast<size_t>(j)]);
-      map[static_cast<size_t>(i)] = out.add_node(s.name, std::move(op), src_ins);
-      continue;
-    }
-    map[static_cast<size_t>(i)] = out.add_node(nd.name, nd.op->clone(), ins);
-  }
-  out.set_output(map[static_cast<size_t>(net.output_node())]);
-  out.metadata = net.metadata;
-  return out;
-}
 
 std::string default_target(const Network& net, std::string* note) {
   const NeuronRef out = net.output_neuron();
@@ -214,14 +49,9 @@ bool is_linear_layer(const Op& op) {
   return op.type() == "Dense" || op.type() == "Conv" || op.type() == "ParticleDense";
 }
 
-// The weight tensor of a clone made by with_weights.
-Tensor& layer_weight(Op& op) {
-  if (auto* d = dynamic_cast<Dense*>(&op)) return d->weight();
-  if (auto* v = dynamic_cast<Conv*>(&op)) return v->weight();
-  return static_cast<ParticleDense&>(op).weight();
-}
-
-std::unique_ptr<Op> with_weights(const Op& op, double (*f)(double)) {
+// A clone of a linear op with every weight replaced by f(weight) (unchanged when f is
+// empty) and no bias.
+std::unique_ptr<Op> with_weights(const Op& op, const std::function<double(double)>& f) {
   std::unique_ptr<Op> c = op.clone();
   Tensor *w = nullptr, *b = nullptr;
   if (auto* d = dynamic_cast<Dense*>(c.get())) w = &d->weight(), b = &d->bias();
@@ -233,25 +63,35 @@ std::unique_ptr<Op> with_weights(const Op& op, double (*f)(double)) {
   return c;
 }
 
-double keep(double w) { return w; }
-double pos(double w) { return w > 0 ? w : 0.0; }
-double neg(double w) { return w < 0 ? w : 0.0; }
-double square(double w) { return w * w; }
-double one(double) { return 1.0; }
+constexpr size_t kInputKinds = 6;  // LrpInput values
+
+// One term of a layer's rule, ready to run: its op clone and its bias per output element.
+struct TermPlan {
+  LrpInput input;
+  std::unique_ptr<Op> op;     // modified weights, no bias
+  std::vector<double> bias;   // f(b) per output element (per event); empty: no bias
+  int group;
+  double sign;
+};
 
 struct LayerPlan {
   LrpRule rule;
   std::string label;
-  std::unique_ptr<Op> plain, wpos, wneg, wsq, wone, wgamma;
-  std::vector<double> bias, bias_gamma;  // per output element (per event)
-  Tensor lo, hi;                         // zbox bounds [1, input shape]
+  std::vector<TermPlan> terms;
+  std::unique_ptr<Op> plain;  // the layer without bias, for the output-sign gates
+  std::vector<double> bias;   // the layer's bias per output element
+  std::vector<std::vector<double>> group_bias;  // per group: sum of sign f(b) of its terms
+  bool gated = false;         // a group reads the sign of z
+  Tensor lo, hi;              // zbox bounds [1, input shape]
 };
 
 // Scratch tensors of one thread, reused between batches.
 struct Scratch {
   Workspace ws;
   std::vector<Tensor> rel;
-  Tensor t[12];
+  Tensor t[4];
+  Tensor xin[kInputKinds];  // modified inputs of the layer at hand
+  std::vector<Tensor> zg, sg;  // per group: denominators, R / denominator
   std::vector<double> bias, eps, other;
 };
 
@@ -287,7 +127,7 @@ class Propagator {
     for (size_t i = 0; i < nodes.size(); ++i)
       if (nodes[i].op && nodes[i].op->is_layer()) lname[i] = fmt::format("L{}", ++counter);
     for (const auto& l : layers)
-      if (l.number > 0) lname[static_cast<size_t>(l.pre_node)] = fmt::format("L{}", l.number);
+      if (l.number > 0) lname[static_cast<size_t>(layer_op_node(net, l))] = fmt::format("L{}", l.number);
     // Input layers: linear layers with no linear layer among their ancestors.
     std::vector<bool> after_linear(nodes.size(), false);
     for (size_t i = 0; i < nodes.size(); ++i)
@@ -301,20 +141,9 @@ class Propagator {
       LayerPlan& p = plans_[i];
       const bool conv = nd.op->type() == "Conv";
       const LrpComposite& c = o.composite;
-      p.rule = c.all ? *c.all : !after_linear[i] ? c.input : conv ? c.conv : c.dense;
-      if (auto it = c.overrides.find(lname[i]); it != c.overrides.end()) p.rule = it->second;
-      if (auto it = c.overrides.find(nd.name); it != c.overrides.end()) p.rule = it->second;
+      p.rule = c.rule_for(!after_linear[i], conv, lname[i], nd.name);
       p.label = fmt::format("{} ({} '{}'): {}", lname[i], nd.op->type(), nd.name, p.rule.name());
       res.layer_rules.push_back(p.label);
-      p.plain = with_weights(*nd.op, keep);
-      p.wpos = with_weights(*nd.op, pos);
-      p.wneg = with_weights(*nd.op, neg);
-      p.wsq = with_weights(*nd.op, square);
-      p.wone = with_weights(*nd.op, one);
-      p.wgamma = with_weights(*nd.op, keep);
-      {
-        for (double& x : layer_weight(*p.wgamma).values()) x += p.rule.gamma * pos(x);
-      }
       // The bias of every output element: the op on a zero event.
       const Shape& in_shape = nodes[static_cast<size_t>(nd.inputs[0])].shape;
       Shape s1{1};
@@ -322,10 +151,29 @@ class Propagator {
       Tensor zero(s1, 0.0), b;
       fwd(*nd.op, zero, nd.shape, b);
       p.bias = b.values();
-      p.bias_gamma = p.bias;
-      for (double& x : p.bias_gamma) x += p.rule.gamma * pos(x);
-      for (int j : nodes[static_cast<size_t>(nd.inputs[0])].inputs) (void)j;
-      if (p.rule.kind == LrpRuleKind::ZBox) zbox_nodes.push_back(static_cast<int>(i));
+      p.plain = with_weights(*nd.op, {});
+      for (const LrpTerm& t : p.rule.terms) {
+        if (t.group < 0 || t.group >= static_cast<int>(p.rule.groups.size()))
+          throw Error(fmt::format("LRP rule '{}': a term names group {} of {}", p.rule.name(), t.group,
+                                  p.rule.groups.size()));
+        TermPlan tp{t.input, with_weights(*nd.op, t.param), {}, t.group, t.sign};
+        if (t.bias) {
+          tp.bias = p.bias;
+          if (t.param)
+            for (double& x : tp.bias) x = t.param(x);
+        }
+        p.terms.push_back(std::move(tp));
+      }
+      // Per group, the sum of its terms' signed biases (empty: none).
+      p.group_bias.assign(p.rule.groups.size(), {});
+      for (const TermPlan& t : p.terms) {
+        if (t.bias.empty()) continue;
+        auto& gb = p.group_bias[static_cast<size_t>(t.group)];
+        if (gb.empty()) gb.assign(t.bias.size(), 0.0);
+        for (size_t j = 0; j < gb.size(); ++j) gb[j] += t.sign * t.bias[j];
+      }
+      for (const LrpGroup& g : p.rule.groups) p.gated |= g.gate != LrpGate::All;
+      if (p.rule.uses_bounds()) zbox_nodes.push_back(static_cast<int>(i));
     }
     if (!zbox_nodes.empty()) set_bounds(zbox_nodes, inputs);
     // Check every op on the way can be propagated before any work is done.
@@ -505,6 +353,10 @@ class Propagator {
     for (Index j = 0; j < R.size(); ++j) Rin[j] += R[j];
   }
 
+  // One linear layer under its rule (see LrpRule): per group g, the denominator D_g (the
+  // terms' forward passes, their biases, the stabilizer), s_g = c_g gate R / D_g, then
+  // R_in += sign_t m_t(x) J_t^T s_g for every term. Bias, stabilizer, zero denominators
+  // and the share the weights c_g do not hand on are booked per event.
   void linear(int id, Scratch& s) const {
     const Node& nd = net_.node(id);
     const LayerPlan& p = plans_[static_cast<size_t>(id)];
@@ -512,122 +364,110 @@ class Propagator {
     const Tensor& R = s.rel[static_cast<size_t>(id)];
     Tensor& Rin = s.rel[static_cast<size_t>(nd.inputs[0])];
     const Index B = x.events(), pe = R.per_event(), pin = x.per_event();
-    Tensor &z = s.t[0], &sd = s.t[1], &g = s.t[2], &xp = s.t[3], &xn = s.t[4], &z2 = s.t[5], &sn = s.t[6],
-           &g2 = s.t[7];
     const LrpRule& rule = p.rule;
-    auto add_x_times = [&](const Tensor& xx, const Tensor& gg, double f) {
-      for (Index k = 0; k < Rin.size(); ++k) Rin[k] += f * xx[k] * gg[k];
-    };
-    switch (rule.kind) {
-      case LrpRuleKind::Zero:
-      case LrpRuleKind::Epsilon:
-      case LrpRuleKind::Gamma: {
-        const bool gam = rule.kind == LrpRuleKind::Gamma;
-        const Op& op = gam ? *p.wgamma : *p.plain;
-        const auto& bias = gam ? p.bias_gamma : p.bias;
-        const double eps = rule.kind == LrpRuleKind::Epsilon ? rule.epsilon : 0.0;
-        fwd(op, x, nd.shape, z);
-        sd.resize(z.shape());
-        for (Index e = 0; e < B; ++e)
-          for (Index j = 0; j < pe; ++j) {
-            const Index k = e * pe + j;
-            const double zz = z[k] + bias[static_cast<size_t>(j)];
-            // sign(0) = +1: a zero pre-activation is pushed up by epsilon.
-            const double den = zz + (zz >= 0 ? eps : -eps);
-            sd[k] = safe_div(R[k], den);
-            if (den == 0.0) {
-              s.other[static_cast<size_t>(e)] += R[k];
-            } else {
-              s.bias[static_cast<size_t>(e)] += sd[k] * bias[static_cast<size_t>(j)];
-              s.eps[static_cast<size_t>(e)] += sd[k] * (zz >= 0 ? eps : -eps);
-            }
-          }
-        bwd(op, x, z, sd, g);
-        add_x_times(x, g, 1.0);
-        break;
-      }
-      case LrpRuleKind::AlphaBeta:
-      case LrpRuleKind::ZPlus: {
-        const bool with_bias = rule.kind == LrpRuleKind::AlphaBeta;
-        const double alpha = rule.kind == LrpRuleKind::ZPlus ? 1.0 : rule.alpha;
-        const double beta = rule.kind == LrpRuleKind::ZPlus ? 0.0 : rule.beta;
-        xp.resize(x.shape());
-        xn.resize(x.shape());
-        for (Index k = 0; k < x.size(); ++k) xp[k] = pos(x[k]), xn[k] = neg(x[k]);
-        // z+ = x+ w+ + x- w- (+ b+), z- = x+ w- + x- w+ (+ b-)
-        fwd(*p.wpos, xp, nd.shape, z);
-        fwd(*p.wneg, xn, nd.shape, g);
-        for (Index k = 0; k < z.size(); ++k) z[k] += g[k];
-        fwd(*p.wneg, xp, nd.shape, z2);
-        fwd(*p.wpos, xn, nd.shape, g);
-        for (Index k = 0; k < z2.size(); ++k) z2[k] += g[k];
-        sd.resize(z.shape());
-        sn.resize(z.shape());
-        for (Index e = 0; e < B; ++e)
-          for (Index j = 0; j < pe; ++j) {
-            const Index k = e * pe + j;
-            const double b = p.bias[static_cast<size_t>(j)];
-            const double bp = with_bias ? pos(b) : 0.0, bn = with_bias ? neg(b) : 0.0;
-            const double zp = z[k] + bp, zn = z2[k] + bn;
-            sd[k] = safe_div(alpha * R[k], zp);
-            sn[k] = beta == 0.0 ? 0.0 : safe_div(beta * R[k], zn);
-            s.bias[static_cast<size_t>(e)] += sd[k] * bp - sn[k] * bn;
-            s.other[static_cast<size_t>(e)] +=
-                R[k] - (zp != 0.0 ? alpha * R[k] : 0.0) + (beta != 0.0 && zn != 0.0 ? beta * R[k] : 0.0);
-          }
-        bwd(*p.wpos, xp, z, sd, g);
-        add_x_times(xp, g, 1.0);
-        bwd(*p.wneg, xn, z, sd, g);
-        add_x_times(xn, g, 1.0);
-        if (beta != 0.0) {
-          bwd(*p.wneg, xp, z, sn, g);
-          add_x_times(xp, g, -1.0);
-          bwd(*p.wpos, xn, z, sn, g);
-          add_x_times(xn, g, -1.0);
+    const size_t G = rule.groups.size();
+    Tensor &out = s.t[0], &g = s.t[1], &z = s.t[2];
+    // The modified inputs the terms read, each computed once.
+    bool have[kInputKinds] = {};
+    auto input = [&](LrpInput kind) -> const Tensor& {
+      const auto k = static_cast<size_t>(kind);
+      if (kind == LrpInput::Identity) return x;
+      Tensor& m = s.xin[k];
+      if (have[k]) return m;
+      have[k] = true;
+      m.resize(x.shape());
+      switch (kind) {
+        case LrpInput::Positive:
+          for (Index q = 0; q < x.size(); ++q) m[q] = x[q] > 0 ? x[q] : 0.0;
+          break;
+        case LrpInput::Negative:
+          for (Index q = 0; q < x.size(); ++q) m[q] = x[q] < 0 ? x[q] : 0.0;
+          break;
+        case LrpInput::Ones: m.fill(1.0); break;
+        case LrpInput::Low:
+        case LrpInput::High: {
+          const Tensor& bound = kind == LrpInput::Low ? p.lo : p.hi;
+          for (Index e = 0; e < B; ++e)
+            for (Index j = 0; j < pin; ++j) m[e * pin + j] = bound[j];
+          break;
         }
-        break;
+        case LrpInput::Identity: break;
       }
-      case LrpRuleKind::WSquare:
-      case LrpRuleKind::Flat: {
-        const Op& op = rule.kind == LrpRuleKind::WSquare ? *p.wsq : *p.wone;
-        xp.resize(x.shape());
-        xp.fill(1.0);
-        fwd(op, xp, nd.shape, z);
-        sd.resize(z.shape());
-        for (Index e = 0; e < B; ++e)
-          for (Index j = 0; j < pe; ++j) {
-            const Index k = e * pe + j;
-            sd[k] = safe_div(R[k], z[k]);
-            if (z[k] == 0.0) s.other[static_cast<size_t>(e)] += R[k];
-          }
-        bwd(op, xp, z, sd, g);
-        for (Index k = 0; k < Rin.size(); ++k) Rin[k] += g[k];
-        break;
+      return m;
+    };
+    if (s.zg.size() < G) s.zg.resize(G), s.sg.resize(G);
+    // Denominators: sum over the group's terms of sign x' w' (the biases join below).
+    for (size_t gi = 0; gi < G; ++gi) {
+      if (rule.groups[gi].weight == 0.0) continue;  // hands nothing on (beta = 0)
+      Tensor& zz = s.zg[gi];
+      bool first = true;
+      for (const TermPlan& t : p.terms) {
+        if (t.group != static_cast<int>(gi)) continue;
+        if (first && t.sign == 1.0) {
+          fwd(*t.op, input(t.input), nd.shape, zz);
+        } else {
+          fwd(*t.op, input(t.input), nd.shape, out);
+          if (first) zz.resize(out.shape()), zz.fill(0.0);
+          for (Index k = 0; k < out.size(); ++k) zz[k] += t.sign * out[k];
+        }
+        first = false;
       }
-      case LrpRuleKind::ZBox: {
-        xp.resize(x.shape());
-        xn.resize(x.shape());
-        for (Index e = 0; e < B; ++e)
-          for (Index j = 0; j < pin; ++j) xp[e * pin + j] = p.lo[j], xn[e * pin + j] = p.hi[j];
-        fwd(*p.plain, x, nd.shape, z);
-        fwd(*p.wpos, xp, nd.shape, z2);
-        fwd(*p.wneg, xn, nd.shape, g);
-        sd.resize(z.shape());
-        for (Index e = 0; e < B; ++e)
-          for (Index j = 0; j < pe; ++j) {
-            const Index k = e * pe + j;
-            const double den = z[k] - z2[k] - g[k];
-            sd[k] = safe_div(R[k], den);
-            if (den == 0.0) s.other[static_cast<size_t>(e)] += R[k];
-          }
-        bwd(*p.plain, x, z, sd, g2);
-        add_x_times(x, g2, 1.0);
-        bwd(*p.wpos, xp, z, sd, g2);
-        add_x_times(xp, g2, -1.0);
-        bwd(*p.wneg, xn, z, sd, g2);
-        add_x_times(xn, g2, -1.0);
-        break;
+      if (first) zz.resize(R.shape()), zz.fill(0.0);
+    }
+    // The layer's own z for the output-sign gates.
+    if (p.gated) {
+      fwd(*p.plain, x, nd.shape, z);
+      for (Index e = 0; e < B; ++e)
+        for (Index j = 0; j < pe; ++j) z[e * pe + j] += p.bias[static_cast<size_t>(j)];
+    }
+    const double eps = rule.epsilon;
+    // Relevance each output element hands on, when several groups share it.
+    Tensor& handed = s.t[3];
+    if (G > 1) {
+      handed.resize(R.shape());
+      handed.fill(0.0);
+    }
+    for (size_t gi = 0; gi < G; ++gi) {
+      const LrpGroup& grp = rule.groups[gi];
+      if (grp.weight == 0.0) continue;
+      Tensor& zz = s.zg[gi];
+      Tensor& sd = s.sg[gi];
+      sd.resize(zz.shape());
+      const std::vector<double>& gb = p.group_bias[gi];
+      for (Index e = 0; e < B; ++e) {
+        double bias_part = 0, eps_part = 0, other = 0;
+        for (Index j = 0; j < pe; ++j) {
+          const Index k = e * pe + j;
+          const double b = gb.empty() ? 0.0 : gb[static_cast<size_t>(j)];
+          const double zb = zz[k] + b;
+          const bool open = grp.gate == LrpGate::All || (grp.gate == LrpGate::PositiveOutput ? z[k] > 0 : z[k] < 0);
+          // sign(0) = +1: a zero denominator is pushed up by epsilon.
+          const double st = zb >= 0 ? eps : -eps;
+          const double den = zb + st;
+          sd[k] = open ? safe_div(grp.weight * R[k], den) : 0.0;
+          const double h = open && den != 0.0 ? grp.weight * R[k] : 0.0;
+          if (G > 1) handed[k] += h;
+          else other += R[k] - h;
+          if (h == 0.0) continue;
+          eps_part += sd[k] * st;
+          bias_part += sd[k] * b;
+        }
+        const auto ue = static_cast<size_t>(e);
+        s.bias[ue] += bias_part;
+        s.eps[ue] += eps_part;
+        s.other[ue] += other;
       }
+    }
+    // What no group handed on (zero denominators, closed gates, beta without a negative part).
+    if (G > 1)
+      for (Index e = 0; e < B; ++e)
+        for (Index j = 0; j < pe; ++j) s.other[static_cast<size_t>(e)] += R[e * pe + j] - handed[e * pe + j];
+    // R_in += sign m(x) * J^T s.
+    for (const TermPlan& t : p.terms) {
+      if (rule.groups[static_cast<size_t>(t.group)].weight == 0.0) continue;
+      const Tensor& xi = input(t.input);
+      bwd(*t.op, xi, out, s.sg[static_cast<size_t>(t.group)], g);
+      for (Index k = 0; k < Rin.size(); ++k) Rin[k] += t.sign * xi[k] * g[k];
     }
   }
 
@@ -658,29 +498,6 @@ class Propagator {
   std::vector<LayerPlan> plans_;
 };
 
-std::vector<std::string> element_names(const Network& net) {
-  std::vector<std::string> out;
-  const auto& ids = net.input_nodes();
-  for (size_t k = 0; k < ids.size(); ++k) {
-    const Node& n = net.node(ids[k]);
-    const auto& names = net.feature_names(static_cast<int>(k));
-    const Index size = shape_size(n.shape);
-    if (n.shape.size() == 1 && static_cast<Index>(names.size()) == size) {
-      out.insert(out.end(), names.begin(), names.end());
-      continue;
-    }
-    for (Index j = 0; j < size; ++j) {
-      std::string idx;
-      Index rem = j;
-      std::vector<Index> parts(n.shape.size());
-      for (size_t d = n.shape.size(); d-- > 0;) parts[d] = rem % n.shape[d], rem /= n.shape[d];
-      for (size_t d = 0; d < parts.size(); ++d) idx += (d ? "," : "") + std::to_string(parts[d]);
-      out.push_back(fmt::format("{}[{}]", n.name, idx));
-    }
-  }
-  return out;
-}
-
 }  // namespace
 
 LrpRelevance lrp(const Network& net_in, const std::vector<Tensor>& inputs, const LrpOptions& o) {
@@ -689,9 +506,8 @@ LrpRelevance lrp(const Network& net_in, const std::vector<Tensor>& inputs, const
   LrpRelevance res;
   Propagator prop(net, o, inputs, res);
   res.target = o.neuron.empty() ? default_target(net) : o.neuron;
-  res.features = element_names(net);
-  if (!o.columns.empty() && net.input_nodes().size() == 1 && o.columns.size() == res.features.size())
-    res.features = o.columns;  // the data's names, as gather_inputs reads them
+  // The data's names for a flat input, as gather_inputs reads them; NAME[i,j] for tensors.
+  res.features = input_element_names(net, o.columns);
   const Index N = inputs[0].events();
   const Index F = static_cast<Index>(res.features.size());
   res.relevance = Tensor({N, F}, 0.0);

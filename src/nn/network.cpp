@@ -98,9 +98,19 @@ std::vector<LayerInfo> Network::layers() const {
     l.width = shape_size(nodes_[i].shape);
     for (auto& p : const_cast<Op&>(op).parameters())
       if (p.trainable) l.parameters += p.value->size();
-    if (i + 1 < nodes_.size() && nodes_[i + 1].op->is_activation()) {
-      l.post_node = static_cast<int>(i + 1);
-      l.activation = nodes_[i + 1].op->describe({nodes_[i].shape});
+    // A BatchNorm right after the linear op folds into it (as canonization does): the
+    // layer's pre-activation is BN(Wx + b) and its activation follows the BatchNorm.
+    // (Dropout is an identity at inference and never becomes a node.)
+    size_t next = i + 1;
+    while (next < nodes_.size() && nodes_[next].op->type() == "BatchNorm") {
+      l.pre_node = l.post_node = static_cast<int>(next);
+      for (auto& p : const_cast<Op&>(*nodes_[next].op).parameters())
+        if (p.trainable) l.parameters += p.value->size();
+      ++next;
+    }
+    if (next < nodes_.size() && nodes_[next].op->is_activation()) {
+      l.post_node = static_cast<int>(next);
+      l.activation = nodes_[next].op->describe({nodes_[static_cast<size_t>(l.pre_node)].shape});
     }
     out.push_back(l);
   }
@@ -111,8 +121,10 @@ NeuronRef Network::output_neuron() const {
   const Node& n = node(output_);
   Index width = shape_size(n.shape);
   if (width == 1) return {output_, 0};
-  if (width == 2 && n.op && n.op->type() == "Softmax") return {output_, 1};
-  throw Error(fmt::format("the output node '{}' has {} values; name the neuron, e.g. {}[0]", n.name, width, n.name));
+  if (width == 2 && n.op && (n.op->type() == "Softmax" || n.op->type() == "SoftmaxAxis")) return {output_, 1};
+  throw Error(fmt::format("the output '{}' has {} values (one per class); name one as output[j] (j = 0..{}){}", n.name,
+                          width, width - 1,
+                          layers().empty() ? "" : fmt::format(" or L{}Nj", layers().back().number)));
 }
 
 namespace {
@@ -131,13 +143,24 @@ NeuronRef Network::resolve(const std::string& full) const {
     name.resize(name.size() - 4);
   }
   auto layers_ = layers();
-  if (name == "output") {
-    NeuronRef r = output_neuron();
-    if (!pre) return r;
-    // The value before the final activation: the node feeding it.
+  // The value before the final activation: the node feeding it.
+  auto before_activation = [&](NeuronRef r) -> NeuronRef {
     const Node& n = node(r.node);
-    if (n.op && n.op->is_activation()) return {n.inputs[0], r.index};
+    if (pre && n.op && n.op->is_activation()) return {n.inputs[0], r.index};
     return r;
+  };
+  if (name == "output") return before_activation(output_neuron());
+  // output[j]: value j of the network's output (class j of a softmax), unless a node
+  // other than the output is itself named "output".
+  if (name.starts_with("output[") && name.back() == ']' &&
+      (find_node("output") < 0 || find_node("output") == output_)) {
+    Index j;
+    if (!parse_index(std::string_view(name).substr(7, name.size() - 8), j))
+      throw Error(fmt::format("bad neuron '{}': expected output[index]", full));
+    const Index width = shape_size(node(output_).shape);
+    if (j >= width)
+      throw Error(fmt::format("'{}': the output has {} values, output[0] .. output[{}]", full, width, width - 1));
+    return before_activation({output_, j});
   }
   // NODE[j]
   if (auto b = name.find('['); b != std::string::npos && name.back() == ']') {
@@ -167,7 +190,8 @@ NeuronRef Network::resolve(const std::string& full) const {
       return {pre ? l.pre_node : l.post_node, j};
     }
   }
-  throw Error(fmt::format("unknown neuron '{}': expected LkNj (e.g. L2N12), LkNj:pre, output, output:pre or NODE[j]",
+  throw Error(fmt::format("unknown neuron '{}': expected LkNj (e.g. L2N12), LkNj:pre, output, output:pre, output[j] or "
+                          "NODE[j]",
                           full));
 }
 

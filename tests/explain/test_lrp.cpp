@@ -7,6 +7,7 @@
 #include <random>
 
 #include "../test_util.hpp"
+#include "unbox/explain/attribute.hpp"
 #include "unbox/explain/lrp.hpp"
 #include "unbox/ops_more.hpp"
 #include "unbox/ops_particles.hpp"
@@ -15,6 +16,14 @@
 using namespace unbox;
 
 namespace {
+
+// "x" + "3" (GCC 12 gives a false -Wrestrict on const char* + std::string&&).
+std::string cat(const char* a, long i, const char* b = "") {
+  std::string s(a);
+  s += std::to_string(i);
+  s += b;
+  return s;
+}
 
 // x (2) -> Dense(3) -> ReLU -> Dense(1), no final activation (target: output).
 //   W1 = [[1, -1], [2, 1], [-1, 3]], b1 = [0.5, -1, 0];  W2 = [[1, 2, -1]], b2 = 0.25.
@@ -137,7 +146,7 @@ TEST(Lrp, HandDerived231ZBoxAtTheInput) {
 namespace {
 Network random_relu_net(Index in, std::vector<Index> widths, std::mt19937_64& rng, bool bias) {
   std::vector<std::string> f;
-  for (Index i = 0; i < in; ++i) f.push_back("x" + std::to_string(i));
+  for (Index i = 0; i < in; ++i) f.push_back(cat("x", i));
   SequentialBuilder b(f);
   for (Index w : widths) b.dense(w).activation(Activation(ActivationKind::ReLU));
   b.dense(1);
@@ -221,7 +230,7 @@ namespace {
 Network conv_net(std::mt19937_64& rng, bool batchnorm, PoolKind pool, bool bias) {
   Network n;
   std::vector<std::string> f;
-  for (int i = 0; i < 16; ++i) f.push_back("v" + std::to_string(i));
+  for (int i = 0; i < 16; ++i) f.push_back(cat("v", i));
   int x = n.add_input("x", {16}, f);
   int h = n.add_node("img", std::make_unique<Reshape>(Shape{2, 8}), {x});
   auto conv = std::make_unique<Conv>(2, 3, Window{{3}, {1}, {1, 1}, {1}, false});
@@ -414,7 +423,7 @@ namespace {
 Network bias_free_pfn(std::mt19937_64& rng, bool mean) {
   std::vector<std::string> f;
   for (int i = 0; i < 6; ++i)
-    for (const char* q : {"pt", "eta", "phi"}) f.push_back("p" + std::to_string(i) + "_" + q);
+    for (const char* q : {"pt", "eta", "phi"}) f.push_back(cat("p", i, "_") + q);
   Network n = build_particle_flow_network(f, {8, 6}, {5}, Activation(ActivationKind::ReLU), false, mean);
   for (size_t i = 0; i < n.nodes().size(); ++i) {
     Op* op = n.nodes()[i].op.get();
@@ -506,10 +515,15 @@ TEST(Lrp, PfnEveryRuleAndCompositeKeepsTheBooksAndZPlusConserves) {
         EXPECT_NEAR(r.input_sum[k], r.output[k], 1e-12 * (1 + std::abs(r.output[k]))) << name << " event " << e;
         ++conserved;
       }
-      for (Index j = 0; j < 18; ++j)
-        if (padded[static_cast<size_t>(e * 6 + j / 3)]) EXPECT_EQ(r.relevance.at(e, j), 0.0) << name;
+      for (Index j = 0; j < 18; ++j) {
+        if (padded[static_cast<size_t>(e * 6 + j / 3)]) {
+          EXPECT_EQ(r.relevance.at(e, j), 0.0) << name;
+        }
+      }
     }
-    if (name == "zplus" || name == "alpha1beta0") EXPECT_GT(conserved, 50) << name;
+    if (name == "zplus" || name == "alpha1beta0") {
+      EXPECT_GT(conserved, 50) << name;
+    }
     if (name == "epsilon-gamma-box") {
       // phi1 is the input layer (zbox); the other ParticleDense and the Dense layers are dense.
       EXPECT_EQ(r.layer_rules[0], "L1 (ParticleDense 'phi1'): zbox");
@@ -528,7 +542,7 @@ TEST(Lrp, ReduceMeanAndSumSplitLikeAveragePooling) {
   for (ReduceKind kind : {ReduceKind::Mean, ReduceKind::Sum}) {
     std::mt19937_64 rng(31);
     std::vector<std::string> f;
-    for (int i = 0; i < 12; ++i) f.push_back("x" + std::to_string(i));
+    for (int i = 0; i < 12; ++i) f.push_back(cat("x", i));
     Network n;
     int last = n.add_input("x", {12}, f);
     last = n.add_node("reshape", std::make_unique<Reshape>(Shape{4, 3}), {last});
@@ -553,5 +567,229 @@ TEST(Lrp, ReduceMeanAndSumSplitLikeAveragePooling) {
       max_rel = std::max(max_rel, std::abs(r.output[static_cast<size_t>(e)]));
     }
     EXPECT_GT(max_rel, 0.1);
+  }
+}
+
+// ---- the generalized gamma rule ------------------------------------------------------
+
+namespace {
+// x (3, signed) -> Dense(4) -> Tanh (signed hidden values) -> Dense(1), no final
+// activation: the output is negative for some events.
+Network signed_net(bool bias) {
+  SequentialBuilder b({"a", "b", "c"});
+  b.dense(4).activation(Activation(ActivationKind::Tanh)).dense(1);
+  Network n = b.build();
+  auto& d1 = static_cast<Dense&>(n.op(n.find_node("dense1")));
+  auto& d2 = static_cast<Dense&>(n.op(n.find_node("dense2")));
+  d1.weight() = Tensor({4, 3}, {0.9, -1.2, 0.4, -0.7, 0.5, 1.1, 1.3, 0.8, -0.6, -0.2, -0.9, 0.3});
+  d1.bias() = bias ? Tensor({4}, {0.3, -0.4, 0.1, -0.2}) : Tensor({4}, 0.0);
+  d2.weight() = Tensor({1, 4}, {1.4, -2.1, 0.7, -1.6});
+  d2.bias() = Tensor({1}, {bias ? -0.15 : 0.0});
+  return n;
+}
+
+// The generalized gamma rule on one dense layer, from its definition (Zennit's Gamma):
+// with g(w) = w + gamma w+, h(w) = w + gamma w-,
+//   z_j > 0: R_i += R_j (x+_i g(w_ij) + x-_i h(w_ij)) / (sum_i [x+_i g(w_ij) + x-_i h(w_ij)] + g(b_j))
+//   z_j < 0: R_i += R_j (x+_i h(w_ij) + x-_i g(w_ij)) / (sum_i [x+_i h(w_ij) + x-_i g(w_ij)] + h(b_j))
+// `absorbed` gets the bias shares.
+std::vector<double> gamma_layer(const std::vector<double>& x, const Tensor& w, const Tensor& b,
+                                const std::vector<double>& R, double gamma, double& absorbed) {
+  const size_t in = x.size(), out = R.size();
+  auto g = [&](double v) { return v + gamma * std::max(v, 0.0); };
+  auto h = [&](double v) { return v + gamma * std::min(v, 0.0); };
+  std::vector<double> Rin(in, 0.0);
+  for (size_t j = 0; j < out; ++j) {
+    double z = b[static_cast<Index>(j)];
+    for (size_t i = 0; i < in; ++i) z += x[i] * w[static_cast<Index>(j * in + i)];
+    if (z == 0) continue;
+    std::vector<double> c(in);
+    double den = z > 0 ? g(b[static_cast<Index>(j)]) : h(b[static_cast<Index>(j)]);
+    const double bias_part = den;
+    for (size_t i = 0; i < in; ++i) {
+      const double wij = w[static_cast<Index>(j * in + i)];
+      const double xp = std::max(x[i], 0.0), xn = std::min(x[i], 0.0);
+      c[i] = z > 0 ? xp * g(wij) + xn * h(wij) : xp * h(wij) + xn * g(wij);
+      den += c[i];
+    }
+    for (size_t i = 0; i < in; ++i) Rin[i] += R[j] * c[i] / den;
+    absorbed += R[j] * bias_part / den;
+  }
+  return Rin;
+}
+}  // namespace
+
+TEST(Lrp, GeneralizedGammaOnSignedInputsMatchesTheDefinition) {
+  for (bool bias : {true, false}) {
+    Network n = signed_net(bias);
+    const auto& d1 = static_cast<const Dense&>(n.op(n.find_node("dense1")));
+    const auto& d2 = static_cast<const Dense&>(n.op(n.find_node("dense2")));
+    std::mt19937_64 rng(41);
+    const Index N = 64;
+    std::vector<Tensor> x{test::random_tensor({N, 3}, rng, 2.0)};
+    const double gamma = 0.3;
+    auto r = run(n, x, rule("gamma", 1e-6, gamma));
+    Index negative = 0;
+    for (Index e = 0; e < N; ++e) {
+      std::vector<double> xe{x[0].at(e, 0), x[0].at(e, 1), x[0].at(e, 2)}, a(4);
+      double f = d2.bias()[0];
+      for (Index j = 0; j < 4; ++j) {
+        double z = d1.bias()[j];
+        for (Index i = 0; i < 3; ++i) z += d1.weight()[j * 3 + i] * xe[static_cast<size_t>(i)];
+        a[static_cast<size_t>(j)] = std::tanh(z);
+        f += d2.weight()[j] * a[static_cast<size_t>(j)];
+      }
+      negative += f < 0;
+      double absorbed = 0;
+      auto Ra = gamma_layer(a, d2.weight(), d2.bias(), {f}, gamma, absorbed);  // tanh passes relevance
+      auto Rx = gamma_layer(xe, d1.weight(), d1.bias(), Ra, gamma, absorbed);
+      const auto k = static_cast<size_t>(e);
+      ASSERT_NEAR(r.output[k], f, 1e-14);
+      for (Index i = 0; i < 3; ++i)
+        EXPECT_NEAR(r.relevance.at(e, i), Rx[static_cast<size_t>(i)], 1e-12) << "event " << e << " input " << i;
+      EXPECT_NEAR(r.bias[k], absorbed, 1e-12) << e;
+      EXPECT_EQ(r.other[k], 0.0) << e;  // no pre-activation is exactly 0
+      // Conservation: the output is the input relevances plus what the biases absorbed
+      // (exactly the input relevances without biases).
+      EXPECT_NEAR(r.output[k], r.input_sum[k] + r.bias[k], 1e-12) << e;
+      if (!bias) {
+        EXPECT_NEAR(r.input_sum[k], f, 1e-12) << e;
+      }
+    }
+    EXPECT_GT(negative, 10);  // negative outputs are exercised
+    EXPECT_LT(negative, N - 10);
+  }
+}
+
+TEST(Lrp, GammaPositiveIsTheOldRuleAndAgreesOnPositiveInputs) {
+  // The hand-derived 2-3-1 case (positive inputs, every neuron with relevance at z > 0):
+  // the old rule, now gamma-positive, and the generalized gamma give the same numbers.
+  const double s = 1.25 / 4.375, s2 = 9 * s / 5, s3 = -5 * s / 8;
+  auto old = run(net231(), events231(), rule("gamma-positive", 1e-6, 0.5));
+  expect_r(old, 3 * s2 - s3, 3 * s2 + 9 * s3, "gamma-positive");
+  EXPECT_EQ(old.layer_rules[0], "L1 (Dense 'dense1'): gamma-positive");
+  // On signed inputs and negative outputs the old rule's denominators are not those of
+  // the definition: the rules differ, and only the old one can blow up.
+  Network n = signed_net(true);
+  std::mt19937_64 rng(41);
+  std::vector<Tensor> x{test::random_tensor({64, 3}, rng, 2.0)};
+  auto a = run(n, x, rule("gamma", 1e-6, 0.3)), b = run(n, x, rule("gamma-positive", 1e-6, 0.3));
+  double diff = 0;
+  for (Index k = 0; k < a.relevance.size(); ++k) diff += std::abs(a.relevance[k] - b.relevance[k]);
+  EXPECT_GT(diff, 1e-3);
+  // gamma-positive by hand on event 0: layer 2 with w' = w + 0.3 w+, b' = b + 0.3 b+ (b < 0).
+  {
+    const auto& d1 = static_cast<const Dense&>(n.op(n.find_node("dense1")));
+    const auto& d2 = static_cast<const Dense&>(n.op(n.find_node("dense2")));
+    auto gp = [](double w) { return w + 0.3 * std::max(w, 0.0); };
+    std::vector<double> xe{x[0].at(0, 0), x[0].at(0, 1), x[0].at(0, 2)}, a1(4), R1(4, 0.0), Rx(3, 0.0);
+    double f = d2.bias()[0];
+    for (Index j = 0; j < 4; ++j) {
+      double z = d1.bias()[j];
+      for (Index i = 0; i < 3; ++i) z += d1.weight()[j * 3 + i] * xe[static_cast<size_t>(i)];
+      a1[static_cast<size_t>(j)] = std::tanh(z);
+      f += d2.weight()[j] * a1[static_cast<size_t>(j)];
+    }
+    double den = gp(d2.bias()[0]);
+    for (Index j = 0; j < 4; ++j) den += a1[static_cast<size_t>(j)] * gp(d2.weight()[j]);
+    for (Index j = 0; j < 4; ++j) {
+      const auto uj = static_cast<size_t>(j);
+      R1[uj] = a1[uj] * gp(d2.weight()[j]) * f / den;
+    }
+    for (Index j = 0; j < 4; ++j) {
+      double dj = gp(d1.bias()[j]);
+      for (Index i = 0; i < 3; ++i) dj += xe[static_cast<size_t>(i)] * gp(d1.weight()[j * 3 + i]);
+      for (Index i = 0; i < 3; ++i) {
+        const auto ui = static_cast<size_t>(i);
+        Rx[ui] += xe[ui] * gp(d1.weight()[j * 3 + i]) * R1[static_cast<size_t>(j)] / dj;
+      }
+    }
+    for (Index i = 0; i < 3; ++i) EXPECT_NEAR(b.relevance.at(0, i), Rx[static_cast<size_t>(i)], 1e-12) << i;
+  }
+  EXPECT_THROW(parse_lrp_rule("gamma", 1e-6, -1), Error);
+  EXPECT_THROW(parse_lrp_rule("gamma-positive", 1e-6, -1), Error);
+}
+
+TEST(Lrp, ARuleIsData) {
+  // A rule not built in, written as data: epsilon with the bias left out of the
+  // denominators (Zennit's Epsilon(zero_params=["bias"])). On a bias-free network it is
+  // the epsilon rule; with biases nothing is absorbed by them.
+  LrpRule r;
+  r.label = "epsilon-nobias";
+  r.terms = {LrpTerm{.input = LrpInput::Identity, .param = {}, .bias = false}};
+  r.epsilon = 1e-3;
+  std::mt19937_64 rng(5);
+  std::vector<Tensor> x{test::random_tensor({50, 4}, rng, 1.0)};
+  Network nb = random_relu_net(4, {6, 5}, rng, false);
+  auto a = run(nb, x, lrp_single_rule(r)), b = run(nb, x, rule("epsilon", 1e-3));
+  for (Index k = 0; k < a.relevance.size(); ++k) EXPECT_NEAR(a.relevance[k], b.relevance[k], 1e-14);
+  Network n = random_relu_net(4, {6, 5}, rng, true);
+  auto c = run(n, x, lrp_single_rule(r));
+  for (size_t e = 0; e < c.output.size(); ++e) {
+    EXPECT_EQ(c.bias[e], 0.0);
+    EXPECT_NEAR(c.output[e] - c.input_sum[e] - c.epsilon[e] - c.other[e], 0.0, 1e-12);
+  }
+  EXPECT_EQ(c.layer_rules[0].substr(c.layer_rules[0].size() - 14), "epsilon-nobias");
+}
+
+TEST(Lrp, AttributeAndLrpNameTensorInputsAlike) {
+  // A 1-D CNN on a tensor input img [2, 8], a PFN on a tensor input particles [6, 3] and
+  // a PFN on flat p{i}_{q} columns: lrp and attribute give the same feature names
+  // (img[c,i], particles[p,q], the columns) and so the same relevance-map keys and shapes.
+  std::mt19937_64 rng(77);
+  std::vector<std::pair<Network, std::vector<Tensor>>> cases;
+  {
+    Network n;
+    int h = n.add_input("img", {2, 8});
+    auto conv = std::make_unique<Conv>(2, 3, Window{{3}, {1}, {1, 1}, {1}, false});
+    conv->weight() = test::random_tensor(conv->weight().shape(), rng);
+    h = n.add_node("conv", std::move(conv), {h});
+    h = n.add_node("relu", std::make_unique<Activation>(ActivationKind::ReLU), {h});
+    h = n.add_node("flat", std::make_unique<Reshape>(Shape{24}), {h});
+    auto d = std::make_unique<Dense>(24, 1);
+    d->weight() = test::random_tensor({1, 24}, rng);
+    n.add_node("out", std::move(d), {h});
+    cases.emplace_back(std::move(n), std::vector<Tensor>{test::random_tensor({40, 16}, rng, 1.0)});
+  }
+  {
+    Network n;
+    int h = n.add_input("particles", {6, 3});
+    auto pd = std::make_unique<ParticleDense>(3, 5);
+    pd->weight() = test::random_tensor({5, 3}, rng);
+    h = n.add_node("phi", std::move(pd), {h});
+    h = n.add_node("relu", std::make_unique<Activation>(ActivationKind::ReLU), {h});
+    h = n.add_node("sum", std::make_unique<Reduce>(ReduceKind::Sum, std::vector<Index>{0}, false), {h});
+    auto d = std::make_unique<Dense>(5, 1);
+    d->weight() = test::random_tensor({1, 5}, rng);
+    n.add_node("out", std::move(d), {h});
+    cases.emplace_back(std::move(n), std::vector<Tensor>{test::random_tensor({40, 18}, rng, 1.0)});
+  }
+  {
+    std::vector<bool> padded;
+    Tensor x = pfn_events(40, rng, padded);
+    cases.emplace_back(bias_free_pfn(rng, false), std::vector<Tensor>{x});
+  }
+  const std::vector<std::string> first = {"img[0,0]", "particles[0,0]", "p0_pt"};
+  const std::vector<std::string> last = {"img[1,7]", "particles[5,2]", "p5_phi"};
+  const std::vector<size_t> rows = {2, 6, 6}, cols = {8, 3, 3};
+  for (size_t c = 0; c < cases.size(); ++c) {
+    const auto& [net, x] = cases[c];
+    auto r = run(net, x, rule("epsilon"));
+    AttributeOptions ao;
+    ao.method = AttributionMethod::GradXInput;
+    auto a = attribute(net, x, ao);
+    ASSERT_EQ(r.features, a.features) << c;
+    EXPECT_EQ(r.features.front(), first[c]);
+    EXPECT_EQ(r.features.back(), last[c]);
+    EXPECT_EQ(r.relevance.shape(), a.scores.shape());
+    AggregationOptions go;
+    auto ra = aggregate(r.features, r.relevance, r.inputs, {}, go);
+    auto aa = aggregate(a.features, a.scores, a.inputs, {}, go);
+    EXPECT_EQ(ra.map_rows.size(), rows[c]) << c;
+    EXPECT_EQ(ra.map_cols.size(), cols[c]) << c;
+    EXPECT_EQ(ra.map_rows, aa.map_rows) << c;
+    EXPECT_EQ(ra.map_cols, aa.map_cols) << c;
+    ASSERT_EQ(ra.map.size(), aa.map.size());
+    for (size_t k = 0; k < ra.map.size(); ++k) EXPECT_EQ(ra.map[k].size(), aa.map[k].size());
   }
 }

@@ -1,12 +1,16 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <random>
 
 #include "unbox/data.hpp"
+#include "unbox/naming.hpp"
 #include "unbox/network.hpp"
 #include "unbox/ops.hpp"
+#include "unbox/ops_more.hpp"
 #include "unbox/train.hpp"
 
 using namespace unbox;
@@ -14,7 +18,7 @@ using namespace unbox;
 namespace {
 std::vector<std::string> names(int n) {
   std::vector<std::string> v;
-  for (int i = 0; i < n; ++i) v.push_back("f" + std::to_string(i));
+  for (int i = 0; i < n; ++i) v.push_back(std::string("f").append(std::to_string(i)));
   return v;
 }
 void randomize(Network& net, std::uint64_t seed) {
@@ -166,4 +170,60 @@ TEST(Network, ErrorsInsideParallelBatchesReachTheCaller) {
   EXPECT_NO_THROW(evaluate(net, {data}, {{1, 0}}, {.batch = 512}));
   data[17777] = 13.0;
   EXPECT_THROW(evaluate(net, {data}, {{1, 0}}, {.batch = 512}), Error);
+}
+
+TEST(Network, BatchNormFoldsIntoItsLayerAndOutputNamesEveryClass) {
+  // x [3] -> Dense 4 -> BatchNorm -> ReLU -> Dense 5 -> Softmax: L1 = ReLU(BN(W1 x + b1)),
+  // L1:pre = BN(W1 x + b1), L2 = the softmax, L2:pre the logits.
+  Network n;
+  int h = n.add_input("x", {3}, {"a", "b", "c"});
+  auto d1 = std::make_unique<Dense>(3, 4);
+  d1->weight() = Tensor({4, 3}, {0.5, -1, 0.2, 1.1, 0.3, -0.4, -0.7, 0.9, 0.6, 0.25, -0.5, 1.3});
+  d1->bias() = Tensor({4}, {0.1, -0.2, 0.3, 0.05});
+  const int dense1 = h = n.add_node("dense1", std::move(d1), {h});
+  auto bn = std::make_unique<BatchNorm>(4);
+  bn->scale() = Tensor({4}, {1.5, 0.7, -0.9, 1.0});
+  bn->bias() = Tensor({4}, {0.1, -0.2, 0.3, 0.0});
+  bn->mean() = Tensor({4}, {0.05, -0.1, 0.2, 0.4});
+  bn->var() = Tensor({4}, {0.8, 1.3, 2.0, 0.5});
+  const int bnode = h = n.add_node("bn", std::move(bn), {h});
+  const int relu = h = n.add_node("relu", std::make_unique<Activation>(ActivationKind::ReLU), {h});
+  auto d2 = std::make_unique<Dense>(4, 5);
+  for (Index k = 0; k < 20; ++k) d2->weight()[k] = 0.1 * static_cast<double>(k % 7) - 0.3;
+  const int dense2 = h = n.add_node("dense2", std::move(d2), {h});
+  const int soft = n.add_node("softmax", std::make_unique<Softmax>(), {h});
+  n.set_output(soft);
+  const auto layers = n.layers();
+  ASSERT_EQ(layers.size(), 3u);
+  EXPECT_EQ(layers[1].pre_node, bnode);
+  EXPECT_EQ(layers[1].post_node, relu);
+  EXPECT_EQ(layers[1].parameters, 3 * 4 + 4 + 2 * 4);
+  EXPECT_EQ(layer_op_node(n, layers[1]), dense1);
+  EXPECT_EQ(n.resolve("L1N2"), (NeuronRef{relu, 2}));
+  EXPECT_EQ(n.resolve("L1N2:pre"), (NeuronRef{bnode, 2}));
+  EXPECT_EQ(n.resolve("L2N3"), (NeuronRef{soft, 3}));
+  EXPECT_EQ(n.resolve("output[3]"), (NeuronRef{soft, 3}));
+  EXPECT_EQ(n.resolve("output[3]:pre"), (NeuronRef{dense2, 3}));
+  EXPECT_EQ(n.neuron_name({bnode, 1}), "L1N1:pre");
+  EXPECT_THROW(n.resolve("output"), Error);  // five classes: name one
+  EXPECT_THROW(n.resolve("output[5]"), Error);
+  EXPECT_EQ(expand_output_neurons(n, {"output", "L1N0"}),
+            (std::vector<std::string>{"output[0]", "output[1]", "output[2]", "output[3]", "output[4]", "L1N0"}));
+  EXPECT_EQ(output_aliases(n), "'output' = L2N0 .. L2N4 (output[j] = the j-th of 5 values, one per class), "
+                               "'output:pre' = L2N0:pre .. L2N4:pre");
+  // The values, by hand.
+  const std::vector<double> x{0.7, -1.2, 0.4};
+  Tensor v = evaluate(n, {Tensor({1, 3}, x)}, {n.resolve("L1N0"), n.resolve("L1N1"), n.resolve("L1N2"),
+                                               n.resolve("L1N3"), n.resolve("L1N2:pre")});
+  const auto& w = static_cast<const Dense&>(n.op(dense1));
+  const auto& b = static_cast<const BatchNorm&>(n.op(bnode));
+  double pre2 = 0;
+  for (Index j = 0; j < 4; ++j) {
+    double z = w.bias()[j];
+    for (Index i = 0; i < 3; ++i) z += w.weight()[j * 3 + i] * x[static_cast<size_t>(i)];
+    const double y = (z - b.mean()[j]) / std::sqrt(b.var()[j] + b.epsilon()) * b.scale()[j] + b.bias()[j];
+    if (j == 2) pre2 = y;
+    EXPECT_NEAR(v.at(0, j), std::max(y, 0.0), 1e-14) << j;
+  }
+  EXPECT_NEAR(v.at(0, 4), pre2, 1e-14);
 }

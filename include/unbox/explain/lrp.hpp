@@ -1,13 +1,21 @@
 // Layer-wise relevance propagation (Bach et al. 2015; Montavon et al. 2019) and the
 // aggregations of the XAUG poster (Agarwal et al., arXiv:2011.13466).
 //
-// One propagation through every linear layer (Dense, Conv 1-D/2-D), parameterized as in
-// Zennit by how inputs and weights are modified and how positive and negative parts are
-// recombined:
+// One propagation through every linear layer (Dense, Conv 1-D/2-D, ParticleDense). A rule
+// is data, as in Zennit (LrpRule below: input modifiers, parameter modifiers, a
+// stabilizer and a combination); the rules built in (lrp_rules.cpp):
 //   0          R_i = x_i sum_j w_ij R_j / z_j,  z_j = sum_i x_i w_ij + b_j  (no stabilizer:
 //              a denominator that is exactly 0 gives 0, its relevance is dropped)
 //   epsilon    z_j -> z_j + eps sign(z_j), sign(0) = +1, eps = 1e-6 by default
-//   gamma      w -> w + gamma w+, b -> b + gamma b+  (gamma = 0.25 by default)
+//   gamma      the generalized gamma rule (Montavon et al. 2019; Andeol et al. 2021; Zennit's
+//              Gamma): where z_j > 0 the contributions that raise z_j are favoured,
+//              x+ (w + gamma w+) + x- (w + gamma w-) (+ b + gamma b+); where z_j < 0 those that
+//              lower it, x+ (w + gamma w-) + x- (w + gamma w+) (+ b + gamma b-). The
+//              denominator has the sign of z_j and |den| >= |z_j|, so relevance cannot blow
+//              up on signed inputs or negative outputs. gamma = 0.25 by default.
+//   gamma-positive  the original gamma rule for positive inputs: w -> w + gamma w+,
+//              b -> b + gamma b+ for every input sign (what "gamma" meant before issue 12). With signed
+//              inputs its denominator can approach 0 and the relevance explode.
 //   alphaAbetaB (alpha - beta = 1; alpha1beta0, alpha2beta1, ...): positive contributions
 //              x+ w+ + x- w- (+ b+) and negative ones x+ w- + x- w+ (+ b-) propagated
 //              separately, R_i = alpha R+_i - beta R-_i
@@ -36,6 +44,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -47,17 +56,59 @@
 
 namespace unbox {
 
-enum class LrpRuleKind { Zero, Epsilon, Gamma, AlphaBeta, ZPlus, WSquare, Flat, ZBox };
+// ---- rules as data -------------------------------------------------------------------
+// A linear layer computes z_j = sum_i x_i w_ij + b_j. A rule is a list of terms, each
+// grouped under one denominator:
+//   term t:   input modifier m_t (x, x+, x-, ones, the data range's low or high bound),
+//             parameter modifier f_t applied to the weights (and to the bias, or no bias),
+//             a sign s_t (+1, or -1 to subtract the term);
+//   group g:  D_gj = sum_{t in g} s_t (sum_i m_t(x)_i f_t(w)_ij + f_t(b)_j), stabilized as
+//             D + eps sign(D) (sign(0) = +1); a gate (every output, or only outputs with
+//             z_j > 0, or z_j < 0) and a weight c_g (alpha, -beta, 1).
+//   R_i = sum_g c_g sum_j gate_gj R_j / D_gj sum_{t in g} s_t m_t(x)_i f_t(w)_ij
+// The bias terms, the stabilizer, denominators that are exactly 0 and the relevance that
+// the weights c_g do not hand on are booked in the conservation report. See
+// docs/architecture.md for adding a rule.
+enum class LrpInput { Identity, Positive, Negative, Ones, Low, High };
+enum class LrpGate { All, PositiveOutput, NegativeOutput };
+
+struct LrpTerm {
+  LrpInput input = LrpInput::Identity;
+  std::function<double(double)> param;  // weight (and bias) modifier; empty: unchanged
+  bool bias = true;                     // the term carries f(b); false: no bias
+  int group = 0;
+  double sign = 1.0;
+};
+
+struct LrpGroup {
+  double weight = 1.0;  // c_g: alpha, -beta, 1
+  LrpGate gate = LrpGate::All;
+};
 
 struct LrpRule {
-  LrpRuleKind kind = LrpRuleKind::Epsilon;
-  double epsilon = 1e-6;  // epsilon rule
-  double gamma = 0.25;    // gamma rule
-  double alpha = 1.0, beta = 0.0;
-  std::string name() const;  // "0", "epsilon", "alpha2beta1", ...
+  std::string label;  // "epsilon", "alpha2beta1", ... as parse_lrp_rule reads it
+  std::vector<LrpTerm> terms;
+  std::vector<LrpGroup> groups{LrpGroup{}};
+  double epsilon = 0.0;  // stabilizer of the denominators
+  std::string name() const { return label; }
+  bool uses_bounds() const;  // a term reads the data range (zbox)
 };
-// "0", "epsilon", "gamma", "alpha1beta0", "alpha2beta1", "alphaAbetaB" (alpha - beta = 1),
-// "zplus", "wsquare", "flat", "zbox". Unknown: Error listing the names.
+
+// The rules built in (lrp_rules.cpp), each a few lines of data.
+namespace lrp_rules {
+LrpRule zero();
+LrpRule epsilon(double eps = 1e-6);
+LrpRule gamma(double gamma = 0.25);           // generalized, signed inputs and outputs
+LrpRule gamma_positive(double gamma = 0.25);  // w + gamma w+ everywhere
+LrpRule alpha_beta(double alpha, double beta);
+LrpRule zplus();
+LrpRule wsquare();
+LrpRule flat();
+LrpRule zbox();
+}  // namespace lrp_rules
+
+// "0", "epsilon", "gamma", "gamma-positive", "alpha1beta0", "alpha2beta1", "alphaAbetaB"
+// (alpha - beta = 1), "zplus", "wsquare", "flat", "zbox". Unknown: Error listing the names.
 LrpRule parse_lrp_rule(const std::string& name, double epsilon = 1e-6, double gamma = 0.25);
 
 // Which rule each linear layer (Dense, Conv) gets.
@@ -66,6 +117,9 @@ struct LrpComposite {
   std::optional<LrpRule> all;        // --rule R: every layer (nothing else at the input)
   LrpRule input, dense, conv;        // the first linear layer(s); other Dense; other Conv
   std::map<std::string, LrpRule> overrides;  // by layer name (Lk) or node name
+  // The rule of one linear layer: `all`, else by position (an input layer: no linear
+  // layer before it) and type, then an override by layer name, then by node name.
+  const LrpRule& rule_for(bool input_layer, bool conv, const std::string& layer, const std::string& node) const;
 };
 // Presets: epsilon-gamma-box (zbox input, gamma conv, epsilon dense; the default),
 // epsilon-plus (zplus conv, epsilon dense and input), epsilon-plus-flat (flat input),
