@@ -224,6 +224,7 @@ ResponseRow measure(double pt, double eta_lo, double eta_hi, int n, std::uint64_
   std::mt19937_64 rng(seed);
   std::uniform_real_distribution<double> u(0.0, 1.0);
   DetectorOptions scaled, raw;
+  scaled.jet_energy_scale = true;  // the card's factor, opt-in
   raw.jet_energy_scale = false;
   ReconstructionOptions ro;
   EnergyFlow flow;
@@ -414,6 +415,7 @@ TEST(EnergyFlow, LeptonsFailingIdentificationStayInTheFlow) {
 // The card's jet energy scale at its quoted points.
 TEST(EnergyFlow, AcceptanceAndEnergyScale) {
   DetectorOptions o;
+  o.jet_energy_scale = true;  // the card's factor is opt-in (off by default)
   ReconstructionOptions ro;
   EnergyFlow flow;
   RecoEvent out;
