@@ -59,7 +59,9 @@ int run_study(StudyArgs& a) {
   if (a.source == "builtin") o.source = studies::builtin_event_source();
   else if (a.source == "toy") o.source = studies::toy_event_source();
   else throw Error(fmt::format("--source '{}': expected builtin or toy", a.source));
-  if (!o.source) throw Error("the built-in generator is not available in this build");
+  if (!o.source)
+    throw Error("the built-in generator is not available in this build (--source toy runs the study on synthetic "
+                "events that exercise the machinery; `unbox demo toy` is the product-toy demo)");
   if (a.demo && !a.json)
     std::cout << fmt::format("unbox demo: the stop study of Roxlo & Reece at ({}) GeV, {} signal and {} background "
                              "events{}\n",

@@ -96,8 +96,9 @@ Dataset toy_events(const std::string& process, std::int64_t n, std::uint64_t see
     weight.push_back(w);
   }
   Dataset d;
-  for (size_t k = 0; k < names.size(); ++k) d.add(names[k], Tensor({static_cast<Index>(cols[k].size())}, std::move(cols[k])));
-  d.add("weight", Tensor({static_cast<Index>(weight.size())}, std::move(weight)));
+  const auto rows = static_cast<Index>(weight.size());
+  for (size_t k = 0; k < names.size(); ++k) d.add(names[k], Tensor({rows}, std::move(cols[k])));
+  d.add("weight", Tensor({rows}, std::move(weight)));
   d.weight_column = "weight";
   d.source = "toy:" + process;
   return d;

@@ -62,9 +62,10 @@ TEST(StopStudy, SmallRunWritesEveryFileAndEveryFigureOfMeritComesFromTheTestSpli
   for (const char* key : {"fig8", "activation_difference", "fig9", "maximize", "caveman", "taylor", "lrp",
                           "integrated_gradients", "ado_mt2", "fig13", "fig20"})
     EXPECT_TRUE(j["analysis"].contains(key)) << key;
-  // nmi_mt2: one entry per hidden layer of the paper's network (L1..L11), each a NMI in [0, 1].
-  ASSERT_EQ(j["nmi_mt2"].size(), 11u);
-  for (int l = 1; l <= 11; ++l) {
+  // nmi_mt2: one entry per layer of the paper's network (L1..L11 hidden, L12 the output neuron),
+  // each a NMI in [0, 1].
+  ASSERT_EQ(j["nmi_mt2"].size(), 12u);
+  for (int l = 1; l <= 12; ++l) {
     const double v = j["nmi_mt2"]["L" + std::to_string(l)].get<double>();
     EXPECT_GE(v, 0.0);
     EXPECT_LE(v, 1.0);
