@@ -42,6 +42,9 @@ void add_study_options(CLI::App* c, StudyArgs& a) {
   c->add_option("--maximize-points", o.maximize_points, "Activation-maximization starting points")
       ->capture_default_str();
   c->add_flag("--no-spin-correlation", a.no_spin, "Generate ttbar without spin correlations");
+  c->add_flag("--no-explain", a.no_explain,
+              "Only the figures of merit and Figures 8, 13, 20 (no activation differences, NMI, maximization, "
+              "caveman, Taylor, LRP, Integrated Gradients)");
   c->add_option("--source", a.source,
                 "Event source: builtin (the built-in generator) or toy (synthetic events to exercise the "
                 "machinery; not physics)")
@@ -56,6 +59,7 @@ int run_study(StudyArgs& a) {
   auto& o = a.options;
   parse_point(a.point, o.m_stop, o.m_lsp);
   o.spin_correlation = !a.no_spin;
+  o.explain = !a.no_explain;
   if (a.source == "builtin") o.source = studies::builtin_event_source();
   else if (a.source == "toy") o.source = studies::toy_event_source();
   else throw Error(fmt::format("--source '{}': expected builtin or toy", a.source));

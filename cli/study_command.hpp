@@ -15,6 +15,7 @@ struct StudyArgs {
   std::string source = "builtin";  // builtin (the generator) or toy (synthetic, machinery only)
   bool json = false;
   bool no_spin = false;
+  bool no_explain = false;
   int threads = 0;
   bool demo = false;               // print the demo's heading and hints
 };

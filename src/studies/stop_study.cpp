@@ -314,7 +314,8 @@ AdoResult run_ado(const std::vector<double>& f, const std::vector<double>& g, co
 
 json ams_json(const AmsWithError& a) {
   return {{"ams", a.ams}, {"err", a.err}, {"threshold", a.threshold}, {"s", a.s}, {"b", a.b},
-          {"bootstrap_mean", a.bootstrap_mean}};
+          {"bootstrap_mean", a.bootstrap_mean}, {"selected_signal_events", a.n_s},
+          {"selected_background_events", a.n_b}, {"background_rel_stat_err", a.b_rel_err}};
 }
 
 // Figure 8: equal-width histogram of the scores, signal and background.
@@ -433,6 +434,18 @@ AmsWithError best_ams_with_error(const std::vector<double>& scores, const std::v
   r.threshold = scan.threshold;
   r.s = scan.s;
   r.b = scan.b;
+  double sw = 0.0, sw2 = 0.0;
+  for (size_t i = 0; i < scores.size(); ++i) {
+    if (!(scores[i] >= r.threshold)) continue;
+    if (labels[i] > 0.5) {
+      ++r.n_s;
+    } else {
+      ++r.n_b;
+      sw += weights[i];
+      sw2 += weights[i] * weights[i];
+    }
+  }
+  r.b_rel_err = sw > 0 ? std::sqrt(sw2) / sw : 0.0;
   if (replicas <= 1 || scores.empty()) return r;
   const size_t n = scores.size();
   std::mt19937_64 rng(seed * 0x9E3779B97F4A7C15ULL + 0x51);
@@ -503,15 +516,15 @@ MetAngleMedians met_angle_medians(const Dataset& events) {
 }
 
 std::vector<std::string> stop_study_files(const StopStudyOptions& o) {
-  std::vector<std::string> f = {"events.json",        "splits.json",          "seeds.csv",  "test_events.csv",
-                                "model.unbox",        "metrics.json",         "fig8_output_histogram.csv",
-                                "ad_layers.json",     "ad_L2.csv",            "ad_L3.csv",
-                                "ad_L5.csv",          "ad_output.csv",        "nmi.csv",
-                                "nmi.json",           "maximize_L2.csv",      "maximize_L2_histograms.json",
-                                "maximize_L5.csv",    "maximize_L5_histograms.json", "caveman.json",
-                                "taylor.csv",         "lrp.csv",              "ig.csv",
-                                "ado.json",           "fig13_met_angles.csv", "fig13_met_angles.json",
-                                "fig20_isr.csv",      "fig20_isr.json"};
+  std::vector<std::string> f = {"events.json", "splits.json", "seeds.csv", "test_events.csv", "model.unbox",
+                                "metrics.json", "fig8_output_histogram.csv"};
+  if (o.explain)
+    for (const char* x : {"ad_layers.json", "ad_L2.csv", "ad_L3.csv", "ad_L5.csv", "ad_output.csv", "nmi.csv",
+                          "nmi.json", "maximize_L2.csv", "maximize_L2_histograms.json", "maximize_L5.csv",
+                          "maximize_L5_histograms.json", "caveman.json", "taylor.csv", "lrp.csv", "ig.csv"})
+      f.emplace_back(x);
+  for (const char* x : {"ado.json", "fig13_met_angles.csv", "fig13_met_angles.json", "fig20_isr.csv", "fig20_isr.json"})
+    f.emplace_back(x);
   if (std::abs(o.m_stop - 185.0) < 1e-9 && std::abs(o.m_lsp - 5.0) < 1e-9 && o.compare_spin)
     f.emplace_back("spin_correlation.json");
   f.emplace_back("summary.json");
@@ -620,9 +633,12 @@ StopStudyResult stop_study(const StopStudyOptions& o) {
 
   // Activation differences: the output against each layer's neurons (the top neurons of
   // Figure 9), then the inputs against those neurons (Tables 1-4).
+  std::map<int, std::string> top;
+  ActivationDifferenceResult ad_out;
+  res.nmi_mt2 = json::object();
+  if (o.explain) {
   progress.update(1, "activation difference");
   json ad_layers = json::object();
-  std::map<int, std::string> top;
   const int hidden = static_cast<int>(net.layers().size()) - 2;  // L1..L11 (the last is the output layer)
   for (int layer : {2, 3, 5}) {
     if (layer > hidden) continue;
@@ -637,7 +653,7 @@ StopStudyResult stop_study(const StopStudyOptions& o) {
     write_ad(r, "ad_L" + std::to_string(layer) + ".csv", out);
     tables["L" + std::to_string(layer)] = {{"neuron", neuron}, {"ranking", ad_json(r, 6)}};
   }
-  auto ad_out = run_activation_difference(net, ex, "output:pre", 0, o.seed);
+  ad_out = run_activation_difference(net, ex, "output:pre", 0, o.seed);
   write_ad(ad_out, "ad_output.csv", out);
   tables["output"] = {{"neuron", "output:pre"}, {"ranking", ad_json(ad_out, 6)}};
   an["activation_difference"] = {{"layers", ad_layers}, {"tables", tables}};
@@ -645,7 +661,6 @@ StopStudyResult stop_study(const StopStudyOptions& o) {
   // Figure 9: NMI of every hidden neuron with mT2ll, MET and the output.
   progress.update(2, "mutual information");
   MutualInfoResult mi = run_mutual_info(net, ex);
-  res.nmi_mt2 = json::object();
   {
     std::map<int, double> best;
     std::vector<std::vector<std::string>> rows;
@@ -736,6 +751,8 @@ StopStudyResult stop_study(const StopStudyOptions& o) {
                {"ranking", aggregation_ranking(run_lrp(net, ex), "lrp.csv", out)}};
   an["integrated_gradients"] = {{"neuron", "output:pre"}, {"baseline", "mean"},
                                 {"ranking", aggregation_ranking(run_integrated_gradients(net, ex, o.seed), "ig.csv", out)}};
+
+  }  // o.explain
 
   progress.update(7, "ADO");
   {
@@ -940,8 +957,8 @@ json StopStudyResult::to_json() const {
                  {"epochs", x.epochs_run}});
   j["seeds"] = {{"runs", s}, {"auc_mean", auc_mean}, {"auc_std", auc_std}, {"ams_mean", ams_mean},
                 {"ams_std", ams_std}};
-  j["ams_mt2"] = {{"s", ams_mt2.s}, {"b", ams_mt2.b}, {"bootstrap_mean", ams_mt2.bootstrap_mean}};
-  j["ams_net"] = {{"s", ams_network.s}, {"b", ams_network.b}, {"bootstrap_mean", ams_network.bootstrap_mean}};
+  j["ams_network_detail"] = ams_json(ams_network);
+  j["ams_mt2_cut_detail"] = ams_json(ams_mt2);
   j["samples"] = samples;
   j["analysis"] = analysis;
   j["paper"] = paper_numbers(options.m_stop, options.m_lsp);
@@ -973,6 +990,10 @@ std::string StopStudyResult::table() const {
                    fmt::format("{:.2f} +- {:.2f}", ams_mt2.ams, ams_mt2.err), p("ams_mt2_cut"));
   t += fmt::format("  {:<34} {:>18} {:>12}\n", "  mT2ll cut (GeV)", fmt::format("{:.0f}", ams_mt2.threshold),
                    paper.contains("mt2_cut_gev") ? fmt::format("{:.0f}", paper["mt2_cut_gev"].get<double>()) : "-");
+  t += fmt::format("  {:<34} {:>18} {:>12}\n", "  selected s / b (expected)",
+                   fmt::format("{:.1f} / {:.1f}", ams_network.s, ams_network.b), "-");
+  t += fmt::format("  {:<34} {:>18} {:>12}\n", "  b stat. error (net / mT2 cut)",
+                   fmt::format("{:.0f} % / {:.0f} %", 100 * ams_network.b_rel_err, 100 * ams_mt2.b_rel_err), "-");
   if (seeds.size() > 1)
     t += fmt::format("  {:<34} {:>18} {:>12}\n", fmt::format("AMS over {} seeds", seeds.size()),
                      fmt::format("{:.2f} +- {:.2f}", ams_mean, ams_std), "-");

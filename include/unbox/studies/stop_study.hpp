@@ -67,6 +67,9 @@ struct StopStudyOptions {
   std::int64_t bootstrap = 200;  // replicas for the AMS errors
   std::int64_t explain_events = 10000;    // test events the explanation methods run on
   std::int64_t maximize_points = 2000;    // activation-maximization starting points
+  // Off: only the figures of merit, Figures 8, 13, 20 and ADO (no activation differences, NMI,
+  // maximization, caveman, Taylor, LRP or Integrated Gradients).
+  bool explain = true;
   std::string out;               // folder for the result files ("" = none)
   bool quiet = false;
   EventSource source;            // required
@@ -77,6 +80,10 @@ struct StopStudyOptions {
 struct AmsWithError {
   double ams = 0.0, err = 0.0, threshold = 0.0, s = 0.0, b = 0.0;
   double bootstrap_mean = 0.0;
+  // Selected test events (score >= threshold) and the relative statistical error of the
+  // selected background, sqrt(sum w^2) / sum w (what a tail bias of the generator reduces).
+  std::int64_t n_s = 0, n_b = 0;
+  double b_rel_err = 0.0;
 };
 AmsWithError best_ams_with_error(const std::vector<double>& scores, const std::vector<double>& labels,
                                  const std::vector<double>& weights, double lumi, double br,
