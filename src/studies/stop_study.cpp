@@ -178,7 +178,9 @@ Dataset generate_events(const StopStudyOptions& o, bool spin, json& samples) {
                        {"spin_correlation", p.code == 1 ? json(spin) : json(nullptr)}};
     ++done;
   }
-  progress.finish();
+  Index selected = 0;
+  for (auto& [name, v] : samples.items()) selected += v["selected"].get<Index>();
+  progress.finish(fmt::format("{} selected events of {} processes", selected, specs.size()));
   Dataset all;
   for (size_t k = 0; k < cols.size(); ++k) {
     const auto n = static_cast<Index>(out[k].size());
@@ -445,7 +447,7 @@ AmsWithError best_ams_with_error(const std::vector<double>& scores, const std::v
       sw2 += weights[i] * weights[i];
     }
   }
-  r.b_rel_err = sw > 0 ? std::sqrt(sw2) / sw : 0.0;
+  r.b_rel_err = sw > 0 ? std::sqrt(sw2) / sw : std::nan("");  // undefined with no background selected
   if (replicas <= 1 || scores.empty()) return r;
   const size_t n = scores.size();
   std::mt19937_64 rng(seed * 0x9E3779B97F4A7C15ULL + 0x51);
@@ -484,7 +486,8 @@ json paper_numbers(double m_stop, double m_lsp) {
             {"fig16_met_split_gev", 245.0},
             {"ams", "not quoted"}};
   if (p == "185,5")
-    return {{"ams_network", "nearly 30, threshold keeping over 90 % of events"},
+    return {{"ams_network", 30.0},
+            {"ams_network_note", "\"nearly 30\" with a threshold keeping over 90 % of events (no mT2ll cut quoted)"},
             {"table4_output", {{"phi_l2", 0.55}, {"phi_l1", 0.51}, {"eta_l2", 0.51}, {"MET", 0.45}}},
             {"fig27_cuts", "cos phi_l1 < -0.5, cos phi_l2 < -0.5, MET > 110 GeV"}};
   return json::object();
@@ -837,7 +840,8 @@ StopStudyResult stop_study(const StopStudyOptions& o) {
                    {"slices_result", fig20}});
     an["fig20"] = fig20;
   }
-  progress.finish();
+  progress.finish(o.explain ? "figures, activation differences, NMI, maximization, caveman, Taylor, LRP, IG, ADO"
+                            : "figures and ADO");
   sec["explain"] = now_seconds() - t0;
 
   // (185, 5): the core study again with the other tt-bar spin setting.
@@ -890,10 +894,11 @@ StopStudyResult stop_study(const StopStudyOptions& o) {
         }
       if (!best_l.empty()) s += fmt::format("Neuron {} tracks mT2ll with NMI {:.2f}. ", best_l, best_v);
     }
-    if (an.contains("caveman"))
-      s += fmt::format("A caveman variable of {} separates with AUC {:.3f} (the neuron itself {:.3f}). ",
+      if (an.contains("caveman"))
+      s += fmt::format("A caveman variable of {} separates with AUC {:.3f} (the neuron itself {:.3f}{}). ",
                        an["caveman"]["neuron"].get<std::string>(), an["caveman"]["auc"].get<double>(),
-                       an["caveman"]["neuron_auc"].get<double>());
+                       an["caveman"]["neuron_auc"].get<double>(),
+                       an["caveman"]["neuron_auc"].get<double>() < 0.5 ? "; below 1/2: it rises for background" : "");
     s += fmt::format("The network orders signal-background pairs as mT2ll does for a fraction {:.2f} of them (ADO). ",
                      an["ado_mt2"].get<double>());
     if (an["fig13"].contains("ttbar")) {
@@ -975,6 +980,7 @@ std::string StopStudyResult::table() const {
     const auto& v = paper[key];
     return v.is_number() ? fmt::format("{:.2f}", v.get<double>()) : v.get<std::string>();
   };
+  auto pct = [](double v) { return std::isfinite(v) ? fmt::format("{:.0f} %", 100 * v) : std::string("none"); };
   std::string t;
   t += fmt::format("stop study ({}) GeV, {:.1f} fb^-1, b_r = {}, test split: {} signal / {} background events "
                    "(expected {:.1f} / {:.1f})\n",
@@ -993,7 +999,7 @@ std::string StopStudyResult::table() const {
   t += fmt::format("  {:<34} {:>18} {:>12}\n", "  selected s / b (expected)",
                    fmt::format("{:.1f} / {:.1f}", ams_network.s, ams_network.b), "-");
   t += fmt::format("  {:<34} {:>18} {:>12}\n", "  b stat. error (net / mT2 cut)",
-                   fmt::format("{:.0f} % / {:.0f} %", 100 * ams_network.b_rel_err, 100 * ams_mt2.b_rel_err), "-");
+                   fmt::format("{} / {}", pct(ams_network.b_rel_err), pct(ams_mt2.b_rel_err)), "-");
   if (seeds.size() > 1)
     t += fmt::format("  {:<34} {:>18} {:>12}\n", fmt::format("AMS over {} seeds", seeds.size()),
                      fmt::format("{:.2f} +- {:.2f}", ams_mean, ams_std), "-");
