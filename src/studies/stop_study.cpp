@@ -526,7 +526,7 @@ std::vector<std::string> stop_study_files(const StopStudyOptions& o) {
                           "nmi.json", "maximize_L2.csv", "maximize_L2_histograms.json", "maximize_L5.csv",
                           "maximize_L5_histograms.json", "caveman.json", "taylor.csv", "lrp.csv", "ig.csv"})
       f.emplace_back(x);
-  for (const char* x : {"ado.json", "fig13_met_angles.csv", "fig13_met_angles.json", "fig20_isr.csv", "fig20_isr.json"})
+  for (const char* x : {"ado.json", "fig13_met_angles.csv", "fig13_met_angles.json", "fig13_met_histograms.csv", "fig20_isr.csv", "fig20_isr.json"})
     f.emplace_back(x);
   if (std::abs(o.m_stop - 185.0) < 1e-9 && std::abs(o.m_lsp - 5.0) < 1e-9 && o.compare_spin)
     f.emplace_back("spin_correlation.json");
@@ -770,6 +770,10 @@ StopStudyResult stop_study(const StopStudyOptions& o) {
     const auto& proc = c.events.get("process").values();
     json fig13 = json::object();
     std::vector<std::vector<std::string>> rows;
+    constexpr Index kMetBins = 24;
+    constexpr double kMetBinWidth = 25.0;
+    std::vector<std::string> hist_names = {"met_lo", "met_hi"};
+    std::vector<std::vector<double>> hists;
     const std::vector<std::pair<std::string, std::vector<int>>> groups = {
         {"signal", {0}}, {"ttbar", {1}}, {"tw", {2}}, {"ww", {3}}, {"background", {1, 2, 3}}};
     for (auto& [name, codes] : groups) {
@@ -778,6 +782,25 @@ StopStudyResult stop_study(const StopStudyOptions& o) {
         if (std::find(codes.begin(), codes.end(), static_cast<int>(proc[i])) != codes.end()) rows_g.push_back(i);
       if (rows_g.empty()) continue;
       MetAngleMedians m = met_angle_medians(c.events.subset(rows_g));
+      // The distributions themselves: expected events at the luminosity per 25 GeV of MET
+      // (0-600 GeV, the last bin holding the overflow), per category.
+      {
+        const auto& a1 = c.events.get("l1_dphi").values();
+        const auto& a2 = c.events.get("l2_dphi").values();
+        const auto& met = c.events.get("met").values();
+        const auto& w = c.events.get("weight").values();
+        std::vector<std::vector<double>> h(3, std::vector<double>(kMetBins, 0.0));
+        for (Index i : rows_g) {
+          const double c1 = std::cos(a1[i]), c2 = std::cos(a2[i]);
+          const int cat = (c1 < -0.5 && c2 < -0.5) ? 0 : (c1 > 0.5 && c2 > 0.5) ? 1 : 2;
+          const auto b = std::clamp<Index>(static_cast<Index>(met[i] / kMetBinWidth), 0, kMetBins - 1);
+          h[static_cast<size_t>(cat)][static_cast<size_t>(b)] += w[i] * o.lumi;
+        }
+        for (int cat = 0; cat < 3; ++cat) {
+          hist_names.push_back(name + (cat == 0 ? "_opposite" : cat == 1 ? "_adjacent" : "_rest"));
+          hists.push_back(h[static_cast<size_t>(cat)]);
+        }
+      }
       fig13[name] = {{"median_met_both_opposite", m.opposite}, {"median_met_both_adjacent", m.adjacent},
                      {"median_met_rest", m.rest},              {"median_met_all", m.all},
                      {"events_both_opposite", m.n_opposite},   {"events_both_adjacent", m.n_adjacent},
@@ -789,9 +812,20 @@ StopStudyResult stop_study(const StopStudyOptions& o) {
             {"sample", "median_met_opposite", "median_met_adjacent", "median_met_rest", "median_met_all",
              "events_opposite", "events_adjacent", "events_rest"},
             rows);
+    {
+      std::vector<std::vector<std::string>> hrows;
+      for (Index b = 0; b < kMetBins; ++b) {
+        std::vector<std::string> r = {num(kMetBinWidth * b), num(kMetBinWidth * (b + 1))};
+        for (auto& h : hists) r.push_back(num(h[static_cast<size_t>(b)]));
+        hrows.push_back(r);
+      }
+      out.csv("fig13_met_histograms.csv", hist_names, hrows);
+    }
     out.json_file("fig13_met_angles.json",
                   {{"definition", "opposite: cos dphi(l, MET) < -1/2 for both leptons; adjacent: > 1/2 for both; "
-                                  "rest: the others. Weighted medians in GeV over every selected event."},
+                                  "rest: the others. Weighted medians in GeV over every selected event; "
+                                  "fig13_met_histograms.csv: expected events at the luminosity per 25 GeV of MET, the "
+                                  "last bin (575-600 GeV) holding everything above."},
                    {"samples", fig13}});
     an["fig13"] = fig13;
   }

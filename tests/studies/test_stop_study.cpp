@@ -123,6 +123,14 @@ TEST(StopStudy, SmallRunWritesEveryFileAndEveryFigureOfMeritComesFromTheTestSpli
   for (const char* c : {"signal_events", "background_events"})
     for (double v : fig8.get(c).values()) counted += v;
   EXPECT_EQ(counted, static_cast<double>(test.events()));
+
+  // Figure 13's histograms hold every selected background event's expected count once.
+  Dataset fig13 = read_dataset((dir / "fig13_met_histograms.csv").string());
+  double hist_sum = 0.0, expected_bkg = 0.0;
+  for (const char* c : {"background_opposite", "background_adjacent", "background_rest"})
+    for (double v : fig13.get(c).values()) hist_sum += v;
+  for (const char* p : {"ttbar", "tw", "ww"}) expected_bkg += events["samples"][p]["expected_events"].get<double>();
+  EXPECT_NEAR(hist_sum, expected_bkg, 1e-9 * expected_bkg);
   fs::remove_all(dir);
 }
 
