@@ -989,6 +989,19 @@ json StopStudyResult::to_json() const {
   j["events_generated_per_class"] = options.events;
   j["spin_correlation"] = options.spin_correlation;
   j["score"] = "output:pre";
+  j["options"] = {{"events", options.events},
+                  {"seeds", options.seeds},
+                  {"seed", options.seed},
+                  {"epochs", options.epochs},
+                  {"patience", options.patience},
+                  {"train_fraction", options.train_fraction},
+                  {"validation_fraction", options.validation_fraction},
+                  {"bootstrap", options.bootstrap},
+                  {"explain", options.explain},
+                  {"explain_events", options.explain_events},
+                  {"maximize_points", options.maximize_points},
+                  {"architecture", "paper"},
+                  {"threads", thread_count()}};
   json s = json::array();
   for (auto& x : seeds)
     s.push_back({{"seed", x.seed}, {"auc", x.auc}, {"ams_network", x.ams_network.ams},
