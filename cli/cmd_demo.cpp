@@ -1,9 +1,13 @@
+// unbox demo: the stop study of Roxlo & Reece at (750, 1) at a default size (the README's first
+// command, `make demo`), with the options of `unbox study stop`. `unbox demo toy` keeps the old
+// demo: the paper's network on the product toy of section 2.5.1.
 #include <fmt/format.h>
 
 #include <filesystem>
 #include <iostream>
 
 #include "commands.hpp"
+#include "study_command.hpp"
 #include "train_command.hpp"
 #include "unbox/metrics.hpp"
 #include "unbox/toys.hpp"
@@ -11,19 +15,20 @@
 namespace unbox::cli {
 
 namespace {
-struct DemoArgs {
+struct ToyDemoArgs {
   std::string dir = "unbox-demo";
   Index events = 100000;
   Index epochs = 10;
   std::uint64_t seed = 1;
-} a;
+} toy;
 
 // The product toy of Roxlo & Reece section 2.5.1 with the paper's network, end to end.
-int run_demo() {
+int run_toy_demo() {
+  auto& a = toy;
   std::filesystem::create_directories(a.dir);
   const std::string train_path = a.dir + "/product.csv", test_path = a.dir + "/product_test.csv",
                     model_path = a.dir + "/paper.unbox";
-  std::cout << fmt::format("unbox demo: the product toy (label 1 when x*y < 0) and the paper's 11-hidden-layer network\n");
+  std::cout << fmt::format("unbox demo toy: the product toy (label 1 when x*y < 0) and the paper's 11-hidden-layer network\n");
   write_dataset(generate_toy("product", a.events, a.seed), train_path);
   write_dataset(generate_toy("product", a.events / 4, a.seed + 1), test_path);
   std::cout << fmt::format("generated {} ({} events) and {} ({} events)\n", train_path, a.events, test_path,
@@ -49,15 +54,24 @@ int run_demo() {
                            model_path, model_path, model_path, test_path, model_path, test_path, a.dir);
   return 0;
 }
+
+StudyArgs demo;
 }  // namespace
 
 void register_demo(CLI::App& app) {
-  auto* c = add_command(app, "demo", "Train the paper's network on the product toy and show what unbox reports",
-                        "unbox demo --dir unbox-demo", run_demo);
-  c->add_option("--dir", a.dir, "Folder for the data and the model")->capture_default_str();
-  c->add_option("--events", a.events, "Training events")->capture_default_str();
-  c->add_option("--epochs", a.epochs, "Maximum epochs")->capture_default_str();
-  c->add_option("--seed", a.seed, "Random seed")->capture_default_str();
+  demo.demo = true;
+  demo.options.out = "unbox-demo";
+  auto* c = add_command(app, "demo",
+                        "Run the stop study of Roxlo & Reece at (750, 1) GeV (as `unbox study stop`) and print it "
+                        "beside the paper's numbers",
+                        "unbox demo --out unbox-demo", [] { return run_study(demo); });
+  add_study_options(c, demo);
+  auto* t = add_command(*c, "toy", "The paper's network on the product toy (label 1 when x*y < 0)",
+                        "unbox demo toy --dir unbox-demo", run_toy_demo);
+  t->add_option("--dir", toy.dir, "Folder for the data and the model")->capture_default_str();
+  t->add_option("--events", toy.events, "Training events")->capture_default_str();
+  t->add_option("--epochs", toy.epochs, "Maximum epochs")->capture_default_str();
+  t->add_option("--seed", toy.seed, "Random seed")->capture_default_str();
 }
 
 }  // namespace unbox::cli

@@ -38,6 +38,7 @@ void register_all(CLI::App& app) {
   register_efp(app);
   register_isolation(app);
   register_physics(app);
+  register_study(app);
   register_demo(app);
 }
 

@@ -1,0 +1,145 @@
+// The stop/top case study of Roxlo & Reece (arXiv:1805.04525, sections 3-6) end to end:
+// events -> training / validation / test split -> the paper's network -> the paper's analysis
+// (AUC, AMS of eq. 5 against the best mT2(ll) cut with bootstrap errors, Figure 8 histograms,
+// Figure 9 NMIs, Tables 1-4, maximization populations, Figure 13 MET in lepton-MET angle
+// categories, a caveman variable, Taylor coefficients, LRP and Integrated-Gradients rankings,
+// ADO against mT2(ll), Figure 20 ISR pT in output slices, the (185, 5) spin-correlation
+// comparison) and a summary in words.
+//
+// Events come through a seam, EventSource, so the study does not depend on how they are made:
+// the built-in generator (builtin_event_source(), wired in by the generator branch), or the
+// synthetic toy_event_source() that the tests use to exercise the machinery.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "unbox/data.hpp"
+
+namespace unbox::studies {
+
+// Events of one process after the detector and the selection: one row per selected event with
+// the 26 columns of physics::stop_dilepton_columns() (the 19 network inputs and the extras,
+// among them mt2ll, met and isr_pt) and "weight" = expected events per fb^-1 of that row (so
+// summing the weights of a sample and multiplying by a luminosity in fb^-1 gives expected
+// events; importance-biased generation shows up only as unequal weights).
+// process: "ttbar", "tw", "ww" or "stop:M1,M2" (stop and neutralino masses in GeV).
+// n: events generated before the selection; seed: the sample's seed; spin_correlation: keep
+// the tt-bar spin correlations (only meaningful for "ttbar").
+using EventSource =
+    std::function<Dataset(const std::string& process, std::int64_t n, std::uint64_t seed, bool spin_correlation)>;
+
+// The built-in generator behind the seam; empty when this build has none.
+// TODO(lead): at the merge of the generator branch, return a source that runs
+// `unbox generate physics` (GeneratorOptions + FeatureBuilder) in src/studies/builtin_source.cpp.
+EventSource builtin_event_source();
+
+// A deterministic synthetic stand-in with the same columns: signal with larger MET and
+// mT2(ll) and leptons away from the MET, background peaked at low mT2(ll), with a MET that
+// follows the lepton-MET angles as in the paper's Figure 13. For testing the machinery only:
+// its numbers are not physics.
+EventSource toy_event_source();
+
+// Cross sections (pb) the background is split by (generator-physics notes).
+inline constexpr double kXsecTtbar = 831.76, kXsecTw = 71.7, kXsecWw = 118.7;
+
+struct StopStudyOptions {
+  double m_stop = 750.0, m_lsp = 1.0;  // GeV
+  // N signal and N background events generated before the selection; the background is split
+  // among tt-bar, tW and WW in proportion to their cross sections.
+  std::int64_t events = 60000;
+  int seeds = 1;                 // networks trained (seed, seed + 1, ...); the first is explained
+  std::uint64_t seed = 1;
+  double lumi = 35.9;            // fb^-1
+  double br = 10.0;              // b_r of eq. (5)
+  // Fractions of the selected events (a seeded shuffle): training, validation (early stopping),
+  // and the rest is the test split on which every figure of merit is computed.
+  double train_fraction = 0.5, validation_fraction = 0.2;
+  std::int64_t epochs = 30;
+  std::int64_t patience = 5;
+  bool spin_correlation = true;  // tt-bar spin correlations in the main study
+  // At (185, 5): also run the core study (train, AUC, AMS) with the other spin setting.
+  bool compare_spin = true;
+  std::int64_t bootstrap = 200;  // replicas for the AMS errors
+  std::int64_t explain_events = 10000;    // test events the explanation methods run on
+  std::int64_t maximize_points = 2000;    // activation-maximization starting points
+  // Off: only the figures of merit, Figures 8, 13, 20 and ADO (no activation differences, NMI,
+  // maximization, caveman, Taylor, LRP or Integrated Gradients).
+  bool explain = true;
+  std::string out;               // folder for the result files ("" = none)
+  bool quiet = false;
+  EventSource source;            // required
+};
+
+// The best-cut AMS and its bootstrap uncertainty from the finite sample: test events are
+// resampled with replacement (keeping their weights) and the best cut is found again.
+struct AmsWithError {
+  double ams = 0.0, err = 0.0, threshold = 0.0, s = 0.0, b = 0.0;
+  double bootstrap_mean = 0.0;
+  // Selected test events (score >= threshold) and the relative statistical error of the
+  // selected background, sqrt(sum w^2) / sum w (what a tail bias of the generator reduces).
+  std::int64_t n_s = 0, n_b = 0;
+  double b_rel_err = 0.0;
+};
+AmsWithError best_ams_with_error(const std::vector<double>& scores, const std::vector<double>& labels,
+                                 const std::vector<double>& weights, double lumi, double br,
+                                 std::int64_t replicas, std::uint64_t seed);
+
+// One trained network's figures of merit on the test split.
+struct SeedResult {
+  std::uint64_t seed = 0;
+  double auc = 0.0;
+  AmsWithError ams_network;
+  std::int64_t epochs_run = 0;
+  double seconds = 0.0;
+};
+
+struct StopStudyResult {
+  StopStudyOptions options;
+  std::string point;                       // "750,1"
+  // Selected events per process, before the split (rows, and expected events at lumi).
+  nlohmann::ordered_json samples;
+  std::int64_t train_events = 0, validation_events = 0, test_events = 0;
+  double test_weight_scale = 1.0;          // test weights are multiplied by this (1 / test fraction)
+  std::int64_t events_signal = 0, events_background = 0;  // test split, after selection
+  double expected_signal = 0.0, expected_background = 0.0;  // test split x scale x lumi
+  double auc = 0.0;
+  AmsWithError ams_network;                // output:pre, the first network
+  AmsWithError ams_mt2;                    // mT2(ll) cut
+  std::vector<SeedResult> seeds;
+  double auc_mean = 0.0, auc_std = 0.0, ams_mean = 0.0, ams_std = 0.0;
+  nlohmann::ordered_json nmi_mt2;          // {"L1": .., "L2": .., ...}
+  nlohmann::ordered_json analysis;         // every other piece, by name
+  std::string summary;                     // in words, from the numbers
+  std::vector<std::string> files;          // written to options.out
+  nlohmann::ordered_json stage_seconds;
+
+  // The paper's numbers beside ours.
+  std::string table() const;
+  nlohmann::ordered_json to_json() const;
+};
+
+// Runs the whole study; writes every result to options.out when set. Error when the options
+// are inconsistent or the source is empty.
+StopStudyResult stop_study(const StopStudyOptions& options);
+
+// The paper's numbers for a point ("750,1", "350,200", "185,5"): an object (empty if none).
+nlohmann::ordered_json paper_numbers(double m_stop, double m_lsp);
+
+// Figure 13: the weighted median MET (GeV) of events with both leptons opposite the MET
+// (cos dphi(l, MET) < -1/2 for both, from the l1_dphi and l2_dphi columns), both adjacent
+// (> 1/2 for both), and the rest; weights from the data's weight column.
+struct MetAngleMedians {
+  double opposite = 0.0, adjacent = 0.0, rest = 0.0, all = 0.0;
+  std::int64_t n_opposite = 0, n_adjacent = 0, n_rest = 0;
+};
+MetAngleMedians met_angle_medians(const Dataset& events);
+
+// Names of the files stop_study writes (relative to options.out), for tests and docs.
+std::vector<std::string> stop_study_files(const StopStudyOptions& options);
+
+}  // namespace unbox::studies

@@ -1,0 +1,270 @@
+// The stop study (src/studies/stop_study.cpp): a small end-to-end run on the synthetic source
+// checked file by file and key by key, with every figure of merit redone from the test split;
+// the bootstrap error against the exact binomial expectation of a counting experiment; the
+// Figure 13 medians against a hand count; Figure 13's trend in tt-bar from the built-in generator.
+#include <gtest/gtest.h>
+
+#include <array>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <numbers>
+#include <set>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "unbox/core.hpp"
+#include "unbox/metrics.hpp"
+#include "unbox/network.hpp"
+#include "unbox/physics/stop_dilepton.hpp"
+#include "unbox/studies/stop_study.hpp"
+
+namespace unbox::studies {
+namespace {
+
+namespace fs = std::filesystem;
+
+nlohmann::json read_json(const fs::path& p) {
+  std::ifstream in(p);
+  return nlohmann::json::parse(in);
+}
+
+TEST(StopStudy, SmallRunWritesEveryFileAndEveryFigureOfMeritComesFromTheTestSplit) {
+  const fs::path dir = fs::temp_directory_path() / "unbox_stop_study_test";
+  fs::remove_all(dir);
+  StopStudyOptions o;
+  o.events = 2500;
+  o.epochs = 3;
+  o.seeds = 2;
+  o.bootstrap = 40;
+  o.explain_events = 600;
+  o.maximize_points = 150;
+  o.out = dir.string();
+  o.quiet = true;
+  o.seed = 3;
+  o.source = toy_event_source();
+  const StopStudyResult r = stop_study(o);
+
+  // Every file the study lists exists, nothing else is written, and no temporary is left.
+  const auto expected = stop_study_files(o);
+  std::set<std::string> listed(r.files.begin(), r.files.end()), want(expected.begin(), expected.end()), present;
+  for (auto& e : fs::directory_iterator(dir)) present.insert(e.path().filename().string());
+  EXPECT_EQ(listed, want);
+  EXPECT_EQ(present, want);
+  EXPECT_EQ(r.files.size(), listed.size()) << "a file was written twice";
+
+  const auto j = read_json(dir / "summary.json");
+  for (const char* key : {"point", "auc", "ams_network", "ams_network_err", "ams_threshold", "ams_mt2_cut",
+                          "ams_mt2_cut_err", "mt2_cut_gev", "events_signal", "events_background", "nmi_mt2", "split",
+                          "seeds", "samples", "analysis", "paper", "summary", "stage_seconds", "files"})
+    EXPECT_TRUE(j.contains(key)) << key;
+  for (const char* key : {"fig8", "activation_difference", "fig9", "maximize", "caveman", "taylor", "lrp",
+                          "integrated_gradients", "ado_mt2", "fig13", "fig20"})
+    EXPECT_TRUE(j["analysis"].contains(key)) << key;
+  // nmi_mt2: one entry per layer of the paper's network (L1..L11 hidden, L12 the output neuron),
+  // each a NMI in [0, 1].
+  ASSERT_EQ(j["nmi_mt2"].size(), 12u);
+  for (int l = 1; l <= 12; ++l) {
+    const double v = j["nmi_mt2"]["L" + std::to_string(l)].get<double>();
+    EXPECT_GE(v, 0.0);
+    EXPECT_LE(v, 1.0);
+  }
+  EXPECT_EQ(j["seeds"]["runs"].size(), 2u);
+  EXPECT_EQ(j["paper"]["ams_network"].get<double>(), 1.72);
+  EXPECT_EQ(j["paper"]["mt2_cut_gev"].get<double>(), 156.0);
+  EXPECT_NE(r.summary.find("tracks mT2ll with NMI"), std::string::npos) << r.summary;
+  EXPECT_NE(r.summary.find("The network cuts mainly on"), std::string::npos) << r.summary;
+
+  // Splits: train + validation + test = every selected event.
+  const auto splits = read_json(dir / "splits.json");
+  const auto events = read_json(dir / "events.json");
+  std::int64_t selected = 0;
+  for (auto& [name, s] : events["samples"].items()) selected += s["selected"].get<std::int64_t>();
+  EXPECT_EQ(splits["train"].get<std::int64_t>() + splits["validation"].get<std::int64_t>() +
+                splits["test"].get<std::int64_t>(),
+            selected);
+  EXPECT_EQ(splits["validation"].get<std::int64_t>(), std::llround(0.2 * static_cast<double>(selected)));
+
+  // The test split on file: its counts are the JSON's, the model reproduces its scores, and the
+  // AUC and both AMS values follow from it with the library's metrics.
+  Dataset test = read_dataset((dir / "test_events.csv").string());
+  test.label_column = "label";
+  test.weight_column = "weight";
+  ASSERT_EQ(test.events(), splits["test"].get<std::int64_t>());
+  std::int64_t ns = 0, nb = 0;
+  for (double l : test.labels()) (l > 0.5 ? ns : nb) += 1;
+  EXPECT_EQ(ns, j["events_signal"].get<std::int64_t>());
+  EXPECT_EQ(nb, j["events_background"].get<std::int64_t>());
+
+  const Network net = load_network((dir / "model.unbox").string());
+  const std::vector<double> score = evaluate(net, gather_inputs(net, test), {net.resolve("output:pre")}).values();
+  const auto& saved = test.get("score").values();
+  for (Index i = 0; i < test.events(); ++i) ASSERT_NEAR(score[i], saved[i], 1e-9 * (1 + std::abs(saved[i])));
+
+  const auto w = test.weights();
+  const auto labels = test.labels();
+  EXPECT_NEAR(auc(score, labels, w), j["auc"].get<double>(), 1e-9);
+  const AmsScan net_scan = ams_scan(score, labels, w, 35.9, 10.0);
+  EXPECT_NEAR(net_scan.best, j["ams_network"].get<double>(), 1e-9);
+  EXPECT_NEAR(net_scan.threshold, j["ams_threshold"].get<double>(), 1e-6 * (1 + std::abs(net_scan.threshold)));
+  const AmsScan mt2_scan = ams_scan(test.get("mt2ll").values(), labels, w, 35.9, 10.0);
+  EXPECT_NEAR(mt2_scan.best, j["ams_mt2_cut"].get<double>(), 1e-9);
+  EXPECT_NEAR(mt2_scan.threshold, j["mt2_cut_gev"].get<double>(), 1e-9);
+  // Weights on file are per fb^-1 of the full sample: test weights times selected / test events.
+  EXPECT_NEAR(j["split"]["test_weight_scale"].get<double>(),
+              static_cast<double>(selected) / static_cast<double>(test.events()), 1e-12);
+  EXPECT_GT(j["ams_network_err"].get<double>(), 0.0);
+  EXPECT_GT(j["ams_mt2_cut_err"].get<double>(), 0.0);
+
+  // The Figure 8 histogram counts every test event once.
+  Dataset fig8 = read_dataset((dir / "fig8_output_histogram.csv").string());
+  double counted = 0;
+  for (const char* c : {"signal_events", "background_events"})
+    for (double v : fig8.get(c).values()) counted += v;
+  EXPECT_EQ(counted, static_cast<double>(test.events()));
+
+  // Figure 13's histograms hold every selected background event's expected count once.
+  Dataset fig13 = read_dataset((dir / "fig13_met_histograms.csv").string());
+  double hist_sum = 0.0, expected_bkg = 0.0;
+  for (const char* c : {"background_opposite", "background_adjacent", "background_rest"})
+    for (double v : fig13.get(c).values()) hist_sum += v;
+  for (const char* p : {"ttbar", "tw", "ww"}) expected_bkg += events["samples"][p]["expected_events"].get<double>();
+  EXPECT_NEAR(hist_sum, expected_bkg, 1e-9 * expected_bkg);
+  fs::remove_all(dir);
+}
+
+// A counting experiment: every event has the same score, so the best cut selects everything and
+// a bootstrap replica's AMS depends only on the number K of signal events it drew, K ~ Bin(n, p).
+// The bootstrap's mean and standard deviation must match the exact binomial moments.
+TEST(StopStudy, BootstrapErrorMatchesTheExactBinomialSpreadOfACountingExperiment) {
+  const int n = 400, n_sig = 100;
+  const double ws = 0.05, wb = 0.5, lumi = 2.0, br = 10.0;
+  std::vector<double> score(n, 0.3), label(n, 0.0), weight(n, wb);
+  for (int i = 0; i < n_sig; ++i) {
+    label[i] = 1.0;
+    weight[i] = ws;
+  }
+  const AmsWithError r = best_ams_with_error(score, label, weight, lumi, br, 4000, 11);
+  EXPECT_NEAR(r.ams, ams(lumi * ws * n_sig, lumi * wb * (n - n_sig), br), 1e-12);
+
+  const double p = static_cast<double>(n_sig) / n;
+  double m1 = 0, m2 = 0, log_binom = 0;  // log C(n, k), built up term by term
+  for (int k = 0; k <= n; ++k) {
+    if (k > 0) log_binom += std::log(static_cast<double>(n - k + 1)) - std::log(static_cast<double>(k));
+    const double pk = std::exp(log_binom + k * std::log(p) + (n - k) * std::log1p(-p));
+    const double a = ams(lumi * ws * k, lumi * wb * (n - k), br);
+    m1 += pk * a;
+    m2 += pk * a * a;
+  }
+  const double sd = std::sqrt(m2 - m1 * m1);
+  // 4000 replicas: the standard deviation is known to ~1.1 %, the mean to sd / 63.
+  EXPECT_NEAR(r.err, sd, 0.05 * sd);
+  EXPECT_NEAR(r.bootstrap_mean, m1, 5 * sd / std::sqrt(4000.0));
+}
+
+TEST(StopStudy, Figure13MediansMatchAHandCount) {
+  using std::numbers::pi;
+  // angles (l1, l2), MET, weight
+  const std::vector<std::array<double, 4>> ev = {
+      {pi, 2.5, 50, 1},   {2.2, 3.0, 70, 3},    {3.1, 2.3, 90, 1},    // both opposite (cos < -1/2)
+      {0.1, 0.5, 200, 1}, {1.0, 0.2, 300, 1},                          // both adjacent (cos > 1/2)
+      {0.1, 3.0, 120, 1}, {1.5, 1.6, 130, 2},   {2.0, 0.3, 140, 1}};   // the rest (2.0: cos = -0.42)
+  Dataset d;
+  std::vector<double> a1, a2, met, w;
+  for (auto& e : ev) {
+    a1.push_back(e[0]);
+    a2.push_back(e[1]);
+    met.push_back(e[2]);
+    w.push_back(e[3]);
+  }
+  const Index n = static_cast<Index>(ev.size());
+  d.add("l1_dphi", Tensor({n}, a1));
+  d.add("l2_dphi", Tensor({n}, a2));
+  d.add("met", Tensor({n}, met));
+  d.add("weight", Tensor({n}, w));
+  d.weight_column = "weight";
+  const MetAngleMedians m = met_angle_medians(d);
+  EXPECT_EQ(m.n_opposite, 3);
+  EXPECT_EQ(m.n_adjacent, 2);
+  EXPECT_EQ(m.n_rest, 3);
+  EXPECT_EQ(m.opposite, 70.0);  // weights 1, 3, 1: the weight-3 event holds the middle
+  EXPECT_EQ(m.adjacent, 200.0); // lower median of two equal weights
+  EXPECT_EQ(m.rest, 130.0);
+  EXPECT_EQ(m.all, 120.0);      // cumulative weights 1, 4, 5, 6 of 11 pass 5.5 at 120
+}
+
+TEST(StopStudy, WithoutAnEventSourceTheStudySaysTheGeneratorIsMissing) {
+  StopStudyOptions o;
+  try {
+    stop_study(o);
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_STREQ(e.what(), "the built-in generator is not available in this build");
+  }
+}
+
+// Figure 13's trend in tt-bar (the paper's section 4): requiring both leptons opposite the MET
+// lowers the median MET, requiring both adjacent raises it. Needs the physics of the built-in
+// generator; the synthetic source has the trend built in and proves nothing here.
+// TODO(lead): enabled by itself once builtin_event_source() returns the generator at the merge.
+TEST(StopStudy, Figure13TrendInTtbarFromTheBuiltInGenerator) {
+  const EventSource source = builtin_event_source();
+  if (!source) GTEST_SKIP() << "no built-in generator linked (builtin_event_source() is empty)";
+  const Dataset tt = source("ttbar", 40000, 5, true);
+  ASSERT_GT(tt.events(), 1000);
+  const MetAngleMedians m = met_angle_medians(tt);
+  ASSERT_GT(m.n_opposite, 50);
+  ASSERT_GT(m.n_adjacent, 50);
+  EXPECT_LT(m.opposite, m.all);
+  EXPECT_GT(m.adjacent, m.all);
+  EXPECT_LT(m.opposite, m.rest);
+  EXPECT_GT(m.adjacent, m.rest);
+}
+
+// The benchmark point: at (750, 1) with 60 000 events per class the network separates
+// with AUC >= 0.9 on the test split. Needs the built-in generator.
+// TODO(lead): enabled by itself once builtin_event_source() returns the generator; if it takes
+// more than a minute, move it to the README (the command is there).
+TEST(StopStudy, Point750_1ReachesAuc09With60000EventsFromTheBuiltInGenerator) {
+  StopStudyOptions o;
+  o.source = builtin_event_source();
+  if (!o.source) GTEST_SKIP() << "no built-in generator linked (builtin_event_source() is empty)";
+  o.events = 60000;
+  o.explain = false;
+  o.bootstrap = 20;
+  o.quiet = true;
+  const StopStudyResult r = stop_study(o);
+  EXPECT_GE(r.auc, 0.9);
+  EXPECT_GE(r.ams_network.ams, r.ams_mt2.ams - 2 * std::hypot(r.ams_network.err, r.ams_mt2.err));
+}
+
+TEST(StopStudy, WithoutExplanationsOnlyTheCoreFilesAreWritten) {
+  const fs::path dir = fs::temp_directory_path() / "unbox_stop_study_core_test";
+  fs::remove_all(dir);
+  StopStudyOptions o;
+  o.events = 1500;
+  o.epochs = 2;
+  o.bootstrap = 10;
+  o.explain = false;
+  o.m_stop = 185;
+  o.m_lsp = 5;
+  o.out = dir.string();
+  o.quiet = true;
+  o.source = toy_event_source();
+  const StopStudyResult r = stop_study(o);
+  const auto expected = stop_study_files(o);
+  std::set<std::string> want(expected.begin(), expected.end()), present;
+  for (auto& e : fs::directory_iterator(dir)) present.insert(e.path().filename().string());
+  EXPECT_EQ(present, want);
+  EXPECT_TRUE(want.count("spin_correlation.json"));
+  EXPECT_FALSE(want.count("nmi.csv"));
+  // The spin comparison differs only in tt-bar: the signal sample is the same.
+  const auto spin = read_json(dir / "spin_correlation.json");
+  EXPECT_NE(spin["with"]["auc"].get<double>(), spin["without"]["auc"].get<double>());
+  EXPECT_EQ(r.auc, spin["with"]["auc"].get<double>());
+  fs::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace unbox::studies
