@@ -12,52 +12,14 @@
 #include <cmath>
 #include <random>
 
+#include "unbox/random.hpp"
 #include "unbox/toys.hpp"
 
 namespace unbox {
 
 namespace {
 
-class ToyRng {
- public:
-  explicit ToyRng(std::uint64_t seed) : engine_(seed) {}
-
-  // Uniform in [0, 1) on the 53-bit grid: every value is exactly representable.
-  double uniform() { return static_cast<double>(engine_() >> 11) * 0x1.0p-53; }
-  double uniform(double lo, double hi) { return lo + (hi - lo) * uniform(); }
-
-  // Unbiased integer in [0, n) by rejection (Fisher-Yates needs exact uniformity).
-  std::uint64_t below(std::uint64_t n) {
-    const std::uint64_t limit = -n % n;  // 2^64 mod n: reject the incomplete last block
-    for (;;) {
-      const std::uint64_t r = engine_();
-      if (r >= limit) return r % n;
-    }
-  }
-
-  // Standard normal, Marsaglia polar method; the second variate of each pair is kept.
-  double normal() {
-    if (has_spare_) {
-      has_spare_ = false;
-      return spare_;
-    }
-    double u, v, s;
-    do {
-      u = uniform(-1.0, 1.0);
-      v = uniform(-1.0, 1.0);
-      s = u * u + v * v;
-    } while (s >= 1.0 || s == 0.0);
-    const double f = std::sqrt(-2.0 * std::log(s) / s);
-    spare_ = v * f;
-    has_spare_ = true;
-    return u * f;
-  }
-
- private:
-  std::mt19937_64 engine_;
-  bool has_spare_ = false;
-  double spare_ = 0.0;
-};
+using ToyRng = Rng;  // the core's portable seeded draws (unbox/random.hpp)
 
 // ---- islands ---------------------------------------------------------------------------
 // Six islands, loosely a Hawaiian chain. Each is star-shaped around its centre with radius
