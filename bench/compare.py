@@ -181,6 +181,49 @@ def unbox_rate(bench, name, per_iter, min_time):
     return max(per_iter / (b["cpu_time"] * scale) for b in runs)
 
 
+def unbox_wall_rate(bench, name, extra_env=None, min_time=0.5):
+    """items_per_second (wall clock: the benchmarks use real time) of one benchmark."""
+    env = dict(os.environ)
+    env.update(extra_env or {})
+    out = subprocess.run([bench, f"--benchmark_filter=^{name}$", "--benchmark_format=json",
+                          f"--benchmark_min_time={min_time}"], check=True, capture_output=True, text=True,
+                         env=env).stdout
+    runs = [b for b in json.loads(out)["benchmarks"] if b.get("run_type", "iteration") == "iteration"]
+    return max(b["items_per_second"] for b in runs)
+
+
+THREAD_WORKLOADS = [
+    ("forward, paper net", "BM_PaperForward/{}/real_time"),
+    ("training epoch, paper net", "BM_PaperTrainEpoch/{}/real_time"),
+    ("Hessian, tanh 30-128-64-32", "BM_TaylorTanh30/{}/2/100000/iterations:1/real_time"),
+]
+
+
+def threads_tables(bench, rounds):
+    """2 threads: scaling over 1 thread, and what a busy second process does to them with
+    libgomp's spinning default (GOMP_SPINCOUNT=300000) and with unbox's passive default."""
+    base = {k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")}
+    spin = {"GOMP_SPINCOUNT": "300000"}
+    print("\n| 2 threads (wall clock, events/s) | 1 thread | 2 threads | 2 / 1 | busy core, spinning | "
+          "busy core, passive (default) |")
+    print("|---|---|---|---|---|---|")
+    for label, name in THREAD_WORKLOADS:
+        one = two = spinning = passive = 0.0
+        for _ in range(rounds):
+            one = max(one, unbox_wall_rate(bench, name.format(1), base))
+            two = max(two, unbox_wall_rate(bench, name.format(2), base))
+            busy = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+            try:
+                time.sleep(0.2)
+                spinning = max(spinning, unbox_wall_rate(bench, name.format(2), {**base, **spin}, 0.2))
+                passive = max(passive, unbox_wall_rate(bench, name.format(2), base, 0.2))
+            finally:
+                busy.kill()
+                busy.wait()
+        print(f"| {label} | {fmt_rate(one)} | {fmt_rate(two)} | {two / one:.2f}× | {fmt_rate(spinning)} | "
+              f"{fmt_rate(passive)} |", flush=True)
+
+
 # (label, unbox benchmark, events per unbox iteration, torch runner or None, compare-with label)
 WORKLOADS = [
     ("forward, paper net (19 inputs), batch 4096", "BM_PaperForward/1/real_time", 65536, torch_forward),
@@ -221,6 +264,7 @@ def main():
     ap.add_argument("--rounds", type=int, default=3, help="alternations of unbox and torch per workload")
     ap.add_argument("--seconds", type=float, default=1.5, help="torch time per measurement")
     ap.add_argument("--filter", default="", help="only workloads whose label contains this")
+    ap.add_argument("--no-threads", action="store_true", help="skip the 2-thread table")
     args = ap.parse_args()
     bench = os.path.join(args.build, "unbox_bench")
     if not os.path.exists(bench):
@@ -258,6 +302,8 @@ def main():
         else:
             ratio = f"**{best_u / best_t:.2f}×**" if torch_run else "—"
             print(f"| {label} | {fmt_rate(best_t if torch_run else None)} | {fmt_rate(best_u)} | {ratio} |", flush=True)
+    if not args.no_threads and not args.filter:
+        threads_tables(bench, max(1, args.rounds - 1))
 
 
 if __name__ == "__main__":
