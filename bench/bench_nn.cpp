@@ -20,7 +20,7 @@ namespace {
 
 Network paper_network() {
   std::vector<std::string> names;
-  for (int i = 0; i < 19; ++i) names.push_back("f" + std::to_string(i));
+  for (int i = 0; i < 19; ++i) names.push_back(std::string("f").append(std::to_string(i)));
   Network net = build_network(names, parse_architecture("paper"));
   std::mt19937_64 rng(1);
   std::uniform_real_distribution<double> u(-0.3, 0.3);

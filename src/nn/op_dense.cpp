@@ -1,3 +1,6 @@
+// GCC 12 reports -Wmaybe-uninitialized false positives inside its own AVX-512 intrinsics
+// (avx512fintrin.h) when Eigen's packet code is inlined here with -march=native.
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <fmt/format.h>
 
 #include <algorithm>

@@ -80,7 +80,7 @@ TEST(DenseKernel, RowValuesDoNotDependOnTheTile) {
 
 Network random_network(std::mt19937_64& g, Index inputs, const std::string& arch, const std::string& act) {
   std::vector<std::string> names;
-  for (Index i = 0; i < inputs; ++i) names.push_back("f" + std::to_string(i));
+  for (Index i = 0; i < inputs; ++i) names.push_back(std::string("f").append(std::to_string(i)));
   Network net = build_network(names, parse_architecture(arch, act, "sigmoid"));
   std::uniform_real_distribution<double> u(-0.4, 0.4);
   for (size_t i = 0; i < net.nodes().size(); ++i)
