@@ -6,7 +6,10 @@
 // event), which does not change events/s. Filter with --benchmark_filter=Taylor.
 #include <benchmark/benchmark.h>
 
+#include <ctime>
 #include <random>
+
+#include "nn/dense_kernel.hpp"
 
 #include "unbox/explain/taylor.hpp"
 #include "unbox/train.hpp"
@@ -63,5 +66,36 @@ BENCHMARK(BM_TaylorPaper)
     ->Iterations(1)
     ->UseRealTime()
     ->Unit(benchmark::kMillisecond);
+
+// A/B in one process: the tanh network's Taylor coefficients with the engine's dense kernel and
+// with the previous Eigen path (detail::use_reference_dense), alternating, 1 thread, rates by
+// thread CPU time. Arg: order (2: 20k events, 3: 2k events).
+void BM_TaylorDenseAB(benchmark::State& state) {
+  static const Network net = make_network("128,64,32", "tanh", "sigmoid", 30);
+  set_thread_count(1);
+  const Index events = state.range(0) == 2 ? 20000 : 2000;
+  Tensor x = random_events(events, 30);
+  TaylorOptions o;
+  o.order = static_cast<int>(state.range(0));
+  auto cpu = [] {
+    timespec t;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+    return static_cast<double>(t.tv_sec) + 1e-9 * static_cast<double>(t.tv_nsec);
+  };
+  double t_new = 0, t_old = 0;
+  for (auto _ : state)
+    for (bool reference : {false, true}) {
+      detail::use_reference_dense = reference;
+      const double t0 = cpu();
+      benchmark::DoNotOptimize(taylor(net, {x}, {}, {}, o));
+      (reference ? t_old : t_new) += cpu() - t0;
+    }
+  detail::use_reference_dense = false;
+  const double n = static_cast<double>(state.iterations() * events);
+  state.counters["new/s"] = n / t_new;
+  state.counters["old/s"] = n / t_old;
+  state.counters["new/old"] = t_old / t_new;
+}
+BENCHMARK(BM_TaylorDenseAB)->Arg(2)->Arg(3)->Unit(benchmark::kMillisecond);
 
 }  // namespace

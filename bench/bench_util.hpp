@@ -24,7 +24,7 @@ inline Tensor random_events(Index n, Index width) {
 // f0, f1, ..., f(n-1)
 inline std::vector<std::string> feature_names(Index n) {
   std::vector<std::string> f;
-  for (Index i = 0; i < n; ++i) f.push_back("f" + std::to_string(i));
+  for (Index i = 0; i < n; ++i) f.push_back(std::string("f").append(std::to_string(i)));
   return f;
 }
 

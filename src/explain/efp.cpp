@@ -9,6 +9,9 @@
 // are products of their components, each distinct component computed once per jet.
 // Jets run in parallel, each jet entirely on one thread: results do not depend on the
 // thread count.
+// GCC 12 reports -Wmaybe-uninitialized false positives inside its own AVX-512 intrinsics
+// (avx512fintrin.h) when Eigen's packet code is inlined here with -march=native.
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <fmt/format.h>
 #include <omp.h>
 
@@ -23,6 +26,8 @@
 #include "unbox/explain/efp.hpp"
 
 namespace unbox {
+
+bool efp_detail::share_pair_intermediates = true;
 
 namespace {
 
@@ -54,10 +59,12 @@ struct Program {
   int max_power = 1;
 };
 
-// Temps of arity <= 1 (one number per particle) are shared between all programmes of a call:
-// the same key means the same array (e.g. sum_x theta_ax^2 z_x in every graph with a doubled
-// leaf), so it is computed once per jet. `memo` maps keys to slots.
-Program compile(const EdgeList& edges, std::map<std::string, int>& memo) {
+// Temps of arity <= 1 (one number per particle) and of arity 2 (an M x M array, e.g.
+// sum_x theta_ax z_x theta_xb, the two-step path, in every graph that contains one) are shared
+// between all programmes of a call: the same key means the same array (in the order of the
+// output's roles), so it is computed once per jet, and a programme whose step finds its result
+// already computed skips that step's whole subtree. `memo` and `memo2` map keys to slots.
+Program compile(const EdgeList& edges, std::map<std::string, int>& memo, std::map<std::string, int>& memo2) {
   Program p;
   const int n = efp_detail::vertex_count(edges);
   std::vector<int> live;
@@ -105,7 +112,10 @@ Program compile(const EdgeList& edges, std::map<std::string, int>& memo) {
     for (const auto& x : parts) key += x + ",";
     key += ")";
     int slot = -1;
-    if (out_vars.size() <= 1) slot = memo.emplace(key, static_cast<int>(memo.size())).first->second;
+    if (out_vars.size() <= 1)
+      slot = memo.emplace(key, static_cast<int>(memo.size())).first->second;
+    else if (out_vars.size() == 2 && efp_detail::share_pair_intermediates)
+      slot = memo2.emplace(key, static_cast<int>(memo2.size())).first->second;
     p.factors.push_back({Kind::Temp, slot, out_vars, key, static_cast<int>(p.steps.size())});
     s.out = static_cast<int>(p.factors.size()) - 1;
     keep.push_back(s.out);
@@ -129,8 +139,8 @@ Program compile(const EdgeList& edges, std::map<std::string, int>& memo) {
 // thread that happens to run a jet.
 using AlignedVector = std::vector<double, Eigen::aligned_allocator<double>>;
 struct Workspace {
-  AlignedVector z, theta, memo, arena, scratch_a, scratch_b, w;
-  std::vector<char> done;   // memo slot computed for this jet
+  AlignedVector z, theta, memo, memo2, arena, scratch_a, scratch_b, scratch_c, w;
+  std::vector<char> done, done2;  // memo slot computed for this jet
   std::vector<Index> keep;  // non-padding particle indices
   std::vector<size_t> offset;
 };
@@ -168,7 +178,9 @@ double run(const Program& p, Workspace& ws, Index m) {
       case Kind::Z: return ws.z.data();
       case Kind::Theta: return ws.theta.data() + static_cast<size_t>((fa.index - 1) * m2);
       default:
-        return fa.index >= 0 ? ws.memo.data() + static_cast<size_t>(fa.index * mp) : ws.arena.data() + ws.offset[f];
+        if (fa.index < 0) return ws.arena.data() + ws.offset[f];
+        return fa.vars.size() == 2 ? ws.memo2.data() + static_cast<size_t>(fa.index * m2)
+                                   : ws.memo.data() + static_cast<size_t>(fa.index * mp);
     }
   };
   // theta is symmetric: any orientation is "direct".
@@ -219,6 +231,34 @@ double run(const Program& p, Workspace& ws, Index m) {
       C.noalias() = A * B;
       return;
     }
+    if (!s.other && k == 3) {
+      // out(a, b, c) = sum_x w(x) A(a, x) B(b, x) C(c, x) with every input on {x} or {o, x}:
+      // for each a one m x m x m GEMM, (B diag(A(a, .) w)) C^T, instead of m^4 scalar steps
+      // (the M^4 graphs, K4 and its relatives, start with such a step).
+      Eigen::Map<Eigen::VectorXd> w(ws.w.data(), m);
+      w.setOnes();
+      for (int f : s.unary) w.array() *= Eigen::Map<const Eigen::VectorXd>(data(f), m).array();
+      if (ws.scratch_c.size() < static_cast<size_t>(4 * m2)) ws.scratch_c.resize(static_cast<size_t>(4 * m2));
+      std::array<MatrixMap, 3> side{MatrixMap(ws.scratch_c.data(), m, m), MatrixMap(ws.scratch_c.data() + m2, m, m),
+                                    MatrixMap(ws.scratch_c.data() + 2 * m2, m, m)};
+      std::array<bool, 3> first{true, true, true};
+      for (int f : s.inputs) {
+        const auto& vars = p.factors[f].vars;
+        if (vars.size() != 2) continue;
+        const int u = vars[0] == s.v ? vars[1] : vars[0];
+        const size_t o = static_cast<size_t>(std::find(out_vars.begin(), out_vars.end(), u) - out_vars.begin());
+        load_oriented(side[o], data(f), m, direct(f, u, s.v), first[o]);
+        first[o] = false;
+      }
+      for (size_t o = 0; o < 3; ++o)
+        if (first[o]) side[o].setOnes();
+      MatrixMap scaled(ws.scratch_c.data() + 3 * m2, m, m);
+      for (Index a = 0; a < m; ++a) {
+        scaled = side[1].array().rowwise() * (side[0].row(a).array() * w.transpose().array());
+        MatrixMap(out + a * m * m, m, m).noalias() = scaled * side[2].transpose();
+      }
+      return;
+    }
     // Generic: out[t] = sum_x prod_f f[base_f(t) + x * stride_f(v)].
     const size_t nf = s.inputs.size();
     std::array<const double*, 32> ptr{};
@@ -265,8 +305,9 @@ double run(const Program& p, Workspace& ws, Index m) {
     const Factor& fa = p.factors[f];
     if (fa.kind != Kind::Temp) return;
     if (fa.index >= 0) {
-      if (ws.done[static_cast<size_t>(fa.index)]) return;
-      ws.done[static_cast<size_t>(fa.index)] = 1;
+      auto& done = fa.vars.size() == 2 ? ws.done2 : ws.done;
+      if (done[static_cast<size_t>(fa.index)]) return;
+      done[static_cast<size_t>(fa.index)] = 1;
     }
     const Step& s = p.steps[static_cast<size_t>(fa.step)];
     for (int in : s.inputs) self(self, in);
@@ -308,7 +349,7 @@ Tensor efp_values(const Tensor& pt, const Tensor& eta, const Tensor& phi, const 
 
   // Distinct connected components (by canonical form) and their programmes.
   std::map<EdgeList, int> comp_index;
-  std::map<std::string, int> memo;
+  std::map<std::string, int> memo, memo2;
   std::vector<Program> programs;
   std::vector<std::vector<int>> graph_comps(graphs.size());
   for (size_t g = 0; g < graphs.size(); ++g) {
@@ -321,7 +362,7 @@ Tensor efp_values(const Tensor& pt, const Tensor& eta, const Tensor& phi, const 
       const int nv = efp_detail::vertex_count(c);
       EdgeList key = nv <= 10 ? efp_detail::canonical_edges(nv, c) : c;
       auto [it, fresh] = comp_index.emplace(key, static_cast<int>(programs.size()));
-      if (fresh) programs.push_back(compile(key, memo));
+      if (fresh) programs.push_back(compile(key, memo, memo2));
       graph_comps[g].push_back(it->second);
     }
   }
@@ -356,7 +397,9 @@ Tensor efp_values(const Tensor& pt, const Tensor& eta, const Tensor& phi, const 
         if (ws.theta.size() < m2 * max_power) ws.theta.resize(m2 * max_power);
         if (ws.scratch_a.size() < m2) ws.scratch_a.resize(m2), ws.scratch_b.resize(m2);
         if (ws.memo.size() < memo.size() * mp) ws.memo.resize(memo.size() * mp);
+        if (ws.memo2.size() < memo2.size() * m2) ws.memo2.resize(memo2.size() * m2);
         ws.done.assign(memo.size(), 0);
+        ws.done2.assign(memo2.size(), 0);
         double zsum = 0;
         for (Index i = 0; i < m; ++i) {
           const double v = pt.at(e, ws.keep[i]);

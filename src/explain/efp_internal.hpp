@@ -34,4 +34,8 @@ struct Elimination {
 };
 Elimination elimination_order(int n, const EdgeList& edges);
 
+// Benchmarks and tests only: share two-vertex intermediates (M x M arrays) between the graphs
+// of one call, as the one-vertex ones always are (default true; false measures the gain).
+extern bool share_pair_intermediates;
+
 }  // namespace unbox::efp_detail

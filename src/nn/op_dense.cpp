@@ -1,5 +1,12 @@
+// GCC 12 reports -Wmaybe-uninitialized false positives inside its own AVX-512 intrinsics
+// (avx512fintrin.h) when Eigen's packet code is inlined here with -march=native.
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <vector>
+
+#include "nn/dense_kernel.hpp"
 #include "unbox/ops.hpp"
 
 namespace unbox {
@@ -15,8 +22,54 @@ Shape Dense::infer_shape(const std::vector<Shape>& in) const {
   return {out_};
 }
 
+namespace {
+// The weights packed for detail::dense_product, per thread, kept between tiles and calls: a
+// network's layers are evaluated tile after tile with the same weights, and packing (a strided
+// transpose) costs about as much as a narrow layer's product. An entry is reused only while a
+// copy of the weights it was packed from still equals them (a sequential compare, far cheaper
+// than packing), so training, which changes the weights in place, always gets fresh packs.
+struct PackEntry {
+  const void* owner = nullptr;
+  bool transposed = false;
+  std::vector<double> raw, packed;
+};
+
+const double* packed_weights(const void* owner, const Tensor& w, Index rows, Index cols, bool transposed) {
+  thread_local std::vector<PackEntry> cache;
+  thread_local size_t next = 0;
+  const size_t n = static_cast<size_t>(w.size());
+  for (PackEntry& e : cache)
+    if (e.owner == owner && e.transposed == transposed && e.raw.size() == n &&
+        std::equal(e.raw.begin(), e.raw.end(), w.data()))
+      return e.packed.data();
+  constexpr size_t kEntries = 64;
+  PackEntry* e;
+  if (cache.size() < kEntries) {
+    e = &cache.emplace_back();
+  } else {
+    e = &cache[next];
+    next = (next + 1) % kEntries;
+  }
+  e->owner = owner;
+  e->transposed = transposed;
+  e->raw.assign(w.data(), w.data() + n);
+  // transposed: P = W^T for W [rows x cols]; else P = W.
+  e->packed.resize(static_cast<size_t>((transposed ? cols : rows) * detail::padded_columns(transposed ? rows : cols)));
+  if (transposed)
+    detail::pack_transposed(w.data(), rows, cols, e->packed.data());
+  else
+    detail::pack_rows(w.data(), rows, cols, e->packed.data());
+  return e->packed.data();
+}
+}  // namespace
+
 void Dense::forward(const std::vector<const Tensor*>& in, Tensor& out) const {
   const Index batch = in[0]->events();
+  if (!detail::use_reference_dense) {
+    const double* p = packed_weights(this, weight_, out_, in_, true);
+    detail::dense_product(batch, in_, out_, in[0]->data(), in_, p, bias_.data(), out.data(), out_, false);
+    return;
+  }
   ConstMatrixMap x(in[0]->data(), batch, in_);
   ConstMatrixMap w(weight_.data(), out_, in_);
   MatrixMap y(out.data(), batch, out_);
@@ -32,7 +85,10 @@ void Dense::backward(const std::vector<const Tensor*>& in, const Tensor&, const 
   const Index batch = in[0]->events();
   ConstMatrixMap g(gout.data(), batch, out_);
   ConstMatrixMap w(weight_.data(), out_, in_);
-  if (gin[0]) {
+  if (gin[0] && !detail::use_reference_dense) {
+    const double* p = packed_weights(this, weight_, out_, in_, false);
+    detail::dense_product(batch, out_, in_, gout.data(), out_, p, nullptr, gin[0]->data(), in_, true);
+  } else if (gin[0]) {
     MatrixMap gx(gin[0]->data(), batch, in_);
     gx.noalias() += g * w;
   }
@@ -52,6 +108,11 @@ void Dense::backward(const std::vector<const Tensor*>& in, const Tensor&, const 
 void Dense::apply_tangent(const std::vector<const Tensor*>&, const Tensor&, const std::vector<const Tensor*>& tin,
                           Tensor& tout, Index) const {
   const Index rows = tin[0]->events();
+  if (!detail::use_reference_dense) {
+    const double* p = packed_weights(this, weight_, out_, in_, true);
+    detail::dense_product(rows, in_, out_, tin[0]->data(), in_, p, nullptr, tout.data(), out_, false);
+    return;
+  }
   MatrixMap(tout.data(), rows, out_).noalias() =
       ConstMatrixMap(tin[0]->data(), rows, in_) * ConstMatrixMap(weight_.data(), out_, in_).transpose();
 }
