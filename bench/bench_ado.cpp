@@ -8,7 +8,7 @@
 #include <random>
 
 #include "unbox/explain/ado.hpp"
-#include "unbox/ops_particles.hpp"
+#include "unbox/ops.hpp"
 #include "unbox/train.hpp"
 
 using namespace unbox;

@@ -1,150 +1,42 @@
-// The operations of the engine: Standardize, Dense, Concat, Add, the elementwise
-// activations and Softmax. Each is a small value object holding its parameters.
+// Every operation of the engine, by family (include/unbox/ops/: preprocess, linear, activation,
+// elementwise, shape, pooling), and the registry that makes an op from its type name and
+// attributes (model files, ONNX import). Tensors are events-first row-major; axes given to ops
+// are per-event axes (0 = the first axis after the batch).
 #pragma once
 
-#include <random>
-
-#include "unbox/network.hpp"
+#include "unbox/ops/activation.hpp"
+#include "unbox/ops/elementwise.hpp"
+#include "unbox/ops/linear.hpp"
+#include "unbox/ops/pooling.hpp"
+#include "unbox/ops/preprocess.hpp"
+#include "unbox/ops/shape.hpp"
 
 namespace unbox {
 
-// (x - mean) / std, elementwise over the per-event shape. The model's input
-// standardization: derivatives taken through it are in physical units.
-class Standardize final : public Op {
- public:
-  Standardize(Tensor mean, Tensor stddev);  // both shaped [1, per-event...]
-  explicit Standardize(const Shape& event_shape);  // mean 0, std 1
-  std::string type() const override { return "Standardize"; }
-  std::unique_ptr<Op> clone() const override { return std::make_unique<Standardize>(*this); }
-  Shape infer_shape(const std::vector<Shape>& in) const override;
-  void forward(const std::vector<const Tensor*>& in, Tensor& out) const override;
-  void backward(const std::vector<const Tensor*>& in, const Tensor& out, const Tensor& gout,
-                const std::vector<Tensor*>& gin, std::vector<Tensor>* pgrad) const override;
-  std::vector<Parameter> parameters() override;
-  nlohmann::json attributes() const override;
-  DerivativeKind derivative_kind() const override { return DerivativeKind::Affine; }
-  void apply_tangent(const std::vector<const Tensor*>& primal_in, const Tensor& primal_out,
-                     const std::vector<const Tensor*>& tangent_in, Tensor& tangent_out,
-                     Index components) const override;
-  const Tensor& mean() const { return mean_; }
-  const Tensor& stddev() const { return std_; }
-  // Set from data ([N, per-event]); a constant feature gets std 1 (it carries no information).
-  void fit(const Tensor& data);
+// The registry. make_op (network.hpp) makes Standardize, Dense, Activation, Softmax, Concat and Add
+// itself and asks these family factories in turn for the rest; each returns nullptr for a type it
+// does not make. A new op is one line in one of them.
+// Conv, Pool, BatchNorm, Binary, PRelu, SoftmaxAxis, Reshape, Transpose, Pad (then the particle ops).
+std::unique_ptr<Op> make_op_more(const std::string& type, const nlohmann::json& attributes);
 
- private:
-  Tensor mean_, std_;
-};
+// ParticleStandardize, ParticleDense, ParticlePool, Reduce.
+std::unique_ptr<Op> make_op_particles(const std::string& type, const nlohmann::json& attributes);
 
-// y = x W^T + b on flat per-event vectors; W is [out, in] (PyTorch's layout).
-class Dense final : public Op {
- public:
-  Dense(Index in, Index out);
-  std::string type() const override { return "Dense"; }
-  std::unique_ptr<Op> clone() const override { return std::make_unique<Dense>(*this); }
-  Shape infer_shape(const std::vector<Shape>& in) const override;
-  void forward(const std::vector<const Tensor*>& in, Tensor& out) const override;
-  void backward(const std::vector<const Tensor*>& in, const Tensor& out, const Tensor& gout,
-                const std::vector<Tensor*>& gin, std::vector<Tensor>* pgrad) const override;
-  std::vector<Parameter> parameters() override;
-  nlohmann::json attributes() const override;
-  bool is_layer() const override { return true; }
-  std::string describe(const std::vector<Shape>& in) const override;
-  DerivativeKind derivative_kind() const override { return DerivativeKind::Affine; }
-  void apply_tangent(const std::vector<const Tensor*>& primal_in, const Tensor& primal_out,
-                     const std::vector<const Tensor*>& tangent_in, Tensor& tangent_out,
-                     Index components) const override;
-  Index in() const { return in_; }
-  Index out() const { return out_; }
-  Tensor& weight() { return weight_; }
-  Tensor& bias() { return bias_; }
-  const Tensor& weight() const { return weight_; }
-  const Tensor& bias() const { return bias_; }
+// A Particle Flow Network on flat particle columns named "<particle>_<feature>"
+// (particle-major: p0_pt, p0_eta, ..., p1_pt, ...): the number of particles P and of
+// features F are read from the names (Error when they do not form a P x F grid). The mask
+// feature is the one named "pt" when present, else the first. phi: the per-particle
+// widths (the last is the latent size); hidden: the widths of the dense network after
+// the sum; output: a sigmoid (or tanh) neuron.
+Network build_particle_flow_network(const std::vector<std::string>& features, const std::vector<Index>& phi,
+                                    const std::vector<Index>& hidden, const Activation& activation, bool tanh_output,
+                                    bool mean = false);
 
- private:
-  Index in_, out_;
-  Tensor weight_;  // [out, in]
-  Tensor bias_;    // [out]
-};
+// P, F and the mask feature of particle columns named as above (Error naming the problem).
+void particle_grid(const std::vector<std::string>& features, Index& particles, Index& per_particle,
+                   Index& mask_feature);
 
-enum class ActivationKind { Identity, ReLU, LeakyReLU, Tanh, Sigmoid, ELU, SELU, Softplus };
-
-// Elementwise activation f with exact derivatives to third order (for Taylor analysis).
-class Activation final : public Op {
- public:
-  explicit Activation(ActivationKind kind, double alpha = 0.0);
-  std::string type() const override;
-  std::unique_ptr<Op> clone() const override { return std::make_unique<Activation>(*this); }
-  Shape infer_shape(const std::vector<Shape>& in) const override;
-  void forward(const std::vector<const Tensor*>& in, Tensor& out) const override;
-  void backward(const std::vector<const Tensor*>& in, const Tensor& out, const Tensor& gout,
-                const std::vector<Tensor*>& gin, std::vector<Tensor>* pgrad) const override;
-  nlohmann::json attributes() const override;
-  bool is_activation() const override { return true; }
-  std::string describe(const std::vector<Shape>& in) const override;
-  DerivativeKind derivative_kind() const override { return DerivativeKind::Elementwise; }
-  ActivationKind kind() const { return kind_; }
-  double alpha() const { return alpha_; }
-  // f and its first three derivatives at z.
-  double value(double z) const;
-  void derivatives(double z, double& d1, double& d2, double& d3) const;
-  // True for piecewise-linear activations (second and higher derivatives vanish).
-  bool piecewise_linear() const;
-
- private:
-  ActivationKind kind_;
-  double alpha_;
-};
-
-// Parse "relu", "leakyrelu", "leaky_relu(0.2)", "tanh", "sigmoid", "elu", "selu",
-// "softplus", "identity"/"linear" (case-insensitive). Unknown: Error listing them.
-Activation parse_activation(const std::string& text);
-
-// Softmax over the last per-event axis.
-class Softmax final : public Op {
- public:
-  std::string type() const override { return "Softmax"; }
-  std::unique_ptr<Op> clone() const override { return std::make_unique<Softmax>(*this); }
-  Shape infer_shape(const std::vector<Shape>& in) const override;
-  void forward(const std::vector<const Tensor*>& in, Tensor& out) const override;
-  void backward(const std::vector<const Tensor*>& in, const Tensor& out, const Tensor& gout,
-                const std::vector<Tensor*>& gin, std::vector<Tensor>* pgrad) const override;
-  bool is_activation() const override { return true; }
-};
-
-// Concatenation along a per-event axis (0 = the first axis after the batch).
-class Concat final : public Op {
- public:
-  explicit Concat(Index axis = 0) : axis_(axis) {}
-  std::string type() const override { return "Concat"; }
-  std::unique_ptr<Op> clone() const override { return std::make_unique<Concat>(*this); }
-  Shape infer_shape(const std::vector<Shape>& in) const override;
-  void forward(const std::vector<const Tensor*>& in, Tensor& out) const override;
-  void backward(const std::vector<const Tensor*>& in, const Tensor& out, const Tensor& gout,
-                const std::vector<Tensor*>& gin, std::vector<Tensor>* pgrad) const override;
-  nlohmann::json attributes() const override { return {{"axis", axis_}}; }
-  DerivativeKind derivative_kind() const override { return DerivativeKind::Affine; }
-  void apply_tangent(const std::vector<const Tensor*>& primal_in, const Tensor& primal_out,
-                     const std::vector<const Tensor*>& tangent_in, Tensor& tangent_out,
-                     Index components) const override;
-  Index axis() const { return axis_; }
-
- private:
-  Index axis_;
-};
-
-// Elementwise sum of inputs of one shape.
-class Add final : public Op {
- public:
-  std::string type() const override { return "Add"; }
-  std::unique_ptr<Op> clone() const override { return std::make_unique<Add>(*this); }
-  Shape infer_shape(const std::vector<Shape>& in) const override;
-  void forward(const std::vector<const Tensor*>& in, Tensor& out) const override;
-  void backward(const std::vector<const Tensor*>& in, const Tensor& out, const Tensor& gout,
-                const std::vector<Tensor*>& gin, std::vector<Tensor>* pgrad) const override;
-  DerivativeKind derivative_kind() const override { return DerivativeKind::Affine; }
-  void apply_tangent(const std::vector<const Tensor*>& primal_in, const Tensor& primal_out,
-                     const std::vector<const Tensor*>& tangent_in, Tensor& tangent_out,
-                     Index components) const override;
-};
+// ClipMinMax, Slice.
+std::unique_ptr<Op> make_op_preprocess(const std::string& type, const nlohmann::json& attributes);
 
 }  // namespace unbox

@@ -18,8 +18,7 @@
 #include <exception>
 
 #include "unbox/naming.hpp"
-#include "unbox/ops_more.hpp"
-#include "unbox/ops_particles.hpp"
+#include "unbox/ops.hpp"
 #include "nn/event_tiles.hpp"
 
 namespace unbox {

@@ -8,7 +8,7 @@
 #include <cmath>
 
 #include "unbox/explain/lrp.hpp"
-#include "unbox/ops_more.hpp"
+#include "unbox/ops.hpp"
 
 namespace unbox {
 

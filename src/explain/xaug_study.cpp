@@ -7,8 +7,7 @@
 #include <random>
 
 #include "unbox/metrics.hpp"
-#include "unbox/op_preprocess.hpp"
-#include "unbox/ops_more.hpp"
+#include "unbox/ops.hpp"
 #include "unbox/toys.hpp"
 #include "unbox/train.hpp"
 

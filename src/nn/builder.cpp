@@ -2,8 +2,7 @@
 
 #include <charconv>
 
-#include "unbox/op_preprocess.hpp"
-#include "unbox/ops_particles.hpp"
+#include "unbox/ops.hpp"
 #include "unbox/train.hpp"
 
 namespace unbox {

@@ -4,7 +4,7 @@
 #include <algorithm>
 #include <cmath>
 
-#include "unbox/op_preprocess.hpp"
+#include "unbox/ops.hpp"
 
 namespace unbox {
 

@@ -4,7 +4,7 @@
 
 #include <cmath>
 
-#include "unbox/ops_more.hpp"
+#include "unbox/ops.hpp"
 
 namespace unbox {
 

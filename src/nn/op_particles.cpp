@@ -1,7 +1,7 @@
 // Operations on particle lists (ops_particles.hpp): per-feature standardization shared by
 // all particles, a dense layer on the last axis, the masked particle sum/mean, and the
 // ONNX reductions; and the Particle Flow Network builder.
-#include "unbox/ops_particles.hpp"
+#include "unbox/ops.hpp"
 
 #include <fmt/format.h>
 

@@ -2,7 +2,7 @@
 // for the ops of ops_more.hpp.
 #include <fmt/format.h>
 
-#include "unbox/ops_more.hpp"
+#include "unbox/ops.hpp"
 
 namespace unbox {
 

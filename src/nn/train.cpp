@@ -15,8 +15,7 @@
 #include <random>
 
 #include "unbox/metrics.hpp"
-#include "unbox/op_preprocess.hpp"
-#include "unbox/ops_particles.hpp"
+#include "unbox/ops.hpp"
 #include "unbox/train.hpp"
 
 namespace unbox {

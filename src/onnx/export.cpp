@@ -9,7 +9,7 @@
 #include <cstring>
 
 #include "unbox/onnx.hpp"
-#include "unbox/ops_more.hpp"
+#include "unbox/ops.hpp"
 
 namespace unbox {
 

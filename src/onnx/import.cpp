@@ -16,8 +16,7 @@
 
 #include "unbox/data.hpp"
 #include "unbox/onnx.hpp"
-#include "unbox/ops_more.hpp"
-#include "unbox/ops_particles.hpp"
+#include "unbox/ops.hpp"
 
 namespace unbox {
 

@@ -9,8 +9,7 @@
 #include "../test_util.hpp"
 #include "unbox/explain/attribute.hpp"
 #include "unbox/explain/lrp.hpp"
-#include "unbox/ops_more.hpp"
-#include "unbox/ops_particles.hpp"
+#include "unbox/ops.hpp"
 #include "unbox/train.hpp"
 
 using namespace unbox;

@@ -386,7 +386,6 @@ TEST(TaylorToys, MixedShowsBothKinds) {
 }
 
 #if __has_include("unbox/ops_more.hpp")
-#include "unbox/ops_more.hpp"
 // A 1-D convolution with smooth activations, max pooling (piecewise linear: it routes the
 // tangents and adjoints of the winner) and a reshape, with a concatenated side input.
 TEST(Taylor, ConvolutionMaxPoolAndSideInputMatchFiniteDifferences) {

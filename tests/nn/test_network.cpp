@@ -10,7 +10,6 @@
 #include "unbox/naming.hpp"
 #include "unbox/network.hpp"
 #include "unbox/ops.hpp"
-#include "unbox/ops_more.hpp"
 #include "unbox/train.hpp"
 
 using namespace unbox;

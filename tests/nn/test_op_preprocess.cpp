@@ -7,7 +7,7 @@
 #include <random>
 
 #include "../test_util.hpp"
-#include "unbox/op_preprocess.hpp"
+#include "unbox/ops.hpp"
 #include "unbox/train.hpp"
 
 using namespace unbox;

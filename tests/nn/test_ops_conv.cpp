@@ -8,7 +8,7 @@
 #include <random>
 
 #include "unbox/network.hpp"
-#include "unbox/ops_more.hpp"
+#include "unbox/ops.hpp"
 
 #include "test_util.hpp"
 

@@ -11,7 +11,7 @@
 #include "test_util.hpp"
 #include "unbox/derivatives.hpp"
 #include "unbox/metrics.hpp"
-#include "unbox/ops_particles.hpp"
+#include "unbox/ops.hpp"
 #include "unbox/train.hpp"
 
 using namespace unbox;

@@ -10,7 +10,7 @@
 #include <random>
 
 #include "unbox/onnx.hpp"
-#include "unbox/ops_more.hpp"
+#include "unbox/ops.hpp"
 
 #include "test_util.hpp"
 
