@@ -1,7 +1,9 @@
 // Explicit gamma matrices and helpers for the generator's numerical traces.
 #include "dirac.hpp"
 
+#include <algorithm>
 #include <cmath>
+#include <vector>
 
 namespace unbox::physics::gen {
 
@@ -41,23 +43,31 @@ void lefthanded_current(const P4& p1, const P4& p2, std::complex<double> out[4])
   double al[4], bl[4];  // lower-index components
   for (int i = 0; i < 4; ++i) al[i] = metric[i] * a[i], bl[i] = metric[i] * b[i];
   const double ab = dot(p1, p2);
-  // L^{mu nu} = 4[a^mu b^nu + b^mu a^nu - g^{mu nu} a.b + i eps^{mu nu rho sigma} a_rho b_sigma]
-  C L[4][4];
-  auto eps = [](int i, int j, int k, int l) -> double {
-    if (i == j || i == k || i == l || j == k || j == l || k == l) return 0.0;
-    int p[4] = {i, j, k, l}, sign = 1;
-    for (int x = 0; x < 4; ++x)
-      for (int y = x + 1; y < 4; ++y)
-        if (p[x] > p[y]) sign = -sign;
-    return -sign;  // eps^{0123} = -1
+  // L^{mu nu} = 2[a^mu b^nu + b^mu a^nu - g^{mu nu} a.b + i eps^{mu nu rho sigma} a_rho b_sigma]
+  // The 24 permutations of (0123) with their signs, eps^{0123} = -1.
+  struct Perm {
+    int i[4];
+    double sign;
   };
+  static const std::vector<Perm> perms = [] {
+    std::vector<Perm> out;
+    int p[4] = {0, 1, 2, 3};
+    do {
+      int inv = 0;
+      for (int x = 0; x < 4; ++x)
+        for (int y = x + 1; y < 4; ++y)
+          if (p[x] > p[y]) ++inv;
+      out.push_back({{p[0], p[1], p[2], p[3]}, inv % 2 == 0 ? -1.0 : 1.0});
+    } while (std::next_permutation(p, p + 4));
+    return out;
+  }();
+  double im[4][4] = {};
+  for (const Perm& q : perms) im[q.i[0]][q.i[1]] += q.sign * al[q.i[2]] * bl[q.i[3]];
+  C L[4][4];
   for (int mu = 0; mu < 4; ++mu)
     for (int nu = 0; nu < 4; ++nu) {
-      double re = a[mu] * b[nu] + b[mu] * a[nu] - (mu == nu ? metric[mu] : 0.0) * ab;
-      double im = 0;
-      for (int r = 0; r < 4; ++r)
-        for (int s = 0; s < 4; ++s) im += eps(mu, nu, r, s) * al[r] * bl[s];
-      L[mu][nu] = 4.0 * C(re, im);
+      const double re = a[mu] * b[nu] + b[mu] * a[nu] - (mu == nu ? metric[mu] : 0.0) * ab;
+      L[mu][nu] = 2.0 * C(re, im[mu][nu]);
     }
   int k = 0;
   for (int i = 1; i < 4; ++i)

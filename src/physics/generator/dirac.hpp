@@ -29,8 +29,9 @@ struct Dirac {
 P4 spin_vector(const P4& p, double m, double ax, double ay, double az);
 
 // The rank-one current J^mu of a massless fermion pair f(p1) fbar(p2) from a left-handed
-// vector coupling: J^mu J^nu* = Tr[p1slash gamma^mu p2slash gamma^nu P_L] * 2
-// = 4 [p1^mu p2^nu + p2^mu p1^nu - g^{mu nu} p1.p2 + i eps^{mu nu rho sigma} p1_rho p2_sigma]
+// vector coupling, J^mu = ubar(p1) gamma^mu P_L v(p2) summed over spins as
+// J^mu J^nu* = Tr[p1slash gamma^mu p2slash gamma^nu P_L]
+// = 2 [p1^mu p2^nu + p2^mu p1^nu - g^{mu nu} p1.p2 + i eps^{mu nu rho sigma} p1_rho p2_sigma]
 // (eps^{0123} = -1, the convention of the trace Tr[g5 ga gb gc gd] = -4i eps^{abcd}); computed
 // by building the Hermitian tensor and taking one column.
 void lefthanded_current(const P4& p1, const P4& p2, std::complex<double> out[4]);

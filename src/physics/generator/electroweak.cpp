@@ -63,8 +63,8 @@ double me2_gb_tw(const EwParameters& ew, const P4& pg, const P4& pb, const P4& p
     for (int i = 0; i < 3; ++i) Ta(i) += (X * Sa[i] * GB).trace().real();
   }
   P = Ta / T0;
-  // couplings: gs^2 (g^2/2)^2; colour 4 / (8 * 3), spins 1/4
-  return T0 * ew.gs2 * 0.25 * ew.g2 * ew.g2 / 24.0 / 4.0;
+  // couplings: gs^2 (g^2/2)^2; colour Tr(T^a T^a) = 4 over 8 * 3, spins 1/4
+  return T0 * ew.gs2 * 0.25 * ew.g2 * ew.g2 * 4.0 / 24.0 / 4.0;
 }
 
 double me2_qq_ww(const EwParameters& ew, bool up, const P4& p1, const P4& p2, const P4& k1, const P4& k2,

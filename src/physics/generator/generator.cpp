@@ -125,7 +125,7 @@ bool Generator::Impl::generate(std::int64_t index, GeneratedEvent& out, bool do_
     if (o.weighted) break;
     if (rng.uniform() * wmax < w) break;
   }
-  double weight = o.weighted ? w * k_factor * branching * 1000.0 : sigma_best_fb();
+  double weight = o.weighted ? w * k_factor * sigma_best_fb() : sigma_best_fb();
   GenTruth& tr = out.truth;
   tr = GenTruth{};
   tr.mt2ll = tr.mbl1 = tr.mbl2 = tr.w_cos_star1 = tr.w_cos_star2 = tr.hel_cos1 = tr.hel_cos2 = kNaN;
@@ -310,7 +310,7 @@ bool Generator::Impl::generate(std::int64_t index, GeneratedEvent& out, bool do_
   bool emitted = false;
   if (o.isr) {
     for (int attempt = 0; attempt < 20; ++attempt) {
-      pt = isr_pt(rng, rs, p.gg || o.process == GenProcess::TW, 0.5 * o.sqrt_s);
+      pt = isr_pt(rng, rs, p.gg || o.process == GenProcess::TW, std::min(rs, 0.5 * o.sqrt_s));
       phi_isr = rng.uniform(0, 2 * M_PI);
       yg = ysys + 1.5 * rng.normal();
       const double mt_sys = std::sqrt(rs * rs + pt * pt);

@@ -93,7 +93,6 @@ struct Generator::Impl {
     std::array<double, 13> f1, f2;
     pdf.xf_all(p.x1, f1);
     pdf.xf_all(p.x2, f2);
-    const double lum_pref = jac / p.shat * kGeV2toPb;
     if (o.process == GenProcess::TTbar || o.process == GenProcess::Stop) {
       const double m = mheavy, b = std::sqrt(std::max(0.0, 1 - 4 * m * m / p.shat));
       const double za = std::atanh(std::min(b, 1 - 1e-15));
@@ -111,7 +110,7 @@ struct Generator::Impl {
         lq[2 * q - 1] = f1[pdf_slot(-q)] * f2[pdf_slot(q)] * dqq;
         wqq += lq[2 * q - 2] + lq[2 * q - 1];
       }
-      p.w = (wgg + wqq) * lum_pref * jc;
+      p.w = (wgg + wqq) * jac / p.shat * kGeV2toPb * jc;
       if (!(p.w > 0)) return p.w = 0;
       double u = rng.uniform() * (wgg + wqq);
       if (u < wgg) {
@@ -130,8 +129,24 @@ struct Generator::Impl {
     }
     // tW and WW: angles uniform; W masses from their Breit-Wigner; W decays isotropic in
     // their frames; the full |M|^2 with the lepton currents as the weight.
-    p.c = rng.uniform(-1, 1);
     const double rs = std::sqrt(p.shat);
+    // cos Theta from a mixture of (1 - b c)^-2, (1 + b c)^-2 (40 % each) and a flat part,
+    // b the velocity of on-shell products: it follows the t- and u-channel peaks.
+    {
+      const double m3 = o.process == GenProcess::TW ? kMt : kMw, m4 = kMw;
+      const double bb = std::clamp(2 * two_body_p(rs, m3, m4) / rs, 0.05, 1 - 1e-9);
+      const double u = rng.uniform(), lo = 1 / (1 + bb), hi = 1 / (1 - bb);
+      if (u < 0.8) {
+        const double w = lo + (hi - lo) * rng.uniform();
+        p.c = (1 - 1 / w) / bb;
+        if (u < 0.4) p.c = -p.c;
+      } else {
+        p.c = rng.uniform(-1, 1);
+      }
+      auto peak = [&](double c) { return (1 - bb * bb) / (2 * (1 - bb * c) * (1 - bb * c)); };
+      const double g = 0.4 * peak(p.c) + 0.4 * peak(-p.c) + 0.2 * 0.5;
+      jac *= 0.5 / g;  // relative to uniform c (density 1/2)
+    }
     const double wlo = kMw - 15 * kGw, whi = kMw + 15 * kGw;
     const double bw_norm = (std::atan((whi * whi - kMw * kMw) / (kMw * kGw)) -
                             std::atan((wlo * wlo - kMw * kMw) / (kMw * kGw))) /
@@ -165,7 +180,7 @@ struct Generator::Impl {
       // shape integral / (2 pi), W -> l nu phase space 1/(8 pi); x 4 pi for the decay solid
       // angle average... both angles sampled uniformly, so the measure is 1 each.
       const double ps = pst / (4 * M_PI * rs) / (2 * p.shat) * bw_norm / (2 * M_PI) / (8 * M_PI);
-      p.w = (wbg + wgb) * ps * lum_pref * p.shat;  // lum_pref has 1/shat from the flux convention
+      p.w = (wbg + wgb) * ps * jac / p.shat * kGeV2toPb;
       if (!(p.w > 0)) return p.w = 0;
       const bool bfirst = rng.uniform() * (wbg + wgb) < wbg;
       p.id1 = bfirst ? 5 : 21;
@@ -196,7 +211,7 @@ struct Generator::Impl {
     }
     const double ps = pst / (4 * M_PI * rs) / (2 * p.shat) * (bw_norm / (2 * M_PI)) * (bw_norm / (2 * M_PI)) /
                       (8 * M_PI) / (8 * M_PI);
-    p.w = wsum * ps * lum_pref * p.shat;
+    p.w = wsum * ps * jac / p.shat * kGeV2toPb;
     if (!(p.w > 0)) return p.w = 0;
     double u = rng.uniform() * wsum;
     int k = 0;

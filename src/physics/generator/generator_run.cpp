@@ -108,10 +108,13 @@ Generator::Generator(const GeneratorOptions& options) : options_(options), impl_
     I.mean_w = mc_mean;
     const EwParameters ew = ew_parameters(I.alpha_s);
     const double br_e = ew.g2 * SmParameters::m_w / (48 * M_PI) / SmParameters::w_width;
-    norm_.sigma_lo = mc_mean / std::pow(br_e, options.process == GenProcess::WW ? 2 : 1);
+    // tW: the streams are split evenly between t W- and its CP mirror tbar W+, whose LO cross
+    // sections are equal (b and bbar densities are equal): the sum is twice the sampled one.
+    norm_.sigma_lo = mc_mean / std::pow(br_e, options.process == GenProcess::WW ? 2 : 1) *
+                     (options.process == GenProcess::TW ? 2.0 : 1.0);
   }
   norm_.k_factor = I.sigma_best / norm_.sigma_lo;
-  I.k_factor = I.sigma_best / I.mean_w;  // applied to point weights in weighted mode
+  I.k_factor = 1.0 / I.mean_w;  // weighted mode: weight = w / mean(w) x best sigma x BR
   norm_.unweighting_efficiency = I.mean_w / I.wmax;
 }
 
