@@ -1,7 +1,8 @@
 // A simple, documented fragmentation for the built-in generator (no parton shower):
 // - a b quark gives a B hadron (B0 40 %, B+ 40 %, Bs 10 %, Lambda_b 10 %) carrying a fraction z
 //   of its momentum from the Peterson function f(z) ~ 1 / (z (1 - 1/z - eps/(1-z))^2) with
-//   eps = 0.0045 (<z> = 0.71), plus light hadrons for the rest;
+//   eps = 0.035, chosen for <z> = 0.71 (without a shower z carries the perturbative losses too),
+//   plus light hadrons for the rest;
 // - gluons and light quarks give light hadrons only;
 // - light hadrons: N = 1 + Poisson(1 + 1.5 ln(1 + E/2 GeV)), momentum fractions by uniform
 //   stick breaking along the parton, Gaussian transverse kicks of 0.3 GeV; species pi+- 60 %,
@@ -23,7 +24,7 @@ namespace {
 
 constexpr double kMpi = 0.13957, kMpi0 = 0.13498, kMk = 0.49368, kMkl = 0.49761, kMn = 0.93957;
 constexpr double kMB = 5.2795, kMD = 1.867;
-constexpr double kPetersonEps = 0.0045;
+constexpr double kPetersonEps = 0.035;
 
 // Inverse cumulative of the Peterson function on a fixed grid (built once).
 struct Peterson {

@@ -61,6 +61,8 @@ int add_w_leptons(Rng& rng, Record& rec, int w_index, const P4& l, const P4& nu,
 // Fragmentation of the coloured final partons (b quarks, gluons, light quarks) into hadrons
 // and the decays of B and D hadrons (fragmentation.cpp).
 void fragment(Rng& rng, Record& rec);
+// Mean of the Peterson function as sampled (for the tests).
+double peterson_mean_for_tests();
 
 // ISR: the transverse momentum of the produced system, from dsigma/dpT ~ pT / (pT^2 + p0^2)^n
 // with p0 = kIsrP0 sqrt(M / 531 GeV) (x 0.8 for quark-antiquark initial states), n = kIsrN.
