@@ -138,6 +138,12 @@ TEST(GeneratorPartonic, SpinDensityFromTracesMatchesTheHelicityFormulas) {
         if (!gg) {
           EXPECT_NEAR(C.trace(), -1.0, 1e-10);  // triplet
         }
+        // The closed-form matrix the generator uses equals the traces' at any azimuth.
+        for (double phi : {0.0, 1.1, -2.5}) {
+          Eigen::Matrix3d Ct;
+          ttbar_spin_density(gg, sh, m, c, phi, Ct, B1, B2);
+          EXPECT_LT((ttbar_spin_matrix(gg, b, c, phi) - Ct).norm(), 1e-10) << gg << " " << rs << " " << c;
+        }
       }
     }
   // gg at threshold: the spin singlet, C = identity in common axes.

@@ -133,14 +133,13 @@ bool Generator::Impl::generate(std::int64_t index, GeneratedEvent& out, bool do_
   tr.process = static_cast<int>(o.process);
   tr.gg = p.gg ? 1 : 0;
 
-  Record rec;
-  rec.parts.reserve(64);
+  thread_local Record rec;  // reused: no allocation per event once grown
+  rec.parts.clear();
   rec.add(P4(), 0, p.id1, 4, -1);
   rec.add(P4(), 0, p.id2, 4, -1);
   // Everything is built in the pair's rest frame (partons along +-z), then boosted.
   P4 lep_p, lep_m, nu_p, nu_m;  // W leptons of side 1 (l+) and 2 (l-) and their W neutrinos
   int il_p = -1, il_m = -1;
-  std::vector<int> invisible_extra;  // LSPs
   const double rs = std::sqrt(p.shat);
   double dx, dy, dz;
   unit_vector(p.c, p.phi, dx, dy, dz);
@@ -156,12 +155,11 @@ bool Generator::Impl::generate(std::int64_t index, GeneratedEvent& out, bool do_
       const P4 t(std::sqrt(pst * pst + m1 * m1), pst * dx, pst * dy, pst * dz);
       const P4 tb(std::sqrt(pst * pst + m2 * m2), -pst * dx, -pst * dy, -pst * dz);
       Eigen::Matrix3d C = Eigen::Matrix3d::Zero();
-      Eigen::Vector3d B1, B2;
       const double beta = std::sqrt(1 - 4 * kMt * kMt / p.shat);
       tr.ckk = p.gg ? ckk_gg(beta, p.c) : ckk_qq(beta, p.c);
       double bound = 1;
       if (o.spin_correlation) {
-        ttbar_spin_density(p.gg, p.shat, kMt, p.c, p.phi, C, B1, B2);
+        C = ttbar_spin_matrix(p.gg, beta, p.c, p.phi);  // = the traces' (tested)
         bound = 1 + std::min(1.0, C.norm());
       }
       TopDecay d1, d2;
@@ -194,8 +192,8 @@ bool Generator::Impl::generate(std::int64_t index, GeneratedEvent& out, bool do_
       decay_stop(rng, s2, true, b);
       const int is1 = rec.add(s1, o.stop_mass, kStop, 2, -2), is2 = rec.add(s2, o.stop_mass, -kStop, 2, -2);
       const int it1 = rec.add(a.top, a.top.m(), kTop, 2, is1), it2 = rec.add(b.top, b.top.m(), -kTop, 2, is2);
-      invisible_extra.push_back(rec.add(a.chi, o.lsp_mass, kLsp, 1, is1));
-      invisible_extra.push_back(rec.add(b.chi, o.lsp_mass, kLsp, 1, is2));
+      rec.add(a.chi, o.lsp_mass, kLsp, 1, is1);
+      rec.add(b.chi, o.lsp_mass, kLsp, 1, is2);
       rec.add(a.b, kMb, kBottom, 1, it1);
       const int iw1 = rec.add(a.w, a.w.m(), kW, 2, it1);
       rec.add(b.b, kMb, -kBottom, 1, it2);
@@ -298,9 +296,11 @@ bool Generator::Impl::generate(std::int64_t index, GeneratedEvent& out, bool do_
       (top ? tr.mbl1 : tr.mbl2) = (l + b).m();
       (top ? tr.w_cos_star1 : tr.w_cos_star2) = wc;
     }
-    Mt2Options mo;
-    const P4 miss = nu_p + nu_m;
-    tr.mt2ll = mt2(0.0, lp->x, lp->y, 0.0, lm->x, lm->y, miss.x, miss.y, mo);
+    if (do_fragment) {  // not needed by the parton-level pass that counts streams
+      Mt2Options mo;
+      const P4 miss = nu_p + nu_m;
+      tr.mt2ll = mt2(0.0, lp->x, lp->y, 0.0, lm->x, lm->y, miss.x, miss.y, mo);
+    }
   }
 
   // ISR and the boost to the lab.

@@ -305,6 +305,8 @@ struct Generator::Impl {
 
   // ---- one stream -----------------------------------------------------------------------
   bool generate(std::int64_t index, GeneratedEvent& out, bool do_fragment) const;
+  // Which of the streams 0, 1, ... yield an event, up to the one that gives the events-th.
+  std::vector<char> stream_flags(const Generator& g, std::int64_t events, bool quiet) const;
   void truth_for_tops(const P4& t, const P4& tb, const P4* lp, const P4* lm, const P4* bt, const P4* bb,
                       const P4* wp, const P4* wm, GenTruth& tr) const;
 };

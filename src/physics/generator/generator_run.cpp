@@ -175,25 +175,28 @@ void Generator::generate_range(std::int64_t begin, std::int64_t count,
   }
 }
 
-std::int64_t Generator::stream_count(std::int64_t events, bool quiet) const {
-  const bool every = !options_.cuts && options_.bias_scale <= 0 && !options_.weighted;
-  if (every) return events;
+std::vector<char> Generator::Impl::stream_flags(const Generator& g, std::int64_t events, bool quiet) const {
+  const GeneratorOptions& options = g.options();
+  const bool every = !options.cuts && options.bias_scale <= 0 && !options.weighted;
+  if (every) return std::vector<char>(static_cast<size_t>(events), 1);
   Progress progress("streams", events, quiet);
   constexpr std::int64_t kBlock = 16384;
-  std::vector<char> ok(static_cast<size_t>(kBlock));
+  std::vector<char> flags;
   std::int64_t found = 0, start = 0;
   for (;;) {
+    flags.resize(static_cast<size_t>(start + kBlock));
 #pragma omp parallel
     {
       GeneratedEvent tmp;
 #pragma omp for schedule(dynamic, 128)
       for (std::int64_t i = 0; i < kBlock; ++i)
-        ok[static_cast<size_t>(i)] = impl_->generate(start + i, tmp, false) ? 1 : 0;
+        flags[static_cast<size_t>(start + i)] = generate(start + i, tmp, false) ? 1 : 0;
     }
     for (std::int64_t i = 0; i < kBlock; ++i) {
-      if (ok[static_cast<size_t>(i)] && ++found == events) {
+      if (flags[static_cast<size_t>(start + i)] && ++found == events) {
+        flags.resize(static_cast<size_t>(start + i + 1));
         progress.finish();
-        return start + i + 1;
+        return flags;
       }
     }
     start += kBlock;
@@ -203,19 +206,37 @@ std::int64_t Generator::stream_count(std::int64_t events, bool quiet) const {
   }
 }
 
+std::int64_t Generator::stream_count(std::int64_t events, bool quiet) const {
+  return static_cast<std::int64_t>(impl_->stream_flags(*this, events, quiet).size());
+}
+
 std::int64_t Generator::run(std::int64_t events, const std::function<void(const GeneratedEvent&)>& sink,
                             bool quiet) const {
-  const std::int64_t streams = stream_count(events, quiet);
+  const std::vector<char> flags = impl_->stream_flags(*this, events, quiet);
+  const std::int64_t streams = static_cast<std::int64_t>(flags.size());
   const double inv = 1.0 / static_cast<double>(streams);
   Progress progress("generate", streams, quiet);
+  constexpr std::int64_t kBlock = 4096;
+  std::vector<GeneratedEvent> slots(static_cast<size_t>(kBlock));
+  std::vector<char> ok(static_cast<size_t>(kBlock));
   std::int64_t done = 0;
-  generate_range(0, streams, [&](const GeneratedEvent& e) {
-    GeneratedEvent& m = const_cast<GeneratedEvent&>(e);
-    m.weight *= inv;
-    m.event.weight = m.weight;
-    sink(m);
-    if (++done % 4096 == 0) progress.update(e.index + 1);
-  });
+  for (std::int64_t b = 0; b < streams; b += kBlock) {
+    const std::int64_t n = std::min(kBlock, streams - b);
+#pragma omp parallel for schedule(dynamic, 64)
+    for (std::int64_t i = 0; i < n; ++i) {
+      const size_t k = static_cast<size_t>(i);
+      ok[k] = flags[static_cast<size_t>(b + i)] && impl_->generate(b + i, slots[k], true) ? 1 : 0;
+    }
+    for (std::int64_t i = 0; i < n; ++i) {
+      if (!ok[static_cast<size_t>(i)]) continue;
+      GeneratedEvent& m = slots[static_cast<size_t>(i)];
+      m.weight *= inv;
+      m.event.weight = m.weight;
+      sink(m);
+      ++done;
+    }
+    progress.update(b + n);
+  }
   progress.finish(fmt::format("{} events", done));
   return streams;
 }
@@ -234,7 +255,8 @@ std::vector<double> gen_truth_values(const GenTruth& t) {
 
 FeatureResult Generator::run_features(std::int64_t events, const FeatureOptions& features, bool truth,
                                       bool quiet) const {
-  const std::int64_t streams = stream_count(events, quiet);
+  const std::vector<char> flags = impl_->stream_flags(*this, events, quiet);
+  const std::int64_t streams = static_cast<std::int64_t>(flags.size());
   const double inv = 1.0 / static_cast<double>(streams);
   constexpr std::int64_t kBlock = 2048;
   const std::int64_t nblocks = (streams + kBlock - 1) / kBlock;
@@ -251,7 +273,7 @@ FeatureResult Generator::run_features(std::int64_t events, const FeatureOptions&
       std::vector<double>& tv = truths[static_cast<size_t>(b)];
       const std::int64_t end = std::min(streams, (b + 1) * kBlock);
       for (std::int64_t i = b * kBlock; i < end; ++i) {
-        if (!impl_->generate(i, ev, true)) continue;
+        if (!flags[static_cast<size_t>(i)] || !impl_->generate(i, ev, true)) continue;
         ev.weight *= inv;
         ev.event.weight = ev.weight;
         const bool pass = fb->add(ev.event, i);

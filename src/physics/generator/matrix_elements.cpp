@@ -108,6 +108,29 @@ double crr_gg(double b, double c) {
   return (1 - b2 * (2 - b2) * (1 + s2 * s2)) / atilde(b, c);
 }
 
+Eigen::Matrix3d ttbar_spin_matrix(bool gg, double b, double c, double phi) {
+  const double s = std::sqrt(std::max(0.0, 1 - c * c));
+  const Eigen::Vector3d k(s * std::cos(phi), s * std::sin(phi), c);
+  Eigen::Vector3d r;
+  if (s > 1e-9) {
+    r = (Eigen::Vector3d(0, 0, 1) - c * k) / s;
+  } else {
+    r = Eigen::Vector3d(1, 0, 0);
+  }
+  const Eigen::Vector3d n(k(1) * r(2) - k(2) * r(1), k(2) * r(0) - k(0) * r(2), k(0) * r(1) - k(1) * r(0));
+  const double b2 = b * b, s2 = s * s;
+  double ckk, cnn, crr, crk;
+  if (gg) {
+    ckk = ckk_gg(b, c), cnn = cnn_gg(b, c), crr = crr_gg(b, c);
+    crk = -2 * std::sqrt(1 - b2) * b2 * s2 * s * c / atilde(b, c);
+  } else {
+    ckk = ckk_qq(b, c), cnn = cnn_qq(b, c), crr = crr_qq(b, c);
+    crk = -2 * std::sqrt(1 - b2) * s * c / (2 - b2 * s2);
+  }
+  return ckk * k * k.transpose() + cnn * n * n.transpose() + crr * r * r.transpose() +
+         crk * (r * k.transpose() + k * r.transpose());
+}
+
 namespace {
 
 using Cx = std::complex<double>;

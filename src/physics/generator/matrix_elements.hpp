@@ -38,6 +38,11 @@ double cnn_gg(double beta, double c);
 double crr_qq(double beta, double c);
 double crr_gg(double beta, double c);
 
+// The full correlation matrix in common global axes from the closed forms above and the
+// off-diagonal C_rk = C_kr (derived from the traces: q qbar -2 sqrt(1-b^2) s c / (2 - b^2 s^2),
+// g g -2 sqrt(1-b^2) b^2 s^3 c / A~); k = top direction (c, phi), r = (z - c k)/s, n = k x r.
+Eigen::Matrix3d ttbar_spin_matrix(bool gg, double beta, double c, double phi);
+
 // Spin density of q qbar -> t tbar (gg = false) or g g -> t tbar (gg = true) from explicit tree
 // amplitudes as numerical Dirac traces, for partons along +-z in the pair's rest frame with
 // shat and the top direction (c, phi). Returns the spin-summed |M|^2 / g^4 (averaged over the
