@@ -34,14 +34,16 @@ class Grv94Lo {
  private:
   double q2_;
   struct V { double n, a, b, A, B, C, D; };
-  struct W { double al, be, a, b, A, B, C, D, E, Ep; double s; };
-  struct S { double sh, al, be, a, A, B, D, E, Ep; double s; };
+  struct W { double al, be, a, b, A, B, C, D, E, Ep; double s; double sa = 0, esb = 0; };
+  struct S { double sh, al, be, a, A, B, D, E, Ep; double s; double pre = 0, esb = 0; };
+  // Logarithms of x shared by all forms: ln x, ln(1 - x), ln ln(1/x), sqrt x.
+  struct Logs { double lnx, ln1mx, lx, lnlx, sqx; };
   V uv_, dv_, del_;
   W udb_, g_;
   S s_, c_, b_;
-  static double form_v(const V& p, double x);
-  static double form_w(const W& p, double x, double lx);
-  static double form_s(const S& p, double x, double lx);
+  static double form_v(const V& p, double x, const Logs& g);
+  static double form_w(const W& p, double x, const Logs& g);
+  static double form_s(const S& p, double x, const Logs& g);
 };
 
 // One-loop alpha_s with the set's own Lambda_3,4,5 = 0.232, 0.200, 0.153 GeV and thresholds at

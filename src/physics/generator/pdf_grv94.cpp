@@ -40,35 +40,47 @@ Grv94Lo::Grv94Lo(double q2) : q2_(clamp_q2(q2)) {
   const double t = s92(q2_);
   c_ = {0.888, 1.010, 0.370, 0.0, 0.0, 4.24 - 0.804 * t, 3.46 + 1.076 * t, 4.61 + 1.49 * t, 2.555 + 1.961 * t, t};
   b_ = {1.351, 1.000, 0.510, 0.0, 0.0, 1.848, 2.929 + 1.396 * t, 4.71 + 1.514 * t, 4.02 + 1.239 * t, t};
+  for (W* w : {&udb_, &g_}) w->sa = std::pow(w->s, w->al), w->esb = w->Ep * std::pow(w->s, w->be);
+  for (S* q : {&s_, &c_, &b_}) {
+    q->pre = q->s > q->sh ? std::pow(q->s - q->sh, q->al) : 0.0;
+    q->esb = q->Ep * std::pow(q->s, q->be);
+  }
 }
 
-double Grv94Lo::form_v(const V& p, double x) {
-  return p.n * std::pow(x, p.a) * (1.0 + p.A * std::pow(x, p.b) + x * (p.B + p.C * std::sqrt(x))) *
-         std::pow(1.0 - x, p.D);
+// The forms evaluate every power as one exponential of shared logarithms (the scale-only
+// factors s^alpha, E' s^beta are constants of the object).
+double Grv94Lo::form_v(const V& p, double x, const Logs& g) {
+  return p.n * std::exp(p.a * g.lnx) * (1.0 + p.A * std::exp(p.b * g.lnx) + x * (p.B + p.C * g.sqx)) *
+         std::exp(p.D * g.ln1mx);
 }
 
-double Grv94Lo::form_w(const W& p, double x, double lx) {
-  return (std::pow(x, p.a) * (p.A + x * (p.B + x * p.C)) * std::pow(lx, p.b) +
-          std::pow(p.s, p.al) * std::exp(-p.E + std::sqrt(p.Ep * std::pow(p.s, p.be) * lx))) *
-         std::pow(1.0 - x, p.D);
+double Grv94Lo::form_w(const W& p, double x, const Logs& g) {
+  return (std::exp(p.a * g.lnx + p.b * g.lnlx) * (p.A + x * (p.B + x * p.C)) +
+          p.sa * std::exp(-p.E + std::sqrt(p.esb * g.lx))) *
+         std::exp(p.D * g.ln1mx);
 }
 
-double Grv94Lo::form_s(const S& p, double x, double lx) {
+double Grv94Lo::form_s(const S& p, double x, const Logs& g) {
   if (p.s <= p.sh) return 0.0;
-  return std::pow(p.s - p.sh, p.al) / std::pow(lx, p.a) * (1.0 + p.A * std::sqrt(x) + p.B * x) *
-         std::pow(1.0 - x, p.D) * std::exp(-p.E + std::sqrt(p.Ep * std::pow(p.s, p.be) * lx));
+  return p.pre * std::exp(-p.a * g.lnlx + p.D * g.ln1mx - p.E + std::sqrt(p.esb * g.lx)) *
+         (1.0 + p.A * g.sqx + p.B * x);
 }
 
 void Grv94Lo::xf_all(double x, std::array<double, 13>& out) const {
   out.fill(0.0);
   if (!(x > 0.0) || x >= 1.0) return;
-  const double lx = std::log(1.0 / x);
-  const double uv = form_v(uv_, x), dv = form_v(dv_, x), del = form_v(del_, x);
-  const double udb = form_w(udb_, x, lx), g = form_w(g_, x, lx);
-  const double xs = form_s(s_, x, lx), xc = form_s(c_, x, lx), xb = form_s(b_, x, lx);
+  Logs g;
+  g.lnx = std::log(x);
+  g.ln1mx = std::log1p(-x);
+  g.lx = -g.lnx;
+  g.lnlx = std::log(g.lx);
+  g.sqx = std::sqrt(x);
+  const double uv = form_v(uv_, x, g), dv = form_v(dv_, x, g), del = form_v(del_, x, g);
+  const double udb = form_w(udb_, x, g), gl = form_w(g_, x, g);
+  const double xs = form_s(s_, x, g), xc = form_s(c_, x, g), xb = form_s(b_, x, g);
   const double ub = 0.5 * (udb - del), db = 0.5 * (udb + del);
   auto pos = [](double v) { return v > 0.0 ? v : 0.0; };
-  out[pdf_slot(0)] = pos(g);
+  out[pdf_slot(0)] = pos(gl);
   out[pdf_slot(1)] = pos(dv + db);
   out[pdf_slot(-1)] = pos(db);
   out[pdf_slot(2)] = pos(uv + ub);
