@@ -10,7 +10,10 @@
 #include <cmath>
 #include <functional>
 
+#include "physics/generator/electroweak.hpp"
 #include "physics/generator/matrix_elements.hpp"
+#include "physics/generator/dirac.hpp"
+#include "physics/generator/rng.hpp"
 #include "physics/generator/generator_internal.hpp"
 #include "unbox/physics/generator.hpp"
 #include "unbox/physics/pdf.hpp"
@@ -176,6 +179,76 @@ TEST(GeneratorPartonic, LoTtbarCrossSectionAgainstTheNote) {
   // The Monte Carlo estimate the generator uses agrees with the quadrature.
   EXPECT_NEAR(g.normalization().sigma_lo, s, 1e-9);
   EXPECT_NEAR(g.normalization().k_factor, 831.76 / s, 1e-9);
+}
+
+// q qbar -> W+ W- with the lepton currents: the t-channel and the gamma/Z s-channel cancel
+// their growth with energy (gauge cancellation), so shat * sigma-hat grows only
+// logarithmically; the wrong relative sign of the s-channel makes it grow like shat^2.
+double ww_shat_sigma(bool up, double rs, double kappa) {
+  const EwParameters ew = ew_parameters(0.118);
+  const double E = rs / 2, mw = 80.379, p = std::sqrt(E * E - mw * mw), b = p / E;
+  const P4 p1(E, 0, 0, E), p2(E, 0, 0, -E);
+  Rng rr(5, 7);
+  double sum = 0;
+  const int n = 20000;
+  for (int i = 0; i < n; ++i) {
+    const double u = rr.uniform(), lo = 1 / (1 + b), hi = 1 / (1 - b);
+    double c;
+    if (u < 0.8) {
+      c = (1 - 1 / (lo + (hi - lo) * rr.uniform())) / b;
+      if (u < 0.4) c = -c;
+    } else {
+      c = rr.uniform(-1, 1);
+    }
+    auto pk = [&](double cc) { return (1 - b * b) / (2 * (1 - b * cc) * (1 - b * cc)); };
+    const double g = 0.4 * pk(c) + 0.4 * pk(-c) + 0.1, s = std::sqrt(1 - c * c);
+    const P4 wm(E, p * s, 0, p * c), wp(E, -p * s, 0, -p * c);
+    auto dec = [&](const P4& w, P4& a, P4& bb) {
+      double x, y, z;
+      unit_vector(rr.uniform(-1, 1), rr.uniform(0, 6.283185307179586), x, y, z);
+      const double e = mw / 2;
+      a = boost_from_rest(P4(e, e * x, e * y, e * z), w);
+      bb = boost_from_rest(P4(e, -e * x, -e * y, -e * z), w);
+    };
+    P4 k1, k2, k3, k4;
+    dec(wm, k1, k2);
+    dec(wp, k3, k4);
+    sum += me2_qq_ww(ew, up, p1, p2, k1, k2, k3, k4, kappa) / g;
+  }
+  return b * sum / n;
+}
+
+TEST(GeneratorPartonic, WWGaugeCancellation) {
+  for (bool up : {false, true}) {
+    const double r = ww_shat_sigma(up, 4800, 1.0) / ww_shat_sigma(up, 1200, 1.0);
+    EXPECT_GT(r, 1.1) << up;  // the t-channel logarithm
+    EXPECT_LT(r, 2.0) << up;
+    EXPECT_GT(ww_shat_sigma(up, 4800, -1.0) / ww_shat_sigma(up, 1200, -1.0), 100.0) << up;
+  }
+}
+
+TEST(GeneratorPartonic, TopDecayCurrentIsLeftHanded) {
+  // t -> b l+ nu through the lepton current: |M|^2 proportional to (p_t.p_l)(p_b.p_nu).
+  const Dirac& D = Dirac::get();
+  Rng r(1, 2);
+  const double mt = 172.5;
+  const P4 t(mt, 0, 0, 0);
+  double ratio0 = 0;
+  for (int i = 0; i < 20; ++i) {
+    double x, y, z;
+    unit_vector(r.uniform(-1, 1), r.uniform(0, 6.28), x, y, z);
+    const P4 l(40, 40 * x, 40 * y, 40 * z);
+    unit_vector(r.uniform(-1, 1), r.uniform(0, 6.28), x, y, z);
+    const P4 nu(50, 50 * x, 50 * y, 50 * z), b = t - l - nu;
+    std::complex<double> J[4];
+    lefthanded_current(nu, l, J);
+    const M4 G = D.slash(J) * (0.5 * (D.one - D.g5));
+    const double tr = (D.slash(b) * G * (D.slash(t) + D.one * mt) * D.bar(G)).trace().real();
+    const double ratio = tr / (dot(t, l) * dot(b, nu));
+    if (i == 0) ratio0 = ratio;
+    EXPECT_NEAR(ratio, 16.0, 1e-9);
+    EXPECT_NEAR(ratio, ratio0, 1e-9);
+  }
 }
 
 TEST(GeneratorPartonic, TopWidthAndPeterson) {
