@@ -97,8 +97,7 @@ void decay_top(Rng& rng, const P4& top, double mt, bool anti, bool taus, TopDeca
   pick_w_leptons(rng, !anti, taus, out.lepton, out.neutrino);
 }
 
-void decay_tau(Rng& rng, const P4& tau, double& unused, P4& l, P4& nu1, P4& nu2, int& lepton_id, bool anti) {
-  (void)unused;
+void decay_tau(Rng& rng, const P4& tau, P4& l, P4& nu1, P4& nu2, int& lepton_id, bool anti) {
   double xe;
   do xe = rng.uniform();
   while (rng.uniform() > xe * xe * (3 - 2 * xe));
@@ -110,7 +109,6 @@ void decay_tau(Rng& rng, const P4& tau, double& unused, P4& l, P4& nu1, P4& nu2,
   const double mq = q.m(), e = 0.5 * mq;
   iso(rng, x, y, z);
   const P4 n1 = boost_from_rest(P4(e, e * x, e * y, e * z), q), n2 = boost_from_rest(P4(e, -e * x, -e * y, -e * z), q);
-  // Rescale the tau to its mass if the record gave it a massless four-vector.
   l = boost_from_rest(lr, tau);
   nu1 = boost_from_rest(n1, tau);
   nu2 = boost_from_rest(n2, tau);
@@ -126,9 +124,8 @@ int add_w_leptons(Rng& rng, Record& rec, int w_index, const P4& l, const P4& nu,
   const int ti = rec.add(t, kMtau, lepton, 2, w_index);
   P4 ll, n1, n2;
   int lid;
-  double unused = 0;
   const bool anti = lepton < 0;  // tau+ -> l+ nu nubar
-  decay_tau(rng, t, unused, ll, n1, n2, lid, anti);
+  decay_tau(rng, t, ll, n1, n2, lid, anti);
   const int flav = std::abs(lid);
   // tau- -> l- nubar_l nu_tau; tau+ -> l+ nu_l nubar_tau
   rec.add(n1, 0.0, anti ? flav + 1 : -(flav + 1), 1, ti);

@@ -24,14 +24,12 @@ EwParameters ew_parameters(double alpha_s) {
 
 namespace {
 M4 proj_l(const Dirac& D) { return 0.5 * (D.one - D.g5); }
-double cdot(const Cx a[4], const P4& b) { return 0; }
 Cx dotc(const Cx a[4], const Cx b[4]) { return a[0] * b[0] - a[1] * b[1] - a[2] * b[2] - a[3] * b[3]; }
 Cx dotp(const Cx a[4], const P4& b) { return a[0] * b.e - a[1] * b.x - a[2] * b.y - a[3] * b.z; }
 }  // namespace
 
 double me2_gb_tw(const EwParameters& ew, const P4& pg, const P4& pb, const P4& pt, double mt, const P4& pl,
                  const P4& pn, Eigen::Vector3d& P) {
-  (void)cdot;
   const Dirac& D = Dirac::get();
   Cx J[4];
   lefthanded_current(pl, pn, J);  // W- -> l- nubar: ubar(l) gamma P_L v(nubar)

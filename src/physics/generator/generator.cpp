@@ -335,10 +335,8 @@ bool Generator::Impl::generate(std::int64_t index, GeneratedEvent& out, bool do_
     rec.add(g, 0.0, kGluon, 1, -2);
     total += g;
   }
-  const double ebeam = 0.5 * o.sqrt_s;
   rec.parts[0].p = P4(0.5 * (total.e + total.z), 0, 0, 0.5 * (total.e + total.z));
   rec.parts[1].p = P4(0.5 * (total.e - total.z), 0, 0, -0.5 * (total.e - total.z));
-  (void)ebeam;
   tr.pt_system = pt;
   tr.m_system = rs;
 

@@ -52,7 +52,7 @@ void decay_top(Rng& rng, const P4& top, double mt, bool anti, bool taus, TopDeca
 void decay_w_isotropic(Rng& rng, const P4& w, P4& l, P4& nu);
 // tau -> l nu nu: lepton energy from the Michel spectrum x^2 (3 - 2x) in the tau frame,
 // isotropic (tau polarization neglected); the two neutrinos share the rest isotropically.
-void decay_tau(Rng& rng, const P4& tau, double& unused, P4& l, P4& nu1, P4& nu2, int& lepton_id, bool anti);
+void decay_tau(Rng& rng, const P4& tau, P4& l, P4& nu1, P4& nu2, int& lepton_id, bool anti);
 
 // Adds a charged lepton from a W (tau -> l nu nu when the id is a tau) and its neutrino to
 // the record; returns the record index of the final e/mu.
