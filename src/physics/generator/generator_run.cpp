@@ -255,42 +255,73 @@ std::vector<double> gen_truth_values(const GenTruth& t) {
 
 FeatureResult Generator::run_features(std::int64_t events, const FeatureOptions& features, bool truth,
                                       bool quiet) const {
-  const std::vector<char> flags = impl_->stream_flags(*this, events, quiet);
-  const std::int64_t streams = static_cast<std::int64_t>(flags.size());
-  const double inv = 1.0 / static_cast<double>(streams);
-  constexpr std::int64_t kBlock = 2048;
-  const std::int64_t nblocks = (streams + kBlock - 1) / kBlock;
-  std::vector<std::unique_ptr<FeatureBuilder>> builders(static_cast<size_t>(nblocks));
-  std::vector<std::vector<double>> truths(static_cast<size_t>(nblocks));
-  Progress progress("generate", nblocks, quiet);
-  std::int64_t done_blocks = 0;
-#pragma omp parallel
-  {
+  // One pass: blocks of streams (their size depends on `events` only, never on the threads) are
+  // generated in parallel rounds, each into its own builder; the block holding the events-th
+  // event is redone up to that stream, later ones are dropped, and the weights are divided by
+  // the number of streams at the end.
+  struct Block {
+    std::unique_ptr<FeatureBuilder> fb;
+    std::vector<double> tv;
+    std::vector<std::int64_t> yielded;
+  };
+  auto run_block = [&](std::int64_t begin, std::int64_t end, Block& blk) {
+    blk.fb = std::make_unique<FeatureBuilder>(features);
+    blk.tv.clear();
+    blk.yielded.clear();
     GeneratedEvent ev;
-#pragma omp for schedule(dynamic, 1)
-    for (std::int64_t b = 0; b < nblocks; ++b) {
-      auto fb = std::make_unique<FeatureBuilder>(features);
-      std::vector<double>& tv = truths[static_cast<size_t>(b)];
-      const std::int64_t end = std::min(streams, (b + 1) * kBlock);
-      for (std::int64_t i = b * kBlock; i < end; ++i) {
-        if (!flags[static_cast<size_t>(i)] || !impl_->generate(i, ev, true)) continue;
-        ev.weight *= inv;
-        ev.event.weight = ev.weight;
-        const bool pass = fb->add(ev.event, i);
-        if (truth && (pass || features.keep_all)) {
-          const auto v = gen_truth_values(ev.truth);
-          tv.insert(tv.end(), v.begin(), v.end());
-        }
+    for (std::int64_t i = begin; i < end; ++i) {
+      if (!impl_->generate(i, ev, true)) continue;
+      blk.yielded.push_back(i);
+      const bool pass = blk.fb->add(ev.event, i);
+      if (truth && (pass || features.keep_all)) {
+        const auto v = gen_truth_values(ev.truth);
+        blk.tv.insert(blk.tv.end(), v.begin(), v.end());
       }
-      builders[static_cast<size_t>(b)] = std::move(fb);
-#pragma omp critical
-      progress.update(++done_blocks);
     }
+  };
+  const std::int64_t block = std::clamp<std::int64_t>(events / 8, 64, 2048);
+  const int round = std::max(2, 4 * thread_count());
+  std::vector<Block> done;
+  std::int64_t found = 0, start = 0, streams = -1;
+  Progress progress("generate", events, quiet);
+  while (streams < 0) {
+    std::vector<Block> blocks(static_cast<size_t>(round));
+#pragma omp parallel for schedule(dynamic, 1)
+    for (int k = 0; k < round; ++k) run_block(start + k * block, start + (k + 1) * block, blocks[static_cast<size_t>(k)]);
+    for (int k = 0; k < round && streams < 0; ++k) {
+      Block& blk = blocks[static_cast<size_t>(k)];
+      const auto n = static_cast<std::int64_t>(blk.yielded.size());
+      if (found + n >= events) {
+        const std::int64_t last = blk.yielded[static_cast<size_t>(events - found - 1)];
+        streams = last + 1;
+        run_block(start + k * block, streams, blk);
+        found = events;
+      } else {
+        found += n;
+      }
+      done.push_back(std::move(blk));
+    }
+    start += round * block;
+    progress.update(found);
+    if (streams < 0 && start > 1000 * (events + 1000))
+      throw Error(fmt::format("the generator cuts keep too few events ({} of {} streams)", found, start));
+  }
+  const double inv = 1.0 / static_cast<double>(streams);
+  std::vector<std::unique_ptr<FeatureBuilder>> builders;
+  std::vector<std::vector<double>> truths;
+  for (auto& blk : done) {
+    builders.push_back(std::move(blk.fb));
+    truths.push_back(std::move(blk.tv));
   }
   FeatureBuilder all(features);
   for (auto& b : builders) all.append(std::move(*b));
   FeatureResult r = all.finish("generator", "generator");
   progress.finish();
+  if (!features.weight) {  // the stream weights become expected events per fb^-1
+    for (double& w : r.data.get("weight").values()) w *= inv;
+    r.cutflow.total_weight *= inv;
+    for (double& w : r.cutflow.weights) w *= inv;
+  }
   if (truth) {
     const auto& names = gen_truth_columns();
     const size_t k = names.size();
