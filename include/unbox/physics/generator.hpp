@@ -127,12 +127,14 @@ class Generator {
   std::int64_t run(std::int64_t events, const std::function<void(const GeneratedEvent&)>& sink,
                    bool quiet = true) const;
 
-  // Everything to features: runs `events` events through a FeatureBuilder per thread.
-  // With truth, the truth columns (gen_truth_columns()) are appended in row order.
+  // Everything to features in one pass: `events` events through a FeatureBuilder per block of
+  // streams (block size from `events` only), joined in stream order; the weight column and the
+  // cut-flow sums are divided by the number of streams at the end. With truth, the truth
+  // columns (gen_truth_columns()) are appended in row order.
   FeatureResult run_features(std::int64_t events, const FeatureOptions& features, bool truth,
                              bool quiet = true) const;
 
-  // Mean of the LO partonic |M|^2 etc. exposed for tests: LO cross section by quadrature (pb).
+  // The LO cross section by quadrature (pb; t tbar and stops), with the gg share and <m_pair>.
   double lo_cross_section_quadrature(double* gg_share = nullptr, double* mean_mass = nullptr) const;
 
   struct Impl;

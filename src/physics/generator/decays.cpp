@@ -2,6 +2,10 @@
 // Top: t -> b W+ -> b l+ nu with the V-A matrix element |M|^2 ~ (p_t.p_l)(p_b.p_nu) (and the
 // CP conjugate for tbar), W mass from a Breit-Wigner times the decay's phase space and |M|^2
 // integrated over the lepton angles. Lepton flavours from the PDG W branching fractions.
+// GCC 12 reports a false "uninitialized" inside its AVX-512 intrinsics (Eigen's complex
+// packets, _mm512_broadcast_f64x2) when built with -march=native; silenced for this file.
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <algorithm>
 #include <cmath>
 

@@ -18,7 +18,7 @@ struct Dirac {
   // p_mu gamma^mu for a real four-vector (contravariant components of p).
   M4 slash(const P4& p) const { return g[0] * p.e - g[1] * p.x - g[2] * p.y - g[3] * p.z; }
   // For a complex four-vector (e, x, y, z).
-  M4 slash(const std::complex<double> v[4]) const { return g[0] * v[0] - g[1] * v[1] - g[2] * v[2] - g[3] * v[3]; }
+  M4 slash(const std::complex<double> v[4]) const;
   // Dirac adjoint of a matrix: gamma0 A^dagger gamma0.
   M4 bar(const M4& a) const { return g[0] * a.adjoint() * g[0]; }
   static const Dirac& get();

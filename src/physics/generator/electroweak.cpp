@@ -1,4 +1,8 @@
 // tW, WW and stop three-body squared amplitudes as numerical Dirac traces.
+// GCC 12 reports a false "uninitialized" inside its AVX-512 intrinsics (Eigen's complex
+// packets, _mm512_broadcast_f64x2) when built with -march=native; silenced for this file.
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include "electroweak.hpp"
 
 #include <cmath>

@@ -3,6 +3,10 @@
 // helicity correlations: Mahlon & Parke hep-ph/9512264, Bernreuther et al. hep-ph/0403035.
 // The spin density is computed from the tree amplitudes (one diagram for q qbar, three for
 // g g) as Dirac traces with spin projectors, independently of those formulas (tests compare).
+// GCC 12 reports a false "uninitialized" inside its AVX-512 intrinsics (Eigen's complex
+// packets, _mm512_broadcast_f64x2) when built with -march=native; silenced for this file.
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include "matrix_elements.hpp"
 
 #include <cmath>

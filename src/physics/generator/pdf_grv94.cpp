@@ -1,5 +1,9 @@
 // GRV94 LO parton densities (Glück, Reya, Vogt 1995) with GRV92 LO charm and bottom, written
 // from the published forms; coefficients from the tables in notes/grv94lo.md §4.
+// GCC 12 reports a false "uninitialized" inside its AVX-512 intrinsics (Eigen's complex
+// packets, _mm512_broadcast_f64x2) when built with -march=native; silenced for this file.
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include "unbox/physics/pdf.hpp"
 
 #include <algorithm>
