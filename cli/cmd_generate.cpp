@@ -1,12 +1,15 @@
 // unbox generate toy NAME --events N --seed S --out FILE
-// `generate` is a group: built-in toys now; physics generators can be added as siblings of `toy`.
+// unbox generate physics PROCESS --events N --seed S --out FILE [--features] [--truth] ...
+// `generate` is a group: the built-in toys and the built-in LO event generator.
 #include <fmt/format.h>
 
 #include <cstdio>
 #include <memory>
 
 #include "commands.hpp"
+#include "unbox/core.hpp"
 #include "unbox/data.hpp"
+#include "unbox/physics/generator.hpp"
 #include "unbox/toys.hpp"
 
 namespace unbox::cli {
@@ -31,16 +34,97 @@ int run_toy(const ToyOptions& o) {
   return 0;
 }
 
+struct PhysicsGenArgs {
+  std::string process, out, detector = "cms", selection = "cms", polarization = "unpolarized";
+  physics::GeneratorOptions g;
+  Index events = 10000;
+  bool features = false, truth = false, no_cuts = false, no_spin = false, no_isr = false, parton_level = false;
+  bool quiet = false;
+  int threads = 0;
+  double label = -1;
+  std::uint64_t detector_seed = 1;
+};
+
+int run_physics(PhysicsGenArgs& a) {
+  if (a.threads > 0) set_thread_count(a.threads);
+  physics::parse_gen_process(a.process, a.g);
+  if (a.events <= 0) throw Error(fmt::format("--events must be positive, got {}", a.events));
+  a.g.cuts = !a.no_cuts;
+  a.g.spin_correlation = !a.no_spin;
+  a.g.isr = !a.no_isr;
+  a.g.hadronize = !a.parton_level;
+  if (a.polarization == "unpolarized") a.g.stop_top_polarization = physics::StopTopPolarization::Unpolarized;
+  else if (a.polarization == "left") a.g.stop_top_polarization = physics::StopTopPolarization::Left;
+  else if (a.polarization == "right") a.g.stop_top_polarization = physics::StopTopPolarization::Right;
+  else throw Error(fmt::format("unknown stop top polarization '{}': expected unpolarized, left or right", a.polarization));
+  if (a.truth && !a.features) throw Error("--truth adds columns to the feature table: use it with --features");
+  physics::Generator gen(a.g);
+  const auto& n = gen.normalization();
+  std::string head = fmt::format(
+      "process {}: LO cross section {:.6g} pb (GRV94 LO, fixed scale), best {:.6g} pb, factor {:.4g}; "
+      "dilepton branching {:.4g}; unweighting efficiency {:.3g}\n",
+      a.process, n.sigma_lo, n.sigma_best, n.k_factor, n.branching, n.unweighting_efficiency);
+  if (!a.quiet) std::fputs(head.c_str(), stdout);
+  std::fflush(stdout);
+  if (a.features) {
+    physics::FeatureOptions fo;
+    if (a.detector == "cms") {
+      fo.detector = physics::DetectorOptions::cms();
+    } else if (a.detector == "truth") {
+      fo.detector = physics::DetectorOptions::truth();
+    } else {
+      throw Error(fmt::format("unknown --detector '{}': expected cms or truth", a.detector));
+    }
+    fo.detector.seed = a.detector_seed;
+    fo.detector_name = a.detector;
+    fo.selection = a.selection;
+    fo.keep_all = a.no_cuts;
+    fo.quiet = true;
+    fo.label = a.label >= 0 ? a.label : (a.g.process == physics::GenProcess::Stop ? 1.0 : 0.0);
+    physics::FeatureResult r = gen.run_features(a.events, fo, a.truth, a.quiet);
+    write_dataset(r.data, a.out);
+    if (!a.quiet) {
+      std::fputs(r.to_table().c_str(), stdout);
+      std::printf("%s\n", fmt::format("wrote {}: {} rows x {} columns from {} generated events", a.out,
+                                       r.data.events(), r.data.names().size(), a.events)
+                              .c_str());
+    }
+    return 0;
+  }
+  const std::string ext = extension_of(a.out);
+  const bool txt = a.out.size() > 10 && a.out.compare(a.out.size() - 10, 10, ".hepmc.txt") == 0;
+  if (ext != "hepmc" && ext != "hepmc3" && !txt)
+    throw Error(fmt::format("--out '{}': events are written as HepMC3 (.hepmc, .hepmc3); use --features for a "
+                            "feature table",
+                            a.out));
+  physics::HepMC3Writer writer(a.out);
+  double wsum = 0;
+  const std::int64_t streams = gen.run(a.events, [&](const physics::GeneratedEvent& e) {
+    writer.write(e);
+    wsum += e.weight;
+  }, a.quiet);
+  writer.close();
+  if (!a.quiet)
+    std::printf("%s\n", fmt::format("wrote {}: {} events from {} streams; summed weight {:.6g} events per fb^-1",
+                                     a.out, a.events, streams, wsum)
+                            .c_str());
+  return 0;
+}
+
 }  // namespace
 
 void register_generate(CLI::App& app) {
   auto opts = std::make_shared<ToyOptions>();
   // Filled in below; the group's runner dispatches to the selected generator.
   auto toy_cmd = std::make_shared<CLI::App*>(nullptr);
-  CLI::App* gen = add_command(app, "generate", "Generate a data set (built-in toys)",
-                              "unbox generate toy product --events 100000 --seed 1 --out product.csv",
-                              [opts, toy_cmd] {
+  auto phys_cmd = std::make_shared<CLI::App*>(nullptr);
+  auto pa = std::make_shared<PhysicsGenArgs>();
+  CLI::App* gen = add_command(app, "generate", "Generate a data set (built-in toys, built-in LO physics generator)",
+                              "unbox generate toy product --events 100000 --seed 1 --out product.csv\n"
+                              "  unbox generate physics ttbar --events 100000 --features --out ttbar.h5",
+                              [opts, toy_cmd, phys_cmd, pa] {
                                 if (*toy_cmd && (*toy_cmd)->parsed()) return run_toy(*opts);
+                                if (*phys_cmd && (*phys_cmd)->parsed()) return run_physics(*pa);
                                 return 2;
                               });
   gen->require_subcommand(1);
@@ -65,6 +149,57 @@ void register_generate(CLI::App& app) {
   toy->add_option("--seed,-s", opts->seed, "Random seed (same seed, same events on any machine)")
       ->capture_default_str();
   toy->add_option("--out,-o", opts->out, "Output file; format from the extension")->required();
+
+  CLI::App* ph = gen->add_subcommand(
+      "physics", "The built-in leading-order generator: ttbar, tw, ww, stop:M_STOP,M_LSP at 13 TeV (Roxlo & Reece)");
+  *phys_cmd = ph;
+  ph->footer(
+      "Physics (docs/generator.md): GRV94 LO parton densities at a fixed scale (m_t; m_W for ww; the stop mass);\n"
+      "LO matrix elements; t tbar spin correlations from the LO spin density; V-A top decays; W Breit-Wigner within\n"
+      "15 widths; the top Breit-Wigner TRUNCATED at |m - m_t| < 5 Gamma_t (Gamma_t = 1.48 GeV, LO); stop -> t chi\n"
+      "(two-body) or stop -> b W chi through an off-shell top (three-body), from the masses; ISR (one emission, the\n"
+      "pair recoils); fragmentation with B hadrons and semileptonic B and D decays. Generator-level cuts of the\n"
+      "paper on partons after the decays (2 e/mu > 15 GeV, not 3 > 20 GeV, a b quark > 20 GeV except for ww, parton\n"
+      "MET > 50 GeV) unless --no-cuts. weight = expected events per fb^-1 (best cross section x dilepton branching).\n"
+      "Output: HepMC3 (--out x.hepmc) or, with --features, the 19 inputs + extras, label, weight (format from the\n"
+      "extension); --truth adds truth_mt2ll, truth_mbl1, truth_mbl2, w_cos_star1, w_cos_star2, hel_cos1, hel_cos2,\n"
+      "pt_system, m_system, process. Same seed, same events on any number of threads.\n"
+      "Examples:\n  unbox generate physics ttbar --events 100000 --features --truth --out ttbar.h5\n"
+      "  unbox generate physics stop:350,200 --events 20000 --out stop350.hepmc\n"
+      "  unbox generate physics ttbar --events 50000 --no-cuts --features --truth --detector truth --out t.csv");
+  ph->add_option("process", pa->process, "ttbar, tw, ww or stop:M_STOP,M_LSP (GeV)")->required();
+  ph->add_option("--events,-n", pa->events, "Number of events written")->capture_default_str();
+  ph->add_option("--seed,-s", pa->g.seed, "Random seed (event i depends only on the seed and i)")->capture_default_str();
+  ph->add_option("--out,-o", pa->out, "Output: HepMC3 (.hepmc, .hepmc3), or a feature table with --features")
+      ->required();
+  ph->add_flag("--features", pa->features, "Write the feature table (reconstruction, detector, selection) instead of events");
+  ph->add_flag("--truth", pa->truth, "With --features: add the truth columns");
+  ph->add_flag("--no-cuts", pa->no_cuts,
+               "No generator-level cuts; with --features every event gets a row (NaN features where objects are "
+               "missing) and a 'selected' column");
+  ph->add_flag("--weighted", pa->g.weighted, "Weighted events (default: unweighted, all the same weight)");
+  ph->add_flag("--no-spin-correlation", pa->no_spin, "t tbar decays without spin correlations");
+  ph->add_flag("--taus", pa->g.taus, "Include W -> tau nu with tau -> e/mu nu nu");
+  ph->add_flag("--no-isr", pa->no_isr, "No initial-state radiation (the pair has no transverse momentum)");
+  ph->add_flag("--parton-level", pa->parton_level, "No fragmentation: quarks and gluons are final");
+  ph->add_option("--sqrt-s", pa->g.sqrt_s, "Proton-proton collision energy (GeV)")->capture_default_str();
+  ph->add_option("--scale", pa->g.scale, "Fixed factorization/renormalization scale in GeV (0: the default)")
+      ->capture_default_str();
+  ph->add_option("--stop-top-polarization", pa->polarization, "Top from stop -> t chi: unpolarized, left or right")
+      ->capture_default_str();
+  ph->add_option("--bias-met", pa->g.bias_scale,
+                 "Importance bias for tails: keep an event with probability min(1, max(floor, (q/S)^power)), q = "
+                 "parton-level |sum pT| of neutrinos and LSPs, S this value in GeV; weights x 1/probability (0: off)")
+      ->capture_default_str();
+  ph->add_option("--bias-power", pa->g.bias_power, "Power of the bias")->capture_default_str();
+  ph->add_option("--bias-floor", pa->g.bias_floor, "Smallest keep probability of the bias")->capture_default_str();
+  ph->add_option("--detector", pa->detector, "With --features: cms or truth")->capture_default_str();
+  ph->add_option("--detector-seed", pa->detector_seed, "Seed of the detector response")->capture_default_str();
+  ph->add_option("--selection", pa->selection, "With --features: cms, paper, generator or none")
+      ->capture_default_str();
+  ph->add_option("--label", pa->label, "Label column value (default 1 for stops, 0 otherwise)");
+  ph->add_option("--threads", pa->threads, "OpenMP threads (default: all)");
+  ph->add_flag("--quiet,-q", pa->quiet, "No progress or summary");
 }
 
 }  // namespace unbox::cli
