@@ -97,7 +97,7 @@ AdoStudyResult ado_study(const AdoStudyOptions& o) {
       for (Index e = 0; e < second.events(); ++e) col[e] = v[e * static_cast<Index>(graphs.size()) + static_cast<Index>(k)];
       second.add(name, std::move(col));
       pool.push_back(name);
-      nlohmann::ordered_json info = efp_graph_json(graphs[k]);
+      nlohmann::json info = efp_graph_json(graphs[k]);
       info["kappa"] = 1.0;
       info["beta"] = beta;
       r.pool_info[name] = info;
@@ -110,8 +110,8 @@ AdoStudyResult ado_study(const AdoStudyOptions& o) {
   return r;
 }
 
-nlohmann::ordered_json AdoStudyResult::to_json() const {
-  nlohmann::ordered_json j = search.to_json();
+nlohmann::json AdoStudyResult::to_json() const {
+  nlohmann::json j = search.to_json();
   j["study"] = {{"toy", "xaug-jets"},
                 {"events_per_sample", options.events},
                 {"seed", options.seed},
@@ -126,12 +126,12 @@ nlohmann::ordered_json AdoStudyResult::to_json() const {
   return j;
 }
 
-std::string AdoStudyResult::to_table() const {
+std::string AdoStudyResult::table() const {
   std::string s = fmt::format(
       "ADO study on the XAUG jet toy: target a Particle Flow Network {} ({} parameters) trained on {} jets;\n"
       "pool: {} connected EFPs (kappa 1, beta {}, d <= {}); everything below measured on {} other jets\n\n",
       options.pfn_arch, pfn_parameters, options.events, pool_info.size(), options.betas, options.dmax, options.events);
-  s += search.to_table();
+  s += search.table();
   for (size_t i = 1; i < search.steps.size(); ++i) {
     const auto& name = search.steps[i].added;
     if (!pool_info.contains(name)) continue;

@@ -106,7 +106,6 @@ Attribution attribute(const Network& net, const std::vector<Tensor>& inputs, con
       }
     }
   }
-  if (!o.columns.empty() && K == 1 && static_cast<Index>(o.columns.size()) == F) a.features = o.columns;
   a.scores = Tensor({N, F}, 0.0);
   a.inputs = Tensor({N, F}, 0.0);
   for (size_t k = 0; k < K; ++k)
@@ -168,7 +167,7 @@ Attribution attribute(const Network& net, const std::vector<Tensor>& inputs, con
       }
     }
   }
-  const Index block = std::max<Index>(1, o.block);
+  const Index block = std::max<Index>(1, o.batch);
   std::vector<Tensor> pts(K);
   for (Index b0 = 0; b0 < N; b0 += block) {
     const Index E = std::min(block, N - b0);
@@ -223,8 +222,5 @@ Attribution attribute(const Network& net, const std::vector<Tensor>& inputs, con
   return a;
 }
 
-Attribution attribute(const Network& net, const Dataset& data, const AttributeOptions& o) {
-  return attribute(net, gather_inputs(net, data, o.columns), o);
-}
 
 }  // namespace unbox

@@ -690,8 +690,6 @@ LrpRelevance lrp(const Network& net_in, const std::vector<Tensor>& inputs, const
   Propagator prop(net, o, inputs, res);
   res.target = o.neuron.empty() ? default_target(net) : o.neuron;
   res.features = element_names(net);
-  if (!o.columns.empty() && net.input_nodes().size() == 1 && o.columns.size() == res.features.size())
-    res.features = o.columns;  // the data's names, as gather_inputs reads them
   const Index N = inputs[0].events();
   const Index F = static_cast<Index>(res.features.size());
   res.relevance = Tensor({N, F}, 0.0);
@@ -735,10 +733,6 @@ LrpRelevance lrp(const Network& net_in, const std::vector<Tensor>& inputs, const
         }
       });
   return res;
-}
-
-LrpRelevance lrp(const Network& net, const Dataset& data, const LrpOptions& o) {
-  return lrp(net, gather_inputs(net, data, o.columns), o);
 }
 
 ConservationSummary summarize_conservation(const LrpRelevance& r) {

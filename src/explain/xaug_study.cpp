@@ -97,7 +97,9 @@ XaugStudyResult xaug_study(const XaugStudyOptions& o) {
         nr.auc.push_back(auc(score.values(), test_labels));
         LrpOptions lo;
         lo.composite = o.composite;
-        LrpRelevance rel = lrp(net, explain_data, lo);
+        const Events ev(net, explain_data);
+        LrpRelevance rel = lrp(net, ev.inputs(), lo);
+        rel.features = event_feature_names(ev);
         res.target = rel.target;
         if (m == 0) nr.conservation = summarize_conservation(rel);
         aggs.push_back(aggregate(rel.features, rel.relevance, rel.inputs, explain_labels, AggregationOptions{}));
