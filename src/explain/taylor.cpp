@@ -341,10 +341,18 @@ TaylorSelection taylor_select(const Network& model, const Events& events, const 
   s.neuron = r.neuron;
   s.convention = r.convention;
   s.order = r.order;
-  s.percent = options.top_percent;
-  s.features = r.top_count(options.top_percent);
   s.total_features = static_cast<Index>(r.features.size());
-  s.selected = r.top_variables(options.top_percent);
+  if (options.top > 0) {
+    s.features = std::min(options.top, s.total_features);
+    s.percent = 100.0 * static_cast<double>(s.features) / static_cast<double>(s.total_features);
+    for (Index i = 0; i < s.features; ++i)
+      for (const auto& v : r.features[static_cast<size_t>(i)].variables)
+        if (std::find(s.selected.begin(), s.selected.end(), v) == s.selected.end()) s.selected.push_back(v);
+  } else {
+    s.percent = options.top_percent;
+    s.features = r.top_count(options.top_percent);
+    s.selected = r.top_variables(options.top_percent);
+  }
   for (const auto& v : r.variables)
     if (std::find(s.selected.begin(), s.selected.end(), v) == s.selected.end()) s.inverted.push_back(v);
   s.variables = r.variables;

@@ -115,6 +115,7 @@ TaylorResult taylor(const Network& net, const std::vector<Tensor>& inputs, std::
 struct TaylorSelectOptions {
   TaylorOptions taylor;
   double top_percent = 5;  // in (0, 100]
+  Index top = 0;           // > 0: the top N features instead of a percentage
 };
 struct TaylorSelection {
   std::string neuron;
