@@ -43,7 +43,7 @@ Tensor particle_matrix(const Dataset& d, const std::string& f, Index particles) 
 AdoStudyResult ado_study(const AdoStudyOptions& o) {
   const auto t0 = std::chrono::steady_clock::now();
   if (o.events < 200) throw Error("ado study: at least 200 events per sample");
-  if (o.dmax < 1 || o.dmax > 7) throw Error("ado study: --dmax must be between 1 and 7");
+  if (o.dmax < 1 || o.dmax > 7) throw Error("ado study: the largest EFP degree must be between 1 and 7");
   std::vector<double> betas;
   for (const auto& b : split_commas(o.betas)) {
     double v = 0;
@@ -62,7 +62,7 @@ AdoStudyResult ado_study(const AdoStudyOptions& o) {
   a.label_column = second.label_column = "label";
   const std::vector<std::string> particles = xaug_particle_columns();
   Architecture arch = parse_architecture(o.pfn_arch, "relu", "sigmoid");
-  if (arch.pfn_phi.empty()) throw Error(fmt::format("ado study: --pfn '{}' is not a pfn:PHI:F architecture", o.pfn_arch));
+  if (arch.pfn_phi.empty()) throw Error(fmt::format("ado study: the target architecture '{}' is not a pfn:PHI:F architecture", o.pfn_arch));
   Network pfn = build_network(particles, arch);
   TrainOptions t;
   t.epochs = o.pfn_epochs;

@@ -149,12 +149,12 @@ Attribution attribute(const Network& net, const std::vector<Tensor>& inputs, con
         if (ec != std::errc() || p != t.data() + t.size()) ev = -1;
       }
       if (ev < 0 || ev >= N)
-        throw Error(fmt::format("bad --baseline '{}': expected zero, mean or event:K with 0 <= K < {}", o.baseline, N));
+        throw Error(fmt::format("bad baseline '{}': expected zero, mean or event:K with 0 <= K < {}", o.baseline, N));
       for (Index j = 0; j < pe[k]; ++j) base[k][j] = inputs[k][ev * pe[k] + j];
     }
   } else {
-    if (o.samples < 1) throw Error(fmt::format("--samples must be positive, got {}", o.samples));
-    if (!(o.noise >= 0)) throw Error(fmt::format("--noise must be >= 0, got {}", o.noise));
+    if (o.samples < 1) throw Error(fmt::format("the number of SmoothGrad samples must be positive, got {}", o.samples));
+    if (!(o.noise >= 0)) throw Error(fmt::format("the SmoothGrad noise must be >= 0, got {}", o.noise));
     S = o.samples;
     for (size_t k = 0; k < K; ++k) {
       sigma[k].assign(static_cast<size_t>(pe[k]), 0.0);

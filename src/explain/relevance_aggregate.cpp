@@ -267,7 +267,7 @@ std::string AggregateSummary::profile_table(const std::string& feature) const {
   if (it == mean.features.end()) {
     std::string some;
     for (size_t i = 0; i < std::min<size_t>(5, mean.features.size()); ++i) some += (i ? ", " : "") + mean.features[i];
-    throw Error(fmt::format("no input feature '{}' for --profile; the inputs are {}{}", feature, some,
+    throw Error(fmt::format("no input feature '{}' for a profile; the inputs are {}{}", feature, some,
                             mean.features.size() > 5 ? ", ..." : ""));
   }
   const size_t j = static_cast<size_t>(it - mean.features.begin());

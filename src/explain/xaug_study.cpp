@@ -58,7 +58,7 @@ Network build_particle_cnn(const std::vector<std::string>& features, Index parti
 
 XaugStudyResult xaug_study(const XaugStudyOptions& o) {
   if (o.events < 100 || o.test_events < 100) throw Error("the XAUG study needs at least 100 training and test events");
-  if (o.models < 1) throw Error("--models must be at least 1");
+  if (o.models < 1) throw Error("the number of models per network must be at least 1");
   Dataset train_data = generate_toy("xaug-jets", o.events, o.seed);
   Dataset test_data = generate_toy("xaug-jets", o.test_events, o.seed + 1000003);
   const auto particles = xaug_particle_columns();
