@@ -115,7 +115,7 @@ TaylorResult taylor(const Network& net, const std::vector<Tensor>& inputs, std::
   DerivativeOptions dopt;
   dopt.order = o.order;
   dopt.physical_units = o.physical_units;
-  dopt.tile = o.tile;
+  dopt.tile = o.batch;
   DerivativePlan plan = plan_derivatives(net, ref, dopt);
   const Index N = inputs.empty() ? 0 : inputs[0].events();
   if (N == 0) throw Error("taylor: no events");

@@ -30,7 +30,7 @@ struct TaylorOptions {
   int order = 2;                  // highest order, 1..3
   TaylorConvention convention = TaylorConvention::Monomial;
   bool physical_units = false;    // derivatives with respect to the raw data columns
-  Index tile = 0;                 // events per tile (0: automatic)
+  Index batch = 0;                // events per tile of the derivative engine (0: automatic)
   bool per_event = false;         // also keep every event's coefficients (TaylorResult::coefficients)
   Index rows = 20;                // rows of table() (0: all)
   double top_percent = 0;         // > 0: table() and to_json() name the top features and their variables
