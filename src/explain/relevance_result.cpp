@@ -46,7 +46,7 @@ std::string target_note(const Network& net, const std::string& neuron) {
   if (neuron.empty())
     (void)default_target(net, &note);
   else
-    note = "target: " + neuron;
+    note = fmt::format("target: {}", neuron);
   return note;
 }
 
@@ -115,15 +115,14 @@ nlohmann::json LrpResult::to_json() const {
 
 std::string LrpResult::table() const {
   const ConservationSummary& c = conservation.front();
-  std::string s = note + "\n";
-  s += fmt::format("LRP {} on {} events; layers:\n", composite, events);
-  for (const auto& l : layer_rules) s += "  " + l + "\n";
+  std::string s = fmt::format("{}\nLRP {} on {} events; layers:\n", note, composite, events);
+  for (const auto& l : layer_rules) s += fmt::format("  {}\n", l);
   s += fmt::format(
       "conservation (first model): mean output relevance {:.6g}; mean |R_out - sum R_in| {:.3g}, absorbed: bias "
       "{:.3g}, epsilon {:.3g}, other {:.3g}; unexplained (round-off) max {:.2g}\n",
       c.mean_output, c.mean_abs_error, c.mean_abs_bias, c.mean_abs_epsilon, c.mean_abs_other, c.max_abs_unexplained);
   s += summary.table(rows);
-  for (const auto& f : profiles) s += "\n" + summary.profile_table(f);
+  for (const auto& f : profiles) s += fmt::format("\n{}", summary.profile_table(f));
   return s;
 }
 
@@ -209,14 +208,13 @@ nlohmann::json AttributionResult::to_json() const {
 }
 
 std::string AttributionResult::table() const {
-  std::string s = note + "\n";
-  s += fmt::format("{} on {} events", method, events);
+  std::string s = fmt::format("{}\n{} on {} events", note, method, events);
   if (integrated_gradients())
     s += fmt::format(" (baseline {}, {} Gauss-Legendre points); completeness |sum A - (f(x) - f(baseline))|: "
                      "mean {:.3g}, max {:.3g}, max relative {:.3g}",
                      baseline, steps, mean_abs_completeness, max_abs_completeness, max_relative_completeness);
-  s += "\n" + summary.table(rows);
-  for (const auto& f : profiles) s += "\n" + summary.profile_table(f);
+  s += fmt::format("\n{}", summary.table(rows));
+  for (const auto& f : profiles) s += fmt::format("\n{}", summary.profile_table(f));
   return s;
 }
 

@@ -12,7 +12,7 @@ namespace {
 
 std::string quoted_list(const std::vector<std::string>& v, size_t max = 12) {
   std::string s;
-  for (size_t i = 0; i < v.size() && i < max; ++i) s += (i ? ", '" : "'") + v[i] + "'";
+  for (size_t i = 0; i < v.size() && i < max; ++i) s += fmt::format("{}'{}'", i ? ", " : "", v[i]);
   if (v.size() > max) s += fmt::format(", ... ({} in all)", v.size());
   return s;
 }
@@ -43,7 +43,7 @@ std::vector<std::string> element_names(const std::string& name, const Shape& sha
     Index rem = j;
     for (size_t d = shape.size(); d-- > 0;) parts[d] = rem % shape[d], rem /= shape[d];
     std::string idx;
-    for (size_t d = 0; d < parts.size(); ++d) idx += (d ? "," : "") + std::to_string(parts[d]);
+    for (size_t d = 0; d < parts.size(); ++d) idx += fmt::format("{}{}", d ? "," : "", parts[d]);
     out.push_back(fmt::format("{}[{}]", name, idx));
   }
   return out;
