@@ -40,9 +40,10 @@ void BM_MaximizePaper(benchmark::State& state) {
   o.points = 100000;
   o.steps = 10;
   o.threshold = 1e300;
+  const Events events(net, data);
   Index point_steps = 0;
   for (auto _ : state) {
-    MaximizeResult r = maximize(net, data, "output", o);
+    MaximizeResult r = maximize(net, events, o);
     point_steps += r.point_steps;
     benchmark::DoNotOptimize(r.points.data());
   }

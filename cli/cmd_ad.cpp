@@ -8,13 +8,15 @@
 #include "commands.hpp"
 #include "common.hpp"
 #include "unbox/explain/activation_difference.hpp"
+#include "unbox/onnx.hpp"
 
 namespace unbox::cli {
 
 namespace {
 
 struct AdArgs {
-  std::string model, data, neuron = "output", layer = "L0", columns;
+  std::string model, neuron = "output", layer = "L0", out;
+  EventArgs data;
   Index samples = 20000, bootstrap = 200, top = 0;
   std::uint64_t seed = 1;
   bool json = false;
@@ -36,16 +38,11 @@ int run_ad(const AdArgs& a) {
   o.samples = a.samples;
   o.bootstrap = a.bootstrap;
   o.seed = a.seed;
-  o.columns = split_list(a.columns);
-  Network net = load_network(a.model);
-  DataArgs da;
-  da.path = a.data;
-  Dataset data = load_data(da);
-  ActivationDifferenceResult r = activation_difference(net, data, a.neuron, o);
-  if (a.json)
-    std::printf("%s\n", r.to_json().dump(2).c_str());
-  else
-    std::fputs(r.table(a.top).c_str(), stdout);
+  o.neuron = a.neuron;
+  o.top = a.top;
+  Network net = load_model(a.model);
+  ActivationDifferenceResult r = activation_difference(net, bind_events(net, a.data), o);
+  print_result(r.to_json(), r.table(), a.json, a.out);
   return 0;
 }
 
@@ -57,17 +54,17 @@ void register_ad(CLI::App& app) {
                         "unbox ad --model m.unbox --data test.csv --neuron L2N12\n"
                         "  unbox ad --model m.unbox --data test.csv --neuron output --layer L5 --json",
                         [a] { return run_ad(*a); });
-  c->add_option("--model,-m", a->model, "Model file (.unbox)")->required();
-  c->add_option("--data,-d", a->data, "Events (csv, npy, npz, h5[:/path])")->required();
+  add_model_option(c, a->model)->required();
+  add_event_options(c, a->data);
   c->add_option("--neuron", a->neuron, "The neuron z: L2N12, L12N0:pre, output, NODE[j]")->capture_default_str();
   c->add_option("--layer", a->layer, "With respect to L0 (the inputs) or the neurons of hidden layer Lk before z")
       ->capture_default_str();
   c->add_option("--samples", a->samples, "Events sampled (x in eq. 2)")->capture_default_str();
   c->add_option("--bootstrap", a->bootstrap, "Bootstrap replicas for the uncertainty (0: none)")->capture_default_str();
   c->add_option("--top", a->top, "Rows shown in the table (0: all)")->capture_default_str();
-  c->add_option("--columns", a->columns, "Data columns to feed the model's inputs, in order (default: by name)");
   c->add_option("--seed", a->seed, "Random seed: same seed, same numbers")->capture_default_str();
   c->add_option("--threads", a->threads, "OpenMP threads (default: all)");
+  c->add_option("--out,-o", a->out, "Also write the result as JSON to this file");
   c->add_flag("--json", a->json, "Print JSON: neuron, ranking [{variable, ad, err}] sorted by ad");
 }
 

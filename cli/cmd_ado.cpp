@@ -20,7 +20,8 @@ namespace unbox::cli {
 namespace {
 
 struct AdoArgs {
-  std::string data, label = "label", weight, score, against, model, columns, out;
+  EventArgs data;
+  std::string score, against, model, out;
   bool json = false;
   int threads = 0;
   // search
@@ -32,118 +33,60 @@ struct AdoArgs {
   AdoStudyOptions study_opt;
 };
 
-// The values of `name` for every event: with a model, a neuron when the name resolves to
-// one (output, output:pre, L2N3, NODE[j]); otherwise a 1-D column of the data.
-std::vector<double> discriminant(const Dataset& d, const Network* net, const std::vector<Tensor>* inputs,
-                                 const std::string& name, const std::string& file) {
-  if (net) {
-    NeuronRef ref;
-    bool neuron = true;
-    try {
-      ref = net->resolve(name);
-    } catch (const Error&) {
-      neuron = false;
-    }
-    if (neuron) return evaluate(*net, *inputs, {ref}).values();
-  }
-  if (!d.has(name))
-    throw Error(fmt::format("'{}' is neither a column of '{}'{}", name, file,
-                            net ? " nor a neuron of the model (output, output:pre, LkNj, NODE[j])" : ""));
-  const Tensor& t = d.get(name);
-  if (t.rank() != 1)
-    throw Error(fmt::format("'{}' in '{}' is an array of shape {}, not a column", name, file, shape_string(t.shape())));
-  return t.values();
-}
-
-struct Loaded {
-  Dataset data;
-  std::unique_ptr<Network> net;
-  std::vector<Tensor> inputs;
-};
-
-Loaded load(const AdoArgs& a) {
-  if (a.data.empty()) throw Error("ado needs --data");
-  if (a.threads > 0) set_thread_count(a.threads);
-  Loaded l;
-  l.data = load_data({a.data, a.label, a.weight});
-  if (l.data.source.empty()) l.data.source = a.data;
-  check_labels(l.data);
-  if (!a.model.empty()) {
-    l.net = std::make_unique<Network>(load_model(a.model));
-    l.inputs = gather_inputs(*l.net, l.data, model_columns(*l.net, l.data, split_list(a.columns)));
-  }
-  return l;
-}
-
 int run_ado(AdoArgs& a) {
   if (a.score.empty() || a.against.empty())
     throw Error("ado needs --score S and --against A (data columns, or neurons with --model); "
                 "or use `unbox ado search` / `unbox ado study`");
-  Loaded l = load(a);
-  const auto f = discriminant(l.data, l.net.get(), &l.inputs, a.score, a.data);
-  const auto g = discriminant(l.data, l.net.get(), &l.inputs, a.against, a.data);
-  const auto labels = l.data.labels();
-  const auto w = a.weight.empty() ? std::vector<double>{} : l.data.weights();
-  AdoResult r = ado(f, g, labels, w);
-  const double auc_f = auc(f, labels, w), auc_g = auc(g, labels, w);
-  nlohmann::ordered_json j;
-  j["ado"] = r.ado;
-  j["score"] = a.score;
-  j["against"] = a.against;
-  j["auc_score"] = auc_f;
-  j["auc_against"] = auc_g;
-  const nlohmann::ordered_json details = r.to_json();
-  for (auto it = details.begin(); it != details.end(); ++it)
-    if (it.key() != "ado") j[it.key()] = it.value();
-  j["ties"] = "a pair tied in either discriminant counts one half";
-  if (!a.out.empty()) write_text_atomically(a.out, j.dump(2) + "\n");
-  if (a.json) {
-    std::printf("%s\n", j.dump(2).c_str());
-    return 0;
+  if (a.threads > 0) set_thread_count(a.threads);
+  const AdoOptions o{a.score, a.against};
+  AdoComparison r;
+  if (a.model.empty()) {
+    r = ado(unbound_events(a.data), o);
+  } else {
+    const Network net = load_model(a.model);
+    r = ado(net, bind_events(net, a.data), o);
   }
-  std::string t = fmt::format("unbox ado: '{}' against '{}' on '{}'\n", a.score, a.against, a.data);
-  t += fmt::format("  ADO                 {:.6f}   (ties count one half)\n", r.ado);
-  t += fmt::format("  pairs               {} signal x {} background = {}\n", r.n_signal, r.n_background, r.n_pairs);
-  t += fmt::format("  concordant          {:.6f}\n  discordant          {:.6f}\n  tied                {:.6f}\n",
-                   r.concordant, r.discordant, r.tied);
-  t += fmt::format("  AUC {:<15} {:.6f}\n  AUC {:<15} {:.6f}\n", a.score, auc_f, a.against, auc_g);
-  std::fputs(t.c_str(), stdout);
+  print_result(r.to_json(), r.table(), a.json, a.out);
   return 0;
 }
 
 int run_search(AdoArgs& a) {
   if (a.target.empty()) throw Error("ado search needs --target (a column, or a neuron with --model)");
   if (a.base.empty()) throw Error("ado search needs --base: the HL columns the first network sees");
-  Loaded l = load(a);
-  const std::vector<double> target = discriminant(l.data, l.net.get(), &l.inputs, a.target, a.data);
-  std::vector<std::string> base = split_list(a.base), pool = split_list(a.pool);
+  if (a.threads > 0) set_thread_count(a.threads);
+  Dataset data = read_event_data(a.data);
+  AdoSearchOptions& o = a.sopt;
+  o.target = a.target;
+  o.base = split_list(a.base);
+  o.pool = split_list(a.pool);
   if (!a.pool_data.empty()) {
     Dataset p = read_dataset(a.pool_data);
-    if (p.events() != l.data.events())
+    if (p.events() != data.events())
       throw Error(fmt::format("--pool-data '{}' has {} rows but '{}' has {}; they must hold the same events in the same order",
-                              a.pool_data, p.events(), a.data, l.data.events()));
-    const bool all = pool.empty();
+                              a.pool_data, p.events(), a.data.data, data.events()));
+    const bool all = o.pool.empty();
     for (const auto& name : p.names()) {
-      if (p.get(name).rank() != 1 || name == a.label || name == a.weight) continue;
-      if (l.data.has(name)) {
-        if (!all && std::find(pool.begin(), pool.end(), name) != pool.end())
-          throw Error(fmt::format("pool column '{}' is in both '{}' and '{}'", name, a.data, a.pool_data));
+      if (p.get(name).rank() != 1 || name == a.data.label || name == a.data.weight) continue;
+      if (data.has(name)) {
+        if (!all && std::find(o.pool.begin(), o.pool.end(), name) != o.pool.end())
+          throw Error(fmt::format("pool column '{}' is in both '{}' and '{}'", name, a.data.data, a.pool_data));
         continue;
       }
-      l.data.add(name, p.get(name));
-      if (all) pool.push_back(name);
+      data.add(name, p.get(name));
+      if (all) o.pool.push_back(name);
     }
-  } else if (pool.empty()) {
-    for (const auto& c : l.data.feature_columns())
-      if (c != a.target && std::find(base.begin(), base.end(), c) == base.end()) pool.push_back(c);
   }
-  check_finite(l.data, base, "ado search");
-  check_finite(l.data, pool, "ado search");
-  AdoSearchResult r = ado_search(l.data, target, a.target, base, pool, a.sopt);
+  AdoSearchResult r;
+  if (a.model.empty()) {
+    r = ado_search(Events(std::move(data)), o);
+  } else {
+    const Network net = load_model(a.model);
+    r = ado_search(net, Events(net, std::move(data), Binding{split_list(a.data.columns)}), o);
+  }
   auto j = r.to_json();
   if (!a.out.empty()) write_text_atomically(a.out, j.dump(2) + "\n");
   if (a.json) std::printf("%s\n", j.dump(2).c_str());
-  else std::fputs((r.to_table() + (a.out.empty() ? "" : "  result -> " + a.out + "\n")).c_str(), stdout);
+  else std::fputs((r.table() + (a.out.empty() ? "" : "  result -> " + a.out + "\n")).c_str(), stdout);
   return 0;
 }
 
@@ -153,7 +96,7 @@ int run_study(AdoArgs& a) {
   auto j = r.to_json();
   if (!a.out.empty()) write_text_atomically(a.out, j.dump(2) + "\n");
   if (a.json) std::printf("%s\n", j.dump(2).c_str());
-  else std::fputs((r.to_table() + (a.out.empty() ? "" : "  result -> " + a.out + "\n")).c_str(), stdout);
+  else std::fputs((r.table() + (a.out.empty() ? "" : "  result -> " + a.out + "\n")).c_str(), stdout);
   return 0;
 }
 
@@ -194,11 +137,8 @@ void register_ado(CLI::App& app) {
       });
   c->require_subcommand(0, 1);
   auto common = [&](CLI::App* s) {
-    s->add_option("--data,-d", a->data, "Events (csv, npy, npz, h5)");
-    s->add_option("--label", a->label, "Label column: 1 signal, 0 background")->capture_default_str();
-    s->add_option("--weight,-w", a->weight, "Weight column: pairs weigh w_sig * w_bkg");
+    add_event_options(s, a->data);
     s->add_option("--model,-m", a->model, "Model (.unbox or .onnx): names may then be neurons (output:pre, L2N3, NODE[j])");
-    s->add_option("--columns", a->columns, "With --model: data columns feeding the model's inputs, in order");
     s->add_option("--threads", a->threads, "OpenMP threads (default: all)");
     s->add_option("--out,-o", a->out, "Also write the JSON result to this file");
     s->add_flag("--json", a->json, "Print JSON instead of the table");

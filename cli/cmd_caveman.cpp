@@ -9,6 +9,7 @@
 
 #include "commands.hpp"
 #include "common.hpp"
+#include "unbox/onnx.hpp"
 #include "unbox/explain/caveman.hpp"
 #include "unbox/metrics.hpp"
 
@@ -17,7 +18,8 @@ namespace unbox::cli {
 namespace {
 
 struct CavemanArgs {
-  std::string model, data, population, neuron = "output", out;
+  std::string model, population, neuron = "output", out;
+  EventArgs data;
   bool json = false;
   int threads = 0;
   CavemanOptions opt;
@@ -62,22 +64,22 @@ int run_apply(CavemanArgs& a) {
 
 int run_caveman(CavemanArgs& a) {
   if (a.apply && a.apply->parsed()) return run_apply(a);
-  for (auto [name, value] : {std::pair{"--model", &a.model}, {"--data", &a.data}, {"--population", &a.population}})
+  for (auto [name, value] : {std::pair{"--model", &a.model}, {"--data", &a.data.data}, {"--population", &a.population}})
     if (value->empty()) throw Error(fmt::format("caveman needs {} (or use `unbox caveman apply`)", name));
   if (a.threads > 0) set_thread_count(a.threads);
-  Network net = load_network(a.model);
-  Dataset data = read_dataset(a.data);
-  if (data.source.empty()) data.source = a.data;
-  Dataset pop = read_dataset(a.population);
-  if (pop.source.empty()) pop.source = a.population;
-  CavemanResult r = caveman(net, data, pop, a.neuron, a.opt);
+  Network net = load_model(a.model);
+  const Events events = bind_events(net, a.data);
+  a.opt.population = read_dataset(a.population);
+  if (a.opt.population.source.empty()) a.opt.population.source = a.population;
+  a.opt.neuron = a.neuron;
+  CavemanResult r = caveman(net, events, a.opt);
   if (!a.out.empty()) write_text_atomically(a.out, r.variable.to_json().dump(2) + "\n");
   if (a.json) {
     auto j = r.to_json();
     if (!a.out.empty()) j["out"] = a.out;
     std::printf("%s\n", j.dump(2).c_str());
   } else {
-    std::string t = r.to_table();
+    std::string t = r.table();
     if (!a.out.empty()) t += fmt::format("  variable -> {} (unbox caveman apply --variable {} --data D --out F)\n", a.out, a.out);
     std::fputs(t.c_str(), stdout);
   }
@@ -96,11 +98,10 @@ void register_caveman(CLI::App& app) {
                         "  unbox caveman apply --variable var.json --data other.csv --out scored.csv",
                         [a] { return run_caveman(*a); });
   c->require_subcommand(0, 1);
-  c->add_option("--model,-m", a->model, "Model file (.unbox)");
-  c->add_option("--data,-d", a->data, "Events with labels: the variable is fitted on part, AUCs on the rest");
+  add_model_option(c, a->model);
+  add_event_options(c, a->data);
   c->add_option("--population,-p", a->population, "Population file written by unbox maximize --out");
   c->add_option("--neuron,-n", a->neuron, "The neuron the population maximized")->capture_default_str();
-  c->add_option("--label", a->opt.label, "Label column (1 signal, 0 background)")->capture_default_str();
   c->add_option("--terms", a->opt.terms, "Terms left by the L1 penalty")->capture_default_str();
   c->add_option("--histograms-per-dim", a->opt.histograms_per_dim,
                 "Top histograms of each dimension searched for islands (the paper: 20)")

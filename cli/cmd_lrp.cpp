@@ -16,10 +16,10 @@ namespace unbox::cli {
 
 namespace {
 struct LrpArgs {
-  std::string profile, model, rule, composite, layer_rule, neuron, columns, out, per_event;
-  DataArgs data{"", "", "", false};
+  std::string profile, model, rule, composite, layer_rule, neuron, out, per_event;
+  EventArgs data;
   double epsilon = 1e-6, gamma = 0.25;
-  Index bins = 10, rows = 15, max_events = 0;
+  Index bins = 10, rows = 15;
   bool json = false, no_canonize = false;
   int threads = 0;
 } a;
@@ -44,71 +44,28 @@ LrpComposite make_composite(const std::string& rule, const std::string& composit
 int run_lrp() {
   if (a.threads > 0) set_thread_count(a.threads);
   if (a.model.empty()) throw Error("--model is required");
-  if (a.data.path.empty()) throw Error("--data is required");
   LrpOptions o;
   o.composite = make_composite(a.rule, a.composite, a.layer_rule, a.epsilon, a.gamma);
   o.canonize = !a.no_canonize;
-  o.columns = split_list(a.columns);
+  o.epsilon = a.epsilon;
+  o.bins = a.bins;
+  o.rows = a.rows;
+  o.profiles = split_list(a.profile);
   const auto models = split_list(a.model);
-  Dataset data = load_events_to_explain(a.data, a.max_events);
-  const std::vector<double> labels = data.label_column ? data.labels() : std::vector<double>{};
-  std::vector<Aggregation> aggs;
-  std::vector<ConservationSummary> cons;
-  std::string target, note;
-  std::vector<std::string> layer_rules;
-  for (size_t m = 0; m < models.size(); ++m) {
-    Network net = load_model(models[m]);
-    o.neuron = explained_target(net, a.neuron, &note,
-                                "sigmoid and tanh break LRP's sign assumptions (the default is output:pre)");
-    LrpRelevance r = lrp(net, data, o);
-    target = r.target;
-    layer_rules = r.layer_rules;
-    cons.push_back(summarize_conservation(r));
-    aggs.push_back(aggregate(r.features, r.relevance, r.inputs, labels, AggregationOptions{a.bins, a.rows}));
-    if (m == 0 && !a.per_event.empty()) {
-      Dataset out = score_columns("R_", r.features, r.relevance);
-      out.add("R_output", Tensor({data.events()}, r.output));
-      out.add("R_input_sum", Tensor({data.events()}, r.input_sum));
-      out.add("R_bias", Tensor({data.events()}, r.bias));
-      out.add("R_epsilon", Tensor({data.events()}, r.epsilon));
-      out.add("R_other", Tensor({data.events()}, r.other));
-      if (!labels.empty()) out.add("label", Tensor({data.events()}, labels));
-      write_dataset(out, a.per_event);
-    }
+  const Dataset data = read_event_data(a.data);
+  std::vector<LrpResult> results;
+  for (const auto& file : models) {
+    const Network net = load_model(file);
+    std::string note;
+    (void)explained_target(net, a.neuron, &note,
+                           "sigmoid and tanh break LRP's sign assumptions (the default is output:pre)");  // the warning
+    o.neuron = a.neuron;
+    results.push_back(lrp(net, Events(net, data, Binding{split_list(a.data.columns)}), o));
+    results.back().models = {file};
+    if (results.size() == 1 && !a.per_event.empty()) write_dataset(results.front().per_event_dataset(), a.per_event);
   }
-  AggregateSummary s = combine(aggs);
-  for (const auto& f : split_list(a.profile)) (void)s.profile_table(f);  // unknown names fail before any output
-  ConservationSummary c = cons.front();
-  nlohmann::json j = s.to_json();
-  j["method"] = "lrp";
-  j["target"] = target;
-  j["models"] = models;
-  j["composite"] = o.composite.name;
-  j["layer_rules"] = layer_rules;
-  j["epsilon"] = a.epsilon;
-  j["sign_zero"] = "+1 (a zero denominator gets +epsilon; under rule 0 it drops its relevance)";
-  j["canonized"] = o.canonize;
-  j["events"] = data.events();
-  j["conservation"] = c.to_json();
-  if (cons.size() > 1) {
-    nlohmann::json per = nlohmann::json::array();
-    for (const auto& x : cons) per.push_back(x.to_json());
-    j["conservation_per_model"] = per;
-  }
-  if (!a.out.empty()) write_text_atomically(a.out, j.dump(2) + "\n");
-  if (a.json) {
-    std::cout << j.dump(2) << "\n";
-    return 0;
-  }
-  std::cout << note << "\n";
-  std::cout << fmt::format("LRP {} on {} events; layers:\n", o.composite.name, data.events());
-  for (const auto& l : layer_rules) std::cout << "  " << l << "\n";
-  std::cout << fmt::format(
-      "conservation (first model): mean output relevance {:.6g}; mean |R_out - sum R_in| {:.3g}, absorbed: bias "
-      "{:.3g}, epsilon {:.3g}, other {:.3g}; unexplained (round-off) max {:.2g}\n",
-      c.mean_output, c.mean_abs_error, c.mean_abs_bias, c.mean_abs_epsilon, c.mean_abs_other, c.max_abs_unexplained);
-  std::cout << s.table(a.rows);
-  for (const auto& f : split_list(a.profile)) std::cout << "\n" << s.profile_table(f);
+  const LrpResult r = combine(std::move(results));
+  print_result(r.to_json(), r.table(), a.json, a.out);
   return 0;
 }
 
@@ -144,11 +101,8 @@ void register_lrp(CLI::App& app) {
       "  unbox lrp --model s1.unbox,s2.unbox,s3.unbox --data test.csv --rule zplus --per-event relevances.csv\n"
       "  unbox lrp study xaug --out xaug.json",
       [] { return study && study->parsed() ? run_study() : run_lrp(); });
-  c->add_option("--model", a.model, "Model file(s) (.unbox or .onnx); several of the same architecture, comma-separated, "
-                                    "give mean +- std across trainings");
-  c->add_option("--data", a.data.path, "Events to explain (csv, npy, npz, h5[:/path])");
-  c->add_option("--label", a.data.label, "Label column for per-class aggregates (default: 'label' when present)");
-  c->add_option("--columns", a.columns, "Data columns feeding the model's input, in order (default: by name)");
+  add_model_option(c, a.model, true);
+  add_event_options(c, a.data);
   c->add_option("--rule", a.rule,
                 "One rule for every layer (nothing else slipped in at the input): 0 (no stabilizer; 0/0 = 0), epsilon, "
                 "gamma (generalized: signed inputs), gamma-positive (w + gamma w+), alpha1beta0, alpha2beta1 (any "
@@ -167,11 +121,10 @@ void register_lrp(CLI::App& app) {
                 "the post-activation value, with a warning)");
   c->add_flag("--no-canonize", a.no_canonize, "Do not fold BatchNorm into the preceding Dense/Conv layer");
   c->add_option("--bins", a.bins, "Bins of the relevance profiles")->capture_default_str();
-  c->add_option("--rows", a.rows, "Table rows to print (0: all)")->capture_default_str();
+  c->add_option("--top,--rows", a.rows, "Table rows to print: the top N features (0: all)")->capture_default_str();
   c->add_option("--profile", a.profile, "Also print the profile table (mean score in bins of the value) of these "
                                         "inputs, comma-separated (every input's profile is in the JSON)");
-  c->add_option("--events", a.max_events, "Use only the first N events (0: all)")->capture_default_str();
-  c->add_option("--out", a.out, "Write the result as JSON");
+  c->add_option("--out,-o", a.out, "Write the result as JSON");
   c->add_option("--per-event", a.per_event,
                 "Write every event's relevances (R_<feature>, R_output, R_input_sum, R_bias, R_epsilon, R_other)");
   c->add_option("--threads", a.threads, "OpenMP threads (default: all)");

@@ -8,13 +8,15 @@
 #include "commands.hpp"
 #include "common.hpp"
 #include "unbox/explain/maximize.hpp"
+#include "unbox/onnx.hpp"
 
 namespace unbox::cli {
 
 namespace {
 
 struct MaximizeArgs {
-  std::string model, data, neuron = "output", out, histograms, box = "data";
+  std::string model, neuron = "output", out, histograms, box = "data";
+  EventArgs data;
   double threshold = 0.0;
   bool minimize = false, json = false, hold_discrete = false, ascii = false, quiet = false;
   MaximizeOptions opt;
@@ -48,25 +50,25 @@ int run_maximize(MaximizeArgs& a) {
   a.opt.threshold = a.threshold;
   a.opt.minimize = a.minimize;
   a.opt.hold_discrete = a.hold_discrete;
-  Network net = load_network(a.model);
-  Dataset data = read_dataset(a.data);
-  if (data.source.empty()) data.source = a.data;
+  a.opt.neuron = a.neuron;
+  Network net = load_model(a.model);
+  const Events events = bind_events(net, a.data);
   Progress progress("maximize", a.opt.points, a.quiet || a.json);
   a.opt.progress = [&](Index done) { progress.update(done); };
-  MaximizeResult r = maximize(net, data, a.neuron, a.opt);
+  MaximizeResult r = maximize(net, events, a.opt);
   progress.finish();
   write_dataset(r.to_dataset(), a.out);
   PopulationHistograms h = population_histograms(r, a.hist);
   const std::string hist_path = a.histograms.empty() ? a.out + ".hist.json" : a.histograms;
-  nlohmann::ordered_json hj = h.to_json();
+  nlohmann::json hj = h.to_json();
   hj["neuron"] = r.neuron;
   write_text_atomically(hist_path, hj.dump() + "\n");
   if (a.json) {
-    nlohmann::ordered_json j = r.to_json();
+    nlohmann::json j = r.to_json();
     j["out"] = a.out;
     j["histograms_file"] = hist_path;
     auto top = [](const std::vector<PopulationHistogram>& v) {
-      nlohmann::ordered_json arr = nlohmann::ordered_json::array();
+      nlohmann::json arr = nlohmann::json::array();
       for (const auto& x : v) arr.push_back({{"variables", x.names}, {"score", x.score}});
       return arr;
     };
@@ -78,7 +80,7 @@ int run_maximize(MaximizeArgs& a) {
     std::printf("%s\n", j.dump(2).c_str());
     return 0;
   }
-  std::string t = r.to_table();
+  std::string t = r.table();
   auto list = [](const std::vector<PopulationHistogram>& v, const char* what) {
     std::string s;
     for (size_t i = 0; i < v.size() && i < 5; ++i) {
@@ -112,9 +114,8 @@ void register_maximize(CLI::App& app) {
                         "unbox maximize --model m.unbox --data train.csv --neuron L2N3 --points 10000 --threshold 2 "
                         "--out pop.csv",
                         [a] { return run_maximize(*a); });
-  c->add_option("--model,-m", a->model, "Model file (.unbox)")->required();
-  c->add_option("--data,-d", a->data, "Events defining the input box and the discrete inputs (csv, npy, npz, h5)")
-      ->required();
+  add_model_option(c, a->model)->required();
+  add_event_options(c, a->data);
   c->add_option("--neuron,-n", a->neuron, "Neuron: output, output:pre, L2N12, L12N0:pre, NODE[j]")
       ->capture_default_str();
   c->add_option("--points,-k", a->opt.points, "Number of starting points")->capture_default_str();

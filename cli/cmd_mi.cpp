@@ -8,13 +8,15 @@
 #include "commands.hpp"
 #include "common.hpp"
 #include "unbox/explain/mutual_info.hpp"
+#include "unbox/onnx.hpp"
 
 namespace unbox::cli {
 
 namespace {
 
 struct MiArgs {
-  std::string model, data, neurons = "all", variables, columns, estimator = "binned", binning = "equal-frequency",
+  EventArgs data;
+  std::string model, out, neurons = "all", variables, estimator = "binned", binning = "equal-frequency",
                                  view = "all";
   Index bins = 20, k = 3, knn_events = 20000, top = 5;
   std::uint64_t seed = 1;
@@ -33,24 +35,16 @@ int run_mi(const MiArgs& a) {
   o.seed = a.seed;
   if (a.view != "all" && a.view != "matrix" && a.view != "by-variable" && a.view != "by-neuron")
     throw Error(fmt::format("unknown --view '{}': expected all, matrix, by-variable or by-neuron", a.view));
-  Network net = load_network(a.model);
-  DataArgs da;
-  da.path = a.data;
-  Dataset data = load_data(da);
-  std::vector<std::string> columns = split_list(a.columns);
+  Network net = load_model(a.model);
+  Events events = bind_events(net, a.data);
   // Default variables: what the model reads (mT2, labels, truth need naming).
-  std::vector<std::string> variables = split_list(a.variables);
-  if (variables.empty()) {
-    if (!columns.empty())
-      variables = columns;
-    else if (net.input_nodes().size() == 1)
-      variables = net.feature_names(0);
-    else
-      throw Error("--variables names no variable");
-  }
-  std::vector<std::string> neurons = split_list(a.neurons);
-  if (neurons.empty()) throw Error("--neurons names no neuron");
-  MutualInfoResult r = mutual_info(net, data, neurons, variables, o, columns);
+  o.variables = split_list(a.variables);
+  if (o.variables.empty() && !events.flat()) throw Error("--variables names no variable");
+  o.neurons = split_list(a.neurons);
+  if (o.neurons.empty()) throw Error("--neurons names no neuron");
+  o.top = a.top;
+  MutualInfoResult r = mutual_info(net, events, o);
+  if (!a.out.empty()) write_text_atomically(a.out, r.to_json().dump(2) + "\n");
   if (a.json) {
     std::printf("%s\n", r.to_json().dump(2).c_str());
     return 0;
@@ -61,7 +55,7 @@ int run_mi(const MiArgs& a) {
                         to_string(r.binning), r.events)
           : fmt::format("KSG (k = {}) information coefficient sqrt(1-exp(-2I)), {} events", r.k, r.events);
   std::string out = fmt::format("unbox mi: {} neurons x {} variables on '{}': {}\n", r.neurons.size(),
-                                r.variables.size(), a.data, what);
+                                r.variables.size(), a.data.data, what);
   if (a.view == "all" || a.view == "matrix") out += "\n" + r.matrix_table();
   if (a.view == "all" || a.view == "by-variable") {
     out += fmt::format("\nneurons that know most about each variable (top {}):\n", a.top);
@@ -87,8 +81,8 @@ void register_mi(CLI::App& app) {
                         "unbox mi --model m.unbox --data test.csv --neurons L2,L5N4,output --variables mt2ll,met,label\n"
                         "  unbox mi --model m.unbox --data test.csv --neurons L5 --variables x,y --estimator ksg",
                         [a] { return run_mi(*a); });
-  c->add_option("--model,-m", a->model, "Model file (.unbox)")->required();
-  c->add_option("--data,-d", a->data, "Events (csv, npy, npz, h5[:/path])")->required();
+  add_model_option(c, a->model)->required();
+  add_event_options(c, a->data);
   c->add_option("--neurons", a->neurons,
                 "Neurons, comma-separated: L2N12, L12N0:pre, output, NODE[j], whole layers L2 or L2:pre, or all "
                 "(every neuron of L1..Lm)")
@@ -106,7 +100,7 @@ void register_mi(CLI::App& app) {
   c->add_option("--knn-events", a->knn_events, "KSG: seeded random subset of events (0: all)")->capture_default_str();
   c->add_option("--top", a->top, "Entries in the sorted views")->capture_default_str();
   c->add_option("--view", a->view, "Terminal output: all, matrix, by-variable or by-neuron")->capture_default_str();
-  c->add_option("--columns", a->columns, "Data columns to feed the model's inputs, in order (default: by name)");
+  c->add_option("--out,-o", a->out, "Also write the result as JSON to this file");
   c->add_option("--seed", a->seed, "Random seed (KSG subset and tie-breaking)")->capture_default_str();
   c->add_option("--threads", a->threads, "OpenMP threads (default: all)");
   c->add_flag("--json", a->json, "Print JSON: neurons, variables, nmi (one row per neuron), mi_nats, ...");

@@ -11,8 +11,8 @@ namespace unbox::cli {
 
 namespace {
 struct PredictArgs {
-  std::string model, data, out, neurons = "output", columns, keep;
-  bool allow_nan = false;
+  std::string model, out, neurons = "output", keep;
+  EventArgs data;
   bool gradient = false;
   Index batch = 4096;
   int threads = 0;
@@ -26,12 +26,9 @@ int run_predict() {
   if (names.empty()) throw Error("--neurons names no neuron");
   std::vector<NeuronRef> refs;
   for (const auto& n : names) refs.push_back(net.resolve(n));
-  ReadOptions ro;
-  ro.allow_nan = a.allow_nan;
-  Dataset data = read_dataset(a.data, ro);
-  // ONNX models carry no column names: by default they read the data's feature columns.
-  const std::vector<std::string> columns = model_columns(net, data, split_list(a.columns));
-  auto inputs = gather_inputs(net, data, columns);
+  const Events events = bind_events(net, a.data);
+  const Dataset& data = events.data();
+  const auto& inputs = events.inputs();
   Tensor values = evaluate(net, inputs, refs, {.batch = a.batch});
   Dataset out;
   out.source = a.out;
@@ -55,7 +52,7 @@ int run_predict() {
       std::cout << fmt::format("wrote {}: {} events, columns {}\n", a.out, data.events(), a.neurons);
       return 0;
     }
-    std::vector<std::string> cols = columns.empty() ? net.feature_names(0) : columns;
+    const std::vector<std::string>& cols = events.feature_names(0);
     for (size_t j = 0; j < names.size(); ++j) {
       Tensor g = input_gradient(net, inputs, refs[j], {.batch = a.batch})[0];
       for (size_t c = 0; c < cols.size(); ++c) {
@@ -75,18 +72,16 @@ void register_predict(CLI::App& app) {
   auto* c = add_command(app, "predict", "Write the values of chosen neurons for every event",
                         "unbox predict --model m.unbox --data test.csv --out scores.csv --neurons output,L2N12,L12N0:pre",
                         run_predict);
-  c->add_option("--model", a.model, "Model file (.unbox)")->required();
-  c->add_option("--data", a.data, "Events (csv, npy, npz, h5[:/path])")->required();
-  c->add_option("--out", a.out, "Output file; its extension picks the format (csv, npy, npz, h5)")->required();
-  c->add_option("--neurons", a.neurons,
-                "Neurons, comma-separated: output (every class of a multi-class output), output:pre, output[j], "
+  add_model_option(c, a.model)->required();
+  add_event_options(c, a.data);
+  c->get_option("--data")->required();
+  c->add_option("--out,-o", a.out, "Output file; its extension picks the format (csv, npy, npz, h5)")->required();
+  c->add_option("--neurons", a.neurons, "Neurons, comma-separated: output (every class of a multi-class output), output:pre, output[j], "
                 "L2N12, L12N0:pre, NODE[j]")
       ->capture_default_str();
-  c->add_option("--columns", a.columns, "Data columns to feed the model's inputs, in order (default: by name)");
   c->add_option("--keep", a.keep, "Data columns to copy to the output (e.g. label,weight)");
   c->add_flag("--gradient", a.gradient,
               "Also write the exact gradient of each neuron with respect to each input column, named d(N)/d(col)");
-  c->add_flag("--allow-nan", a.allow_nan, "Accept NaN/Inf in the data and pass them through");
   c->add_option("--batch", a.batch, "Events per batch")->capture_default_str();
   c->add_option("--threads", a.threads, "OpenMP threads (default: all)");
 }

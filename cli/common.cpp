@@ -106,27 +106,52 @@ std::string explained_target(const Network& net, const std::string& forced, std:
   return forced;
 }
 
-Dataset load_events_to_explain(const DataArgs& args, Index max_events) {
-  Dataset data = load_data(args);
-  if (args.label.empty() && data.has("label")) data.label_column = "label";
-  if (data.label_column) check_labels(data);
-  if (max_events > 0 && data.events() > max_events) {
-    std::vector<Index> rows(static_cast<size_t>(max_events));
-    for (Index i = 0; i < max_events; ++i) rows[static_cast<size_t>(i)] = i;
-    data = data.subset(rows);
-  }
-  return data;
+void add_event_options(CLI::App* c, EventArgs& a, bool with_columns) {
+  c->add_option("--data,-d", a.data, "Events (csv, npy, npz, h5[:/path])");
+  c->add_option("--label", a.label, "Label column, 1 signal / 0 background (default: 'label' when present)");
+  c->add_option("--weight,-w", a.weight, "Weight column (default: none, every event weighs 1)");
+  if (with_columns)
+    c->add_option("--columns", a.columns,
+                  "Data columns feeding the model's input, in order (default: the model's column names; for a model "
+                  "without names, e.g. ONNX, the data's columns in order without label and weight)");
+  c->add_option("--events", a.events, "Use only the first N events (0: all)")->capture_default_str();
+  c->add_flag("--allow-nan", a.allow_nan, "Read files holding NaN/Inf (methods still refuse them where they matter)");
 }
 
-Dataset score_columns(const std::string& prefix, const std::vector<std::string>& features, const Tensor& scores) {
-  Dataset out;
-  const Index n = scores.dim(0);
-  for (size_t j = 0; j < features.size(); ++j) {
-    Tensor c({n});
-    for (Index e = 0; e < n; ++e) c[e] = scores.at(e, static_cast<Index>(j));
-    out.add(prefix + features[j], std::move(c));
+Dataset read_event_data(const EventArgs& a) {
+  if (a.data.empty()) throw Error("--data is required");
+  Dataset d = load_data({a.data, a.label, a.weight, a.allow_nan});
+  if (d.source.empty()) d.source = a.data;
+  if (a.label.empty() && a.default_label && d.has("label")) d.label_column = "label";
+  // Labels are checked (0/1) by the methods that use classes (Events::require_labels).
+  if (a.events < 0) throw Error(fmt::format("--events must be >= 0, got {}", a.events));
+  if (a.events > 0 && d.events() > a.events) {
+    std::vector<Index> rows(static_cast<size_t>(a.events));
+    for (Index i = 0; i < a.events; ++i) rows[static_cast<size_t>(i)] = i;
+    d = d.subset(rows);
   }
-  return out;
+  return d;
+}
+
+Events bind_events(const Network& model, const EventArgs& a) {
+  return Events(model, read_event_data(a), Binding{split_list(a.columns), 0});
+}
+
+Events unbound_events(const EventArgs& a) { return Events(read_event_data(a)); }
+
+CLI::Option* add_model_option(CLI::App* c, std::string& model, bool list) {
+  return c->add_option("--model,-m", model,
+                       list ? "Model file(s), native .unbox or ONNX; several of one architecture, comma-separated, "
+                              "give mean +- std across trainings"
+                            : "Model file: native .unbox or ONNX (chosen by content)");
+}
+
+void print_result(const nlohmann::json& j, const std::string& table, bool json, const std::string& out) {
+  if (!out.empty()) write_text_atomically(out, j.dump(2) + "\n");
+  if (json)
+    std::cout << j.dump(2) << "\n";
+  else
+    std::cout << table;
 }
 
 }  // namespace unbox::cli

@@ -2,10 +2,14 @@
 // checking labels and finiteness, splitting comma lists, printing layer tables.
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
+#include <CLI/CLI.hpp>
+
 #include "unbox/data.hpp"
+#include "unbox/events.hpp"
 #include "unbox/network.hpp"
 
 namespace unbox::cli {
@@ -33,11 +37,30 @@ std::string layer_table(const Network& net);
 std::string explained_target(const Network& net, const std::string& forced, std::string* note,
                              const std::string& why);
 
-// The events lrp and attribute explain: the data file, its label column ("label" when it
-// exists and --label named none; checked to be 0/1), cut to the first `max_events` (> 0).
-Dataset load_events_to_explain(const DataArgs& args, Index max_events);
 
-// Per-event scores [N, features] as columns PREFIX<feature> of a new dataset.
-Dataset score_columns(const std::string& prefix, const std::vector<std::string>& features, const Tensor& scores);
+// ---- the calling convention's shared options ----------------------------------------
+
+// The events every analysis subcommand reads, with the same flags and meanings:
+// --data/-d, --label, --weight, --columns, --events, --allow-nan.
+struct EventArgs {
+  std::string data;
+  std::string label;   // "" = "label" when the data has such a column (default_label), else none
+  std::string weight;  // "" = none
+  std::string columns; // comma list: data columns feeding a single flat input, in order
+  Index events = 0;    // first N events (0: all)
+  bool allow_nan = false;
+  bool default_label = true;
+};
+void add_event_options(CLI::App* c, EventArgs& a, bool with_columns = true);
+// The data with its label and weight columns, cut to the first N events.
+Dataset read_event_data(const EventArgs& a);
+// Bound to a model's inputs by the one rule (events.hpp).
+Events bind_events(const Network& model, const EventArgs& a);
+// Not bound to a model (methods on data columns only).
+Events unbound_events(const EventArgs& a);
+// --model/-m (native .unbox or ONNX; `list`: comma-separated models allowed).
+CLI::Option* add_model_option(CLI::App* c, std::string& model, bool list = false);
+// Print a result: JSON (--json) or its table; --out writes the JSON atomically.
+void print_result(const nlohmann::json& j, const std::string& table, bool json, const std::string& out);
 
 }  // namespace unbox::cli

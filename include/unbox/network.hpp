@@ -181,10 +181,9 @@ class Network {
 
 // --- data binding and batched evaluation over many events ---------------------
 
-// The model's input tensors for a dataset: a flat input reads its feature columns by
-// name (or `columns`, in order, when given: then names are checked by count only and
-// the data's names are used), a tensor input reads the array named after the input.
-// A missing column is an Error naming it and the model.
+// The model's input tensors for a dataset, by the one binding rule of Events
+// (events.hpp): `columns` when given, else by name, else the data's columns in order for
+// a single flat input without column names; tensors by input name.
 std::vector<Tensor> gather_inputs(const Network& net, const Dataset& data, const std::vector<std::string>& columns = {});
 
 struct EvalOptions {

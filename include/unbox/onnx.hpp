@@ -38,11 +38,6 @@ Network load_model(const std::string& path);
 // True for a network imported from ONNX (metadata "format": "onnx").
 bool is_onnx_network(const Network& net);
 
-// The data columns that feed a model with one flat input: `columns` when given; for an
-// ONNX model, by default the data's feature columns in order (leaving out the label and
-// weight columns), since ONNX models carry no column names; otherwise empty (the
-// model's own feature names are used). A count mismatch is an Error.
-std::vector<std::string> model_columns(const Network& net, const Dataset& data, const std::vector<std::string>& columns);
 
 // What an ONNX model needs from the data, for `unbox info` (one line per input).
 std::string onnx_input_summary(const Network& net);

@@ -55,17 +55,40 @@ Network network_from_layer(const Network& net, int layer, int last) {
   return tail;
 }
 
-ActivationDifferenceResult activation_difference(const Network& net, const Dataset& data, const std::string& neuron,
+void ActivationDifferenceAccumulator::add(const double* d, Index rows) {
+  const Index n = static_cast<Index>(sum.size());
+  for (Index s = 0; s < rows; ++s)
+    for (Index i = 0; i < n; ++i) sum[static_cast<size_t>(i)] += d[s * n + i];
+  count += rows;
+}
+
+void ActivationDifferenceAccumulator::merge(const ActivationDifferenceAccumulator& o) {
+  if (o.sum.size() != sum.size()) throw Error("activation difference: merging sums over different variables");
+  for (size_t i = 0; i < sum.size(); ++i) sum[i] += o.sum[i];
+  count += o.count;
+}
+
+std::vector<double> ActivationDifferenceAccumulator::mean() const {
+  std::vector<double> m(sum);
+  for (double& v : m) v /= static_cast<double>(count);
+  return m;
+}
+
+ActivationDifferenceResult activation_difference(const Network& net, const Events& events,
                                                  const ActivationDifferenceOptions& o) {
-  if (o.samples < 1) throw Error(fmt::format("--samples must be at least 1, not {}", o.samples));
-  if (o.bootstrap < 0) throw Error("--bootstrap must not be negative");
+  if (o.samples < 1) throw Error(fmt::format("the number of sampled events must be at least 1, not {}", o.samples));
+  if (o.bootstrap < 0) throw Error("the number of bootstrap replicas must not be negative");
+  events.check_model(net, "activation difference");
+  const Dataset& data = events.data();
+  const std::string& neuron = o.neuron;
+  const EvalOptions eval{.batch = o.batch};
   const NeuronRef ref = net.resolve(neuron);
   const Index n_events = data.events();
   if (n_events < 2) throw Error(fmt::format("'{}' has {} events; activation difference needs at least 2", data.source, n_events));
-  const std::vector<Tensor> inputs = gather_inputs(net, data, o.columns);
+  const std::vector<Tensor>& inputs = events.inputs();
 
   // sigma_z over the whole data set (population standard deviation).
-  const Tensor z_all = evaluate(net, inputs, {ref}, o.eval);
+  const Tensor z_all = evaluate(net, inputs, {ref}, eval);
   double mean = 0.0;
   for (double v : z_all.values()) mean += v;
   mean /= static_cast<double>(n_events);
@@ -87,10 +110,10 @@ ActivationDifferenceResult activation_difference(const Network& net, const Datas
     if (inputs.size() != 1 || net.node(net.input_nodes()[0]).shape.size() != 1)
       throw Error("activation difference with respect to the inputs needs a model with one flat input");
     x = &inputs[0];
-    names = o.columns.empty() ? net.feature_names(0) : o.columns;
+    names = events.feature_names(0);
   } else {
     const auto layers = net.layers();
-    if (layers.empty()) throw Error("--layer needs a plain stack of layers (this network has none)");
+    if (layers.empty()) throw Error("a hidden layer as the variables needs a plain stack of layers (this network has none)");
     if (o.layer < 0 || o.layer >= static_cast<int>(layers.size()))
       throw Error(fmt::format("layer L{} does not exist: the network has layers L0..L{}", o.layer, layers.size() - 1));
     const LayerInfo& l = layers[static_cast<size_t>(o.layer)];
@@ -98,7 +121,7 @@ ActivationDifferenceResult activation_difference(const Network& net, const Datas
       throw Error(fmt::format("neuron {} does not come after layer L{}: choose an earlier layer", neuron, o.layer));
     std::vector<NeuronRef> layer_refs;
     for (Index j = 0; j < l.width; ++j) layer_refs.push_back({l.post_node, j});
-    x_owned = evaluate(net, inputs, layer_refs, o.eval);
+    x_owned = evaluate(net, inputs, layer_refs, eval);
     x = &x_owned;
     sub_storage = network_from_layer(net, o.layer, ref.node);
     sub = &sub_storage;
@@ -119,7 +142,7 @@ ActivationDifferenceResult activation_difference(const Network& net, const Datas
     }
   picked.resize(static_cast<size_t>(S));
   const Tensor base = x->gather_events(picked);
-  const Tensor z0 = evaluate(*sub, {base}, {target}, o.eval);
+  const Tensor z0 = evaluate(*sub, {base}, {target}, eval);
 
   // d[s, i] = |z(x_s) - z(x_s with x_i from a random event)| / sigma.
   std::vector<double> d(static_cast<size_t>(S * n));
@@ -129,17 +152,16 @@ ActivationDifferenceResult activation_difference(const Network& net, const Datas
       const Index donor = static_cast<Index>(rng.below(static_cast<std::uint64_t>(n_events)));
       swapped[s * n + i] = (*x)[donor * n + i];
     }
-    const Tensor zi = evaluate(*sub, {swapped}, {target}, o.eval);
+    const Tensor zi = evaluate(*sub, {swapped}, {target}, eval);
     for (Index s = 0; s < S; ++s) {
       d[static_cast<size_t>(s * n + i)] = std::abs(z0[s] - zi[s]) / sigma;
       swapped[s * n + i] = base[s * n + i];
     }
   }
 
-  std::vector<double> ad(static_cast<size_t>(n), 0.0);
-  for (Index s = 0; s < S; ++s)
-    for (Index i = 0; i < n; ++i) ad[static_cast<size_t>(i)] += d[static_cast<size_t>(s * n + i)];
-  for (double& v : ad) v /= static_cast<double>(S);
+  ActivationDifferenceAccumulator acc(n);
+  acc.add(d.data(), S);
+  const std::vector<double> ad = acc.mean();
 
   // Bootstrap over the sampled events: resample S of them with replacement (as
   // multiplicities) and recompute each mean.
@@ -179,6 +201,7 @@ ActivationDifferenceResult activation_difference(const Network& net, const Datas
   r.events = n_events;
   r.seed = o.seed;
   r.sigma = sigma;
+  r.top = o.top;
   for (Index i = 0; i < n; ++i)
     r.ranking.push_back({names[static_cast<size_t>(i)], ad[static_cast<size_t>(i)], err[static_cast<size_t>(i)]});
   std::stable_sort(r.ranking.begin(), r.ranking.end(),
@@ -186,11 +209,11 @@ ActivationDifferenceResult activation_difference(const Network& net, const Datas
   return r;
 }
 
-nlohmann::ordered_json ActivationDifferenceResult::to_json() const {
-  nlohmann::ordered_json j;
+nlohmann::json ActivationDifferenceResult::to_json() const {
+  nlohmann::json j;
   j["neuron"] = neuron;
   j["layer"] = fmt::format("L{}", layer);
-  j["ranking"] = nlohmann::ordered_json::array();
+  j["ranking"] = nlohmann::json::array();
   for (const auto& e : ranking) j["ranking"].push_back({{"variable", e.variable}, {"ad", e.ad}, {"err", e.err}});
   j["sigma"] = sigma;
   j["samples"] = samples;

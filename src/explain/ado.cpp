@@ -14,6 +14,7 @@
 // All sums run in one fixed order (the sort is by value, then event index), so the result
 // does not depend on the platform's sort or on threads.
 #include "unbox/explain/ado.hpp"
+#include "unbox/metrics.hpp"
 
 #include <fmt/format.h>
 
@@ -188,8 +189,8 @@ AdoResult finish(double s, double u, double total) {
 
 }  // namespace
 
-nlohmann::ordered_json AdoResult::to_json() const {
-  nlohmann::ordered_json j;
+nlohmann::json AdoResult::to_json() const {
+  nlohmann::json j;
   j["ado"] = ado;
   j["concordant"] = concordant;
   j["discordant"] = discordant;
@@ -312,6 +313,48 @@ DiscordantPairs discordant_pairs(std::span<const double> f, std::span<const doub
     if (discordant(a, b)) out.pairs.emplace_back(a, b);
   }
   return out;
+}
+
+namespace {
+AdoComparison compare(const Network* model, const Events& events, const AdoOptions& o) {
+  if (o.score.empty() || o.against.empty())
+    throw Error("ADO needs two discriminants: a score and one to compare it against (data columns or neurons)");
+  events.require_labels("ado");
+  const auto f = column_or_neuron(model, events, o.score, o.batch);
+  const auto g = column_or_neuron(model, events, o.against, o.batch);
+  const auto labels = events.labels();
+  const auto w = events.has_weights() ? events.weights() : std::vector<double>{};
+  AdoComparison r;
+  r.score = o.score, r.against = o.against, r.source = events.data().source;
+  r.ado = ado(f, g, labels, w);
+  r.auc_score = auc(f, labels, w);
+  r.auc_against = auc(g, labels, w);
+  return r;
+}
+}  // namespace
+
+AdoComparison ado(const Network& model, const Events& events, const AdoOptions& o) { return compare(&model, events, o); }
+AdoComparison ado(const Events& events, const AdoOptions& o) { return compare(nullptr, events, o); }
+
+nlohmann::json AdoComparison::to_json() const {
+  nlohmann::json j = ado.to_json();
+  j["score"] = score;
+  j["against"] = against;
+  j["auc_score"] = auc_score;
+  j["auc_against"] = auc_against;
+  j["ties"] = "a pair tied in either discriminant counts one half";
+  return j;
+}
+
+std::string AdoComparison::table() const {
+  std::string t = fmt::format("unbox ado: '{}' against '{}' on '{}'\n", score, against, source);
+  t += fmt::format("  ADO                 {:.6f}   (ties count one half)\n", ado.ado);
+  t += fmt::format("  pairs               {} signal x {} background = {}\n", ado.n_signal, ado.n_background,
+                   ado.n_pairs);
+  t += fmt::format("  concordant          {:.6f}\n  discordant          {:.6f}\n  tied                {:.6f}\n",
+                   ado.concordant, ado.discordant, ado.tied);
+  t += fmt::format("  AUC {:<15} {:.6f}\n  AUC {:<15} {:.6f}\n", score, auc_score, against, auc_against);
+  return t;
 }
 
 }  // namespace unbox

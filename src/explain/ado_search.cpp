@@ -42,8 +42,8 @@ AdoSearchResult ado_search(const Dataset& data, const std::vector<double>& targe
   const Index n = data.events();
   if (static_cast<Index>(target.size()) != n)
     throw Error(fmt::format("ADO search: the target has {} values for {} events", target.size(), n));
-  if (base.empty()) throw Error("ADO search needs at least one base observable (--base)");
-  if (pool.empty()) throw Error("ADO search needs a pool of candidate observables (--pool)");
+  if (base.empty()) throw Error("ADO search needs at least one base observable");
+  if (pool.empty()) throw Error("ADO search needs a pool of candidate observables");
   if (!(o.train_fraction > 0 && o.train_fraction < 1))
     throw Error("ADO search: the training fraction must be between 0 and 1");
   if (o.max_steps < 0 || o.max_pairs <= 0) throw Error("ADO search: steps must be >= 0 and pairs positive");
@@ -166,8 +166,8 @@ AdoSearchResult ado_search(const Dataset& data, const std::vector<double>& targe
   return r;
 }
 
-nlohmann::ordered_json AdoSearchResult::to_json() const {
-  nlohmann::ordered_json j;
+nlohmann::json AdoSearchResult::to_json() const {
+  nlohmann::json j;
   j["target"] = target;
   j["target_auc"] = target_auc;
   j["base"] = base;
@@ -180,18 +180,18 @@ nlohmann::ordered_json AdoSearchResult::to_json() const {
                   {"train_fraction", options.train_fraction}, {"max_pairs", options.max_pairs},
                   {"max_steps", options.max_steps}, {"margin", options.margin},
                   {"seed", options.seed}};
-  nlohmann::ordered_json steps = nlohmann::ordered_json::array();
+  nlohmann::json steps = nlohmann::json::array();
   for (const auto& s : this->steps) {
-    nlohmann::ordered_json o;
-    o["added"] = s.added.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(s.added);
+    nlohmann::json o;
+    o["added"] = s.added.empty() ? nlohmann::json(nullptr) : nlohmann::json(s.added);
     o["auc"] = s.auc;
     o["ado"] = s.ado;
-    o["ado_on_pairs"] = s.added.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(s.ado_on_pairs);
+    o["ado_on_pairs"] = s.added.empty() ? nlohmann::json(nullptr) : nlohmann::json(s.ado_on_pairs);
     o["features"] = s.features;
     o["disordered_pairs"] = s.disordered_pairs;
     o["pairs_used"] = s.pairs_used;
     o["pairs_sampled"] = s.sampled;
-    nlohmann::ordered_json rk = nlohmann::ordered_json::array();
+    nlohmann::json rk = nlohmann::json::array();
     for (size_t k = 0; k < s.ranking.size() && k < 10; ++k)
       rk.push_back({{"name", s.ranking[k].name}, {"ado_on_pairs", s.ranking[k].ado_on_pairs}});
     o["next_candidates"] = rk;
@@ -201,7 +201,7 @@ nlohmann::ordered_json AdoSearchResult::to_json() const {
   return j;
 }
 
-std::string AdoSearchResult::to_table() const {
+std::string AdoSearchResult::table() const {
   std::string out = fmt::format("ADO guided search: target {} (AUC {:.4f}); networks {} trained on {} events, measured on {}\n\n",
                                 target, target_auc, options.arch, train_events, test_events);
   const std::string b = base_label(base);
@@ -234,5 +234,33 @@ std::string AdoSearchResult::to_table() const {
                        steps[i].added, steps[i].ado_on_pairs);
   return out;
 }
+
+namespace {
+AdoSearchResult search_on(const Network* model, const Events& events, const AdoSearchOptions& o) {
+  if (o.target.empty()) throw Error("ADO search needs a target discriminant (a data column or a neuron)");
+  if (o.base.empty()) throw Error("ADO search needs at least one base observable");
+  events.require_labels("ado search");
+  const Dataset& data = events.data();
+  const std::vector<double> target = column_or_neuron(model, events, o.target);
+  std::vector<std::string> pool = o.pool;
+  if (pool.empty())
+    for (const auto& c : data.feature_columns())
+      if (c != o.target && std::find(o.base.begin(), o.base.end(), c) == o.base.end()) pool.push_back(c);
+  for (const std::vector<std::string>* list : {&o.base, static_cast<const std::vector<std::string>*>(&pool)})
+    for (const auto& n : *list) {
+      const Tensor& t = data.get(n);
+      for (Index i = 0; i < t.size(); ++i)
+        if (!std::isfinite(t[i]))
+          throw Error(fmt::format("{}: column '{}' has {} at event {}; the ADO search does not accept NaN or Inf",
+                                  data.source, n, format_double(t[i]), i / t.per_event() + 1));
+    }
+  return ado_search(data, target, o.target, o.base, pool, o);
+}
+}  // namespace
+
+AdoSearchResult ado_search(const Network& model, const Events& events, const AdoSearchOptions& o) {
+  return search_on(&model, events, o);
+}
+AdoSearchResult ado_search(const Events& events, const AdoSearchOptions& o) { return search_on(nullptr, events, o); }
 
 }  // namespace unbox

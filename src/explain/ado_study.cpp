@@ -43,7 +43,7 @@ Tensor particle_matrix(const Dataset& d, const std::string& f, Index particles) 
 AdoStudyResult ado_study(const AdoStudyOptions& o) {
   const auto t0 = std::chrono::steady_clock::now();
   if (o.events < 200) throw Error("ado study: at least 200 events per sample");
-  if (o.dmax < 1 || o.dmax > 7) throw Error("ado study: --dmax must be between 1 and 7");
+  if (o.dmax < 1 || o.dmax > 7) throw Error("ado study: the largest EFP degree must be between 1 and 7");
   std::vector<double> betas;
   for (const auto& b : split_commas(o.betas)) {
     double v = 0;
@@ -62,7 +62,7 @@ AdoStudyResult ado_study(const AdoStudyOptions& o) {
   a.label_column = second.label_column = "label";
   const std::vector<std::string> particles = xaug_particle_columns();
   Architecture arch = parse_architecture(o.pfn_arch, "relu", "sigmoid");
-  if (arch.pfn_phi.empty()) throw Error(fmt::format("ado study: --pfn '{}' is not a pfn:PHI:F architecture", o.pfn_arch));
+  if (arch.pfn_phi.empty()) throw Error(fmt::format("ado study: the target architecture '{}' is not a pfn:PHI:F architecture", o.pfn_arch));
   Network pfn = build_network(particles, arch);
   TrainOptions t;
   t.epochs = o.pfn_epochs;
@@ -97,7 +97,7 @@ AdoStudyResult ado_study(const AdoStudyOptions& o) {
       for (Index e = 0; e < second.events(); ++e) col[e] = v[e * static_cast<Index>(graphs.size()) + static_cast<Index>(k)];
       second.add(name, std::move(col));
       pool.push_back(name);
-      nlohmann::ordered_json info = efp_graph_json(graphs[k]);
+      nlohmann::json info = efp_graph_json(graphs[k]);
       info["kappa"] = 1.0;
       info["beta"] = beta;
       r.pool_info[name] = info;
@@ -110,8 +110,8 @@ AdoStudyResult ado_study(const AdoStudyOptions& o) {
   return r;
 }
 
-nlohmann::ordered_json AdoStudyResult::to_json() const {
-  nlohmann::ordered_json j = search.to_json();
+nlohmann::json AdoStudyResult::to_json() const {
+  nlohmann::json j = search.to_json();
   j["study"] = {{"toy", "xaug-jets"},
                 {"events_per_sample", options.events},
                 {"seed", options.seed},
@@ -126,12 +126,12 @@ nlohmann::ordered_json AdoStudyResult::to_json() const {
   return j;
 }
 
-std::string AdoStudyResult::to_table() const {
+std::string AdoStudyResult::table() const {
   std::string s = fmt::format(
       "ADO study on the XAUG jet toy: target a Particle Flow Network {} ({} parameters) trained on {} jets;\n"
       "pool: {} connected EFPs (kappa 1, beta {}, d <= {}); everything below measured on {} other jets\n\n",
       options.pfn_arch, pfn_parameters, options.events, pool_info.size(), options.betas, options.dmax, options.events);
-  s += search.to_table();
+  s += search.table();
   for (size_t i = 1; i < search.steps.size(); ++i) {
     const auto& name = search.steps[i].added;
     if (!pool_info.contains(name)) continue;

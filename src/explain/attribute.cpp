@@ -95,7 +95,7 @@ Attribution attribute(const Network& net, const std::vector<Tensor>& inputs, con
   std::vector<Index> pe(K), off(K);
   for (size_t k = 0; k < K; ++k) off[k] = F, pe[k] = inputs[k].per_event(), F += pe[k];
   // Feature names as LRP gives them (flat inputs: the columns; tensors NAME[i,j,...]).
-  a.features = input_element_names(net, o.columns);
+  a.features = input_element_names(net);
   if (static_cast<Index>(a.features.size()) != F)
     throw Error(fmt::format("attribute: the inputs hold {} values per event, the network's inputs {}", F,
                             a.features.size()));
@@ -142,12 +142,12 @@ Attribution attribute(const Network& net, const std::vector<Tensor>& inputs, con
         if (ec != std::errc() || p != t.data() + t.size()) ev = -1;
       }
       if (ev < 0 || ev >= N)
-        throw Error(fmt::format("bad --baseline '{}': expected zero, mean or event:K with 0 <= K < {}", o.baseline, N));
+        throw Error(fmt::format("bad baseline '{}': expected zero, mean or event:K with 0 <= K < {}", o.baseline, N));
       for (Index j = 0; j < pe[k]; ++j) base[k][j] = inputs[k][ev * pe[k] + j];
     }
   } else {
-    if (o.samples < 1) throw Error(fmt::format("--samples must be positive, got {}", o.samples));
-    if (!(o.noise >= 0)) throw Error(fmt::format("--noise must be >= 0, got {}", o.noise));
+    if (o.samples < 1) throw Error(fmt::format("the number of SmoothGrad samples must be positive, got {}", o.samples));
+    if (!(o.noise >= 0)) throw Error(fmt::format("the SmoothGrad noise must be >= 0, got {}", o.noise));
     S = o.samples;
     for (size_t k = 0; k < K; ++k) {
       sigma[k].assign(static_cast<size_t>(pe[k]), 0.0);
@@ -160,7 +160,7 @@ Attribution attribute(const Network& net, const std::vector<Tensor>& inputs, con
       }
     }
   }
-  const Index block = std::max<Index>(1, o.block);
+  const Index block = std::max<Index>(1, o.batch);
   std::vector<Tensor> pts(K);
   for (Index b0 = 0; b0 < N; b0 += block) {
     const Index E = std::min(block, N - b0);
@@ -215,8 +215,5 @@ Attribution attribute(const Network& net, const std::vector<Tensor>& inputs, con
   return a;
 }
 
-Attribution attribute(const Network& net, const Dataset& data, const AttributeOptions& o) {
-  return attribute(net, gather_inputs(net, data, o.columns), o);
-}
 
 }  // namespace unbox

@@ -164,14 +164,14 @@ std::string CavemanTerm::text() const {
   return "";
 }
 
-nlohmann::ordered_json CavemanTerm::to_json() const {
-  nlohmann::ordered_json j;
+nlohmann::json CavemanTerm::to_json() const {
+  nlohmann::json j;
   j["kind"] = kind_name(kind);
   j["variables"] = variables;
   j["coefficient"] = coefficient;
   j["constant"] = constant;
   j["linear"] = linear;
-  nlohmann::ordered_json q = nlohmann::ordered_json::array();
+  nlohmann::json q = nlohmann::json::array();
   for (const auto& e : quadratic) q.push_back({{"i", e.i}, {"j", e.j}, {"c", e.c}});
   j["quadratic"] = q;
   j["cluster_points"] = cluster_points;
@@ -233,14 +233,14 @@ std::vector<double> CavemanVariable::evaluate(const Dataset& data) const {
   return out;
 }
 
-nlohmann::ordered_json CavemanVariable::to_json() const {
-  nlohmann::ordered_json j;
+nlohmann::json CavemanVariable::to_json() const {
+  nlohmann::json j;
   j["unbox"] = "caveman variable";
   j["version"] = 1;
   j["neuron"] = neuron;
   j["formula"] = formula();
   j["intercept"] = intercept;
-  nlohmann::ordered_json t = nlohmann::ordered_json::array();
+  nlohmann::json t = nlohmann::json::array();
   for (const auto& term : terms) t.push_back(term.to_json());
   j["terms"] = t;
   return j;
@@ -248,7 +248,7 @@ nlohmann::ordered_json CavemanVariable::to_json() const {
 
 CavemanVariable CavemanVariable::from_json(const nlohmann::json& j) {
   if (!j.is_object() || j.value("unbox", std::string()) != "caveman variable")
-    throw Error("not a caveman variable file (written by unbox caveman --out)");
+    throw Error("not a caveman variable file (a caveman variable's JSON)");
   CavemanVariable v;
   v.neuron = j.value("neuron", std::string());
   v.intercept = j.at("intercept").get<double>();
@@ -537,23 +537,22 @@ std::vector<double> term_matrix(const std::vector<Candidate>& cands, const Tenso
 
 }  // namespace
 
-CavemanResult caveman(const Network& net, const Dataset& data, const Dataset& population, const std::string& neuron,
-                      const CavemanOptions& o) {
+CavemanResult caveman(const Network& net, const Events& events, const CavemanOptions& o) {
+  events.check_model(net, "caveman");
+  const Dataset& data = events.data();
+  const Dataset& population = o.population;
+  const std::string& neuron = o.neuron;
   if (net.input_nodes().size() != 1 || net.node(net.input_nodes()[0]).shape.size() != 1)
     throw Error("caveman needs a model with one flat input (a list of named features)");
-  if (o.terms < 1) throw Error("--terms must be at least 1");
+  if (o.terms < 1) throw Error("the number of terms must be at least 1");
   const NeuronRef ref = net.resolve(neuron);
-  const auto& names = net.feature_names(0);
+  const auto& names = events.feature_names(0);
   const Index d = static_cast<Index>(names.size());
-  Tensor x = gather_inputs(net, data)[0];
+  const Tensor& x = events.inputs()[0];
   const Index N = x.events();
   if (N < 10) throw Error(fmt::format("'{}' has too few events for a caveman variable", data.source));
-  const Tensor& label_col = data.get(o.label);
-  std::vector<double> labels = label_col.values();
-  for (size_t e = 0; e < labels.size(); ++e)
-    if (labels[e] != 0.0 && labels[e] != 1.0)
-      throw Error(fmt::format("label column '{}' in '{}' must hold 0 or 1; event {} has {}", o.label, data.source, e,
-                              labels[e]));
+  events.require_labels("caveman");
+  std::vector<double> labels = events.labels();
 
   // The population: its converged points (the activation-maximization set).
   for (const auto& c : {std::string("converged")})
@@ -564,7 +563,7 @@ CavemanResult caveman(const Network& net, const Dataset& data, const Dataset& po
   for (Index p = 0; p < population.events(); ++p)
     if (conv[p] == 1.0) rows.push_back(p);
   if (rows.empty())
-    throw Error(fmt::format("no converged points in '{}'; rerun maximize with a reachable --threshold or more --steps",
+    throw Error(fmt::format("no converged points in '{}'; rerun maximize with a reachable threshold or more steps",
                             population.source));
   const Index M = static_cast<Index>(rows.size());
   Tensor pts({M, d});
@@ -761,12 +760,12 @@ CavemanResult caveman(const Network& net, const Dataset& data, const Dataset& po
   return r;
 }
 
-nlohmann::ordered_json CavemanResult::to_json() const {
-  nlohmann::ordered_json j;
+nlohmann::json CavemanResult::to_json() const {
+  nlohmann::json j;
   j["neuron"] = variable.neuron;
   j["formula"] = variable.formula();
   j["intercept"] = variable.intercept;
-  nlohmann::ordered_json t = nlohmann::ordered_json::array();
+  nlohmann::json t = nlohmann::json::array();
   for (const auto& term : variable.terms) t.push_back(term.to_json());
   j["terms"] = t;
   j["auc"] = auc;
@@ -782,7 +781,7 @@ nlohmann::ordered_json CavemanResult::to_json() const {
   return j;
 }
 
-std::string CavemanResult::to_table() const {
+std::string CavemanResult::table() const {
   std::string s;
   s += fmt::format("unbox caveman: {} from {} converged points, {} island terms, {} kept\n", variable.neuron,
                    population_points, candidates, variable.terms.size());

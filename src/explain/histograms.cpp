@@ -204,8 +204,8 @@ PopulationHistograms population_histograms(const MaximizeResult& r, const Histog
   return out;
 }
 
-nlohmann::ordered_json PopulationHistogram::to_json() const {
-  nlohmann::ordered_json j;
+nlohmann::json PopulationHistogram::to_json() const {
+  nlohmann::json j;
   j["variables"] = names;
   j["score"] = score;
   j["lo"] = lo;
@@ -215,13 +215,13 @@ nlohmann::ordered_json PopulationHistogram::to_json() const {
   return j;
 }
 
-nlohmann::ordered_json PopulationHistograms::to_json() const {
-  nlohmann::ordered_json j;
+nlohmann::json PopulationHistograms::to_json() const {
+  nlohmann::json j;
   j["population"] = population;
   j["points"] = points;
   j["layout"] = "counts are row-major over the variables (first variable slowest); equal-width bins over [lo, hi]";
   auto arr = [](const std::vector<PopulationHistogram>& v) {
-    nlohmann::ordered_json a = nlohmann::ordered_json::array();
+    nlohmann::json a = nlohmann::json::array();
     for (const auto& h : v) a.push_back(h.to_json());
     return a;
   };

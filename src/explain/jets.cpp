@@ -103,7 +103,7 @@ Schedule make_schedule(const Network& net, const NeuronRef& ref, const Derivativ
       if (s.anc[i] && nodes[i].op && nodes[i].op->derivative_kind() == Op::DerivativeKind::Other)
         throw Error(fmt::format(
             "{} (node '{}'): derivatives of order {} through it are not supported (its second derivatives couple "
-            "the neurons of the layer); take the neuron before it (e.g. --neuron output:pre, the logit) or --order 1",
+            "the neurons of the layer); take the neuron before it (e.g. output:pre, the logit) or first order only",
             nodes[i].op->type(), nodes[i].name, o.order));
   }
   s.shortcut = !smooth_below;

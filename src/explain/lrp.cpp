@@ -506,7 +506,7 @@ LrpRelevance lrp(const Network& net_in, const std::vector<Tensor>& inputs, const
   Propagator prop(net, o, inputs, res);
   res.target = o.neuron.empty() ? default_target(net) : o.neuron;
   // The data's names for a flat input, as gather_inputs reads them; NAME[i,j] for tensors.
-  res.features = input_element_names(net, o.columns);
+  res.features = input_element_names(net);
   const Index N = inputs[0].events();
   const Index F = static_cast<Index>(res.features.size());
   res.relevance = Tensor({N, F}, 0.0);
@@ -550,10 +550,6 @@ LrpRelevance lrp(const Network& net_in, const std::vector<Tensor>& inputs, const
         }
       });
   return res;
-}
-
-LrpRelevance lrp(const Network& net, const Dataset& data, const LrpOptions& o) {
-  return lrp(net, gather_inputs(net, data, o.columns), o);
 }
 
 ConservationSummary summarize_conservation(const LrpRelevance& r) {

@@ -301,18 +301,20 @@ const char* box_name(BoxKind b) {
 
 }  // namespace
 
-MaximizeResult maximize(const Network& net, const Dataset& data, const std::string& neuron,
-                        const MaximizeOptions& o) {
+MaximizeResult maximize(const Network& net, const Events& events, const MaximizeOptions& o) {
   const auto t0 = std::chrono::steady_clock::now();
+  events.check_model(net, "maximize");
+  const Dataset& data = events.data();
+  const std::string& neuron = o.neuron;
   if (net.input_nodes().size() != 1 || net.node(net.input_nodes()[0]).shape.size() != 1)
     throw Error("maximize needs a model with one flat input (a list of named features)");
-  if (o.points < 1) throw Error(fmt::format("--points must be positive, got {}", o.points));
-  if (o.steps < 0) throw Error(fmt::format("--steps must be >= 0, got {}", o.steps));
+  if (o.points < 1) throw Error(fmt::format("the number of starting points must be positive, got {}", o.points));
+  if (o.steps < 0) throw Error(fmt::format("the step limit must be >= 0, got {}", o.steps));
   if (!(o.step_size > 0)) throw Error(fmt::format("the step size must be positive, got {}", o.step_size));
-  if (o.plausibility < 0) throw Error("--plausibility must be >= 0");
+  if (o.plausibility < 0) throw Error("the plausibility weight must be >= 0");
   const NeuronRef ref = net.resolve(neuron);
   if (net.input_nodes()[0] == ref.node) throw Error("maximizing a raw input (L0) is trivial; choose a later neuron");
-  Tensor x = gather_inputs(net, data)[0];
+  const Tensor& x = events.inputs()[0];
   const Index n = x.events(), d = x.per_event();
   if (n == 0) throw Error(fmt::format("'{}' has no events", data.source));
   for (double v : x.values())
@@ -320,7 +322,7 @@ MaximizeResult maximize(const Network& net, const Dataset& data, const std::stri
 
   MaximizeResult r;
   r.neuron = neuron;
-  r.inputs = net.feature_names(0);
+  r.inputs = events.feature_names(0);
   r.minimize = o.minimize;
   r.threshold = o.threshold;
   r.box = o.box;
@@ -420,8 +422,8 @@ Dataset MaximizeResult::to_dataset() const {
   return out;
 }
 
-nlohmann::ordered_json MaximizeResult::to_json() const {
-  nlohmann::ordered_json j;
+nlohmann::json MaximizeResult::to_json() const {
+  nlohmann::json j;
   j["neuron"] = neuron;
   j["direction"] = minimize ? "minimize" : "maximize";
   j["threshold"] = threshold;
@@ -434,7 +436,7 @@ nlohmann::ordered_json MaximizeResult::to_json() const {
   j["point_steps"] = point_steps;
   j["seconds"] = seconds;
   j["box"] = box_name(box);
-  nlohmann::ordered_json in = nlohmann::ordered_json::array();
+  nlohmann::json in = nlohmann::json::array();
   const Index d = static_cast<Index>(inputs.size());
   for (Index i = 0; i < d; ++i) {
     Index nb = 0;
@@ -448,7 +450,7 @@ nlohmann::ordered_json MaximizeResult::to_json() const {
   }
   j["inputs"] = in;
   if (plausibility > 0) {
-    nlohmann::ordered_json pj;
+    nlohmann::json pj;
     pj["lambda"] = plausibility;
     pj["converged_fraction"] = converged_fraction();
     pj["mean_log_density"] = mean_log_density;
@@ -461,7 +463,7 @@ nlohmann::ordered_json MaximizeResult::to_json() const {
   return j;
 }
 
-std::string MaximizeResult::to_table() const {
+std::string MaximizeResult::table() const {
   std::string t;
   t += fmt::format("unbox maximize: {} {} to {} {:g}\n", minimize ? "minimized" : "maximized", neuron,
                    minimize ? "<=" : ">=", threshold);

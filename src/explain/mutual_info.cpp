@@ -303,9 +303,9 @@ double ksg_prepared(const std::vector<double>& x, const std::vector<double>& y, 
 }
 
 void check_options(const MutualInfoOptions& o) {
-  if (o.bins < 2 || o.bins > 1000) throw Error(fmt::format("--bins must be between 2 and 1000, not {}", o.bins));
-  if (o.k < 1) throw Error(fmt::format("--k must be at least 1, not {}", o.k));
-  if (o.knn_events < 0) throw Error("--knn-events must not be negative");
+  if (o.bins < 2 || o.bins > 1000) throw Error(fmt::format("the number of bins must be between 2 and 1000, not {}", o.bins));
+  if (o.k < 1) throw Error(fmt::format("the KSG neighbour count k must be at least 1, not {}", o.k));
+  if (o.knn_events < 0) throw Error("the number of KSG events must not be negative");
 }
 
 // Seeded subset of `want` of `n` events (all when want is 0 or >= n), in ascending order.
@@ -643,10 +643,16 @@ std::vector<std::string> expand_neurons(const Network& net, const std::vector<st
   return out;
 }
 
-MutualInfoResult mutual_info(const Network& net, const Dataset& data, const std::vector<std::string>& neuron_list,
-                             const std::vector<std::string>& variables, const MutualInfoOptions& o,
-                             const std::vector<std::string>& columns) {
+MutualInfoResult mutual_info(const Network& net, const Events& events, const MutualInfoOptions& o) {
   check_options(o);
+  events.check_model(net, "mutual information");
+  const Dataset& data = events.data();
+  const std::vector<std::string>& neuron_list = o.neurons;
+  std::vector<std::string> variables = o.variables;
+  if (variables.empty())
+    for (size_t k = 0; k < events.inputs().size(); ++k)
+      if (events.flat()) variables.insert(variables.end(), events.feature_names(k).begin(), events.feature_names(k).end());
+  const EvalOptions eval{.batch = o.batch};
   const std::vector<std::string> names = expand_neurons(net, neuron_list);
   if (names.empty()) throw Error("no neurons to analyse");
   if (variables.empty()) throw Error("no variables to compare the neurons with");
@@ -684,13 +690,15 @@ MutualInfoResult mutual_info(const Network& net, const Dataset& data, const std:
   const bool subset = o.estimator == MiEstimator::Kraskov && o.knn_events > 0 && o.knn_events < data.events();
   const Dataset* d = &data;
   Dataset sub;
+  std::vector<Tensor> sub_inputs;
   if (subset) {
     rows_used = subset_rows(data.events(), o.knn_events, o.seed);
     sub = data.subset(rows_used);
     d = &sub;
+    for (const auto& t : events.inputs()) sub_inputs.push_back(t.gather_events(rows_used));
   }
   const Index n = d->events();
-  std::vector<Tensor> inputs = gather_inputs(net, *d, columns);
+  const std::vector<Tensor>& inputs = subset ? sub_inputs : events.inputs();
 
   const Index nb = static_cast<Index>(vars.size());
   Tensor cols({n, nb});
@@ -698,7 +706,7 @@ MutualInfoResult mutual_info(const Network& net, const Dataset& data, const std:
     std::vector<NeuronRef> vrefs;
     for (const auto& v : vars)
       if (v.neuron) vrefs.push_back(v.ref);
-    Tensor vn = vrefs.empty() ? Tensor() : evaluate(net, inputs, vrefs, o.eval);
+    Tensor vn = vrefs.empty() ? Tensor() : evaluate(net, inputs, vrefs, eval);
     Index q = 0;
     for (Index j = 0; j < nb; ++j) {
       if (vars[static_cast<size_t>(j)].neuron) {
@@ -714,8 +722,10 @@ MutualInfoResult mutual_info(const Network& net, const Dataset& data, const std:
   if (o.estimator == MiEstimator::Kraskov) {
     MutualInfoOptions o2 = o;
     o2.knn_events = 0;  // already the subset
-    Tensor rows = evaluate(net, inputs, refs, o.eval);
-    return mutual_info_matrix(rows, names, cols, variables, o2);
+    Tensor rows = evaluate(net, inputs, refs, eval);
+    MutualInfoResult r = mutual_info_matrix(rows, names, cols, variables, o2);
+    r.top = o.top;
+    return r;
   }
 
   // Binned: evaluate neurons in chunks and keep
@@ -729,6 +739,7 @@ MutualInfoResult mutual_info(const Network& net, const Dataset& data, const std:
   r.events = n;
   r.neurons = names;
   r.variables = variables;
+  r.top = o.top;
   std::vector<BinnedColumn> a(names.size()), b(static_cast<size_t>(nb));
   {
     const auto cc = columns_of(cols);
@@ -741,7 +752,7 @@ MutualInfoResult mutual_info(const Network& net, const Dataset& data, const std:
   for (size_t begin = 0; begin < refs.size(); begin += kChunk) {
     const size_t end = std::min(refs.size(), begin + kChunk);
     std::vector<NeuronRef> chunk(refs.begin() + static_cast<std::ptrdiff_t>(begin), refs.begin() + static_cast<std::ptrdiff_t>(end));
-    const auto vals = columns_of(evaluate(net, inputs, chunk, o.eval));
+    const auto vals = columns_of(evaluate(net, inputs, chunk, eval));
     parallel_for(static_cast<Index>(chunk.size()), [&](Index j) {
       a[begin + static_cast<size_t>(j)] = bin_column(vals[static_cast<size_t>(j)], o, names[begin + static_cast<size_t>(j)]);
     });
@@ -778,8 +789,8 @@ std::vector<Index> MutualInfoResult::variables_by(Index n) const {
   return idx;
 }
 
-nlohmann::ordered_json MutualInfoResult::to_json() const {
-  nlohmann::ordered_json j;
+nlohmann::json MutualInfoResult::to_json() const {
+  nlohmann::json j;
   j["neurons"] = neurons;
   j["variables"] = variables;
   j["nmi"] = nmi;
@@ -796,6 +807,22 @@ nlohmann::ordered_json MutualInfoResult::to_json() const {
     j["k"] = k;
   }
   return j;
+}
+
+std::string MutualInfoResult::table() const {
+  const std::string what =
+      estimator == MiEstimator::Binned
+          ? fmt::format("normalized mutual information I/sqrt(H H), {} bins ({}), {} events", bins, to_string(binning),
+                        events)
+          : fmt::format("KSG (k = {}) information coefficient sqrt(1-exp(-2I)), {} events", k, events);
+  std::string out = fmt::format("{} neurons x {} variables: {}\n\n", neurons.size(), variables.size(), what);
+  out += matrix_table();
+  out += fmt::format("\nneurons that know most about each variable (top {}):\n", top);
+  out += top_neurons_table(top);
+  out += fmt::format("\nvariables each neuron tracks (top {}):\n", std::min<Index>(top, 3));
+  out += top_variables_table(std::min<Index>(top, 3));
+  if (estimator == MiEstimator::Kraskov) out += "\n(KSG: mutual information in nats is in the JSON as mi_nats)\n";
+  return out;
 }
 
 std::string MutualInfoResult::matrix_table() const {

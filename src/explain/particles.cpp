@@ -62,7 +62,7 @@ ParticleArrays particle_arrays(const Dataset& data, const ParticleColumns& cols)
     if (names.size() > 300) names = names.substr(0, 300) + ", ...";
     auto generic = [&](const std::string& var) { return replace_all(cols.pattern, "{var}", var); };
     throw Error(fmt::format("no particle column '{}' in {} (expected columns {}, {}, {} for i = 0, 1, ...; "
-                            "another naming scheme is set with --particles); it has: {}",
+                            "another naming scheme can be chosen); it has: {}",
                             particle_column(cols, 0, cols.pt), src, generic(cols.pt), generic(cols.eta),
                             generic(cols.phi), names));
   }

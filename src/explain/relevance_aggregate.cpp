@@ -67,6 +67,70 @@ double quantile(std::vector<double> v, double q) {
 }
 }  // namespace
 
+RelevanceAccumulator::RelevanceAccumulator(const std::vector<std::string>& features, bool classes)
+    : features(static_cast<Index>(features.size())), classes(classes) {
+  has_map = map_layout(features, map_rows, map_cols, cell);
+  const auto F = static_cast<size_t>(this->features);
+  mnr.assign(F, 0.0), mean.assign(F, 0.0);
+  if (classes) mnr_class.assign(2, std::vector<double>(F, 0.0));
+  if (has_map) map.assign(classes ? 3 : 1, std::vector<double>(map_rows.size() * map_cols.size(), 0.0));
+}
+
+void RelevanceAccumulator::add(const double* scores, Index count, const double* labels) {
+  const Index F = features;
+  for (Index e = 0; e < count; ++e) {
+    const double* row = scores + e * F;
+    double mx = 0;
+    for (Index j = 0; j < F; ++j) mx = std::max(mx, std::abs(row[j]));
+    for (Index j = 0; j < F; ++j) mean[static_cast<size_t>(j)] += row[j];
+    events += 1;
+    if (mx == 0.0) continue;  // an event without relevance has no normalized scores
+    used += 1;
+    const int c = classes ? static_cast<int>(labels[e]) : -1;
+    if (c >= 0) class_events[static_cast<size_t>(c)] += 1;
+    for (Index j = 0; j < F; ++j) {
+      const double v = std::abs(row[j]) / mx;
+      mnr[static_cast<size_t>(j)] += v;
+      if (c >= 0) mnr_class[static_cast<size_t>(c)][static_cast<size_t>(j)] += v;
+      if (has_map) {
+        map[0][static_cast<size_t>(cell[static_cast<size_t>(j)])] += v;
+        if (c >= 0) map[static_cast<size_t>(1 + c)][static_cast<size_t>(cell[static_cast<size_t>(j)])] += v;
+      }
+    }
+  }
+}
+
+void RelevanceAccumulator::merge(const RelevanceAccumulator& o) {
+  if (o.features != features || o.classes != classes || o.has_map != has_map)
+    throw Error("relevance aggregation: merging sums over different features");
+  auto addv = [](std::vector<double>& a, const std::vector<double>& b) {
+    for (size_t i = 0; i < a.size(); ++i) a[i] += b[i];
+  };
+  addv(mnr, o.mnr), addv(mean, o.mean);
+  for (size_t c = 0; c < mnr_class.size(); ++c) addv(mnr_class[c], o.mnr_class[c]);
+  for (size_t c = 0; c < map.size(); ++c) addv(map[c], o.map[c]);
+  events += o.events, used += o.used;
+  class_events[0] += o.class_events[0], class_events[1] += o.class_events[1];
+}
+
+void RelevanceAccumulator::finish(Aggregation& a) const {
+  const auto F = static_cast<size_t>(features);
+  a.mnr.assign(F, 0.0), a.mean.assign(F, 0.0);
+  a.mnr_class.assign(mnr_class.size(), std::vector<double>(F, 0.0));
+  for (size_t j = 0; j < F; ++j) {
+    a.mnr[j] = mnr[j] / std::max(used, 1.0);
+    a.mean[j] = mean[j] / std::max(events, 1.0);
+    for (size_t c = 0; c < mnr_class.size(); ++c) a.mnr_class[c][j] = mnr_class[c][j] / std::max(class_events[c], 1.0);
+  }
+  a.map_rows = map_rows, a.map_cols = map_cols;
+  a.map = map;
+  if (has_map) {
+    for (auto& v : a.map[0]) v /= std::max(used, 1.0);
+    for (size_t c = 1; c < a.map.size(); ++c)
+      for (auto& v : a.map[c]) v /= std::max(class_events[c - 1], 1.0);
+  }
+}
+
 Aggregation aggregate(const std::vector<std::string>& features, const Tensor& scores, const Tensor& inputs,
                       const std::vector<double>& labels, const AggregationOptions& o) {
   const Index N = scores.events(), F = scores.per_event();
@@ -74,43 +138,9 @@ Aggregation aggregate(const std::vector<std::string>& features, const Tensor& sc
   if (!labels.empty() && static_cast<Index>(labels.size()) != N) throw Error("aggregate: labels do not match events");
   Aggregation a;
   a.features = features;
-  a.mnr.assign(static_cast<size_t>(F), 0.0);
-  a.mean.assign(static_cast<size_t>(F), 0.0);
-  std::vector<double> cls_n(2, 0.0);
-  if (!labels.empty()) a.mnr_class.assign(2, std::vector<double>(static_cast<size_t>(F), 0.0));
-  std::vector<Index> cell;
-  const bool has_map = map_layout(features, a.map_rows, a.map_cols, cell);
-  const size_t cells = a.map_rows.size() * a.map_cols.size();
-  if (has_map) a.map.assign(labels.empty() ? 1 : 3, std::vector<double>(cells, 0.0));
-  double n_used = 0;
-  for (Index e = 0; e < N; ++e) {
-    double mx = 0;
-    for (Index j = 0; j < F; ++j) mx = std::max(mx, std::abs(scores[e * F + j]));
-    for (Index j = 0; j < F; ++j) a.mean[static_cast<size_t>(j)] += scores[e * F + j];
-    if (mx == 0.0) continue;  // an event without relevance has no normalized scores
-    n_used += 1;
-    const int c = labels.empty() ? -1 : static_cast<int>(labels[static_cast<size_t>(e)]);
-    if (c >= 0) cls_n[static_cast<size_t>(c)] += 1;
-    for (Index j = 0; j < F; ++j) {
-      const double v = std::abs(scores[e * F + j]) / mx;
-      a.mnr[static_cast<size_t>(j)] += v;
-      if (c >= 0) a.mnr_class[static_cast<size_t>(c)][static_cast<size_t>(j)] += v;
-      if (has_map) {
-        a.map[0][static_cast<size_t>(cell[static_cast<size_t>(j)])] += v;
-        if (c >= 0) a.map[static_cast<size_t>(1 + c)][static_cast<size_t>(cell[static_cast<size_t>(j)])] += v;
-      }
-    }
-  }
-  for (Index j = 0; j < F; ++j) {
-    a.mnr[static_cast<size_t>(j)] /= std::max(n_used, 1.0);
-    a.mean[static_cast<size_t>(j)] /= std::max<double>(static_cast<double>(N), 1.0);
-    for (size_t c = 0; c < a.mnr_class.size(); ++c) a.mnr_class[c][static_cast<size_t>(j)] /= std::max(cls_n[c], 1.0);
-  }
-  if (has_map) {
-    for (auto& v : a.map[0]) v /= std::max(n_used, 1.0);
-    for (size_t c = 1; c < a.map.size(); ++c)
-      for (auto& v : a.map[c]) v /= std::max(cls_n[c - 1], 1.0);
-  }
+  RelevanceAccumulator acc(features, !labels.empty());
+  acc.add(scores.data(), N, labels.empty() ? nullptr : labels.data());
+  acc.finish(a);
   // Profiles: equal-width bins between the 1% and 99% quantiles of the input (outliers go
   // to the end bins), mean signed score per bin.
   const Index bins = std::max<Index>(1, o.bins);
@@ -237,7 +267,7 @@ std::string AggregateSummary::profile_table(const std::string& feature) const {
   if (it == mean.features.end()) {
     std::string some;
     for (size_t i = 0; i < std::min<size_t>(5, mean.features.size()); ++i) some += (i ? ", " : "") + mean.features[i];
-    throw Error(fmt::format("no input feature '{}' for --profile; the inputs are {}{}", feature, some,
+    throw Error(fmt::format("no input feature '{}' for a profile; the inputs are {}{}", feature, some,
                             mean.features.size() > 5 ? ", ..." : ""));
   }
   const size_t j = static_cast<size_t>(it - mean.features.begin());

@@ -23,7 +23,7 @@ std::string convention_name(TaylorConvention c) {
 TaylorConvention parse_convention(const std::string& text) {
   if (text == "monomial") return TaylorConvention::Monomial;
   if (text == "derivative") return TaylorConvention::Derivative;
-  throw Error(fmt::format("unknown --convention '{}': expected monomial (Taylor-monomial coefficients, as "
+  throw Error(fmt::format("unknown Taylor convention '{}': expected monomial (Taylor-monomial coefficients, as "
                           "tayloranalysis) or derivative (plain derivatives, as Wunsch et al. 2018)",
                           text));
 }
@@ -34,18 +34,76 @@ std::string feature_name(const std::vector<std::string>& variables) {
   return s;
 }
 
-TaylorResult taylor(const Network& net, const Dataset& data, const TaylorOptions& options) {
-  auto inputs = gather_inputs(net, data, options.columns);
+TaylorAccumulator::TaylorAccumulator(Index n, int order)
+    : variables(n), pairs(order >= 2 ? pair_count(n) : 0), triples(order >= 3 ? triple_count(n) : 0) {
+  const auto F = static_cast<size_t>(features());
+  all.assign(F, 0.0), signal.assign(F, 0.0), background.assign(F, 0.0);
+}
+
+void TaylorAccumulator::add(const DerivativeTile& t, std::span<const double> labels, std::span<const double> weights) {
+  const bool classes = !labels.empty();
+  const Index n = variables, P2 = pairs, P3 = triples;
+  for (Index e = 0; e < t.count; ++e) {
+    const auto ev = static_cast<size_t>(t.begin + e);
+    const double w = weights.empty() ? 1.0 : weights[ev];
+    const bool is_sig = classes && labels[ev] > 0.5;
+    double* cls = classes ? (is_sig ? signal.data() : background.data()) : nullptr;
+    weight += w;
+    if (classes) (is_sig ? weight_signal : weight_background) += w;
+    auto sum = [&](const double* d, Index count, Index off) {
+      for (Index k = 0; k < count; ++k) {
+        const double v = w * std::abs(d[k]);
+        all[static_cast<size_t>(off + k)] += v;
+        if (cls) cls[off + k] += v;
+      }
+    };
+    sum(t.first + e * n, n, 0);
+    if (P2) sum(t.second + e * P2, P2, n);
+    if (P3) sum(t.third + e * P3, P3, n + P2);
+  }
+}
+
+void TaylorAccumulator::merge(const TaylorAccumulator& o) {
+  if (o.features() != features()) throw Error("taylor: merging sums over different features");
+  for (size_t k = 0; k < all.size(); ++k) all[k] += o.all[k], signal[k] += o.signal[k], background[k] += o.background[k];
+  weight += o.weight, weight_signal += o.weight_signal, weight_background += o.weight_background;
+}
+
+TaylorResult taylor(const Network& net, const Events& events, const TaylorOptions& options) {
+  events.check_model(net, "taylor");
   std::vector<double> labels, weights;
-  if (data.label_column) labels = data.labels();
-  if (data.weight_column) weights = data.weights();
-  TaylorResult r = taylor(net, inputs, labels, weights, options);
-  if (!options.columns.empty() && r.variables.size() == options.columns.size()) {
+  if (events.has_labels()) {
+    events.require_labels("taylor");
+    labels = events.labels();
+  }
+  if (events.has_weights()) weights = events.weights();
+  TaylorResult r = taylor(net, events.inputs(), labels, weights, options);
+  std::vector<std::string> names;
+  if (events.flat())
+    for (size_t k = 0; k < events.inputs().size(); ++k)
+      names.insert(names.end(), events.feature_names(k).begin(), events.feature_names(k).end());
+  if (names.size() == r.variables.size() && names != r.variables) {
     // The data's names are the features' names.
-    r.variables = options.columns;
+    r.variables = names;
     for (auto& f : r.features) {
       for (size_t k = 0; k < f.indices.size(); ++k) f.variables[k] = r.variables[static_cast<size_t>(f.indices[k])];
       f.name = feature_name(f.variables);
+    }
+    if (!r.coefficient_names.empty()) {
+      const Index n = static_cast<Index>(names.size());
+      r.coefficient_names.clear();
+      for (Index i = 0; i < n; ++i) r.coefficient_names.push_back(names[static_cast<size_t>(i)]);
+      if (r.order >= 2)
+        for (Index i = 0; i < n; ++i)
+          for (Index j = i; j < n; ++j)
+            r.coefficient_names.push_back(feature_name({names[static_cast<size_t>(i)], names[static_cast<size_t>(j)]}));
+      if (r.order >= 3) {
+        auto tl = triple_list(n);
+        for (Index t = 0; t < triple_count(n); ++t)
+          r.coefficient_names.push_back(feature_name({names[static_cast<size_t>(tl[3 * t])],
+                                                      names[static_cast<size_t>(tl[3 * t + 1])],
+                                                      names[static_cast<size_t>(tl[3 * t + 2])]}));
+      }
     }
   }
   return r;
@@ -57,7 +115,7 @@ TaylorResult taylor(const Network& net, const std::vector<Tensor>& inputs, std::
   DerivativeOptions dopt;
   dopt.order = o.order;
   dopt.physical_units = o.physical_units;
-  dopt.tile = o.tile;
+  dopt.tile = o.batch;
   DerivativePlan plan = plan_derivatives(net, ref, dopt);
   const Index N = inputs.empty() ? 0 : inputs[0].events();
   if (N == 0) throw Error("taylor: no events");
@@ -92,38 +150,31 @@ TaylorResult taylor(const Network& net, const std::vector<Tensor>& inputs, std::
 
   const bool classes = !labels.empty();
   const Index chunks = (N + kChunk - 1) / kChunk;
-  // Per chunk: sums of w |t| over all events, signal, background; and the weights.
-  std::vector<double> sums(static_cast<size_t>(chunks * 3 * F), 0.0), wsums(static_cast<size_t>(chunks * 3), 0.0);
+  // One accumulator per fixed chunk, merged in chunk order: thread-count independent.
+  std::vector<TaylorAccumulator> acc(static_cast<size_t>(chunks), TaylorAccumulator(n, o.order));
+  Tensor per_value, per_coef;
+  if (o.per_event) per_value = Tensor({N}, 0.0), per_coef = Tensor({N, F}, 0.0);
   visit_derivatives(net, inputs, ref, dopt, kChunk, [&](Index c, const DerivativeTile& t) {
-    double* all = sums.data() + c * 3 * F;
-    double* sig = all + F;
-    double* bkg = sig + F;
-    double* ws = wsums.data() + c * 3;
+    acc[static_cast<size_t>(c)].add(t, labels, weights);
+    if (!o.per_event) return;
     for (Index e = 0; e < t.count; ++e) {
       const Index ev = t.begin + e;
-      const double w = weights.empty() ? 1.0 : weights[static_cast<size_t>(ev)];
-      const bool is_sig = classes && labels[static_cast<size_t>(ev)] > 0.5;
-      double* cls = classes ? (is_sig ? sig : bkg) : nullptr;
-      ws[0] += w;
-      if (cls) ws[is_sig ? 1 : 2] += w;
-      auto add = [&](const double* d, Index count, Index off) {
-        for (Index k = 0; k < count; ++k) {
-          const double a = w * std::abs(d[k]);
-          all[off + k] += a;
-          if (cls) cls[off + k] += a;
-        }
-      };
-      add(t.first + e * n, n, 0);
-      if (P2) add(t.second + e * P2, P2, n);
-      if (P3) add(t.third + e * P3, P3, n + P2);
+      per_value[ev] = t.value[e];
+      double* row = per_coef.data() + ev * F;
+      for (Index k = 0; k < n; ++k) row[k] = t.first[e * n + k];
+      for (Index k = 0; k < P2; ++k) row[n + k] = factor[static_cast<size_t>(n + k)] * t.second[e * P2 + k];
+      for (Index k = 0; k < P3; ++k) row[n + P2 + k] = factor[static_cast<size_t>(n + P2 + k)] * t.third[e * P3 + k];
     }
   });
+  TaylorAccumulator sum(n, o.order);
+  for (const auto& a : acc) sum.merge(a);
   std::vector<double> total(static_cast<size_t>(3 * F), 0.0);
-  double W[3] = {0, 0, 0};
-  for (Index c = 0; c < chunks; ++c) {
-    for (Index k = 0; k < 3 * F; ++k) total[static_cast<size_t>(k)] += sums[static_cast<size_t>(c * 3 * F + k)];
-    for (int k = 0; k < 3; ++k) W[k] += wsums[static_cast<size_t>(c * 3 + k)];
+  for (Index k = 0; k < F; ++k) {
+    total[static_cast<size_t>(k)] = sum.all[static_cast<size_t>(k)];
+    total[static_cast<size_t>(F + k)] = sum.signal[static_cast<size_t>(k)];
+    total[static_cast<size_t>(2 * F + k)] = sum.background[static_cast<size_t>(k)];
   }
+  const double W[3] = {sum.weight, sum.weight_signal, sum.weight_background};
   if (!(W[0] != 0)) throw Error("taylor: the event weights sum to zero");
 
   TaylorResult r;
@@ -140,6 +191,17 @@ TaylorResult taylor(const Network& net, const std::vector<Tensor>& inputs, std::
   r.per_class = classes && W[1] != 0 && W[2] != 0;
   r.variables = plan.variables;
   r.notes = plan.notes;
+  r.rows = o.rows;
+  r.top_percent = o.top_percent;
+  if (o.per_event) {
+    r.value = std::move(per_value);
+    r.coefficients = std::move(per_coef);
+    for (Index k = 0; k < F; ++k) {
+      std::vector<std::string> v;
+      for (Index i : idx[static_cast<size_t>(k)]) v.push_back(plan.variables[static_cast<size_t>(i)]);
+      r.coefficient_names.push_back(feature_name(v));
+    }
+  }
   bool any_raw = false;
   for (bool s : plan.standardized) any_raw = any_raw || !s;
   if (!o.physical_units && any_raw)
@@ -168,7 +230,7 @@ TaylorResult taylor(const Network& net, const std::vector<Tensor>& inputs, std::
 }
 
 Index TaylorResult::top_count(double percent) const {
-  if (!(percent > 0 && percent <= 100)) throw Error(fmt::format("--top must be in (0, 100] percent, got {}", percent));
+  if (!(percent > 0 && percent <= 100)) throw Error(fmt::format("the top percentage must be in (0, 100], got {}", percent));
   const auto F = static_cast<double>(features.size());
   auto k = static_cast<Index>(std::ceil(percent / 100.0 * F - 1e-9));
   return std::clamp<Index>(k, 1, static_cast<Index>(features.size()));
@@ -212,7 +274,7 @@ std::string TaylorResult::table(Index rows, double top_percent) const {
     s += "\n";
   }
   if (shown < static_cast<Index>(features.size()))
-    s += fmt::format("  ... {} more features (--rows 0 shows all)\n", features.size() - static_cast<size_t>(shown));
+    s += fmt::format("  ... {} more features (0 table rows shows all)\n", features.size() - static_cast<size_t>(shown));
   if (top_percent > 0) {
     auto vars = top_variables(top_percent);
     std::string list;
@@ -256,6 +318,66 @@ nlohmann::json TaylorResult::to_json(double top_percent) const {
     j["top"] = {{"percent", top_percent}, {"features", names}, {"variables", top_variables(top_percent)}};
   }
   return j;
+}
+
+Dataset TaylorResult::per_event_dataset() const {
+  if (coefficients.rank() != 2) throw Error("taylor: the per-event coefficients were not kept (per_event option)");
+  Dataset out;
+  const Index N = coefficients.dim(0), F = coefficients.dim(1);
+  out.add(neuron, value);
+  for (Index k = 0; k < F; ++k) {
+    Tensor c({N});
+    for (Index e = 0; e < N; ++e) c[e] = coefficients[e * F + k];
+    out.add("t(" + coefficient_names[static_cast<size_t>(k)] + ")", std::move(c));
+  }
+  return out;
+}
+
+TaylorSelection taylor_select(const Network& model, const Events& events, const TaylorSelectOptions& options) {
+  TaylorOptions t = options.taylor;
+  t.per_event = false;
+  TaylorResult r = taylor(model, events, t);
+  TaylorSelection s;
+  s.neuron = r.neuron;
+  s.convention = r.convention;
+  s.order = r.order;
+  s.total_features = static_cast<Index>(r.features.size());
+  if (options.top > 0) {
+    s.features = std::min(options.top, s.total_features);
+    s.percent = 100.0 * static_cast<double>(s.features) / static_cast<double>(s.total_features);
+    for (Index i = 0; i < s.features; ++i)
+      for (const auto& v : r.features[static_cast<size_t>(i)].variables)
+        if (std::find(s.selected.begin(), s.selected.end(), v) == s.selected.end()) s.selected.push_back(v);
+  } else {
+    s.percent = options.top_percent;
+    s.features = r.top_count(options.top_percent);
+    s.selected = r.top_variables(options.top_percent);
+  }
+  for (const auto& v : r.variables)
+    if (std::find(s.selected.begin(), s.selected.end(), v) == s.selected.end()) s.inverted.push_back(v);
+  s.variables = r.variables;
+  s.notes = r.notes;
+  return s;
+}
+
+std::string TaylorSelection::table() const {
+  auto join = [](const std::vector<std::string>& v) {
+    std::string out;
+    for (size_t i = 0; i < v.size(); ++i) out += (i ? "," : "") + v[i];
+    return out;
+  };
+  std::string s = fmt::format("top {}% of {} features ({} features, {} convention, order <= {}) involve {} of {} "
+                              "variables:\n  {}\ninverted selection ({}):\n  {}\n",
+                              percent, total_features, features, convention_name(convention), order, selected.size(),
+                              variables.size(), join(selected), inverted.size(), join(inverted));
+  for (const auto& note : notes) s += "note: " + note + "\n";
+  return s;
+}
+
+nlohmann::json TaylorSelection::to_json() const {
+  return nlohmann::json{{"neuron", neuron},     {"convention", convention_name(convention)},
+                        {"percent", percent},   {"features", features},
+                        {"selected", selected}, {"inverted", inverted}};
 }
 
 }  // namespace unbox

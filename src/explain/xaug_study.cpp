@@ -57,7 +57,7 @@ Network build_particle_cnn(const std::vector<std::string>& features, Index parti
 
 XaugStudyResult xaug_study(const XaugStudyOptions& o) {
   if (o.events < 100 || o.test_events < 100) throw Error("the XAUG study needs at least 100 training and test events");
-  if (o.models < 1) throw Error("--models must be at least 1");
+  if (o.models < 1) throw Error("the number of models per network must be at least 1");
   Dataset train_data = generate_toy("xaug-jets", o.events, o.seed);
   Dataset test_data = generate_toy("xaug-jets", o.test_events, o.seed + 1000003);
   const auto particles = xaug_particle_columns();
@@ -96,7 +96,9 @@ XaugStudyResult xaug_study(const XaugStudyOptions& o) {
         nr.auc.push_back(auc(score.values(), test_labels));
         LrpOptions lo;
         lo.composite = o.composite;
-        LrpRelevance rel = lrp(net, explain_data, lo);
+        const Events ev(net, explain_data);
+        LrpRelevance rel = lrp(net, ev.inputs(), lo);
+        rel.features = event_feature_names(ev);
         res.target = rel.target;
         if (m == 0) nr.conservation = summarize_conservation(rel);
         aggs.push_back(aggregate(rel.features, rel.relevance, rel.inputs, explain_labels, AggregationOptions{}));

@@ -1,4 +1,4 @@
-// Binding data to a network's inputs, and batched, parallel evaluation over many events.
+// Binding data to a network's inputs (through Events), and batched, parallel evaluation over many events.
 #include <fmt/format.h>
 #include <omp.h>
 
@@ -6,48 +6,15 @@
 #include <exception>
 
 #include "unbox/data.hpp"
+#include "unbox/events.hpp"
 #include "unbox/network.hpp"
 #include "nn/event_tiles.hpp"
 
 namespace unbox {
 
 std::vector<Tensor> gather_inputs(const Network& net, const Dataset& data, const std::vector<std::string>& columns) {
-  std::vector<Tensor> out;
-  const auto& ids = net.input_nodes();
-  for (size_t k = 0; k < ids.size(); ++k) {
-    const Node& n = net.node(ids[k]);
-    const bool flat = n.shape.size() == 1;
-    if (flat && !columns.empty() && ids.size() == 1) {
-      if (static_cast<Index>(columns.size()) != n.shape[0])
-        throw Error(fmt::format("the model's input '{}' takes {} columns, --columns names {}", n.name, n.shape[0],
-                                columns.size()));
-      out.push_back(data.columns_matrix(columns));
-      continue;
-    }
-    if (data.has(n.name) && data.get(n.name).rank() > 1) {
-      const Tensor& t = data.get(n.name);
-      if (t.per_event() != shape_size(n.shape))
-        throw Error(fmt::format("array '{}' in '{}' has per-event shape {}, the model expects {}", n.name, data.source,
-                                shape_string(t.event_shape()), shape_string(n.shape)));
-      out.push_back(t);
-      continue;
-    }
-    if (!flat)
-      throw Error(fmt::format("the model's input '{}' (per-event shape {}) needs an array of that name in '{}'", n.name,
-                              shape_string(n.shape), data.source));
-    const auto& names = net.feature_names(static_cast<int>(k));
-    std::vector<std::string> missing;
-    for (const auto& c : names)
-      if (!data.has(c)) missing.push_back(c);
-    if (!missing.empty()) {
-      std::string list;
-      for (size_t i = 0; i < missing.size(); ++i) list += (i ? ", '" : "'") + missing[i] + "'";
-      throw Error(fmt::format("'{}' lacks the model's input column{} {} (use --columns to map other names)",
-                              data.source, missing.size() > 1 ? "s" : "", list));
-    }
-    out.push_back(data.columns_matrix(names));
-  }
-  return out;
+  // The one binding rule lives in Events (events.cpp).
+  return Events(net, data, Binding{columns}).inputs();
 }
 
 namespace {

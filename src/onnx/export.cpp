@@ -8,6 +8,7 @@
 
 #include <cstring>
 
+#include "unbox/events.hpp"
 #include "unbox/onnx.hpp"
 #include "unbox/ops.hpp"
 
@@ -103,8 +104,9 @@ onnx::ModelProto Exporter::run() {
   for (size_t k = 0; k < net_.input_nodes().size(); ++k) {
     const Node& n = net_.node(net_.input_nodes()[k]);
     set_value_info(graph_->add_input(), n.name, n.shape);
-    // The data columns a flat input reads travel with the model (unbox reads them back).
-    if (n.shape.size() == 1) {
+    // The data columns a flat input reads travel with the model (unbox reads them back);
+    // a model without column names (imported from ONNX) stays without them.
+    if (n.shape.size() == 1 && model_names_columns(net_)) {
       std::string cols;
       for (const auto& c : net_.feature_names(static_cast<int>(k))) cols += (cols.empty() ? "" : ",") + c;
       auto* p = model.add_metadata_props();

@@ -870,30 +870,13 @@ Network load_model(const std::string& path) {
 
 bool is_onnx_network(const Network& net) { return net.metadata.value("format", std::string()) == "onnx"; }
 
-std::vector<std::string> model_columns(const Network& net, const Dataset& data, const std::vector<std::string>& columns) {
-  if (!columns.empty() || !is_onnx_network(net) || net.metadata.value("onnx_feature_names", false)) return columns;
-  const auto& ids = net.input_nodes();
-  if (ids.size() != 1 || net.node(ids[0]).shape.size() != 1) return {};
-  const Node& n = net.node(ids[0]);
-  if (data.has(n.name)) return {};  // an array named after the input feeds it
-  std::vector<std::string> cols = data.feature_columns();
-  if (static_cast<Index>(cols.size()) != n.shape[0]) {
-    std::string list;
-    for (size_t i = 0; i < cols.size(); ++i) list += (i ? ", " : "") + cols[i];
-    throw Error(fmt::format("the ONNX model's input '{}' takes {} values per event; '{}' has {} feature column{} ({}); "
-                            "choose them with --columns a,b,c (and name the label/weight columns)",
-                            n.name, n.shape[0], data.source, cols.size(), cols.size() == 1 ? "" : "s", list));
-  }
-  return cols;
-}
-
 std::string onnx_input_summary(const Network& net) {
   std::string s;
   for (int id : net.input_nodes()) {
     const Node& n = net.node(id);
     if (n.shape.size() == 1)
       s += fmt::format("input '{}' {}: {} data columns (by default the data's columns in order, leaving out the label "
-                       "and weight; --columns a,b,c chooses), or an array '{}' of per-event shape {}\n",
+                       "and weight; or the data columns chosen for it), or an array '{}' of per-event shape {}\n",
                        n.name, shape_string(n.shape), n.shape[0], n.name, shape_string(n.shape));
     else
       s += fmt::format("input '{}' {}: an npz/HDF5 array named '{}' of shape [events, {}]\n", n.name,

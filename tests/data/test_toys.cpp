@@ -272,7 +272,7 @@ TEST(ToysXaug, XaugVariablesCarryTheRelevance) {
       std::vector<Index> rows;
       for (Index i = 0; i < 500; ++i) rows.push_back(i);
       Dataset ex = test_d.subset(rows);
-      auto r = lrp(net, ex, lo);
+      auto r = lrp(net, Events(net, ex), lo).relevance;
       agg = aggregate(r.features, r.relevance, r.inputs, ex.labels(), {});
     }
   }

@@ -7,6 +7,12 @@
 
 #include "unbox/explain/activation_difference.hpp"
 #include "unbox/train.hpp"
+#include "explain/convention_util.hpp"
+
+using unbox::test::with_neuron;
+using unbox::test::with_population;
+using unbox::test::mi_options;
+using unbox::test::labelled_events;
 
 using namespace unbox;
 
@@ -48,7 +54,7 @@ TEST(ActivationDifference, LinearNeuronMatchesTheAnalyticValue) {
   Dataset data = five_inputs(40000, 1);
   ActivationDifferenceOptions o;
   o.samples = 20000;
-  ActivationDifferenceResult r = activation_difference(net, data, "output", o);
+  ActivationDifferenceResult r = activation_difference(net, Events(net, data), with_neuron(o, "output"));
   ASSERT_EQ(r.ranking.size(), 5u);
   EXPECT_EQ(r.ranking[0].variable, "x1");
   EXPECT_NEAR(r.ranking[0].ad, 2.0 / std::sqrt(M_PI), 0.03);
@@ -75,7 +81,7 @@ TEST(ActivationDifference, TrainedNetworkUsesOnlyX1AndX2) {
   ActivationDifferenceOptions o;
   o.samples = 10000;
   o.bootstrap = 50;
-  ActivationDifferenceResult r = activation_difference(net, test, "output", o);
+  ActivationDifferenceResult r = activation_difference(net, Events(net, test), with_neuron(o, "output"));
   ASSERT_EQ(r.ranking.size(), 5u);
   std::vector<std::string> top = {r.ranking[0].variable, r.ranking[1].variable};
   std::sort(top.begin(), top.end());
@@ -130,7 +136,7 @@ TEST(ActivationDifference, EarlierLayerFindsTheConnectedNeurons) {
   o.layer = 1;
   o.samples = 2000;
   o.bootstrap = 20;
-  ActivationDifferenceResult r = activation_difference(net, data, "L2N0", o);
+  ActivationDifferenceResult r = activation_difference(net, Events(net, data), with_neuron(o, "L2N0"));
   ASSERT_EQ(r.ranking.size(), 4u);
   std::vector<std::string> top = {r.ranking[0].variable, r.ranking[1].variable};
   std::sort(top.begin(), top.end());
@@ -139,7 +145,7 @@ TEST(ActivationDifference, EarlierLayerFindsTheConnectedNeurons) {
   EXPECT_EQ(r.ranking[2].ad, 0.0);
   EXPECT_EQ(r.ranking[3].ad, 0.0);
   o.layer = 2;  // not before L2N0
-  EXPECT_THROW(activation_difference(net, data, "L2N0", o), Error);
+  EXPECT_THROW(activation_difference(net, Events(net, data), with_neuron(o, "L2N0")), Error);
 }
 
 TEST(ActivationDifference, SameSeedSameNumbersOnAnyThreadCount) {
@@ -156,11 +162,11 @@ TEST(ActivationDifference, SameSeedSameNumbersOnAnyThreadCount) {
   o.seed = 11;
   const int before = thread_count();
   set_thread_count(1);
-  auto a = activation_difference(net, data, "output", o).to_json();
+  auto a = activation_difference(net, Events(net, data), with_neuron(o, "output")).to_json();
   set_thread_count(2);
-  auto b = activation_difference(net, data, "output", o).to_json();
+  auto b = activation_difference(net, Events(net, data), with_neuron(o, "output")).to_json();
   o.seed = 12;
-  auto c = activation_difference(net, data, "output", o).to_json();
+  auto c = activation_difference(net, Events(net, data), with_neuron(o, "output")).to_json();
   set_thread_count(before);
   EXPECT_EQ(a.dump(), b.dump());
   EXPECT_NE(a.dump(), c.dump());

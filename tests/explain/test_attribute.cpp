@@ -137,9 +137,9 @@ TEST(Attribute, SmoothGradLimitsAndDeterminism) {
   o.method = AttributionMethod::SmoothGrad;
   o.noise = 0.3;
   o.samples = 20;
-  o.block = 7;  // blocks do not change the result
+  o.batch = 7;  // blocks do not change the result
   auto a = attribute(n, x, o);
-  o.block = 512;
+  o.batch = 512;
   auto b = attribute(n, x, o);
   EXPECT_EQ(a.scores, b.scores);
   double diff = 0;

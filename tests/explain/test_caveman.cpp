@@ -10,6 +10,12 @@
 #include "unbox/metrics.hpp"
 #include "unbox/toys.hpp"
 #include "unbox/train.hpp"
+#include "explain/convention_util.hpp"
+
+using unbox::test::with_neuron;
+using unbox::test::with_population;
+using unbox::test::mi_options;
+using unbox::test::labelled_events;
 
 using namespace unbox;
 
@@ -90,21 +96,21 @@ TEST(Caveman, ProductToyOutputVariableSeparatesTheClasses) {
   mo.threshold = 0.8;
   mo.steps = 300;
   mo.seed = 3;
-  MaximizeResult pop = maximize(net, test, "output", mo);
+  MaximizeResult pop = maximize(net, Events(net, test), with_neuron(mo, "output"));
   Dataset pop_file = pop.to_dataset();
   pop_file.source = "population";
 
   CavemanOptions co;
   co.seed = 5;
   co.terms = 3;
-  CavemanResult r = caveman(net, test, pop_file, "output", co);
+  CavemanResult r = caveman(net, labelled_events(net, test), with_population(with_neuron(co, "output"), pop_file));
   EXPECT_GT(r.candidates, 0);
   ASSERT_FALSE(r.variable.terms.empty());
   EXPECT_LE(r.variable.terms.size(), 3u);
   EXPECT_GT(r.neuron_auc, 0.97);
-  EXPECT_GE(r.auc, 0.90) << r.to_table();
+  EXPECT_GE(r.auc, 0.90) << r.table();
   // The linear baseline cannot express x*y: it is near chance on this toy.
-  EXPECT_LT(r.linear_auc, 0.7) << r.to_table();
+  EXPECT_LT(r.linear_auc, 0.7) << r.table();
 
   // On fresh data, through the saved JSON (what `caveman apply` runs).
   Dataset fresh = generate_toy("product", 20000, 23);
@@ -113,11 +119,11 @@ TEST(Caveman, ProductToyOutputVariableSeparatesTheClasses) {
   EXPECT_GE(fresh_auc, 0.90) << r.variable.formula();
 
   // Same seed, same variable.
-  CavemanResult again = caveman(net, test, pop_file, "output", co);
+  CavemanResult again = caveman(net, labelled_events(net, test), with_population(with_neuron(co, "output"), pop_file));
   EXPECT_EQ(again.to_json().dump(), r.to_json().dump());
 
   // A population without converged points is refused with a clear message.
   Dataset none = pop_file;
   none.set("converged", Tensor({none.events()}, 0.0));
-  EXPECT_THROW(caveman(net, test, none, "output", co), Error);
+  EXPECT_THROW(caveman(net, labelled_events(net, test), with_population(with_neuron(co, "output"), none)), Error);
 }

@@ -10,6 +10,12 @@
 #include "unbox/ops.hpp"
 #include "unbox/toys.hpp"
 #include "unbox/train.hpp"
+#include "explain/convention_util.hpp"
+
+using unbox::test::with_neuron;
+using unbox::test::with_population;
+using unbox::test::mi_options;
+using unbox::test::labelled_events;
 
 using namespace unbox;
 
@@ -80,7 +86,7 @@ TEST(Maximize, LinearNetworkAscentIsMonotonicAndEndsInTheCorner) {
   std::vector<double> previous;
   for (Index steps = 0; steps <= 60; steps += 5) {
     o.steps = steps;
-    MaximizeResult r = maximize(net, data, "output", o);
+    MaximizeResult r = maximize(net, Events(net, data), with_neuron(o, "output"));
     ASSERT_EQ(r.size(), 64);
     for (Index p = 0; p < r.size(); ++p) {
       // The activation is exactly a - 2b at the reported point.
@@ -98,7 +104,7 @@ TEST(Maximize, LinearNetworkAscentIsMonotonicAndEndsInTheCorner) {
   }
   // Enough steps: every point sits in the optimal corner, flagged on both boundaries.
   o.steps = 2000;
-  MaximizeResult r = maximize(net, data, "output", o);
+  MaximizeResult r = maximize(net, Events(net, data), with_neuron(o, "output"));
   for (Index p = 0; p < r.size(); ++p) {
     EXPECT_EQ(r.points.at(p, 0), 10.0);
     EXPECT_EQ(r.points.at(p, 1), -1.0);
@@ -109,7 +115,7 @@ TEST(Maximize, LinearNetworkAscentIsMonotonicAndEndsInTheCorner) {
   // Minimizing goes to the other corner.
   o.minimize = true;
   o.threshold = -1e9;
-  r = maximize(net, data, "output", o);
+  r = maximize(net, Events(net, data), with_neuron(o, "output"));
   for (Index p = 0; p < r.size(); ++p) {
     EXPECT_EQ(r.points.at(p, 0), 0.0);
     EXPECT_EQ(r.points.at(p, 1), 1.0);
@@ -124,7 +130,7 @@ TEST(Maximize, ThresholdStopsEachPointAndFlagsOnlyTheBoundary) {
   o.points = 500;
   o.threshold = 6.0;
   o.steps = 1000;
-  MaximizeResult r = maximize(net, data, "output", o);
+  MaximizeResult r = maximize(net, Events(net, data), with_neuron(o, "output"));
   Index started_above = 0;
   for (Index p = 0; p < r.size(); ++p) {
     const double z0 = r.start.at(p, 0) - 2 * r.start.at(p, 1);
@@ -155,7 +161,7 @@ TEST(Maximize, ThresholdStopsEachPointAndFlagsOnlyTheBoundary) {
   o.box_k = 0.5;
   o.threshold = 1e9;
   o.steps = 400;
-  r = maximize(net, data, "output", o);
+  r = maximize(net, Events(net, data), with_neuron(o, "output"));
   EXPECT_NEAR(r.lo[0], 5.0 - 0.5 * 10.0 * std::sqrt(1.0 / 12.0 + 1.0 / 6000.0), 1e-3);
   for (Index p = 0; p < r.size(); ++p) {
     EXPECT_EQ(r.points.at(p, 0), r.hi[0]);
@@ -177,7 +183,7 @@ TEST(Maximize, HeldDiscreteInputsKeepTheirSampledValues) {
   o.threshold = 1e9;
   o.steps = 50;
   o.hold_discrete = true;
-  MaximizeResult r = maximize(net, data, "output", o);
+  MaximizeResult r = maximize(net, Events(net, data), with_neuron(o, "output"));
   EXPECT_FALSE(r.discrete[0]);
   EXPECT_TRUE(r.discrete[1]);
   EXPECT_TRUE(r.held[1]);
@@ -192,7 +198,7 @@ TEST(Maximize, HeldDiscreteInputsKeepTheirSampledValues) {
   // Not held: b moves continuously to its lower end.
   o.hold_discrete = false;
   o.steps = 2000;
-  r = maximize(net, data, "output", o);
+  r = maximize(net, Events(net, data), with_neuron(o, "output"));
   for (Index p = 0; p < r.size(); ++p) EXPECT_EQ(r.points.at(p, 1), -1.0);
 }
 
@@ -206,7 +212,7 @@ TEST(Maximize, ProductToyOutputPopulationLiesInTheSignalQuadrants) {
   o.threshold = 0.8;
   o.steps = 300;
   o.seed = 2;
-  MaximizeResult r = maximize(pn.net, pn.test, "output", o);
+  MaximizeResult r = maximize(pn.net, Events(pn.net, pn.test), with_neuron(o, "output"));
   Index conv = 0, signal_side = 0;
   for (Index p = 0; p < r.size(); ++p) {
     if (!r.converged[static_cast<size_t>(p)]) continue;
@@ -219,7 +225,7 @@ TEST(Maximize, ProductToyOutputPopulationLiesInTheSignalQuadrants) {
   // Minimizing the output finds the background quadrants instead.
   o.minimize = true;
   o.threshold = -0.8;
-  MaximizeResult m = maximize(pn.net, pn.test, "output", o);
+  MaximizeResult m = maximize(pn.net, Events(pn.net, pn.test), with_neuron(o, "output"));
   Index mconv = 0, bkg_side = 0;
   for (Index p = 0; p < m.size(); ++p)
     if (m.converged[static_cast<size_t>(p)]) {
@@ -244,10 +250,10 @@ TEST(Maximize, SameSeedSamePopulationOnAnyThreadCount) {
   o.seed = 9;
   const int before = thread_count();
   set_thread_count(2);
-  MaximizeResult a = maximize(pn.net, pn.test, "L3N5", o);
-  MaximizeResult b = maximize(pn.net, pn.test, "L3N5", o);
+  MaximizeResult a = maximize(pn.net, Events(pn.net, pn.test), with_neuron(o, "L3N5"));
+  MaximizeResult b = maximize(pn.net, Events(pn.net, pn.test), with_neuron(o, "L3N5"));
   set_thread_count(1);
-  MaximizeResult c = maximize(pn.net, pn.test, "L3N5", o);
+  MaximizeResult c = maximize(pn.net, Events(pn.net, pn.test), with_neuron(o, "L3N5"));
   set_thread_count(before);
   EXPECT_EQ(a.points, b.points);
   EXPECT_EQ(a.points, c.points);
@@ -255,7 +261,7 @@ TEST(Maximize, SameSeedSamePopulationOnAnyThreadCount) {
   EXPECT_EQ(a.steps, c.steps);
   EXPECT_EQ(population_histograms(a, {}).to_json().dump(), population_histograms(c, {}).to_json().dump());
   o.seed = 10;
-  MaximizeResult d = maximize(pn.net, pn.test, "L3N5", o);
+  MaximizeResult d = maximize(pn.net, Events(pn.net, pn.test), with_neuron(o, "L3N5"));
   EXPECT_NE(a.start, d.start);
 }
 
@@ -267,7 +273,7 @@ TEST(Maximize, PlausibilityTermIsReportedAgainstThePlainRun) {
   o.steps = 200;
   o.plausibility = 0.5;
   o.gmm_components = 4;
-  MaximizeResult r = maximize(pn.net, pn.test, "output", o);
+  MaximizeResult r = maximize(pn.net, Events(pn.net, pn.test), with_neuron(o, "output"));
   EXPECT_TRUE(r.has_comparison);
   EXPECT_TRUE(std::isfinite(r.mean_log_density));
   EXPECT_TRUE(std::isfinite(r.mean_log_density_without));

@@ -9,6 +9,12 @@
 
 #include "unbox/explain/mutual_info.hpp"
 #include "unbox/train.hpp"
+#include "explain/convention_util.hpp"
+
+using unbox::test::with_neuron;
+using unbox::test::with_population;
+using unbox::test::mi_options;
+using unbox::test::labelled_events;
 
 using namespace unbox;
 
@@ -214,7 +220,7 @@ TEST(MutualInfo, NetworkNeuronsAgainstColumnsAndNeurons) {
   data.add("x", Tensor({20000}, x));
   data.add("y", Tensor({20000}, y));
   data.add("label", Tensor({20000}, label));
-  MutualInfoResult r = mutual_info(net, data, {"L2", "output"}, {"x", "label", "output"});
+  MutualInfoResult r = mutual_info(net, Events(net, data), mi_options({"L2", "output"}, {"x", "label", "output"}));
   ASSERT_EQ(r.neurons.size(), 4u);
   ASSERT_EQ(r.variables.size(), 3u);
   EXPECT_NEAR(r.nmi[3][2], 1.0, 1e-12);  // output against itself (a neuron as a variable)
@@ -222,9 +228,9 @@ TEST(MutualInfo, NetworkNeuronsAgainstColumnsAndNeurons) {
   // The same numbers as binning the evaluated values by hand.
   Tensor v = evaluate(net, gather_inputs(net, data), {net.resolve("L2N1")});
   EXPECT_EQ(r.nmi[1][0], normalized_mutual_info(v.values(), x));
-  EXPECT_THROW(mutual_info(net, data, {"L2"}, {"mt2"}), Error);
+  EXPECT_THROW(mutual_info(net, Events(net, data), mi_options({"L2"}, {"mt2"})), Error);
   data.set("x", Tensor({20000}, std::vector<double>(20000, NAN)));
-  EXPECT_THROW(mutual_info(net, data, {"L2"}, {"y", "x"}), Error);
+  EXPECT_THROW(mutual_info(net, Events(net, data), mi_options({"L2"}, {"y", "x"})), Error);
 }
 
 TEST(MutualInfo, EqualFrequencyEdgesMatchAFullSort) {

@@ -352,7 +352,7 @@ TaylorResult toy_ranking(const std::string& toy, TaylorConvention conv, std::uin
   test.label_column = "label";
   TaylorOptions t;
   t.convention = conv;
-  return taylor(net, test, t);
+  return taylor(net, Events(net, test), t);
 }
 std::vector<std::string> top_names(const TaylorResult& r, size_t k) {
   std::vector<std::string> v;

@@ -126,7 +126,7 @@ def test_cli_errors_are_one_line_exit_2(tmp_path, run_unbox, tanh_model):
                        (["lrp", *base, "--composite", "nope"], "unknown LRP composite"),
                        (["lrp", *base, "--rule", "0", "--composite", "epsilon-plus"], "either --rule or --composite"),
                        (["attribute", *base, "--method", "lime"], "unknown attribution method 'lime'"),
-                       (["attribute", *base, "--baseline", "event:99"], "bad --baseline")]:
+                       (["attribute", *base, "--baseline", "event:99"], "bad baseline")]:
         proc = run_unbox(*args, check=False)
         assert proc.returncode == 2, (args, proc.stderr)
         assert text in proc.stderr and proc.stderr.count("\n") == 1, proc.stderr

@@ -87,11 +87,15 @@ def test_mlp_values_gradients_and_layer_names(tmp_path, run_unbox, name):
     s, b = ref[cols["label"] == 1], ref[cols["label"] == 0]
     auc = ((s[:, None] > b[None, :]).sum() + 0.5 * (s[:, None] == b[None, :]).sum()) / (len(s) * len(b))
     assert abs(ev["auc"] - auc) < 1e-12
-    # With the label present and not named as such, the count is wrong: a clear error.
-    proc = run_unbox("predict", "--model", tmp_path / "m.onnx", "--data", tmp_path / "d.npz", "--out",
+    # predict, like every subcommand, leaves a column named 'label' out by default ...
+    run_unbox("predict", "--model", tmp_path / "m.onnx", "--data", tmp_path / "d.npz", "--out", tmp_path / "r.npz")
+    np.testing.assert_allclose(npz(tmp_path / "r.npz")["output"], ref, rtol=1e-9, atol=1e-15)
+    # ... but another extra column makes the count wrong: a clear error.
+    np.savez(tmp_path / "d20.npz", **{k: v for k, v in cols.items() if k != "label"}, extra=x[:, 0])
+    proc = run_unbox("predict", "--model", tmp_path / "m.onnx", "--data", tmp_path / "d20.npz", "--out",
                      tmp_path / "r.npz", check=False)
     assert proc.returncode == 2
-    assert "takes 19 values per event" in proc.stderr and "20 feature columns" in proc.stderr
+    assert "takes 19 values per event" in proc.stderr and "20 data columns" in proc.stderr
 
 
 class Cnn1d(nn.Module):

@@ -207,7 +207,6 @@ TEST(StopStudy, WithoutAnEventSourceTheStudySaysTheGeneratorIsMissing) {
 // Figure 13's trend in tt-bar (the paper's section 4): requiring both leptons opposite the MET
 // lowers the median MET, requiring both adjacent raises it. Needs the physics of the built-in
 // generator; the synthetic source has the trend built in and proves nothing here.
-// TODO(lead): enabled by itself once builtin_event_source() returns the generator at the merge.
 TEST(StopStudy, Figure13TrendInTtbarFromTheBuiltInGenerator) {
   const EventSource source = builtin_event_source();
   if (!source) GTEST_SKIP() << "no built-in generator linked (builtin_event_source() is empty)";
@@ -224,8 +223,6 @@ TEST(StopStudy, Figure13TrendInTtbarFromTheBuiltInGenerator) {
 
 // The benchmark point: at (750, 1) with 60 000 events per class the network separates
 // with AUC >= 0.9 on the test split. Needs the built-in generator.
-// TODO(lead): enabled by itself once builtin_event_source() returns the generator; if it takes
-// more than a minute, move it to the README (the command is there).
 TEST(StopStudy, Point750_1ReachesAuc09With60000EventsFromTheBuiltInGenerator) {
   StopStudyOptions o;
   o.source = builtin_event_source();

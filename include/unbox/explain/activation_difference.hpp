@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "unbox/data.hpp"
+#include "unbox/events.hpp"
 #include "unbox/network.hpp"
 
 namespace unbox {
@@ -23,8 +24,9 @@ struct ActivationDifferenceOptions {
   Index samples = 20000;       // events sampled (all events when the data has fewer)
   Index bootstrap = 200;       // bootstrap replicas for the uncertainty (0: none)
   std::uint64_t seed = 1;
-  std::vector<std::string> columns;  // data columns feeding the model input (as gather_inputs)
-  EvalOptions eval{.batch = 1024};
+  std::string neuron = "output";     // the neuron explained
+  Index batch = 1024;                // events per evaluation batch
+  Index top = 0;                     // rows of table() (0: all)
 };
 
 struct ActivationDifferenceEntry {
@@ -42,9 +44,11 @@ struct ActivationDifferenceResult {
   std::vector<ActivationDifferenceEntry> ranking;  // sorted by ad, descending
 
   // {"neuron", "layer", "ranking": [{"variable", "ad", "err"}...], ...}
-  nlohmann::ordered_json to_json() const;
+  nlohmann::json to_json() const;
   // Ranked table like the paper's Tables 1-4 (`top` <= 0: every entry).
-  std::string table(Index top = 0) const;
+  std::string table(Index top) const;
+  std::string table() const { return table(top); }
+  Index top = 0;  // rows of table() (0: all)
 };
 
 // The part of a plain stack after layer `layer` (its post-activation output) up to and
@@ -52,7 +56,19 @@ struct ActivationDifferenceResult {
 // "L<k>", features "L<k>N<j>"), the ops copied. Error when `last` is not after the layer.
 Network network_from_layer(const Network& net, int layer, int last);
 
-ActivationDifferenceResult activation_difference(const Network& net, const Dataset& data, const std::string& neuron,
+ActivationDifferenceResult activation_difference(const Network& model, const Events& events,
                                                  const ActivationDifferenceOptions& options = {});
+
+// The mergeable sums behind the AD means: per variable the sum of |z(x) - z(x with x_i
+// swapped)| / sigma over the sampled events, and their number.
+struct ActivationDifferenceAccumulator {
+  std::vector<double> sum;
+  Index count = 0;
+  explicit ActivationDifferenceAccumulator(Index variables = 0) : sum(static_cast<size_t>(variables), 0.0) {}
+  // `rows` sampled events of d values, row-major [rows, variables].
+  void add(const double* d, Index rows);
+  void merge(const ActivationDifferenceAccumulator& other);
+  std::vector<double> mean() const;
+};
 
 }  // namespace unbox

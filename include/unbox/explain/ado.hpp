@@ -22,6 +22,8 @@
 #include <vector>
 
 #include "unbox/core.hpp"
+#include "unbox/events.hpp"
+#include "unbox/network.hpp"
 
 namespace unbox {
 
@@ -33,7 +35,7 @@ struct AdoResult {
   Index n_signal = 0, n_background = 0;
   double w_signal = 0.0, w_background = 0.0;  // summed weights
   Index n_pairs = 0;  // pairs averaged over (n_signal * n_background for ado())
-  nlohmann::ordered_json to_json() const;
+  nlohmann::json to_json() const;
 };
 
 // ADO between f and g over all signal–background pairs. labels are 0/1 (Error otherwise),
@@ -67,5 +69,28 @@ DiscordantPairs discordant_pairs(std::span<const double> f, std::span<const doub
 // The brute-force double loop (for tests and tiny inputs): O(n_sig * n_bkg).
 AdoResult ado_brute_force(std::span<const double> f, std::span<const double> g, std::span<const double> labels,
                           std::span<const double> weights = {});
+
+// ---- the method on events -------------------------------------------------------------
+
+// ADO of two discriminants named by column or neuron (column_or_neuron) on labelled events.
+struct AdoOptions {
+  std::string score;    // f: a data column, or a neuron of the model
+  std::string against;  // g: likewise
+  Index batch = 4096;
+};
+
+struct AdoComparison {
+  std::string score, against, source;
+  double auc_score = 0.0, auc_against = 0.0;
+  AdoResult ado;
+  std::string table() const;
+  // {"ado", "score", "against", "auc_score", "auc_against", "concordant", "discordant", "tied",
+  //  "n_signal", "n_background", "w_signal", "w_background", "n_pairs", "ties"}
+  nlohmann::json to_json() const;
+};
+
+AdoComparison ado(const Network& model, const Events& events, const AdoOptions& options);
+// Both discriminants are data columns.
+AdoComparison ado(const Events& events, const AdoOptions& options);
 
 }  // namespace unbox

@@ -20,10 +20,15 @@
 #include <vector>
 
 #include "unbox/data.hpp"
+#include "unbox/events.hpp"
+#include "unbox/network.hpp"
 
 namespace unbox {
 
 struct AdoSearchOptions {
+  std::string target;              // the discriminant to explain: a data column, or a neuron of the model
+  std::vector<std::string> base;   // the HL columns the first network sees
+  std::vector<std::string> pool;   // candidate columns (empty: every other data column)
   std::string arch = "32,32";     // the small network's hidden widths
   std::string activation = "relu";
   Index epochs = 30;
@@ -64,8 +69,8 @@ struct AdoSearchResult {
   std::vector<std::string> constant_candidates;  // pool columns constant on the measuring events: skipped
   Index train_events = 0, test_events = 0;
   AdoSearchOptions options;
-  nlohmann::ordered_json to_json() const;
-  std::string to_table() const;
+  nlohmann::json to_json() const;
+  std::string table() const;
 };
 
 // data: the events (label column set, weight column optional), holding the base and pool
@@ -73,5 +78,10 @@ struct AdoSearchResult {
 AdoSearchResult ado_search(const Dataset& data, const std::vector<double>& target, const std::string& target_name,
                            const std::vector<std::string>& base, const std::vector<std::string>& pool,
                            const AdoSearchOptions& options);
+
+// The method on events: the target by column_or_neuron (a neuron needs the model), the
+// base and pool from the options.
+AdoSearchResult ado_search(const Network& model, const Events& events, const AdoSearchOptions& options);
+AdoSearchResult ado_search(const Events& events, const AdoSearchOptions& options);
 
 }  // namespace unbox

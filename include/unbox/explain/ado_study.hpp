@@ -28,11 +28,11 @@ struct AdoStudyResult {
   AdoStudyOptions options;
   double pfn_auc = 0.0;       // on the second sample
   Index pfn_parameters = 0;
-  nlohmann::ordered_json pool_info;  // column -> {id, n, d, beta, edges}
+  nlohmann::json pool_info;  // column -> {id, n, d, beta, edges}
   AdoSearchResult search;
   double seconds = 0.0;
-  nlohmann::ordered_json to_json() const;
-  std::string to_table() const;
+  nlohmann::json to_json() const;
+  std::string table() const;
 };
 
 AdoStudyResult ado_study(const AdoStudyOptions& options);

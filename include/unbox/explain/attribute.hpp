@@ -9,6 +9,8 @@
 #include <vector>
 
 #include "unbox/data.hpp"
+#include "unbox/events.hpp"
+#include "unbox/explain/lrp.hpp"
 #include "unbox/network.hpp"
 
 namespace unbox {
@@ -29,8 +31,10 @@ struct AttributeOptions {
   Index samples = 25;
   double noise = 0.1;
   std::uint64_t seed = 1;
-  Index block = 512;            // events whose interpolated copies go through together
-  std::vector<std::string> columns;
+  Index batch = 512;            // events whose interpolated copies go through together
+  Index bins = 10;              // profile bins of the aggregation
+  Index rows = 15;              // rows of table() (0: all)
+  std::vector<std::string> profiles;  // inputs whose profile table table() prints
 };
 
 struct Attribution {
@@ -43,7 +47,34 @@ struct Attribution {
 };
 
 Attribution attribute(const Network& net, const std::vector<Tensor>& inputs, const AttributeOptions& options);
-Attribution attribute(const Network& net, const Dataset& data, const AttributeOptions& options);
+
+// Attributions on events, aggregated as LRP's (see LrpResult): what `unbox attribute` prints.
+struct AttributionResult {
+  std::string method, target, note, baseline;
+  std::vector<std::string> models;
+  Index events = 0, steps = 0, samples = 0;
+  double noise = 0;
+  std::uint64_t seed = 1;
+  Attribution attribution;               // per event (the first model)
+  std::vector<double> labels;
+  // Integrated Gradients' completeness (sum A = f(x) - f(baseline)) on the first model:
+  // mean and max of |error|, max of |error| / (|f(x) - f(baseline)| + |f(x)|).
+  double mean_abs_completeness = 0, max_abs_completeness = 0, max_relative_completeness = 0;
+  std::vector<Aggregation> per_model;
+  AggregateSummary summary;
+  Index rows = 15;
+  std::vector<std::string> profiles;
+
+  bool integrated_gradients() const { return method == "ig"; }
+  std::string table() const;
+  nlohmann::json to_json() const;
+  // A_<feature> (and f_x, f_baseline, completeness_error for IG; label) per event.
+  Dataset per_event_dataset() const;
+};
+
+AttributionResult attribute(const Network& model, const Events& events, const AttributeOptions& options);
+// Mean +- std over several models' results on the same events.
+AttributionResult combine(std::vector<AttributionResult> per_model);
 
 // Gauss-Legendre nodes and weights on [0, 1] (n points; exact for polynomials of degree 2n - 1).
 void gauss_legendre01(Index n, std::vector<double>& nodes, std::vector<double>& weights);

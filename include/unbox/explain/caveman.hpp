@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "unbox/data.hpp"
+#include "unbox/events.hpp"
 #include "unbox/network.hpp"
 
 namespace unbox {
@@ -44,7 +45,7 @@ struct CavemanTerm {
   double value(const double* x) const;
   std::string polynomial_text() const;
   std::string text() const;  // "sigmoid(...)", "(...)" or the variable name
-  nlohmann::ordered_json to_json() const;
+  nlohmann::json to_json() const;
   static CavemanTerm from_json(const nlohmann::json& j);
 };
 
@@ -57,12 +58,13 @@ struct CavemanVariable {
   std::string formula() const;  // readable, physical units
   // Values for every event; reads the columns the terms name (Error naming a missing one).
   std::vector<double> evaluate(const Dataset& data) const;
-  nlohmann::ordered_json to_json() const;
+  nlohmann::json to_json() const;
   static CavemanVariable from_json(const nlohmann::json& j);
 };
 
 struct CavemanOptions {
-  std::string label = "label";    // data column for the AUCs
+  std::string neuron = "output";  // the neuron approximated
+  Dataset population;             // its maximization population (unbox maximize's points: the input columns, converged)
   Index terms = 5;                // terms the L1 penalty leaves
   Index histograms_per_dim = 5;   // top histograms of each dimension searched for islands (paper: 20)
   Index max_clusters = 3;         // islands per histogram, largest first
@@ -93,12 +95,11 @@ struct CavemanResult {
   Index candidates = 0;        // island terms before the L1 selection
   Index population_points = 0;
   Index fit_events = 0, test_events = 0;
-  nlohmann::ordered_json to_json() const;
-  std::string to_table() const;
+  nlohmann::json to_json() const;
+  std::string table() const;
 };
 
 // `population` is a maximize --out file for `neuron` (its converged points are used).
-CavemanResult caveman(const Network& net, const Dataset& data, const Dataset& population, const std::string& neuron,
-                      const CavemanOptions& options);
+CavemanResult caveman(const Network& model, const Events& events, const CavemanOptions& options);
 
 }  // namespace unbox

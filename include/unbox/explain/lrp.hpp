@@ -52,6 +52,7 @@
 #include <vector>
 
 #include "unbox/data.hpp"
+#include "unbox/events.hpp"
 #include "unbox/network.hpp"
 
 namespace unbox {
@@ -140,7 +141,10 @@ struct LrpOptions {
   std::string neuron;       // "" = output:pre (the logit before a final sigmoid/tanh/softmax)
   bool canonize = true;
   Index batch = 1024;
-  std::vector<std::string> columns;  // data columns for a flat input ("" = by name)
+  double epsilon = 1e-6;    // the epsilon the composite was built with (reported in the result)
+  Index bins = 10;          // profile bins of the aggregation
+  Index rows = 15;          // rows of table() (0: all)
+  std::vector<std::string> profiles;  // inputs whose profile table table() prints
 };
 
 // Per-event relevances and the conservation report.
@@ -160,7 +164,6 @@ struct LrpRelevance {
 };
 
 // Relevance of one neuron for every event (batched, parallel; no dependence on threads).
-LrpRelevance lrp(const Network& net, const Dataset& data, const LrpOptions& options);
 // The same on input tensors already gathered (one per input node).
 LrpRelevance lrp(const Network& net, const std::vector<Tensor>& inputs, const LrpOptions& options);
 
@@ -200,6 +203,29 @@ Aggregation aggregate(const std::vector<std::string>& features, const Tensor& sc
                       const std::vector<double>& labels, const AggregationOptions& options);
 
 // Mean and standard deviation (n - 1) across models of the same architecture.
+// The mergeable sums behind an Aggregation's means (mean normalized relevance per feature
+// and class, mean signed score, maps): tiles of events are added, accumulators over
+// disjoint events merge, finish() divides. (Profiles need quantiles of the whole data and
+// are not part of it.)
+struct RelevanceAccumulator {
+  Index features = 0;
+  bool classes = false, has_map = false;
+  std::vector<std::string> map_rows, map_cols;
+  std::vector<Index> cell;
+  std::vector<double> mnr, mean;
+  std::vector<std::vector<double>> mnr_class, map;
+  double events = 0, used = 0;
+  double class_events[2] = {0, 0};
+
+  RelevanceAccumulator() = default;
+  RelevanceAccumulator(const std::vector<std::string>& features, bool classes);
+  // `count` events of scores [count, features] (row-major) and, with classes, their labels.
+  void add(const double* scores, Index count, const double* labels = nullptr);
+  void merge(const RelevanceAccumulator& other);
+  // Fill mnr, mnr_class, mean, map_rows, map_cols, map of `a`.
+  void finish(Aggregation& a) const;
+};
+
 struct AggregateSummary {
   Index models = 0;
   Aggregation mean, std;  // std fields empty when models == 1
@@ -214,5 +240,40 @@ AggregateSummary combine(const std::vector<Aggregation>& per_model);
 // Share of the total mean normalized relevance held by features whose name starts with
 // `prefix` (e.g. "xaug_").
 double mnr_share(const Aggregation& a, const std::string& prefix);
+
+// ---- the method's result ---------------------------------------------------------
+
+// LRP on events: the relevances of the first model's events, its conservation report and
+// the aggregation; combine() of several results (trainings of one architecture) gives mean
+// +- std across them. table() and to_json() are what `unbox lrp` prints.
+struct LrpResult {
+  std::string target, note, composite;
+  std::vector<std::string> models;       // one name per model (set by the caller; default "model")
+  std::vector<std::string> layer_rules;
+  double epsilon = 1e-6;
+  bool canonized = true;
+  Index events = 0;
+  LrpRelevance relevance;                // per event (the first model)
+  std::vector<double> labels;            // per event (empty without labels)
+  std::vector<ConservationSummary> conservation;  // per model
+  std::vector<Aggregation> per_model;
+  AggregateSummary summary;
+  Index rows = 15;
+  std::vector<std::string> profiles;
+
+  std::string table() const;
+  nlohmann::json to_json() const;
+  // R_<feature>, R_output, R_input_sum, R_bias, R_epsilon, R_other (and label) per event.
+  Dataset per_event_dataset() const;
+};
+
+LrpResult lrp(const Network& model, const Events& events, const LrpOptions& options);
+// Mean +- std over several models' results on the same events (the first keeps its per-event values).
+LrpResult combine(std::vector<LrpResult> per_model);
+
+// Per-event scores [N, features] as columns PREFIX<feature> of a new dataset.
+Dataset score_columns(const std::string& prefix, const std::vector<std::string>& features, const Tensor& scores);
+// The feature names of events' inputs, concatenated (flat inputs: data columns; tensors: NAME[i,j]).
+std::vector<std::string> event_feature_names(const Events& events);
 
 }  // namespace unbox

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "unbox/data.hpp"
+#include "unbox/events.hpp"
 #include "unbox/network.hpp"
 
 namespace unbox {
@@ -23,6 +24,7 @@ enum class BoxKind {
 };
 
 struct MaximizeOptions {
+  std::string neuron = "output";  // the neuron maximized (or minimized)
   Index points = 10000;
   double threshold = 0.0;     // stop when activation >= threshold (<= with minimize)
   bool minimize = false;
@@ -89,12 +91,11 @@ struct MaximizeResult {
   double converged_fraction() const;
   // The population file: inputs, activation, steps, converged, boundary_<input>.
   Dataset to_dataset() const;
-  nlohmann::ordered_json to_json() const;  // summary (no per-point data)
-  std::string to_table() const;
+  nlohmann::json to_json() const;  // summary (no per-point data)
+  std::string table() const;
 };
 
-MaximizeResult maximize(const Network& net, const Dataset& data, const std::string& neuron,
-                        const MaximizeOptions& options);
+MaximizeResult maximize(const Network& model, const Events& events, const MaximizeOptions& options);
 
 // ---- histograms of a population ----------------------------------------------------
 
@@ -105,7 +106,7 @@ struct PopulationHistogram {
   Index bins = 0;                     // per axis
   std::vector<double> counts;         // row-major over vars (first var slowest)
   double score = 0.0;                 // nats: KL (1-D), MI (2-D), total correlation (3-D)
-  nlohmann::ordered_json to_json() const;
+  nlohmann::json to_json() const;
 };
 
 struct HistogramOptions {
@@ -119,7 +120,7 @@ struct PopulationHistograms {
   std::string population;  // "converged" or "all" (when nothing converged)
   Index points = 0;
   std::vector<PopulationHistogram> one, two, three;  // sorted by score, descending
-  nlohmann::ordered_json to_json() const;
+  nlohmann::json to_json() const;
 };
 
 // Equal-width histograms over the box; 1-D ranked by KL(population || starting points).

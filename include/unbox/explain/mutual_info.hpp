@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "unbox/data.hpp"
+#include "unbox/events.hpp"
 #include "unbox/network.hpp"
 
 namespace unbox {
@@ -43,7 +44,10 @@ struct MutualInfoOptions {
   // events (0: all events).
   Index knn_events = 20000;
   std::uint64_t seed = 1;          // KSG subset and tie-breaking jitter
-  EvalOptions eval;
+  Index batch = 4096;              // events per evaluation batch
+  std::vector<std::string> neurons = {"all"};  // rows: neurons, "all", "Lk", "Lk:pre" (expand_neurons)
+  std::vector<std::string> variables;          // columns: data columns or neurons (empty: the model's input columns)
+  Index top = 5;                   // rows of the top-neurons table
 };
 
 // One column discretized: bin index per event (0..bins-1, every bin occupied).
@@ -93,7 +97,10 @@ struct MutualInfoResult {
   std::vector<bool> neuron_discrete, variable_discrete;
 
   // {"neurons", "variables", "nmi", "mi_nats", "estimator", ...}
-  nlohmann::ordered_json to_json() const;
+  nlohmann::json to_json() const;
+  Index top = 5;  // rows of the top-neurons table in table()
+  // The matrix and both top tables.
+  std::string table() const;
   // The neuron x variable matrix.
   std::string matrix_table() const;
   // "Which neurons know most about V": the top `top` neurons of every variable.
@@ -121,8 +128,6 @@ std::vector<std::string> expand_neurons(const Network& net, const std::vector<st
 // or, when no column has that name, a neuron of the network (e.g. L12N0 or output, as
 // in the paper's Figure 9). `columns` maps data columns to the model input (as for
 // gather_inputs).
-MutualInfoResult mutual_info(const Network& net, const Dataset& data, const std::vector<std::string>& neurons,
-                             const std::vector<std::string>& variables, const MutualInfoOptions& options = {},
-                             const std::vector<std::string>& columns = {});
+MutualInfoResult mutual_info(const Network& model, const Events& events, const MutualInfoOptions& options = {});
 
 }  // namespace unbox

@@ -12,6 +12,7 @@
 
 #include "unbox/data.hpp"
 #include "unbox/derivatives.hpp"
+#include "unbox/events.hpp"
 #include "unbox/network.hpp"
 
 namespace unbox {
@@ -29,8 +30,10 @@ struct TaylorOptions {
   int order = 2;                  // highest order, 1..3
   TaylorConvention convention = TaylorConvention::Monomial;
   bool physical_units = false;    // derivatives with respect to the raw data columns
-  std::vector<std::string> columns;  // data columns feeding a flat input (default: by name)
-  Index tile = 0;                 // events per tile (0: automatic)
+  Index batch = 0;                // events per tile of the derivative engine (0: automatic)
+  bool per_event = false;         // also keep every event's coefficients (TaylorResult::coefficients)
+  Index rows = 20;                // rows of table() (0: all)
+  double top_percent = 0;         // > 0: table() and to_json() name the top features and their variables
 };
 
 struct TaylorFeature {
@@ -42,6 +45,25 @@ struct TaylorFeature {
   double share = 0;                    // value / sum of all values
   double signal = std::numeric_limits<double>::quiet_NaN();      // label 1 only
   double background = std::numeric_limits<double>::quiet_NaN();  // label 0 only
+};
+
+// The mergeable sums behind the Taylor means: for every feature (engine order: first
+// order, then pairs i <= j, then triples) the sums of w |d| of the plain derivatives over
+// all events, signal and background events, and the three weight sums (the convention's
+// factors are applied when the means are formed). Tiles of any size are added; two
+// accumulators over disjoint events merge into the one over both.
+struct TaylorAccumulator {
+  Index variables = 0, pairs = 0, triples = 0;
+  std::vector<double> all, signal, background;  // [variables + pairs + triples]
+  double weight = 0, weight_signal = 0, weight_background = 0;
+
+  TaylorAccumulator() = default;
+  TaylorAccumulator(Index variables, int order);
+  Index features() const { return variables + pairs + triples; }
+  // The events tile.begin .. tile.begin + tile.count - 1; `labels` (empty: no classes) and
+  // `weights` (empty: 1) are indexed by event number.
+  void add(const DerivativeTile& tile, std::span<const double> labels, std::span<const double> weights);
+  void merge(const TaylorAccumulator& other);
 };
 
 struct TaylorResult {
@@ -56,6 +78,15 @@ struct TaylorResult {
   std::vector<std::string> variables;
   std::vector<TaylorFeature> features;  // sorted by value, largest first
   std::vector<std::string> notes;       // diagnostics (piecewise-linear networks, units)
+  Index rows = 20;                      // table() rows (from the options)
+  double top_percent = 0;               // from the options
+
+  // With TaylorOptions::per_event: the neuron's value [N] and every event's coefficients
+  // [N, F] in engine order (first order, then pairs i <= j, then triples i <= j <= k),
+  // convention factors applied, named by coefficient_names (as feature_name).
+  Tensor value;
+  Tensor coefficients;
+  std::vector<std::string> coefficient_names;
 
   // The features in the top `percent` % of the ranking: the first ceil(percent/100 * F)
   // of the F features (at least one), as in the poster's "upper 5 % of features".
@@ -63,18 +94,40 @@ struct TaylorResult {
   // The variables those features involve, in order of first appearance in the ranking.
   std::vector<std::string> top_variables(double percent) const;
   // Ranked table (at most `rows` rows; 0: all) with shares and per-class values.
-  std::string table(Index rows = 20, double top_percent = 0) const;
+  std::string table() const { return table(rows, top_percent); }
+  std::string table(Index rows, double top_percent = 0) const;
   // {"neuron", "convention", "units", "order", "events", "variables", "features": [...],
   //  "notes", and with top_percent > 0 "top": {"percent", "features", "variables"}}.
-  nlohmann::json to_json(double top_percent = 0) const;
+  nlohmann::json to_json() const { return to_json(top_percent); }
+  nlohmann::json to_json(double top_percent) const;
+  // Every event's coefficients as a dataset: the neuron's value, then t(<feature>) columns.
+  Dataset per_event_dataset() const;
 };
 
-// Mean absolute Taylor coefficients over the events of `data` (its weight column and,
-// when it has one, its label column for the per-class averages).
-TaylorResult taylor(const Network& net, const Dataset& data, const TaylorOptions& options);
+// Mean absolute Taylor coefficients over the events (their weights and, when they have
+// labels, the per-class averages).
+TaylorResult taylor(const Network& model, const Events& events, const TaylorOptions& options);
 // Same on already gathered inputs; labels and weights may be empty.
 TaylorResult taylor(const Network& net, const std::vector<Tensor>& inputs, std::span<const double> labels,
                     std::span<const double> weights, const TaylorOptions& options);
+
+// `taylor select`: the variables involved in the top `top_percent` % of the features.
+struct TaylorSelectOptions {
+  TaylorOptions taylor;
+  double top_percent = 5;  // in (0, 100]
+  Index top = 0;           // > 0: the top N features instead of a percentage
+};
+struct TaylorSelection {
+  std::string neuron;
+  TaylorConvention convention = TaylorConvention::Monomial;
+  int order = 2;
+  double percent = 0;
+  Index features = 0, total_features = 0;  // features in the top percent, features in all
+  std::vector<std::string> selected, inverted, variables, notes;
+  std::string table() const;
+  nlohmann::json to_json() const;  // {"neuron", "convention", "percent", "features", "selected", "inverted"}
+};
+TaylorSelection taylor_select(const Network& model, const Events& events, const TaylorSelectOptions& options);
 
 // Feature names as `unbox taylor` prints them, e.g. "x1 x x2".
 std::string feature_name(const std::vector<std::string>& variables);

@@ -33,9 +33,8 @@ namespace unbox::studies {
 using EventSource =
     std::function<Dataset(const std::string& process, std::int64_t n, std::uint64_t seed, bool spin_correlation)>;
 
-// The built-in generator behind the seam; empty when this build has none.
-// TODO(lead): at the merge of the generator branch, return a source that runs
-// `unbox generate physics` (GeneratorOptions + FeatureBuilder) in src/studies/builtin_source.cpp.
+// The built-in generator behind the seam (physics::Generator into the features pipeline, the
+// backgrounds biased toward their MET tail with compensating weights).
 EventSource builtin_event_source();
 
 // A deterministic synthetic stand-in with the same columns: signal with larger MET and

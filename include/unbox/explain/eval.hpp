@@ -1,0 +1,61 @@
+// Classifier performance of a score on labelled events: AUC, ROC, signal efficiency at
+// fixed background efficiencies, event counts and weight sums, and (with weights) the AMS
+// scan of Roxlo & Reece. The score is a neuron of the model (`neuron`) or a data column
+// (`score`). `unbox eval` prints this result.
+#pragma once
+#include <nlohmann/json.hpp>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "unbox/events.hpp"
+#include "unbox/metrics.hpp"
+#include "unbox/network.hpp"
+
+namespace unbox {
+
+struct EvalMetricsOptions {
+  std::string neuron = "output";  // with a model: the neuron used as the score
+  std::string score;              // a data column used as the score instead (no model needed)
+  double lumi = 1.0;              // fb^-1, for the AMS (s, b = lumi x weights)
+  double br = 10.0;               // AMS regularization b_r
+  std::vector<double> background_efficiencies = {0.01, 0.1};
+  Index batch = 4096;
+};
+
+// The mergeable counts and weight sums per class.
+struct EvalAccumulator {
+  Index n_signal = 0, n_background = 0;
+  double sum_w_signal = 0.0, sum_w_background = 0.0;
+  // Labels (0/1) and weights (empty: 1) of `count` events.
+  void add(const double* labels, const double* weights, Index count);
+  void merge(const EvalAccumulator& other);
+};
+
+struct EvalResult {
+  std::string score_name, source;
+  double auc = 0.0;
+  EvalAccumulator counts;
+  std::vector<double> background_efficiencies, signal_efficiencies;
+  bool weighted = false;
+  AmsScan ams;
+  double lumi = 1.0, br = 10.0;
+  RocCurve roc;
+  std::vector<std::string> notes;  // e.g. a saturated tanh output
+
+  std::string table() const;
+  // {"score", "auc", "n_signal", "n_background", "sum_w_signal", "sum_w_background",
+  //  "sig_eff_at_bkg_eff": {"0.01", "0.1"}, with weights "ams": {...}}
+  nlohmann::json to_json() const;
+  // thresholds, fpr, tpr
+  Dataset roc_dataset() const;
+};
+
+EvalResult eval(const Network& model, const Events& events, const EvalMetricsOptions& options);
+// The score is a column of the events' data (options.score).
+EvalResult eval(const Events& events, const EvalMetricsOptions& options);
+// On given scores.
+EvalResult eval_scores(std::span<const double> scores, const Events& events, const std::string& score_name,
+                       const EvalMetricsOptions& options);
+
+}  // namespace unbox
