@@ -7,11 +7,11 @@
 
 #include <ctime>
 
-#include "explain/efp_internal.hpp"
+#include "physics/efp_internal.hpp"
 
 #include <random>
 
-#include "unbox/explain/efp.hpp"
+#include "unbox/physics/efp.hpp"
 
 using namespace unbox;
 

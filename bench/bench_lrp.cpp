@@ -8,7 +8,7 @@
 #include <random>
 
 #include "unbox/explain/lrp.hpp"
-#include "unbox/explain/xaug_study.hpp"
+#include "unbox/studies/xaug_study.hpp"
 #include "unbox/train.hpp"
 
 #include "bench_util.hpp"

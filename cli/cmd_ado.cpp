@@ -11,7 +11,7 @@
 #include "common.hpp"
 #include "unbox/explain/ado.hpp"
 #include "unbox/explain/ado_search.hpp"
-#include "unbox/explain/ado_study.hpp"
+#include "unbox/studies/ado_study.hpp"
 #include "unbox/metrics.hpp"
 #include "unbox/onnx.hpp"
 

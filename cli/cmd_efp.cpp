@@ -9,8 +9,8 @@
 
 #include "commands.hpp"
 #include "common.hpp"
-#include "unbox/explain/efp.hpp"
-#include "unbox/explain/particles.hpp"
+#include "unbox/physics/efp.hpp"
+#include "unbox/physics/particles.hpp"
 
 namespace unbox::cli {
 

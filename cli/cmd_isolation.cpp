@@ -7,8 +7,8 @@
 
 #include "commands.hpp"
 #include "common.hpp"
-#include "unbox/explain/isolation.hpp"
-#include "unbox/explain/particles.hpp"
+#include "unbox/physics/isolation.hpp"
+#include "unbox/physics/particles.hpp"
 
 namespace unbox::cli {
 

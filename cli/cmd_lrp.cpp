@@ -9,7 +9,7 @@
 #include "commands.hpp"
 #include "common.hpp"
 #include "unbox/explain/lrp.hpp"
-#include "unbox/explain/xaug_study.hpp"
+#include "unbox/studies/xaug_study.hpp"
 #include "unbox/onnx.hpp"
 
 namespace unbox::cli {

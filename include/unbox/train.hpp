@@ -18,7 +18,7 @@ class SequentialBuilder {
  public:
   explicit SequentialBuilder(std::vector<std::string> features, const std::string& input_name = "x");
   SequentialBuilder& standardize();
-  // ClipMinMax (op_preprocess.hpp): clip at mean -+ k std, then min-max to [0, 1].
+  // ClipMinMax (ops/preprocess.hpp): clip at mean -+ k std, then min-max to [0, 1].
   SequentialBuilder& clip_minmax(double k = 3.0);
   SequentialBuilder& dense(Index width);
   SequentialBuilder& activation(const Activation& act);
@@ -46,7 +46,7 @@ struct Architecture {
 };
 
 // "paper" -> Roxlo & Reece: 128,64,32,16,16,8,8,4,4,2,2, LeakyReLU(0.1), tanh output (MSE
-// on +-1), L1 1e-5. "pfn:64,64,32:64,32" -> a Particle Flow Network (ops_particles.hpp) on
+// on +-1), L1 1e-5. "pfn:64,64,32:64,32" -> a Particle Flow Network (ops/preprocess.hpp, ops/linear.hpp, ops/pooling.hpp) on
 // particle columns p0_pt, p0_eta, ...: per-particle widths, then the widths after the sum.
 // Otherwise a comma list of widths with the given activation and output.
 Architecture parse_architecture(const std::string& arch, const std::string& activation = "relu",

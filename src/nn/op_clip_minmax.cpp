@@ -1,4 +1,4 @@
-// ClipMinMax (the XAUG poster's preprocessing) and Slice. See include/unbox/op_preprocess.hpp.
+// ClipMinMax (the XAUG poster's preprocessing) and Slice. See include/unbox/ops/preprocess.hpp and ops/shape.hpp.
 #include <fmt/format.h>
 
 #include <algorithm>

@@ -1,4 +1,4 @@
-// Operations on particle lists (ops_particles.hpp): per-feature standardization shared by
+// Operations on particle lists (ops/preprocess.hpp, ops/linear.hpp, ops/pooling.hpp): per-feature standardization shared by
 // all particles, a dense layer on the last axis, the masked particle sum/mean, and the
 // ONNX reductions; and the Particle Flow Network builder.
 #include "unbox/ops.hpp"

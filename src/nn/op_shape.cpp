@@ -1,5 +1,5 @@
 // Shape operations (Reshape, Transpose), NumPy broadcasting helpers, and the factory
-// for the ops of ops_more.hpp.
+// for the ops of ops/linear.hpp, ops/pooling.hpp, ops/elementwise.hpp and ops/shape.hpp.
 #include <fmt/format.h>
 
 #include "unbox/ops.hpp"
@@ -228,7 +228,7 @@ std::unique_ptr<Op> make_op_more(const std::string& type, const nlohmann::json& 
   if (type == "Reshape") return std::make_unique<Reshape>(a.at("shape").get<Shape>());
   if (type == "Transpose") return std::make_unique<Transpose>(a.at("perm").get<std::vector<Index>>());
   if (type == "Pad") return std::make_unique<Pad>(a.at("pads").get<std::vector<Index>>());
-  std::unique_ptr<Op> make_op_particles(const std::string&, const nlohmann::json&);  // ops_particles.hpp
+  std::unique_ptr<Op> make_op_particles(const std::string&, const nlohmann::json&);  // the particle ops
   return make_op_particles(type, a);
 }
 

@@ -225,10 +225,10 @@ std::unique_ptr<Op> make_op(const std::string& type, const nlohmann::json& a) {
       {"SELU", ActivationKind::SELU},         {"Softplus", ActivationKind::Softplus}};
   for (auto& [name, kind] : acts)
     if (type == name) return std::make_unique<Activation>(kind, a.value("alpha", 0.0));
-  // Convolution, pooling, BatchNorm, broadcasting arithmetic, shape ops (ops_more.hpp).
+  // Convolution, pooling, BatchNorm, broadcasting arithmetic, shape ops (ops/*.hpp).
   std::unique_ptr<Op> make_op_more(const std::string&, const nlohmann::json&);
   if (auto op = make_op_more(type, a)) return op;
-  std::unique_ptr<Op> make_op_preprocess(const std::string&, const nlohmann::json&);  // op_preprocess.hpp
+  std::unique_ptr<Op> make_op_preprocess(const std::string&, const nlohmann::json&);  // ops/preprocess.hpp
   if (auto op = make_op_preprocess(type, a)) return op;
   throw Error(fmt::format("unknown operation '{}' in model file", type));
 }

@@ -2,6 +2,7 @@
 // from one small function (run_*) so that a change of the methods' calling convention touches
 // one place each.
 #include "unbox/studies/stop_study.hpp"
+#include "unbox/events.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -255,11 +256,15 @@ ActivationDifferenceResult run_activation_difference(const Network& net, const D
   a.samples = d.events();
   a.bootstrap = 50;
   a.seed = seed;
-  return activation_difference(net, d, neuron, a);
+  a.neuron = neuron;
+  return activation_difference(net, Events(net, d), a);
 }
 
 MutualInfoResult run_mutual_info(const Network& net, const Dataset& d) {
-  return mutual_info(net, d, {"all"}, {"mt2ll", "met", "output:pre"}, MutualInfoOptions{});
+  MutualInfoOptions m;
+  m.neurons = {"all"};
+  m.variables = {"mt2ll", "met", "output:pre"};
+  return mutual_info(net, Events(net, d), m);
 }
 
 MaximizeResult run_maximize(const Network& net, const Dataset& d, const std::string& neuron, double threshold,
@@ -271,7 +276,8 @@ MaximizeResult run_maximize(const Network& net, const Dataset& d, const std::str
   m.seed = o.seed;
   Progress progress("maximize " + neuron, m.points, o.quiet);
   m.progress = [&](Index done) { progress.update(done); };
-  MaximizeResult r = maximize(net, d, neuron, m);
+  m.neuron = neuron;
+  MaximizeResult r = maximize(net, Events(net, d), m);
   progress.finish(fmt::format("{:.0f} % converged", 100 * r.converged_fraction()));
   return r;
 }
@@ -279,22 +285,23 @@ MaximizeResult run_maximize(const Network& net, const Dataset& d, const std::str
 CavemanResult run_caveman(const Network& net, const Dataset& d, const Dataset& population, const std::string& neuron,
                           std::uint64_t seed) {
   CavemanOptions c;
-  c.label = "label";
   c.fit_events = d.events() / 2;
   c.seed = seed;
-  return caveman(net, d, population, neuron, c);
+  c.neuron = neuron;
+  c.population = population;
+  return caveman(net, Events(net, d), c);
 }
 
 TaylorResult run_taylor(const Network& net, const Dataset& d) {
   TaylorOptions t;
   t.neuron = "output:pre";
   t.order = 2;
-  return taylor(net, d, t);
+  return taylor(net, Events(net, d), t);
 }
 
 AggregateSummary run_lrp(const Network& net, const Dataset& d) {
   LrpOptions l;  // output:pre, the default composite
-  LrpRelevance r = lrp(net, d, l);
+  LrpRelevance r = lrp(net, Events(net, d).inputs(), l);
   return combine({aggregate(r.features, r.relevance, r.inputs, d.labels(), {})});
 }
 
@@ -303,7 +310,7 @@ AggregateSummary run_integrated_gradients(const Network& net, const Dataset& d, 
   a.method = AttributionMethod::IntegratedGradients;
   a.steps = 32;
   a.seed = seed;
-  Attribution r = attribute(net, d, a);
+  Attribution r = attribute(net, Events(net, d).inputs(), a);
   return combine({aggregate(r.features, r.scores, r.inputs, d.labels(), {})});
 }
 

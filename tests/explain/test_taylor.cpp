@@ -385,7 +385,6 @@ TEST(TaylorToys, MixedShowsBothKinds) {
   EXPECT_TRUE(std::find(top.begin(), top.end(), "x2") != top.end()) << r.table();
 }
 
-#if __has_include("unbox/ops_more.hpp")
 // A 1-D convolution with smooth activations, max pooling (piecewise linear: it routes the
 // tangents and adjoints of the winner) and a reshape, with a concatenated side input.
 TEST(Taylor, ConvolutionMaxPoolAndSideInputMatchFiniteDifferences) {
@@ -423,4 +422,3 @@ TEST(Taylor, ConvolutionMaxPoolAndSideInputMatchFiniteDifferences) {
   EXPECT_EQ(plan.variables[0], "img[0]");
   EXPECT_EQ(plan.variables[13], "s2");
 }
-#endif

@@ -32,7 +32,7 @@
 // standardized value is the relevance of its raw column, measured against the training
 // mean, the standardized zero). Canonization folds BatchNorm into the Dense or Conv layer
 // feeding it; an unfolded BatchNorm is a per-channel linear layer with rule 0.
-// Particle Flow Networks (ops_particles.hpp): ParticleDense is a linear layer (same rules,
+// Particle Flow Networks (ops/preprocess.hpp, ops/linear.hpp, ops/pooling.hpp): ParticleDense is a linear layer (same rules,
 // counted as a layer Lk for composites and --layer-rule, a "dense" layer of a composite);
 // ParticleStandardize passes relevance unchanged to the flat p{i}_{q} columns (like
 // Standardize); ParticlePool (masked sum or mean) splits it in proportion, R_p = x_p / out * R

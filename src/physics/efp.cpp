@@ -22,8 +22,8 @@
 #include <map>
 #include <numbers>
 
-#include "explain/efp_internal.hpp"
-#include "unbox/explain/efp.hpp"
+#include "physics/efp_internal.hpp"
+#include "unbox/physics/efp.hpp"
 
 namespace unbox {
 

@@ -1,5 +1,5 @@
 // Particle lists from dataset columns (see particles.hpp).
-#include "unbox/explain/particles.hpp"
+#include "unbox/physics/particles.hpp"
 
 #include <fmt/format.h>
 

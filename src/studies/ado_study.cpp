@@ -1,12 +1,12 @@
 // The worked decision-ordering study on the XAUG jet toy (ado_study.hpp).
-#include "unbox/explain/ado_study.hpp"
+#include "unbox/studies/ado_study.hpp"
 
 #include <fmt/format.h>
 
 #include <chrono>
 #include <charconv>
 
-#include "unbox/explain/efp.hpp"
+#include "unbox/physics/efp.hpp"
 #include "unbox/metrics.hpp"
 #include "unbox/network.hpp"
 #include "unbox/toys.hpp"

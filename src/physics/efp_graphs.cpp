@@ -18,9 +18,9 @@
 #include <numeric>
 #include <set>
 
-#include "explain/efp_internal.hpp"
+#include "physics/efp_internal.hpp"
 #include "unbox/core.hpp"
-#include "unbox/explain/efp.hpp"
+#include "unbox/physics/efp.hpp"
 
 namespace unbox {
 namespace efp_detail {

@@ -5,8 +5,8 @@
 #include <numbers>
 
 #include "unbox/data.hpp"
-#include "unbox/explain/isolation.hpp"
-#include "unbox/explain/particles.hpp"
+#include "unbox/physics/isolation.hpp"
+#include "unbox/physics/particles.hpp"
 
 using namespace unbox;
 

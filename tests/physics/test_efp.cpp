@@ -10,9 +10,9 @@
 #include <random>
 #include <set>
 
-#include "explain/efp_internal.hpp"
+#include "physics/efp_internal.hpp"
 #include "test_util.hpp"
-#include "unbox/explain/efp.hpp"
+#include "unbox/physics/efp.hpp"
 
 using namespace unbox;
 

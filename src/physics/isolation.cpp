@@ -1,5 +1,5 @@
 // Isolation-cone observables (see isolation.hpp).
-#include "unbox/explain/isolation.hpp"
+#include "unbox/physics/isolation.hpp"
 
 #include <fmt/format.h>
 

@@ -1,5 +1,5 @@
 // The XAUG study: four networks on the xaug-jets toy, their AUCs and LRP relevances.
-#include "unbox/explain/xaug_study.hpp"
+#include "unbox/studies/xaug_study.hpp"
 
 #include <fmt/format.h>
 
