@@ -192,6 +192,9 @@ void convert(const unsigned char* src, size_t count, bool swap, double* dst) {
 // The array as doubles in C order.
 Tensor to_tensor(const NpyArray& a, const std::string& what) {
   size_t count = static_cast<size_t>(shape_size(a.shape));
+  // As doubles the array takes 8 bytes a value (twice that while a Fortran array is reordered).
+  check_memory(fmt::format("{} ({} values of shape {} as float64)", what, count, shape_string(a.shape)),
+               saturating_product(count, a.fortran && a.shape.size() >= 2 ? 16 : 8));
   std::vector<double> values(count);
   const bool swap = a.byte_order == '>' && a.itemsize > 1;
   switch (a.kind) {
@@ -364,7 +367,7 @@ std::vector<ZipEntry> read_zip_directory(const std::string& bytes, const std::st
   // zip64: the real values live in the zip64 end record, found through its locator.
   if (eocd >= 20 && get32(b + eocd - 20) == 0x07064b50) {
     std::uint64_t z64 = get64(b + eocd - 20 + 8);
-    if (z64 + 56 > size || get32(b + z64) != 0x06064b50) bad_zip(path, "broken zip64 end record");
+    if (z64 > size || size - z64 < 56 || get32(b + z64) != 0x06064b50) bad_zip(path, "broken zip64 end record");
     entries = get64(b + z64 + 32);
     cd_size = get64(b + z64 + 40);
     cd_offset = get64(b + z64 + 48);
@@ -419,7 +422,7 @@ std::string_view zip_member(const std::string& bytes, const ZipEntry& e, const s
   const size_t size = bytes.size();
   const std::string what = fmt::format("member '{}'", e.name);
   if (e.flags & 1) bad_zip(path, what + " is encrypted");
-  if (e.local_offset + 30 > size || get32(b + e.local_offset) != 0x04034b50)
+  if (e.local_offset > size || size - e.local_offset < 30 || get32(b + e.local_offset) != 0x04034b50)
     bad_zip(path, what + ": broken local header (truncated?)");
   size_t start = static_cast<size_t>(e.local_offset) + 30 + get16(b + e.local_offset + 26) + get16(b + e.local_offset + 28);
   if (start > size || e.compressed > size - start) bad_zip(path, what + " is truncated");
@@ -429,6 +432,13 @@ std::string_view zip_member(const std::string& bytes, const ZipEntry& e, const s
     if (e.compressed != e.uncompressed) bad_zip(path, what + ": stored sizes disagree");
     result = std::string_view(reinterpret_cast<const char*>(data), static_cast<size_t>(e.compressed));
   } else if (e.method == 8) {
+    // Deflate expands at most 1032:1: a larger stated size is a lie; check both the claim
+    // and the memory budget before allocating.
+    if (e.uncompressed / 1032 > e.compressed + 64)
+      bad_zip(path, fmt::format("{} claims {} bytes uncompressed from {} compressed bytes, more than deflate can "
+                                "produce (corrupt archive)",
+                                what, e.uncompressed, e.compressed));
+    check_memory(fmt::format("{} of '{}' ({} bytes uncompressed)", what, path, e.uncompressed), e.uncompressed);
     storage.resize(static_cast<size_t>(e.uncompressed));
     z_stream zs{};
     if (inflateInit2(&zs, -MAX_WBITS) != Z_OK) bad_zip(path, "zlib could not start");
