@@ -58,9 +58,8 @@ std::vector<double> checked_labels(const Dataset& d, const std::string& file, co
   std::vector<double> labels = d.labels();
   for (size_t i = 0; i < labels.size(); ++i)
     if (labels[i] != 0.0 && labels[i] != 1.0)
-      throw Error(fmt::format("label column '{}' in '{}' must hold 0 (background) or 1 (signal); event {} "
-                              "(counting from 0) has {}",
-                              col, file, i, labels[i]));
+      throw Error(fmt::format("label column '{}' in '{}' must hold 0 (background) or 1 (signal); event {} has {}",
+                              col, file, i + 1, labels[i]));
   return labels;
 }
 
@@ -189,6 +188,7 @@ int run_eval(const EvalOptions& o) {
     d.weight_column = o.weight;
   }
   const std::vector<double> labels = checked_labels(d, o.data, o.label);
+  if (!o.weight.empty()) check_finite(d, {o.weight}, "eval");  // names the file and the event (from 1)
   const std::vector<double> weights = d.weights();
 
   std::string score_name;
