@@ -218,7 +218,7 @@ def build_cases(good_model):
     nan_rows[4][1] = float("nan")
     C(Case("csv_nan", {"nan.csv": ",".join(names) + "\n" + "".join(",".join(str(v) for v in r) + "\n"
                                                                for r in nan_rows)},
-           data_commands("nan.csv"), message=["nan", "allow-nan"]))
+           data_commands("nan.csv"), message=["nan.csv:6", "nan"]))
     inf_rows = [r[:] for r in rows]
     inf_rows[2][0] = float("inf")
     C(Case("csv_inf_line", {"inf.csv": ",".join(names) + "\n" + "".join(",".join(str(v) for v in r) + "\n"
@@ -389,7 +389,7 @@ def build_cases(good_model):
          "out_roc.csv"]], message=["lab.csv", "event 3"]))
 
     # --- mT2
-    mt2_names = ["L1_pt", "L1_phi", "L1_m", "L2_pt", "L2_phi", "L2_m", "met", "met_phi"]
+    mt2_names = ["l1_pt", "l1_phi", "l1_m", "l2_pt", "l2_phi", "l2_m", "met", "met_phi"]
     mt2_rows = [[50, 0.1, 0, 40, 2.0, 0, 30, -1.0], [-20, 0.1, 0, 40, 2.0, 0, 30, -1.0]]
     C(Case("mt2_negative_pt", {"neg_pt.csv": ",".join(mt2_names) + "\n" + "".join(
         ",".join(str(v) for v in r) + "\n" for r in mt2_rows)},
@@ -414,7 +414,7 @@ def materialize_special(case, folder, good_model):
                     f.create_dataset(n, data=x[:, j])
                 f.create_dataset("label", data=y)
                 f.create_dataset("sample", data=np.array([b"ttbar"] * len(y)))
-            case.commands = [["predict", "--model", "MODEL", "--data", "strings.h5", "--columns", "a,b,c,sample",
+            case.commands = [["predict", "--model", "MODEL", "--data", "strings.h5", "--columns", "a,b,sample",
                               "--out", "out.csv"]]
             case.message = ["strings.h5", "sample"]
         elif case.name == "h5_empty_table":
@@ -434,7 +434,7 @@ def materialize_special(case, folder, good_model):
                                   [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 10**12])])
             name = "hugein.onnx"
         elif case.name == "onnx_huge_initializer":
-            Wbig = helper.make_tensor("W", TensorProto.FLOAT, [3, 10**12], [], raw=False)
+            Wbig = TensorProto(name="W", data_type=TensorProto.FLOAT, dims=[3, 10**12])
             g = helper.make_graph([helper.make_node("MatMul", ["x", "W"], ["y"])], "g",
                                   [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 3])],
                                   [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 10**12])], [Wbig])
