@@ -210,7 +210,16 @@ Tensor read_numeric(hid_t dataset, const std::string& what) {
   H5T_class_t c = dataset_class(dataset);
   if (!is_numeric(c)) throw Error(fmt::format("{} holds {}, not numbers", what, class_words(c)));
   if (shape.empty()) throw Error(fmt::format("{} holds a single number, not events", what));
-  check_memory(fmt::format("{} (shape {} as float64)", what, shape_string(shape)), double_bytes(shape));
+  {
+    // libhdf5 converts through a buffer of (values x the larger element size): a crafted
+    // element size of gigabytes would make it allocate that much (found by fuzz_hdf5).
+    Handle type(H5Dget_type(dataset), H5Tclose);
+    const size_t size = H5Tget_size(type.get());
+    if (size == 0 || size > 16)
+      throw Error(fmt::format("{} holds numbers of {} bytes each; unbox reads integers and floats of 1 to 16 bytes",
+                              what, size));
+  }
+  check_memory(fmt::format("{} (shape {} as float64)", what, shape_string(shape)), saturating_product(double_bytes(shape), 2));
   Tensor t(shape);
   if (t.size() > 0 && H5Dread(dataset, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, t.data()) < 0)
     throw Error(fmt::format("cannot read {} (corrupt file?)", what));
@@ -230,7 +239,9 @@ void read_compound(Dataset& out, hid_t dataset, const std::string& what, const R
                             shape_string(shape)));
   Handle type(H5Dget_type(dataset), H5Tclose);
   int members = H5Tget_nmembers(type.get());
-  check_memory(fmt::format("a column of {} ({} records as float64)", what, shape[0]), double_bytes({shape[0]}));
+  // libhdf5 reads whole records to pick a member out: the record size counts too.
+  check_memory(fmt::format("a column of {} ({} records of {} bytes)", what, shape[0], H5Tget_size(type.get())),
+               saturating_product(double_bytes({shape[0]}), 1 + H5Tget_size(type.get())));
   std::vector<std::string> skipped;
   for (int i = 0; i < members; ++i) {
     char* raw_name = H5Tget_member_name(type.get(), static_cast<unsigned>(i));
@@ -274,6 +285,8 @@ void read_dataset_object(Dataset& out, hid_t dataset, const std::string& object_
   if (dataset_class(dataset) == H5T_COMPOUND) return read_compound(out, dataset, what, options);
   Tensor t = read_numeric(dataset, what);
   if (t.rank() != 2) return add_checked(out, base_name(object_path), std::move(t), what, options);
+  // Each column costs a name and a tensor even with 0 events.
+  check_memory(fmt::format("{} ({} columns)", what, t.dim(1)), saturating_product(static_cast<std::uint64_t>(t.dim(1)), 128));
   std::vector<std::string> names;
   if (H5Aexists(dataset, "columns") > 0) {
     Handle attribute(H5Aopen(dataset, "columns", H5P_DEFAULT), H5Aclose);

@@ -308,6 +308,8 @@ void add_columns(Dataset& out, const Tensor& t, const std::vector<std::string>& 
 
 std::vector<std::string> default_names(Index k) {
   std::vector<std::string> names;
+  // Each column costs a name and a tensor even with 0 events: (0, 10^18) must not loop forever.
+  check_memory(fmt::format("a table of {} columns", k), saturating_product(static_cast<std::uint64_t>(k), 128));
   for (Index j = 0; j < k; ++j) names.push_back(fmt::format("c{}", j));
   return names;
 }
