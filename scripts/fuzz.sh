@@ -35,8 +35,9 @@ if [ ! -f "$build/CMakeCache.txt" ]; then
 fi
 targets=()
 for n in "${names[@]}"; do targets+=("fuzz_$n"); done
-cmake --build "$build" -j "${FUZZ_JOBS:-2}" --target "${targets[@]}" >"$build/build.log" 2>&1 ||
-  { tail -50 "$build/build.log"; exit 1; }
+# One build at a time (several fuzz.sh may run side by side, one harness each).
+flock "$build/.build-lock" cmake --build "$build" -j "${FUZZ_JOBS:-2}" --target "${targets[@]}" \
+  >"$build/build-${names[0]}.log" 2>&1 || { tail -50 "$build/build-${names[0]}.log"; exit 1; }
 
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=1}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"

@@ -218,3 +218,14 @@ TEST(Signals, InterruptRemovesTheTemporaryAndExitsWith128PlusSignal) {
     EXPECT_TRUE(dir.listing().empty()) << dir.listing().front();
   }
 }
+
+// Found by fuzz_npy (the seed fuzz/corpus/npy/regression-timeout-zero-rows-huge-columns.npy):
+// a 0-row table with 10^18 columns has no data to be truncated, and looped building names.
+TEST(BadInputNpy, ZeroRowsWithAHugeColumnCountIsRefused) {
+  TempDir dir;
+  std::string path = dir.file("wide.npy");
+  write_bytes(path, npy("<f8", "0, 1000000000000000000", ""));
+  std::string msg = error_of([&] { read_npy(path); });
+  EXPECT_TRUE(contains(msg, "a table of 1000000000000000000 columns needs")) << msg;
+  EXPECT_TRUE(contains(msg, "more than the memory budget")) << msg;
+}
