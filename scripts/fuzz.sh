@@ -52,7 +52,11 @@ for n in "${names[@]}"; do
   if ! "$build/fuzz_$n" -runs=0 "$seeds" >"$log.replay" 2>&1; then
     echo "fuzz_$n: a seed in fuzz/corpus/$n fails:"; tail -30 "$log.replay"; failed=1; continue
   fi
-  "$build/fuzz_$n" -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=10 -max_len=65536 \
+  # libhdf5 leaks a few hundred bytes on some corrupt files (its own allocations, on its
+  # error paths): leak detection is off for that harness only.
+  leaks=1
+  [ "$n" = hdf5 ] && leaks=0
+  "$build/fuzz_$n" -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=10 -max_len=65536 -detect_leaks=$leaks \
     -print_final_stats=1 -artifact_prefix="$build/crashes/$n-" "$work" "$seeds" >"$log" 2>&1
   rc=$?
   runs="$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' | tail -1)"

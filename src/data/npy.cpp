@@ -289,6 +289,10 @@ std::vector<std::string> to_strings(const NpyArray& a, const std::string& what) 
   return out;
 }
 
+// Named columns are looked up by name (linear in the column count): a 2-D table is split
+// into at most this many (fuzz_npy found a 0-row table of 10^6 columns taking minutes).
+constexpr Index kMaxColumns = 100000;
+
 void add_checked(Dataset& out, const std::string& name, Tensor t, const std::string& what, const ReadOptions& options) {
   detail::check_finite(t.data(), t.size(), t.shape(), what, options);
   out.add(name, std::move(t));
@@ -297,6 +301,9 @@ void add_checked(Dataset& out, const std::string& name, Tensor t, const std::str
 // A 2-D [events, k] tensor split into k columns.
 void add_columns(Dataset& out, const Tensor& t, const std::vector<std::string>& names, const std::string& what,
                  const ReadOptions& options) {
+  if (t.dim(1) > kMaxColumns)
+    throw Error(fmt::format("{} is a table of {} columns; unbox splits at most {} into named columns", what, t.dim(1),
+                            kMaxColumns));
   detail::check_finite(t.data(), t.size(), t.shape(), what, options);
   const Index events = t.dim(0), k = t.dim(1);
   for (Index j = 0; j < k; ++j) {
@@ -310,6 +317,10 @@ std::vector<std::string> default_names(Index k) {
   std::vector<std::string> names;
   // Each column costs a name and a tensor even with 0 events: (0, 10^18) must not loop forever.
   check_memory(fmt::format("a table of {} columns", k), saturating_product(static_cast<std::uint64_t>(k), 128));
+  if (k > kMaxColumns)
+    throw Error(fmt::format("a table of {} columns: unbox splits at most {} columns into named columns (keep wider "
+                            "data as one N-D array in .npz or .h5)",
+                            k, kMaxColumns));
   for (Index j = 0; j < k; ++j) names.push_back(fmt::format("c{}", j));
   return names;
 }
