@@ -287,6 +287,9 @@ void read_dataset_object(Dataset& out, hid_t dataset, const std::string& object_
   if (t.rank() != 2) return add_checked(out, base_name(object_path), std::move(t), what, options);
   // Each column costs a name and a tensor even with 0 events.
   check_memory(fmt::format("{} ({} columns)", what, t.dim(1)), saturating_product(static_cast<std::uint64_t>(t.dim(1)), 128));
+  if (t.dim(1) > 10000)  // columns are looked up by name, linearly: as for .npy
+    throw Error(fmt::format("{} is a table of {} columns; unbox splits at most 10000 into named columns", what,
+                            t.dim(1)));
   std::vector<std::string> names;
   if (H5Aexists(dataset, "columns") > 0) {
     Handle attribute(H5Aopen(dataset, "columns", H5P_DEFAULT), H5Aclose);

@@ -290,8 +290,8 @@ std::vector<std::string> to_strings(const NpyArray& a, const std::string& what) 
 }
 
 // Named columns are looked up by name (linear in the column count): a 2-D table is split
-// into at most this many (fuzz_npy found a 0-row table of 10^6 columns taking minutes).
-constexpr Index kMaxColumns = 100000;
+// into at most this many (fuzz_npy found 0-row tables of 10^5 and 10^6 columns taking minutes).
+constexpr Index kMaxColumns = 10000;
 
 void add_checked(Dataset& out, const std::string& name, Tensor t, const std::string& what, const ReadOptions& options) {
   detail::check_finite(t.data(), t.size(), t.shape(), what, options);
