@@ -61,9 +61,10 @@ class LheReader : public EventReader {
     if (!parse_numbers(head, 6))
       fail_at(path_, lineno_, 0,
               fmt::format("LHE event {}: expected 'NUP IDPRUP XWGTUP SCALUP AQEDUP AQCDUP', got '{}'", events_, line_));
-    int nup = static_cast<int>(head[0]);
-    if (nup < 1 || nup > 100000 || head[0] != nup)
+    // Range first: casting 2e47 to int is undefined behaviour (found by fuzz_lhe).
+    if (!(head[0] >= 1 && head[0] <= 100000) || head[0] != std::trunc(head[0]))
       fail_at(path_, lineno_, 0, fmt::format("LHE event {}: bad particle count NUP = {}", events_, head[0]));
+    const int nup = static_cast<int>(head[0]);
     for (int k = 0; k < 6; ++k)
       if (!std::isfinite(head[k]))
         fail_at(path_, lineno_, 0,
