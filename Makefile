@@ -3,7 +3,14 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps configure build test demo bench bench-compare clean
+# Second build directory for the whole test suite under AddressSanitizer + UndefinedBehaviorSanitizer (GCC).
+SAN_BUILD ?= build-asan
+SAN_FLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+# Leak checking is off: libhdf5 and protobuf keep global allocations until exit.
+SAN_ENV = ASAN_OPTIONS=detect_leaks=0:allocator_may_return_null=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+FUZZ_SECONDS ?= 60
+
+.PHONY: all deps configure build test test-fast demo bench bench-compare clean sanitize fuzz format format-check
 
 all: build
 
@@ -31,5 +38,17 @@ bench-compare: configure
 	@cmake --build $(BUILD) -j $(JOBS) --target unbox_bench
 	@env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE OPENBLAS_NUM_THREADS=1 /usr/bin/python3 bench/compare.py --build $(BUILD)
 
+# The whole ctest suite under ASan+UBSan (RelWithDebInfo at -O1), in $(SAN_BUILD).
+sanitize: deps
+	@test -f $(SAN_BUILD)/CMakeCache.txt || cmake -S . -B $(SAN_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DUNBOX_BUILD_BENCH=OFF -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g" -DCMAKE_CXX_FLAGS="$(SAN_FLAGS)" \
+	  -DCMAKE_EXE_LINKER_FLAGS="$(SAN_FLAGS)" $(CMAKE_FLAGS)
+	@cmake --build $(SAN_BUILD) -j $(JOBS)
+	@cd $(SAN_BUILD) && $(SAN_ENV) ctest --output-on-failure -j $(JOBS)
+
+# Each libFuzzer harness (fuzz/) for FUZZ_SECONDS; clang builds them in build-fuzz.
+fuzz: deps
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz.sh
+
 clean:
-	rm -rf $(BUILD)
+	rm -rf $(BUILD) $(SAN_BUILD) build-fuzz

@@ -58,8 +58,11 @@ int run_mt2(Mt2Args& a) {
   const Index n = data.events();
   for (Index i = 0; i < n; ++i) {
     if (am[i] < 0 || bm[i] < 0)
-      throw Error(fmt::format("{}: event {}: negative mass ({} = {}, {} = {})", data.source, i, a.l1 + "_m", am[i],
+      throw Error(fmt::format("{}: event {}: negative mass ({} = {}, {} = {})", data.source, i + 1, a.l1 + "_m", am[i],
                               a.l2 + "_m", bm[i]));
+    if (apt[i] < 0 || bpt[i] < 0 || met[i] < 0)  // a transverse momentum is a length: never negative
+      throw Error(fmt::format("{}: event {}: negative transverse momentum ({} = {}, {} = {}, {} = {})", data.source,
+                              i + 1, a.l1 + "_pt", apt[i], a.l2 + "_pt", bpt[i], a.met, met[i]));
   }
   Tensor mt2({n});
   physics::mt2_batch(static_cast<std::size_t>(n), apt.data(), aphi.data(), am.data(), bpt.data(), bphi.data(),

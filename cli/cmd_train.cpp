@@ -84,6 +84,7 @@ Network run_train(const TrainArgs& a, TrainResult* result_out) {
   checked.push_back(*data.label_column);
   if (data.weight_column) checked.push_back(*data.weight_column);
   check_finite(data, checked, "train");
+  check_training_data(data, features);  // >= 2 events, both classes, |x| < 1e150, usable weights
 
   Architecture arch = parse_architecture(a.arch, a.activation, a.output.empty() ? (a.arch == "paper" ? "tanh" : "sigmoid") : a.output);
   arch.preprocess = a.preprocess;

@@ -24,11 +24,27 @@ class Error : public std::runtime_error {
 
 // Writes a file whole or not at all: `write` receives a temporary path in the same
 // directory; on success it is renamed to `path`, on any exception it is removed and
-// the exception propagates.
+// the exception propagates. While `write` runs the temporary is registered for removal on
+// SIGINT/SIGTERM: the first call installs handlers (where none is installed) that delete
+// every registered temporary and exit with 128 + signal (130, 143).
 void write_atomically(const std::string& path, const std::function<void(const std::string& tmp_path)>& write);
 
 // Same for text content produced in memory.
 void write_text_atomically(const std::string& path, const std::string& content);
+
+// The memory budget, in bytes, that readers check a file's claimed sizes against before
+// they allocate: UNBOX_MEMORY_BUDGET when set (bytes, with an optional K/M/G/T suffix in
+// powers of 1024, or a percentage of physical memory such as "25%"), else half of the
+// physical memory; never more than 3/4 of the address-space limit (ulimit -v) when one is set.
+std::uint64_t memory_budget();
+// Throws Error("<what> needs N bytes (x GiB), more than the memory budget of ...") when
+// `bytes` exceeds memory_budget(). `what` names the file and the object.
+void check_memory(const std::string& what, std::uint64_t bytes);
+// a * b, saturating at UINT64_MAX instead of wrapping (for sizes claimed by a file).
+std::uint64_t saturating_product(std::uint64_t a, std::uint64_t b);
+
+// A warning for the user: one line "unbox: warning: <message>" on stderr.
+void warn(const std::string& message);
 
 // Lower-case file extension without the dot ("csv", "npz", "h5"); "" if none.
 std::string extension_of(const std::string& path);

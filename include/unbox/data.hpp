@@ -58,6 +58,9 @@ struct ReadOptions {
 };
 
 // Read by extension: .csv/.tsv/.txt (CSV), .npy, .npz, .h5/.hdf5/.hdf (HDF5).
+// A file without events (only a header, a 0-row array) is an error naming the file
+// (read_csv, read_npz, ... themselves return such a file as 0 events).
+// Sizes a file claims are checked against the file and memory_budget() before allocating.
 // For HDF5, "file.h5:/path" selects a dataset or group inside the file.
 Dataset read_dataset(const std::string& spec, const ReadOptions& options = {});
 // Write by extension, atomically (temporary file, then rename). HDF5 is written
@@ -73,6 +76,12 @@ void write_npy(const Dataset& data, const std::string& path);  // 2-D float64 of
 void write_npz(const Dataset& data, const std::string& path);  // one array per column
 Dataset read_hdf5(const std::string& path, const std::string& object, const ReadOptions& options = {});
 void write_hdf5(const Dataset& data, const std::string& path, const std::string& group = "/");
+
+// Checks that `data` can train a two-class classifier on `columns`: at least two events,
+// both classes present in the label column (0/1), every value of `columns` finite and small
+// enough to be squared (|x| < 1e150), and finite weights with a positive sum (negative weights, as NLO generators write, pass).
+// Errors name the file and the event, counted from 1 (the first event of a file is event 1).
+void check_training_data(const Dataset& data, const std::vector<std::string>& columns);
 
 // Shortest decimal text that reads back to the same double (std::to_chars).
 std::string format_double(double v);

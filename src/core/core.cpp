@@ -2,10 +2,19 @@
 
 #include <fmt/format.h>
 #include <omp.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
+#include <csignal>
+#include <cstdlib>
+#include <cstring>
+#include <limits>
+#include <mutex>
 #include <cctype>
+#include <cerrno>
+#include <cmath>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -21,6 +30,147 @@ void fail_at(const std::string& file, Index line, Index column, const std::strin
   throw Error(where.empty() ? what : where + ": " + what);
 }
 
+namespace {
+
+// Temporaries being written, for the SIGINT/SIGTERM handler. A fixed table of fixed-size
+// slots: the handler may only read plain memory and call async-signal-safe functions
+// (unlink, _exit). A slot is claimed with a compare-exchange, filled, then published.
+constexpr int kTempSlots = 64;
+constexpr size_t kTempPathMax = 4096;
+struct TempSlot {
+  std::atomic<int> state{0};  // 0 free, 1 being filled, 2 published
+  char path[kTempPathMax];
+};
+TempSlot g_temp_slots[kTempSlots];
+
+extern "C" void unbox_remove_temporaries_and_exit(int sig) {
+  for (auto& slot : g_temp_slots)
+    if (slot.state.load(std::memory_order_acquire) == 2) ::unlink(slot.path);
+  ::_exit(128 + sig);
+}
+
+// Checked at every write (two cheap system calls), so that a forked child or a program that
+// reset its handlers is covered too.
+void install_cleanup_handlers() {
+  static std::mutex mutex;
+  std::lock_guard<std::mutex> lock(mutex);
+  for (int sig : {SIGINT, SIGTERM}) {
+    struct sigaction current {};
+    if (::sigaction(sig, nullptr, &current) != 0) continue;
+    // A host program's own handler (or an ignored signal) is left alone.
+    if ((current.sa_flags & SA_SIGINFO) || current.sa_handler != SIG_DFL) continue;
+    struct sigaction action {};
+    action.sa_handler = unbox_remove_temporaries_and_exit;
+    sigemptyset(&action.sa_mask);
+    ::sigaction(sig, &action, nullptr);
+  }
+}
+
+// Registers `path` for removal on a signal; returns the slot (or -1 when the table is full
+// or the path too long: the file is then simply not cleaned up on a signal).
+int register_temporary(const std::string& path) {
+  install_cleanup_handlers();
+  if (path.size() + 1 > kTempPathMax) return -1;
+  for (int i = 0; i < kTempSlots; ++i) {
+    int expected = 0;
+    if (g_temp_slots[i].state.compare_exchange_strong(expected, 1, std::memory_order_acq_rel)) {
+      std::memcpy(g_temp_slots[i].path, path.c_str(), path.size() + 1);
+      g_temp_slots[i].state.store(2, std::memory_order_release);
+      return i;
+    }
+  }
+  return -1;
+}
+
+void unregister_temporary(int slot) {
+  if (slot >= 0) g_temp_slots[slot].state.store(0, std::memory_order_release);
+}
+
+class TemporaryRegistration {
+ public:
+  explicit TemporaryRegistration(const std::string& path) : slot_(register_temporary(path)) {}
+  ~TemporaryRegistration() { unregister_temporary(slot_); }
+  TemporaryRegistration(const TemporaryRegistration&) = delete;
+  TemporaryRegistration& operator=(const TemporaryRegistration&) = delete;
+
+ private:
+  int slot_;
+};
+
+std::string human_bytes(std::uint64_t bytes) {
+  const char* units[] = {"bytes", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
+  double v = static_cast<double>(bytes);
+  int u = 0;
+  while (v >= 1024.0 && u < 6) {
+    v /= 1024.0;
+    ++u;
+  }
+  return u == 0 ? fmt::format("{} bytes", bytes) : fmt::format("{:.3g} {}", v, units[u]);
+}
+
+std::uint64_t physical_memory() {
+  long pages = ::sysconf(_SC_PHYS_PAGES), page = ::sysconf(_SC_PAGESIZE);
+  if (pages <= 0 || page <= 0) return std::uint64_t{8} << 30;  // unknown: assume 8 GiB
+  return saturating_product(static_cast<std::uint64_t>(pages), static_cast<std::uint64_t>(page));
+}
+
+// "4G", "512M", "1000000", "25%" -> bytes; 0 when the text is not a size.
+std::uint64_t parse_budget(const char* text) {
+  char* end = nullptr;
+  errno = 0;
+  double v = std::strtod(text, &end);
+  if (end == text || errno != 0 || !(v > 0) || !std::isfinite(v)) return 0;
+  std::string suffix(end);
+  while (!suffix.empty() && suffix.back() == ' ') suffix.pop_back();
+  for (auto& c : suffix) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  if (!suffix.empty() && suffix.back() == 'B' && suffix != "B") suffix.pop_back();  // "4GB" = "4G"
+  if (!suffix.empty() && suffix.back() == 'I') suffix.pop_back();                   // "4GiB"
+  double scale = 1.0;
+  if (suffix.empty() || suffix == "B") scale = 1.0;
+  else if (suffix == "K") scale = 1024.0;
+  else if (suffix == "M") scale = 1024.0 * 1024.0;
+  else if (suffix == "G") scale = 1024.0 * 1024.0 * 1024.0;
+  else if (suffix == "T") scale = 1024.0 * 1024.0 * 1024.0 * 1024.0;
+  else if (suffix == "%") scale = static_cast<double>(physical_memory()) / 100.0;
+  else return 0;
+  double bytes = v * scale;
+  if (bytes >= 1.8e19) return std::numeric_limits<std::uint64_t>::max();
+  return static_cast<std::uint64_t>(bytes);
+}
+
+}  // namespace
+
+std::uint64_t saturating_product(std::uint64_t a, std::uint64_t b) {
+  std::uint64_t r;
+  if (__builtin_mul_overflow(a, b, &r)) return std::numeric_limits<std::uint64_t>::max();
+  return r;
+}
+
+std::uint64_t memory_budget() {
+  std::uint64_t budget = physical_memory() / 2;
+  if (const char* env = std::getenv("UNBOX_MEMORY_BUDGET"); env && *env) {
+    std::uint64_t b = parse_budget(env);
+    if (b == 0)
+      throw Error(fmt::format("UNBOX_MEMORY_BUDGET='{}' is not a size (expected bytes, e.g. 4G, 512M, or a "
+                              "percentage of physical memory such as 25%)",
+                              env));
+    budget = b;
+  }
+  struct rlimit limit {};
+  if (::getrlimit(RLIMIT_AS, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY)
+    budget = std::min<std::uint64_t>(budget, static_cast<std::uint64_t>(limit.rlim_cur) / 4 * 3);
+  return budget;
+}
+
+void check_memory(const std::string& what, std::uint64_t bytes) {
+  const std::uint64_t budget = memory_budget();
+  if (bytes <= budget) return;
+  throw Error(fmt::format("{} needs {} ({}), more than the memory budget of {} (set UNBOX_MEMORY_BUDGET to change it)",
+                          what, bytes == std::numeric_limits<std::uint64_t>::max() ? std::string("more than 2^64 bytes")
+                                                                                   : fmt::format("{} bytes", bytes),
+                          human_bytes(bytes), human_bytes(budget)));
+}
+
 void write_atomically(const std::string& path, const std::function<void(const std::string&)>& write) {
   namespace fs = std::filesystem;
   fs::path target(path);
@@ -31,6 +181,7 @@ void write_atomically(const std::string& path, const std::function<void(const st
   static thread_local std::mt19937_64 rng(std::random_device{}());
   fs::path tmp = target;
   tmp += fmt::format(".tmp{:x}-{}", rng() & 0xffffffffULL, static_cast<long>(getpid()));
+  TemporaryRegistration registered(tmp.string());
   try {
     write(tmp.string());
     std::error_code ec;
@@ -51,6 +202,12 @@ void write_text_atomically(const std::string& path, const std::string& content) 
     out.close();
     if (!out) throw Error(fmt::format("cannot write '{}' (disk full?)", path));
   });
+}
+
+void warn(const std::string& message) {
+  std::fflush(stdout);
+  std::fprintf(stderr, "unbox: warning: %s\n", message.c_str());
+  std::fflush(stderr);
 }
 
 std::string extension_of(const std::string& path) {

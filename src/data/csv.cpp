@@ -12,6 +12,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <exception>
 #include <string_view>
 #include <vector>
@@ -131,8 +132,7 @@ bool parse_number(std::string_view text, double& value) {
               fmt::format("expected a number in column '{}', found '{}'", name, shown(text)));
     if (!std::isfinite(value) && !options.allow_nan)
       fail_at(path, line_number, static_cast<Index>(j + 1),
-              fmt::format("column '{}' holds '{}'; NaN and infinite values are refused unless allowed (allow_nan)",
-                          name, shown(text)));
+              fmt::format("column '{}' holds '{}'; NaN and infinite values are refused", name, shown(text)));
   }
   // The fast loop saw something the slow one accepts; should not happen, but say where.
   fail_at(path, line_number, 0, "cannot parse this line");
@@ -299,7 +299,13 @@ const char* parse_rows(Separator sep, const char* p, const char* end, size_t nco
 }  // namespace
 
 Dataset read_csv(const std::string& path, const ReadOptions& options) {
-  const std::string text = detail::read_whole_file(path);
+  std::string text = detail::read_whole_file(path);
+  // Old Mac files end their lines with a lone CR: read it as a line end (as pandas does).
+  // Each lone CR becomes one LF, so line numbers stay those an editor shows.
+  if (const void* cr = std::memchr(text.data(), '\r', text.size())) {
+    for (size_t i = static_cast<size_t>(static_cast<const char*>(cr) - text.data()); i < text.size(); ++i)
+      if (text[i] == '\r' && (i + 1 == text.size() || text[i + 1] != '\n')) text[i] = '\n';
+  }
   const char* p = text.data();
   const char* const end = p + text.size();
   if (text.size() >= 3 && static_cast<unsigned char>(p[0]) == 0xEF && static_cast<unsigned char>(p[1]) == 0xBB &&

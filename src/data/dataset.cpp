@@ -1,6 +1,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cmath>
 
 #include "unbox/data.hpp"
 
@@ -101,6 +102,61 @@ Dataset Dataset::subset(const std::vector<Index>& rows) const {
   out.weight_column = weight_column;
   for (size_t i = 0; i < names_.size(); ++i) out.add(names_[i], arrays_[i].gather_events(rows));
   return out;
+}
+
+}  // namespace unbox
+
+namespace unbox {
+
+void check_training_data(const Dataset& data, const std::vector<std::string>& columns) {
+  const std::string file = where(data);
+  const Index n = data.events();
+  if (n < 2)
+    throw Error(fmt::format("{} holds {} event{}; training needs at least two (one of each class)", file, n,
+                            n == 1 ? "" : "s"));
+  // Beyond 1e150 a square overflows: standardization and the loss would turn it into Inf/NaN.
+  constexpr double kLargest = 1e150;
+  for (const auto& name : columns) {
+    const Tensor& t = data.get(name);
+    const Index per = std::max<Index>(1, t.per_event());
+    for (Index i = 0; i < t.size(); ++i) {
+      const double v = t[i];
+      if (!std::isfinite(v))
+        throw Error(fmt::format("{}: column '{}' holds {} at event {}; training needs finite values", file, name,
+                                format_double(v), i / per + 1));
+      if (std::abs(v) >= kLargest)
+        throw Error(fmt::format("{}: column '{}' holds {} at event {}; training needs values below 1e150 in "
+                                "magnitude (their squares must stay finite)",
+                                file, name, format_double(v), i / per + 1));
+    }
+  }
+  if (data.label_column) {
+    const Tensor& y = data.get(*data.label_column);
+    Index signal = 0;
+    for (Index e = 0; e < y.size(); ++e) {
+      if (y[e] != 0.0 && y[e] != 1.0)
+        throw Error(fmt::format("{}: label column '{}' must hold 0 (background) or 1 (signal); event {} has {}", file,
+                                *data.label_column, e + 1, format_double(y[e])));
+      signal += y[e] == 1.0;
+    }
+    if (signal == 0 || signal == y.size())
+      throw Error(fmt::format("{}: label column '{}' holds only one class ({} events, all {}); training a "
+                              "classifier needs signal (1) and background (0) events",
+                              file, *data.label_column, y.size(), signal == 0 ? "background (0)" : "signal (1)"));
+  }
+  if (data.weight_column) {
+    const Tensor& w = data.get(*data.weight_column);
+    double sum = 0.0;
+    for (Index e = 0; e < w.size(); ++e) {
+      if (!std::isfinite(w[e]))
+        throw Error(fmt::format("{}: weight column '{}' holds {} at event {}; weights must be finite", file,
+                                *data.weight_column, format_double(w[e]), e + 1));
+      sum += w[e];
+    }
+    if (!(sum > 0.0))
+      throw Error(fmt::format("{}: the weights in column '{}' sum to {}; training needs a positive total", file,
+                              *data.weight_column, format_double(sum)));
+  }
 }
 
 }  // namespace unbox

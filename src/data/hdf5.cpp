@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
+#include <cstdint>
 #include <cstring>
 #include <optional>
 
@@ -108,7 +109,18 @@ Shape dataspace_shape(hid_t dataset) {
   if (rank < 0) return {};
   std::vector<hsize_t> dims(static_cast<size_t>(rank));
   H5Sget_simple_extent_dims(space.get(), dims.data(), nullptr);
-  return Shape(dims.begin(), dims.end());
+  Shape shape;
+  // Extents beyond 2^62 cannot be held in memory anyway; clamp so the budget check sees them
+  // (as a huge size) instead of a negative Index.
+  for (hsize_t d : dims) shape.push_back(static_cast<Index>(std::min<hsize_t>(d, hsize_t{1} << 62)));
+  return shape;
+}
+
+// The bytes `values` doubles of this shape take, saturating instead of overflowing.
+std::uint64_t double_bytes(const Shape& shape) {
+  std::uint64_t n = 8;
+  for (Index d : shape) n = saturating_product(n, static_cast<std::uint64_t>(d));
+  return n;
 }
 
 const char* class_words(H5T_class_t c) {
@@ -163,6 +175,8 @@ std::vector<std::string> read_strings(hid_t object, bool attribute, const std::s
   hssize_t count = H5Sget_simple_extent_npoints(space.get());
   std::vector<std::string> out;
   if (count <= 0) return out;
+  check_memory(fmt::format("{} ({} strings)", what, count),
+               saturating_product(static_cast<std::uint64_t>(count), 64 + H5Tget_size(type.get())));
   if (H5Tis_variable_str(type.get()) > 0) {
     Handle memtype(H5Tcopy(H5T_C_S1), H5Tclose);
     H5Tset_size(memtype.get(), H5T_VARIABLE);
@@ -196,6 +210,16 @@ Tensor read_numeric(hid_t dataset, const std::string& what) {
   H5T_class_t c = dataset_class(dataset);
   if (!is_numeric(c)) throw Error(fmt::format("{} holds {}, not numbers", what, class_words(c)));
   if (shape.empty()) throw Error(fmt::format("{} holds a single number, not events", what));
+  {
+    // libhdf5 converts through a buffer of (values x the larger element size): a crafted
+    // element size of gigabytes would make it allocate that much (found by fuzz_hdf5).
+    Handle type(H5Dget_type(dataset), H5Tclose);
+    const size_t size = H5Tget_size(type.get());
+    if (size == 0 || size > 16)
+      throw Error(fmt::format("{} holds numbers of {} bytes each; unbox reads integers and floats of 1 to 16 bytes",
+                              what, size));
+  }
+  check_memory(fmt::format("{} (shape {} as float64)", what, shape_string(shape)), saturating_product(double_bytes(shape), 2));
   Tensor t(shape);
   if (t.size() > 0 && H5Dread(dataset, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, t.data()) < 0)
     throw Error(fmt::format("cannot read {} (corrupt file?)", what));
@@ -215,11 +239,19 @@ void read_compound(Dataset& out, hid_t dataset, const std::string& what, const R
                             shape_string(shape)));
   Handle type(H5Dget_type(dataset), H5Tclose);
   int members = H5Tget_nmembers(type.get());
+  // libhdf5 reads whole records to pick a member out: the record size counts too.
+  check_memory(fmt::format("a column of {} ({} records of {} bytes)", what, shape[0], H5Tget_size(type.get())),
+               saturating_product(double_bytes({shape[0]}), 1 + H5Tget_size(type.get())));
+  std::vector<std::string> skipped;
   for (int i = 0; i < members; ++i) {
-    if (!is_numeric(H5Tget_member_class(type.get(), static_cast<unsigned>(i)))) continue;  // text, arrays, ...
     char* raw_name = H5Tget_member_name(type.get(), static_cast<unsigned>(i));
     std::string name = raw_name ? raw_name : "";
     H5free_memory(raw_name);
+    H5T_class_t member_class = H5Tget_member_class(type.get(), static_cast<unsigned>(i));
+    if (!is_numeric(member_class)) {  // text, arrays, ...: said, not silently dropped
+      skipped.push_back(fmt::format("'{}' ({})", name, class_words(member_class)));
+      continue;
+    }
     // A memory type holding just this member as a double: HDF5 picks it out by name.
     Handle memtype(H5Tcreate(H5T_COMPOUND, sizeof(double)), H5Tclose);
     H5Tinsert(memtype.get(), name.c_str(), 0, H5T_NATIVE_DOUBLE);
@@ -229,6 +261,11 @@ void read_compound(Dataset& out, hid_t dataset, const std::string& what, const R
     add_checked(out, name, std::move(column), fmt::format("column '{}' of {}", name, what), options);
   }
   if (out.names().empty()) throw Error(fmt::format("{} is a compound table without numeric members", what));
+  if (!skipped.empty()) {
+    std::string list;
+    for (const auto& item : skipped) list += (list.empty() ? "" : ", ") + item;
+    warn(fmt::format("{}: member(s) {} are not numbers and are left out", what, list));
+  }
 }
 
 void add_columns(Dataset& out, const Tensor& t, const std::vector<std::string>& names, const std::string& what,
@@ -248,6 +285,11 @@ void read_dataset_object(Dataset& out, hid_t dataset, const std::string& object_
   if (dataset_class(dataset) == H5T_COMPOUND) return read_compound(out, dataset, what, options);
   Tensor t = read_numeric(dataset, what);
   if (t.rank() != 2) return add_checked(out, base_name(object_path), std::move(t), what, options);
+  // Each column costs a name and a tensor even with 0 events.
+  check_memory(fmt::format("{} ({} columns)", what, t.dim(1)), saturating_product(static_cast<std::uint64_t>(t.dim(1)), 128));
+  if (t.dim(1) > 10000)  // columns are looked up by name, linearly: as for .npy
+    throw Error(fmt::format("{} is a table of {} columns; unbox splits at most 10000 into named columns", what,
+                            t.dim(1)));
   std::vector<std::string> names;
   if (H5Aexists(dataset, "columns") > 0) {
     Handle attribute(H5Aopen(dataset, "columns", H5P_DEFAULT), H5Aclose);
@@ -327,12 +369,17 @@ void read_group(Dataset& out, hid_t group, const std::string& group_path, const 
                 const ReadOptions& options) {
   const std::string what = fmt::format("'{}:{}'", file, group_path);
   if (is_pandas_frame(group)) return read_pandas(out, group, what, options);
+  std::vector<std::string> skipped;
   for (const std::string& name : member_names(group)) {
     Handle object(H5Oopen(group, name.c_str(), H5P_DEFAULT), H5Oclose);
     if (!object.valid() || H5Iget_type(object.get()) != H5I_DATASET) continue;
-    if (!is_numeric(dataset_class(object.get()))) continue;
     Shape shape = dataspace_shape(object.get());
     if (shape.empty()) continue;
+    if (H5T_class_t c = dataset_class(object.get()); !is_numeric(c)) {
+      // Per-event text (sample names, ...) cannot feed a network; say so rather than drop it.
+      skipped.push_back(fmt::format("'{}' ({})", name, class_words(c)));
+      continue;
+    }
     const std::string path = join_path(group_path, name);
     add_checked(out, name, read_numeric(object.get(), fmt::format("'{}:{}'", file, path)),
                 fmt::format("'{}:{}'", file, path), options);
@@ -340,6 +387,11 @@ void read_group(Dataset& out, hid_t group, const std::string& group_path, const 
   if (out.names().empty())
     throw Error(fmt::format("{} holds no numeric datasets; it holds: {}{}", what, describe_members(group),
                             " (select a table with file.h5:/path)"));
+  if (!skipped.empty()) {
+    std::string list;
+    for (const auto& item : skipped) list += (list.empty() ? "" : ", ") + item;
+    warn(fmt::format("{}: dataset(s) {} are not numbers and are left out", what, list));
+  }
 }
 
 // Is this top-level object a table on its own (compound, 2-D numeric, a pandas frame or a group)?

@@ -3,6 +3,7 @@
 
 #include <cerrno>
 #include <charconv>
+#include <cstdint>
 #include <cstring>
 #include <filesystem>
 
@@ -18,14 +19,25 @@ std::string read_whole_file(const std::string& path) {
   if (!f) throw Error(fmt::format("cannot open '{}': {}", path, std::strerror(errno)));
   std::string bytes;
   // Size up front so the read is one allocation; fall back to chunked reads for pipes.
+  const std::uint64_t budget = memory_budget();
   if (std::fseek(f, 0, SEEK_END) == 0) {
     long size = std::ftell(f);
+    if (size > 0 && static_cast<std::uint64_t>(size) > budget) {
+      std::fclose(f);
+      check_memory(fmt::format("reading '{}' whole", path), static_cast<std::uint64_t>(size));
+    }
     if (size > 0) bytes.reserve(static_cast<size_t>(size));
     std::fseek(f, 0, SEEK_SET);
   }
   char buffer[1 << 16];
   size_t got;
-  while ((got = std::fread(buffer, 1, sizeof buffer, f)) > 0) bytes.append(buffer, got);
+  while ((got = std::fread(buffer, 1, sizeof buffer, f)) > 0) {
+    if (bytes.size() + got > budget) {
+      std::fclose(f);
+      check_memory(fmt::format("reading '{}' whole", path), bytes.size() + got);
+    }
+    bytes.append(buffer, got);
+  }
   bool failed = std::ferror(f) != 0;
   int err = errno;
   std::fclose(f);
@@ -49,10 +61,12 @@ void check_finite(const double* values, Index count, const Shape& shape, const s
       index[d] = shape[d] ? rest % shape[d] : 0;
       rest = shape[d] ? rest / shape[d] : 0;
     }
-    std::string at = index.size() == 1 ? fmt::format("event {}", index[0])
-                                       : fmt::format("event {} (index {})", index[0], shape_string(index));
-    throw Error(fmt::format("{} holds {} at {}; NaN and infinite values are refused unless allowed (allow_nan)",
-                            what, format_double(values[i]), at));
+    // Events are counted from 1, as everywhere in unbox's messages.
+    Shape inner(index.begin() + 1, index.end());
+    std::string at = index.size() == 1 ? fmt::format("event {}", index[0] + 1)
+                                       : fmt::format("event {} (element {})", index[0] + 1, shape_string(inner));
+    throw Error(fmt::format("{} holds {} at {}; NaN and infinite values are refused", what,
+                            format_double(values[i]), at));
   }
 }
 
@@ -110,6 +124,12 @@ Dataset read_dataset(const std::string& spec, const ReadOptions& options) {
     throw Error(fmt::format("cannot read '{}': unknown file type {}; supported: {}", file,
                             ext.empty() ? std::string("(no extension)") : "'." + ext + "'", kSupported));
   out.source = spec;
+  // Every use of a data file needs events: a header-only CSV or a 0-row array is an error
+  // here (the format readers themselves read it faithfully as 0 events).
+  if (out.events() == 0)
+    throw Error(fmt::format("'{}' holds no events: {}", spec,
+                            ext == "csv" || ext == "tsv" || ext == "txt" ? "only a header line, no data rows"
+                                                                         : "its arrays have 0 rows"));
   return out;
 }
 

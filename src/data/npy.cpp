@@ -192,6 +192,9 @@ void convert(const unsigned char* src, size_t count, bool swap, double* dst) {
 // The array as doubles in C order.
 Tensor to_tensor(const NpyArray& a, const std::string& what) {
   size_t count = static_cast<size_t>(shape_size(a.shape));
+  // As doubles the array takes 8 bytes a value (twice that while a Fortran array is reordered).
+  check_memory(fmt::format("{} ({} values of shape {} as float64)", what, count, shape_string(a.shape)),
+               saturating_product(count, a.fortran && a.shape.size() >= 2 ? 16 : 8));
   std::vector<double> values(count);
   const bool swap = a.byte_order == '>' && a.itemsize > 1;
   switch (a.kind) {
@@ -286,6 +289,10 @@ std::vector<std::string> to_strings(const NpyArray& a, const std::string& what) 
   return out;
 }
 
+// Named columns are looked up by name (linear in the column count): a 2-D table is split
+// into at most this many (fuzz_npy found 0-row tables of 10^5 and 10^6 columns taking minutes).
+constexpr Index kMaxColumns = 10000;
+
 void add_checked(Dataset& out, const std::string& name, Tensor t, const std::string& what, const ReadOptions& options) {
   detail::check_finite(t.data(), t.size(), t.shape(), what, options);
   out.add(name, std::move(t));
@@ -294,6 +301,9 @@ void add_checked(Dataset& out, const std::string& name, Tensor t, const std::str
 // A 2-D [events, k] tensor split into k columns.
 void add_columns(Dataset& out, const Tensor& t, const std::vector<std::string>& names, const std::string& what,
                  const ReadOptions& options) {
+  if (t.dim(1) > kMaxColumns)
+    throw Error(fmt::format("{} is a table of {} columns; unbox splits at most {} into named columns", what, t.dim(1),
+                            kMaxColumns));
   detail::check_finite(t.data(), t.size(), t.shape(), what, options);
   const Index events = t.dim(0), k = t.dim(1);
   for (Index j = 0; j < k; ++j) {
@@ -305,6 +315,12 @@ void add_columns(Dataset& out, const Tensor& t, const std::vector<std::string>& 
 
 std::vector<std::string> default_names(Index k) {
   std::vector<std::string> names;
+  // Each column costs a name and a tensor even with 0 events: (0, 10^18) must not loop forever.
+  check_memory(fmt::format("a table of {} columns", k), saturating_product(static_cast<std::uint64_t>(k), 128));
+  if (k > kMaxColumns)
+    throw Error(fmt::format("a table of {} columns: unbox splits at most {} columns into named columns (keep wider "
+                            "data as one N-D array in .npz or .h5)",
+                            k, kMaxColumns));
   for (Index j = 0; j < k; ++j) names.push_back(fmt::format("c{}", j));
   return names;
 }
@@ -364,7 +380,7 @@ std::vector<ZipEntry> read_zip_directory(const std::string& bytes, const std::st
   // zip64: the real values live in the zip64 end record, found through its locator.
   if (eocd >= 20 && get32(b + eocd - 20) == 0x07064b50) {
     std::uint64_t z64 = get64(b + eocd - 20 + 8);
-    if (z64 + 56 > size || get32(b + z64) != 0x06064b50) bad_zip(path, "broken zip64 end record");
+    if (z64 > size || size - z64 < 56 || get32(b + z64) != 0x06064b50) bad_zip(path, "broken zip64 end record");
     entries = get64(b + z64 + 32);
     cd_size = get64(b + z64 + 40);
     cd_offset = get64(b + z64 + 48);
@@ -419,7 +435,7 @@ std::string_view zip_member(const std::string& bytes, const ZipEntry& e, const s
   const size_t size = bytes.size();
   const std::string what = fmt::format("member '{}'", e.name);
   if (e.flags & 1) bad_zip(path, what + " is encrypted");
-  if (e.local_offset + 30 > size || get32(b + e.local_offset) != 0x04034b50)
+  if (e.local_offset > size || size - e.local_offset < 30 || get32(b + e.local_offset) != 0x04034b50)
     bad_zip(path, what + ": broken local header (truncated?)");
   size_t start = static_cast<size_t>(e.local_offset) + 30 + get16(b + e.local_offset + 26) + get16(b + e.local_offset + 28);
   if (start > size || e.compressed > size - start) bad_zip(path, what + " is truncated");
@@ -429,6 +445,13 @@ std::string_view zip_member(const std::string& bytes, const ZipEntry& e, const s
     if (e.compressed != e.uncompressed) bad_zip(path, what + ": stored sizes disagree");
     result = std::string_view(reinterpret_cast<const char*>(data), static_cast<size_t>(e.compressed));
   } else if (e.method == 8) {
+    // Deflate expands at most 1032:1: a larger stated size is a lie; check both the claim
+    // and the memory budget before allocating.
+    if (e.uncompressed / 1032 > e.compressed + 64)
+      bad_zip(path, fmt::format("{} claims {} bytes uncompressed from {} compressed bytes, more than deflate can "
+                                "produce (corrupt archive)",
+                                what, e.uncompressed, e.compressed));
+    check_memory(fmt::format("{} of '{}' ({} bytes uncompressed)", what, path, e.uncompressed), e.uncompressed);
     storage.resize(static_cast<size_t>(e.uncompressed));
     z_stream zs{};
     if (inflateInit2(&zs, -MAX_WBITS) != Z_OK) bad_zip(path, "zlib could not start");

@@ -8,7 +8,9 @@
 
 #include <charconv>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
+#include <limits>
 #include <fstream>
 #include <iterator>
 #include <map>
@@ -83,7 +85,14 @@ Constant tensor_values(const onnx::TensorProto& t, const std::string& where) {
     if (d < 0) throw Error(fmt::format("{}: tensor '{}' has a negative dimension", where, t.name()));
     c.shape.push_back(d);
   }
-  const Index n = shape_size(c.shape);
+  // The element count, guarded against overflow; checked against the data the file holds
+  // (below) before anything is allocated.
+  std::uint64_t count = 1;
+  for (Index d : c.shape) count = saturating_product(count, static_cast<std::uint64_t>(d));
+  if (count > static_cast<std::uint64_t>(std::numeric_limits<Index>::max() / 8))
+    throw Error(fmt::format("{}: tensor '{}' of shape {} claims {} values, more than any file holds", where, t.name(),
+                            shape_string(c.shape), count));
+  const Index n = static_cast<Index>(count);
   if (t.has_data_location() && t.data_location() == onnx::TensorProto::EXTERNAL)
     throw OnnxUnsupported(fmt::format("{}: tensor '{}' keeps its data in an external file", where, t.name()));
   const int type = t.data_type();
@@ -99,11 +108,20 @@ Constant tensor_values(const onnx::TensorProto& t, const std::string& where) {
                                         "and int64 shapes)",
                                         where, t.name(), type_name(type)));
   }
-  c.values.resize(static_cast<size_t>(n));
   auto mismatch = [&](size_t have) {
     return Error(fmt::format("{}: tensor '{}' of shape {} holds {} values (corrupt file?)", where, t.name(),
                              shape_string(c.shape), have));
   };
+  {
+    size_t have = 0;
+    if (raw) have = t.raw_data().size() / width;
+    else if (type == onnx::TensorProto::FLOAT) have = static_cast<size_t>(t.float_data_size());
+    else if (type == onnx::TensorProto::DOUBLE) have = static_cast<size_t>(t.double_data_size());
+    else if (type == onnx::TensorProto::INT64) have = static_cast<size_t>(t.int64_data_size());
+    else have = static_cast<size_t>(t.int32_data_size());
+    if (have != static_cast<size_t>(n) || (raw && t.raw_data().size() % width != 0)) throw mismatch(have);
+  }
+  c.values.resize(static_cast<size_t>(n));
   if (raw) {
     const std::string& r = t.raw_data();
     if (r.size() != static_cast<size_t>(n) * width) throw mismatch(r.size() / width);
@@ -134,6 +152,11 @@ Constant tensor_values(const onnx::TensorProto& t, const std::string& where) {
 std::string read_file(const std::string& path, const char* what) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw Error(fmt::format("cannot open {} '{}': {}", what, path, std::strerror(errno)));
+  in.seekg(0, std::ios::end);
+  const auto bytes = static_cast<std::streamoff>(in.tellg());
+  in.seekg(0, std::ios::beg);
+  // The file, and protobuf's parsed copy of it.
+  if (bytes > 0) check_memory(fmt::format("reading {} '{}'", what, path), saturating_product(static_cast<std::uint64_t>(bytes), 2));
   return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
 }
 
@@ -322,6 +345,14 @@ OnnxModel Importer::run() {
         throw OnnxUnsupported(fmt::format("{} has a dynamic axis {}; only the first (event) axis may vary", where, d));
       full.push_back(dim.dim_value());
     }
+    {
+      // One event of this input as doubles must fit the memory budget (a dimension of 10^12
+      // would otherwise grow memory without limit once events flow).
+      std::uint64_t per_event = 8;
+      for (size_t d = 1; d < full.size(); ++d) per_event = saturating_product(per_event, static_cast<std::uint64_t>(full[d]));
+      check_memory(fmt::format("{} (shape {}, per event)", where, shape_string(Shape(full.begin() + 1, full.end()))),
+                   per_event);
+    }
     if (batch_ < 0 && full[0] > 0) batch_ = full[0];
     // Column names written by unbox's own export travel in the model's metadata.
     std::vector<std::string> features;
@@ -342,9 +373,28 @@ OnnxModel Importer::run() {
   }
   if (out_.net.input_nodes().empty())
     throw OnnxUnsupported(fmt::format("ONNX model '{}' has no non-constant input", path_));
-  for (const auto& n : g.node()) {
+  // Which node produces each tensor, to tell a graph out of dependency order from one that
+  // names a tensor nobody produces (both are invalid ONNX, not unsupported features).
+  std::map<std::string, int> producer;
+  for (int k = 0; k < g.node_size(); ++k)
+    for (const auto& o : g.node(k).output())
+      if (!o.empty()) producer.emplace(o, k);
+  for (int k = 0; k < g.node_size(); ++k) {
+    const auto& n = g.node(k);
+    if (n.output_size() == 0)
+      throw Error(fmt::format("ONNX model '{}': node {} ('{}', {}) has no outputs", path_, k, n.name(), n.op_type()));
     node_ = &n;
-    if (n.output_size() == 0) bad("node without outputs");
+    for (const auto& i : n.input()) {
+      if (i.empty() || values_.count(i) || consts_.count(i)) continue;
+      auto it = producer.find(i);
+      if (it == producer.end())
+        bad(fmt::format("input '{}' is not a graph input, an initializer or the output of any node (missing tensor)",
+                        i));
+      if (it->second >= k)
+        bad(fmt::format("input '{}' is produced by node {} ('{}', {}), which comes later: the nodes are not in "
+                        "dependency (topological) order, as ONNX requires",
+                        i, it->second, g.node(it->second).name(), g.node(it->second).op_type()));
+    }
     if (!n.domain().empty() && n.domain() != "ai.onnx")
       unsupported(fmt::format("operator domain '{}'; unbox supports the standard ONNX domain: {}", n.domain(),
                               supported_list()));

@@ -1,25 +1,20 @@
-// HepMC3 ASCII input through Debian's libhepmc3 (ReaderAscii), streamed event by event.
-// libhepmc3 3.1.2 reports some parse problems only on std::cout and accepts a file that
-// simply stops between two events, so this reader adds the checks a user needs: the
-// header must be HepMC3's, a failed parse names the line where the broken event starts,
-// and a file without the END_EVENT_LISTING footer is reported as truncated.
-#include <HepMC3/GenEvent.h>
-#include <HepMC3/GenParticle.h>
-#include <HepMC3/GenVertex.h>
-#include <HepMC3/ReaderAscii.h>
-#include <HepMC3/Setup.h>
+// HepMC3 ASCII input, streamed event by event by our own parser of the Asciiv3 format
+// (libhepmc3's reader accepts garbage silently and crashes on some malformed vertex lists):
+// every field is checked, errors name the file and line, a HepMC2 file is recognized by
+// name, and a file without the END_EVENT_LISTING footer is reported as truncated.
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <cstdlib>
 #include <fstream>
-#include <iostream>
-#include <cstdio>
+#include <limits>
+#include <map>
+#include <string_view>
+#include <vector>
 
-#include <fcntl.h>
-#include <unistd.h>
-
+#include "physics/line_reader.hpp"
 #include "unbox/core.hpp"
 #include "unbox/physics/reader.hpp"
 
@@ -37,184 +32,372 @@ bool hadron_has_quark(int pdg_id, int quark) {
   return q1 == quark || q2 == quark || q3 == quark;
 }
 
-// libhepmc3 3.1.2 prints some parse diagnostics with printf and std::cout ("2  vs  35
-// expected"); while reading an event, file descriptor 1 points to /dev/null (flushed on both
-// sides so nothing of ours is lost or delayed).
-class QuietStdout {
- public:
-  QuietStdout() {
-    std::fflush(stdout);
-    std::cout.flush();
-    saved_ = ::dup(1);
-    int null = ::open("/dev/null", O_WRONLY);
-    if (saved_ >= 0 && null >= 0) ::dup2(null, 1);
-    if (null >= 0) ::close(null);
-  }
-  ~QuietStdout() { restore(); }
-  void restore() {
-    if (saved_ < 0) return;
-    std::fflush(stdout);
-    std::cout.flush();
-    ::dup2(saved_, 1);
-    ::close(saved_);
-    saved_ = -1;
-  }
+// ---------------------------------------------------------------------------------------
+// The HepMC3 ASCII format (HepMC3 WriterAscii, "Asciiv3"), read by our own parser so that
+// every field is checked before it is used: libhepmc3 3.1.2 reads non-numeric fields as 0,
+// takes unknown units as GeV, and dereferences vertex particle lists unchecked (a list
+// naming a particle the event does not have crashes it).
+//
+//   HepMC::Version 3.x / HepMC::Asciiv3-START_EVENT_LISTING, run-info lines (W names, T tools,
+//   A attributes), then per event:
+//   E number vertices particles [@ x y z t]
+//   U GEV|MEV MM|CM                     (momentum and length units)
+//   W w1 w2 ...                         (event weights: numbers)
+//   A id name value / T / C / F / N     (attributes; skipped)
+//   P id parent pdg px py pz e m status (parent: 0 none, > 0 mother particle, < 0 vertex)
+//   V id status [in1,in2,...] [@ x y z t]
+//   ... HepMC::Asciiv3-END_EVENT_LISTING
 
- private:
-  int saved_ = -1;
+std::vector<std::string_view> tokens(std::string_view line) {
+  std::vector<std::string_view> out;
+  size_t i = 0;
+  while (i < line.size()) {
+    while (i < line.size() && (line[i] == ' ' || line[i] == '\t')) ++i;
+    size_t start = i;
+    while (i < line.size() && line[i] != ' ' && line[i] != '\t') ++i;
+    if (i > start) out.push_back(line.substr(start, i - start));
+  }
+  return out;
+}
+
+bool to_int(std::string_view t, std::int64_t& v) {
+  if (!t.empty() && t.front() == '+') t.remove_prefix(1);
+  auto [ptr, ec] = std::from_chars(t.data(), t.data() + t.size(), v);
+  return ec == std::errc() && ptr == t.data() + t.size() && !t.empty();
+}
+
+bool to_double(std::string_view t, double& v) {
+  if (!t.empty() && t.front() == '+') t.remove_prefix(1);
+  auto [ptr, ec] = std::from_chars(t.data(), t.data() + t.size(), v);
+  return ec == std::errc() && ptr == t.data() + t.size() && !t.empty();
+}
+
+std::string shown(std::string_view t) {
+  return t.size() > 40 ? std::string(t.substr(0, 37)) + "..." : std::string(t);
+}
+
+struct RawParticle {
+  std::int64_t parent = 0;  // 0, a particle id (> 0) or a vertex id (< 0)
+  int pdg = 0, status = 0;
+  double px = 0, py = 0, pz = 0, e = 0;
+  std::int64_t line = 0;
 };
 
-std::int64_t line_of_offset(const std::string& path, std::int64_t offset) {
-  std::ifstream in(path, std::ios::binary);
-  std::int64_t line = 1, pos = 0;
-  char c;
-  while (pos < offset && in.get(c)) {
-    if (c == '\n') ++line;
-    ++pos;
-  }
-  return line;
-}
-
-// The line where the event read from `offset` starts: the first "E " line at or after it
-// (the first read also consumes the file's header lines).
-std::int64_t event_line(const std::string& path, std::int64_t offset) {
-  std::int64_t line = line_of_offset(path, offset);
-  std::ifstream in(path, std::ios::binary);
-  in.seekg(offset);
-  std::string text;
-  for (std::int64_t k = line; std::getline(in, text); ++k)
-    if (text.rfind("E ", 0) == 0) return k;
-  return line;
-}
-
-std::int64_t file_size(std::ifstream& in) {
-  in.seekg(0, std::ios::end);
-  std::int64_t n = static_cast<std::int64_t>(in.tellg());
-  in.seekg(0, std::ios::beg);
-  return n;
-}
-
-std::string last_nonempty_line(std::ifstream& in, std::int64_t size) {
-  std::int64_t start = std::max<std::int64_t>(0, size - 256);
-  in.seekg(start);
-  std::string tail(static_cast<size_t>(size - start), '\0');
-  in.read(tail.data(), static_cast<std::streamsize>(tail.size()));
-  in.clear();
-  in.seekg(0, std::ios::beg);
-  while (!tail.empty() && (tail.back() == '\n' || tail.back() == '\r' || tail.back() == ' ')) tail.pop_back();
-  auto nl = tail.rfind('\n');
-  return nl == std::string::npos ? tail : tail.substr(nl + 1);
-}
+struct RawVertex {
+  std::int64_t id = 0;
+  std::vector<std::int64_t> in;  // incoming particle ids
+  std::int64_t line = 0;
+};
 
 class HepMC3Reader : public EventReader {
  public:
-  explicit HepMC3Reader(const std::string& path) {
+  explicit HepMC3Reader(const std::string& path) : lines_(path) {
     path_ = path;
-    in_.open(path, std::ios::binary);
-    if (!in_) throw Error(fmt::format("cannot open event file '{}'", path));
-    size_ = file_size(in_);
+    size_ = lines_.size();
     std::string first;
-    std::getline(in_, first);
-    if (first.rfind("HepMC::Version", 0) != 0 && first.rfind("HepMC::Asciiv3", 0) != 0)
+    if (!lines_.next(first)) fail_at(path, 1, 0, "not a HepMC3 ASCII file: the file is empty");
+    if (first.rfind("HepMC::Version", 0) != 0 && first.rfind("HepMC::Asciiv3", 0) != 0 &&
+        first.rfind("HepMC::IO_GenEvent", 0) != 0)
       fail_at(path, 1, 0, "not a HepMC3 ASCII file: expected a 'HepMC::Version' header line");
-    complete_ = last_nonempty_line(in_, size_).rfind("HepMC::Asciiv3-END_EVENT_LISTING", 0) == 0;
-    HepMC3::Setup::set_print_errors(false);
-    HepMC3::Setup::set_print_warnings(false);
-    HepMC3::Setup::set_debug_level(0);
-    reader_ = std::make_unique<HepMC3::ReaderAscii>(in_);
+    // The version line is followed by the listing's start; a HepMC2 file says IO_GenEvent there.
+    std::string line = first;
+    while (line.rfind("HepMC::Asciiv3-START_EVENT_LISTING", 0) != 0) {
+      if (line.rfind("HepMC::IO_GenEvent", 0) == 0)
+        fail_at(path, lines_.line_number(), 0,
+                "a HepMC2 file (HepMC::IO_GenEvent); unbox reads HepMC3 ASCII (Asciiv3): convert it with HepMC3's "
+                "convert_example.exe (hepmc2 -> hepmc3) or write HepMC3 from the generator");
+      if (line.rfind("HepMC::Version", 0) != 0 && !line.empty())
+        fail_at(path, lines_.line_number(), 0,
+                fmt::format("not a HepMC3 ASCII file: expected 'HepMC::Asciiv3-START_EVENT_LISTING', found '{}'",
+                            shown(line)));
+      if (!lines_.next(line))
+        fail_at(path, lines_.line_number(), 0, "truncated HepMC3 file: it ends inside the header");
+    }
   }
 
-  std::int64_t position() const override { return last_pos_; }
+  std::int64_t position() const override { return lines_.consumed(); }
 
   bool next(GenEvent& out) override {
     if (done_) return false;
-    std::int64_t start = static_cast<std::int64_t>(in_.tellg());
-    bool ok;
-    {
-      QuietStdout quiet;
-      try {
-        ok = reader_->read_event(evt_);
-      } catch (const std::exception& e) {
-        quiet.restore();
-        fail_at(path_, event_line(path_, start), 0,
-                fmt::format("corrupt HepMC3 event after event {}: {}", last_number_, e.what()));
+    // Find the next E line: run-info lines may come before the first event.
+    for (;;) {
+      if (!pending_ && !read_line()) truncated_between_events();
+      pending_ = false;
+      if (line_.empty()) continue;
+      if (line_.rfind("HepMC::Asciiv3-END_EVENT_LISTING", 0) == 0) {
+        done_ = true;
+        return false;
+      }
+      if (line_.rfind("HepMC::", 0) == 0) continue;  // concatenated files repeat their headers
+      if (is_record(line_, 'E')) break;
+      if (events_read_ == 0 && (is_record(line_, 'W') || is_record(line_, 'T') || is_record(line_, 'A') ||
+                                is_record(line_, 'N') || is_record(line_, 'C')))
+        continue;  // run information
+      bad_line(fmt::format("expected an event ('E' line), found '{}'", shown(line_)));
+    }
+    event_line_ = lines_.line_number();
+    parse_event_line();
+    particles_.clear();
+    vertices_.clear();
+    weight_ = 1.0;
+    weight_seen_ = false;
+    scale_ = 1.0;
+    for (;;) {
+      if (!read_line()) truncated_inside_event();
+      if (line_.empty()) continue;
+      if (is_record(line_, 'E') || line_.rfind("HepMC::", 0) == 0) {
+        pending_ = true;
+        break;
+      }
+      switch (line_[0]) {
+        case 'U': parse_units(); break;
+        case 'W': parse_weights(); break;
+        case 'P': parse_particle(); break;
+        case 'V': parse_vertex(); break;
+        case 'A': case 'T': case 'C': case 'F': case 'N': break;  // attributes and tool information
+        default: bad_line(fmt::format("unexpected line '{}' in event {}", shown(line_), number_));
       }
     }
-    if (reader_->failed() && in_.eof()) {
-      done_ = true;
-      last_pos_ = size_;
-      // libhepmc3 flags the last event as failed when the file ends right after it (no
-      // footer): that event may be complete or cut short; either way the file is truncated.
-      if (!evt_.particles().empty() || !complete_)
-        throw Error(fmt::format("{}: truncated HepMC3 file: it ends without 'HepMC::Asciiv3-END_EVENT_LISTING' "
-                                "after {} complete event(s) (last event number {}){}",
-                                path_, events_read_, last_number_,
-                                evt_.particles().empty()
-                                    ? std::string()
-                                    : fmt::format("; the event starting at line {} may be incomplete",
-                                                  event_line(path_, start))));
-      return false;
-    }
-    if (!ok || reader_->failed()) {
-      std::int64_t line = event_line(path_, start);
-      fail_at(path_, line, 0,
-              fmt::format("corrupt or truncated HepMC3 event (the event starting here, after event {})",
-                          events_read_ == 0 ? std::string("none") : std::to_string(last_number_)));
-    }
-    last_pos_ = static_cast<std::int64_t>(in_.tellg());
-    if (last_pos_ < 0) last_pos_ = size_;
+    finish_event();
     convert(out);
     ++events_read_;
-    last_number_ = out.number;
+    last_number_ = number_;
     return true;
   }
 
  private:
+  static bool is_record(const std::string& line, char c) {
+    return !line.empty() && line[0] == c && (line.size() == 1 || line[1] == ' ' || line[1] == '\t');
+  }
+
+  bool read_line() { return lines_.next(line_); }
+
+  [[noreturn]] void bad_line(const std::string& what) const {
+    // A broken last line without a newline is a file cut short, not a corrupt event.
+    if (lines_.last_line_unterminated())
+      fail_at(path_, lines_.line_number(), 0,
+              fmt::format("truncated HepMC3 file: it ends inside this line, without "
+                          "'HepMC::Asciiv3-END_EVENT_LISTING' ({}); {} complete event(s) before it",
+                          what, events_read_));
+    fail_at(path_, lines_.line_number(), 0, "corrupt HepMC3 event: " + what);
+  }
+
+  [[noreturn]] void truncated_between_events() const {
+    throw Error(fmt::format("{}: truncated HepMC3 file: it ends without 'HepMC::Asciiv3-END_EVENT_LISTING' after {} "
+                            "complete event(s) (last event number {})",
+                            path_, events_read_, last_number_));
+  }
+
+  [[noreturn]] void truncated_inside_event() const {
+    fail_at(path_, event_line_, 0,
+            fmt::format("truncated HepMC3 file: it ends without 'HepMC::Asciiv3-END_EVENT_LISTING' after {} complete "
+                        "event(s); the event ({}) starting at line {} may be incomplete",
+                        events_read_,
+                        events_read_ == 0 ? std::string("the first") : fmt::format("after event {}", last_number_),
+                        event_line_));
+  }
+
+  std::int64_t need_int(std::string_view t, const char* what) const {
+    std::int64_t v;
+    if (!to_int(t, v)) bad_line(fmt::format("{} is '{}', expected an integer", what, shown(t)));
+    return v;
+  }
+  double need_number(std::string_view t, const char* what) const {
+    double v;
+    if (!to_double(t, v)) bad_line(fmt::format("{} is '{}', expected a number", what, shown(t)));
+    if (!std::isfinite(v)) bad_line(fmt::format("{} is {}, expected a finite number", what, shown(t)));
+    return v;
+  }
+
+  void parse_event_line() {
+    auto t = tokens(line_);
+    // HepMC3: E number vertices particles [@ x y z t]; HepMC2's E lines have 11 or more fields.
+    size_t fields = t.size();
+    for (size_t k = 0; k < t.size(); ++k)
+      if (t[k] == "@") fields = k;
+    if (fields != 4)
+      bad_line(fmt::format("the event line has {} fields; HepMC3 writes 'E number vertices particles [@ x y z t]'{}",
+                           fields, fields > 4 ? " (a HepMC2 event under a HepMC3 header?)" : ""));
+    number_ = need_int(t[1], "the event number");
+    declared_vertices_ = need_int(t[2], "the vertex count");
+    declared_particles_ = need_int(t[3], "the particle count");
+    if (declared_vertices_ < 0 || declared_particles_ < 0)
+      bad_line(fmt::format("event {} declares {} vertices and {} particles", number_, declared_vertices_,
+                           declared_particles_));
+    for (size_t k = fields + 1; k < t.size(); ++k) need_number(t[k], "the event position");
+  }
+
+  void parse_units() {
+    auto t = tokens(line_);
+    if (t.size() != 3) bad_line(fmt::format("the units line '{}' should be 'U GEV|MEV MM|CM'", shown(line_)));
+    if (t[1] == "GEV") scale_ = 1.0;
+    else if (t[1] == "MEV") scale_ = 1e-3;
+    else bad_line(fmt::format("unknown momentum unit '{}' (HepMC3 writes GEV or MEV)", shown(t[1])));
+    if (t[2] != "MM" && t[2] != "CM")
+      bad_line(fmt::format("unknown length unit '{}' (HepMC3 writes MM or CM)", shown(t[2])));
+  }
+
+  void parse_weights() {
+    auto t = tokens(line_);
+    if (t.size() < 2) bad_line("a weight line without weights");
+    for (size_t k = 1; k < t.size(); ++k) {
+      double w;
+      if (!to_double(t[k], w)) bad_line(fmt::format("event {}: weight {} is '{}', expected a number", number_, k, shown(t[k])));
+      if (!std::isfinite(w)) bad_line(fmt::format("event {}: weight {} is {}; event weights must be finite", number_, k, shown(t[k])));
+      if (k == 1) weight_ = w;
+    }
+    weight_seen_ = true;
+  }
+
+  void parse_particle() {
+    auto t = tokens(line_);
+    if (t.size() != 10)
+      bad_line(fmt::format("the particle line has {} fields; expected 'P id parent pdg px py pz e m status' (10)",
+                           t.size()));
+    std::int64_t id = need_int(t[1], "the particle id");
+    if (id != static_cast<std::int64_t>(particles_.size()) + 1)
+      bad_line(fmt::format("particle id {} where {} was expected (ids count 1, 2, 3, ...)", id, particles_.size() + 1));
+    if (id > declared_particles_)
+      bad_line(fmt::format("particle {} but event {} declares {} particles", id, number_, declared_particles_));
+    RawParticle p;
+    p.line = lines_.line_number();
+    p.parent = need_int(t[2], "the parent (mother particle or vertex)");
+    if (p.parent > 0 && p.parent >= id)
+      bad_line(fmt::format("particle {} names particle {} as its mother, which does not come before it", id, p.parent));
+    if (p.parent < 0 && !vertex_index_.count(p.parent))
+      bad_line(fmt::format("particle {} comes from vertex {}, which is not defined before it", id, p.parent));
+    std::int64_t pdg = need_int(t[3], "the PDG id");
+    if (pdg > std::numeric_limits<int>::max() || pdg < -std::numeric_limits<int>::max())
+      bad_line(fmt::format("the PDG id {} is out of range", pdg));
+    p.pdg = static_cast<int>(pdg);
+    p.px = need_number(t[4], "px");
+    p.py = need_number(t[5], "py");
+    p.pz = need_number(t[6], "pz");
+    p.e = need_number(t[7], "the energy");
+    need_number(t[8], "the generated mass");
+    std::int64_t status = need_int(t[9], "the status");
+    if (status > std::numeric_limits<int>::max() || status < std::numeric_limits<int>::min())
+      bad_line(fmt::format("the status {} is out of range", status));
+    p.status = static_cast<int>(status);
+    particles_.push_back(p);
+  }
+
+  void parse_vertex() {
+    // V id status [in1,in2,...] [@ x y z t]
+    const std::string_view line(line_);
+    size_t open = line.find('['), close = line.find(']');
+    if (open == std::string_view::npos || close == std::string_view::npos || close < open)
+      bad_line(fmt::format("the vertex line '{}' has no incoming-particle list '[...]' (a HepMC2 vertex?)",
+                           shown(line_)));
+    auto head = tokens(line.substr(0, open));
+    if (head.size() != 3) bad_line("expected 'V id status [particles]'");
+    RawVertex v;
+    v.line = lines_.line_number();
+    v.id = need_int(head[1], "the vertex id");
+    need_int(head[2], "the vertex status");
+    if (v.id >= 0) bad_line(fmt::format("vertex id {}; HepMC3 vertex ids are negative", v.id));
+    if (-v.id > declared_vertices_)
+      bad_line(fmt::format("vertex {} but event {} declares {} vertices", v.id, number_, declared_vertices_));
+    if (vertex_index_.count(v.id)) bad_line(fmt::format("vertex {} appears twice", v.id));
+    std::string_view list = line.substr(open + 1, close - open - 1);
+    size_t start = 0;
+    while (start <= list.size()) {
+      size_t comma = list.find(',', start);
+      std::string_view item = list.substr(start, comma == std::string_view::npos ? std::string_view::npos : comma - start);
+      while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+      while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
+      if (!item.empty() || comma != std::string_view::npos) {
+        std::int64_t id = need_int(item, "an incoming particle id");
+        if (id < 1 || id > declared_particles_)
+          bad_line(fmt::format("vertex {} lists particle {}, but event {} has particles 1 to {}", v.id, id, number_,
+                               declared_particles_));
+        v.in.push_back(id);
+      }
+      if (comma == std::string_view::npos) break;
+      start = comma + 1;
+    }
+    auto rest = tokens(line.substr(close + 1));
+    if (!rest.empty()) {
+      if (rest[0] != "@" || rest.size() != 5) bad_line("expected '@ x y z t' after the vertex's particle list");
+      for (size_t k = 1; k < 5; ++k) need_number(rest[k], "the vertex position");
+    }
+    vertex_index_[v.id] = vertices_.size();
+    vertices_.push_back(std::move(v));
+  }
+
+  void finish_event() {
+    if (static_cast<std::int64_t>(particles_.size()) != declared_particles_)
+      fail_at(path_, event_line_, 0,
+              fmt::format("corrupt HepMC3 event {}: it declares {} particles but holds {}", number_,
+                          declared_particles_, particles_.size()));
+    if (static_cast<std::int64_t>(vertices_.size()) > declared_vertices_)
+      fail_at(path_, event_line_, 0,
+              fmt::format("corrupt HepMC3 event {}: it declares {} vertices but holds {}", number_, declared_vertices_,
+                          vertices_.size()));
+    // Each particle ends in at most one vertex.
+    end_vertex_.assign(particles_.size(), 0);
+    for (const RawVertex& v : vertices_)
+      for (std::int64_t id : v.in) {
+        auto& slot = end_vertex_[static_cast<size_t>(id - 1)];
+        if (slot != 0)
+          fail_at(path_, v.line, 0,
+                  fmt::format("corrupt HepMC3 event {}: particle {} enters vertices {} and {}", number_, id, slot, v.id));
+        slot = v.id;
+      }
+    vertex_index_.clear();
+  }
+
+  // Same-flavour daughters: the particles produced in this particle's end vertex (a listed
+  // vertex, or the implicit one when daughters name it as their mother).
+  bool has_same_flavour_daughter(size_t k, bool b) const {
+    const std::int64_t id = static_cast<std::int64_t>(k) + 1, end = end_vertex_[k];
+    for (const RawParticle& d : particles_)
+      if ((d.parent == id || (end != 0 && d.parent == end)) && (b ? is_b_hadron(d.pdg) : is_c_hadron(d.pdg)))
+        return true;
+    return false;
+  }
+
   void convert(GenEvent& out) {
-    double scale = evt_.momentum_unit() == HepMC3::Units::MEV ? 1e-3 : 1.0;
-    out.number = evt_.event_number();
-    out.weight = evt_.weights().empty() ? 1.0 : evt_.weights()[0];
+    out.number = number_;
+    out.weight = weight_;
     out.parton_level = false;
     out.final_state.clear();
     out.b_tags.clear();
     out.c_tags.clear();
     out.partons.clear();
-    for (const auto& p : evt_.particles()) {
-      const auto& m = p->momentum();
+    for (size_t k = 0; k < particles_.size(); ++k) {
+      const RawParticle& p = particles_[k];
       GenParticle g;
-      g.px = m.px() * scale;
-      g.py = m.py() * scale;
-      g.pz = m.pz() * scale;
-      g.e = m.e() * scale;
+      g.px = p.px * scale_;
+      g.py = p.py * scale_;
+      g.pz = p.pz * scale_;
+      g.e = p.e * scale_;
       double m2 = g.e * g.e - g.px * g.px - g.py * g.py - g.pz * g.pz;
       g.m = m2 > 0 ? std::sqrt(m2) : 0.0;
-      g.pdg_id = p->pid();
-      g.status = p->status();
-      if (!std::isfinite(g.px) || !std::isfinite(g.py) || !std::isfinite(g.pz) || !std::isfinite(g.e))
-        throw Error(fmt::format("{}: event {}: particle {} has a non-finite momentum", path_, out.number, p->id()));
+      g.pdg_id = p.pdg;
+      g.status = p.status;
+      if (!std::isfinite(g.m))
+        fail_at(path_, p.line, 0, fmt::format("event {}: particle {} has a momentum too large to square", number_, k + 1));
       if (g.status == 1) out.final_state.push_back(g);
       if (is_flavour_parton(g)) out.partons.push_back(g);
       bool b = is_b_hadron(g.pdg_id), c = !b && is_c_hadron(g.pdg_id);
       if (!b && !c) continue;
       // Keep only the last hadron of each flavour in its decay chain.
-      bool has_same_daughter = false;
-      if (auto v = p->end_vertex()) {
-        for (const auto& d : v->particles_out())
-          if (b ? is_b_hadron(d->pid()) : is_c_hadron(d->pid())) {
-            has_same_daughter = true;
-            break;
-          }
-      }
-      if (has_same_daughter) continue;
+      if (has_same_flavour_daughter(k, b)) continue;
       (b ? out.b_tags : out.c_tags).push_back(g);
     }
   }
 
-  std::ifstream in_;
-  std::unique_ptr<HepMC3::ReaderAscii> reader_;
-  HepMC3::GenEvent evt_;
-  bool complete_ = false, done_ = false;
-  std::int64_t last_pos_ = 0, events_read_ = 0, last_number_ = 0;
+  detail::LineReader lines_;
+  std::string line_;
+  bool pending_ = false, done_ = false, weight_seen_ = false;
+  std::int64_t event_line_ = 0, number_ = 0, declared_vertices_ = 0, declared_particles_ = 0;
+  std::int64_t events_read_ = 0, last_number_ = 0;
+  double weight_ = 1.0, scale_ = 1.0;
+  std::vector<RawParticle> particles_;
+  std::vector<RawVertex> vertices_;
+  std::map<std::int64_t, size_t> vertex_index_;
+  std::vector<std::int64_t> end_vertex_;
 };
 
 }  // namespace
@@ -254,6 +437,7 @@ EventFormat detect_event_format(const std::string& path) {
   if (!in) throw Error(fmt::format("cannot open event file '{}'", path));
   std::string line;
   for (int i = 0; i < 20 && std::getline(in, line); ++i) {
+    if (i == 0 && line.rfind("\xEF\xBB\xBF", 0) == 0) line.erase(0, 3);  // UTF-8 byte-order mark
     if (line.rfind("HepMC::", 0) == 0) return EventFormat::HepMC3;
     if (line.find("<LesHouchesEvents") != std::string::npos) return EventFormat::LHE;
   }

@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <fstream>
 
+#include "physics/line_reader.hpp"
 #include "unbox/core.hpp"
 #include "unbox/physics/reader.hpp"
 
@@ -18,13 +19,9 @@ namespace {
 
 class LheReader : public EventReader {
  public:
-  explicit LheReader(const std::string& path) {
+  explicit LheReader(const std::string& path) : lines_(path) {
     path_ = path;
-    in_.open(path, std::ios::binary);
-    if (!in_) throw Error(fmt::format("cannot open event file '{}'", path));
-    in_.seekg(0, std::ios::end);
-    size_ = static_cast<std::int64_t>(in_.tellg());
-    in_.seekg(0, std::ios::beg);
+    size_ = lines_.size();
     bool header = false;
     for (int i = 0; i < 20 && getline(); ++i)
       if (line_.find("<LesHouchesEvents") != std::string::npos) {
@@ -64,9 +61,16 @@ class LheReader : public EventReader {
     if (!parse_numbers(head, 6))
       fail_at(path_, lineno_, 0,
               fmt::format("LHE event {}: expected 'NUP IDPRUP XWGTUP SCALUP AQEDUP AQCDUP', got '{}'", events_, line_));
-    int nup = static_cast<int>(head[0]);
-    if (nup < 1 || nup > 100000 || head[0] != nup)
+    // Range first: casting 2e47 to int is undefined behaviour (found by fuzz_lhe).
+    if (!(head[0] >= 1 && head[0] <= 100000) || head[0] != std::trunc(head[0]))
       fail_at(path_, lineno_, 0, fmt::format("LHE event {}: bad particle count NUP = {}", events_, head[0]));
+    const int nup = static_cast<int>(head[0]);
+    for (int k = 0; k < 6; ++k)
+      if (!std::isfinite(head[k]))
+        fail_at(path_, lineno_, 0,
+                fmt::format("LHE event {}: {} is {}; expected a finite number", events_,
+                            k == 2 ? "the event weight XWGTUP" : k == 3 ? "SCALUP" : k == 4 ? "AQEDUP" : "AQCDUP",
+                            head[k]));
     out.number = events_;
     out.weight = head[2];
     out.parton_level = true;
@@ -82,8 +86,15 @@ class LheReader : public EventReader {
                 fmt::format("LHE event {}: particle {} of {}: expected 13 numbers "
                             "(IDUP ISTUP MOTHUP1 MOTHUP2 ICOLUP1 ICOLUP2 PX PY PZ E M VTIMUP SPINUP), got '{}'",
                             events_, i + 1, nup, line_));
-      if (v[6] != v[6] || !std::isfinite(v[6] + v[7] + v[8] + v[9] + v[10]))
-        fail_at(path_, lineno_, 0, fmt::format("LHE event {}: particle {} has a non-finite momentum", events_, i + 1));
+      for (int k = 0; k < 13; ++k)
+        if (!std::isfinite(v[k]))
+          fail_at(path_, lineno_, 0,
+                  fmt::format("LHE event {}: particle {} has a non-finite {}", events_, i + 1,
+                              k >= 6 && k <= 10 ? "momentum" : "field"));
+      if (v[0] != std::trunc(v[0]) || std::abs(v[0]) > 1e9 || v[1] != std::trunc(v[1]) || std::abs(v[1]) > 1e9)
+        fail_at(path_, lineno_, 0,
+                fmt::format("LHE event {}: particle {}: IDUP and ISTUP must be integers (got {} and {})", events_,
+                            i + 1, v[0], v[1]));
       GenParticle g;
       g.pdg_id = static_cast<int>(v[0]);
       g.status = static_cast<int>(v[1]);
@@ -101,17 +112,22 @@ class LheReader : public EventReader {
     for (;;) {
       if (!getline()) eof_inside();
       if (line_.find("</event>") != std::string::npos) break;
+      // A further line of 13 numbers is a particle NUP did not count (NUP too small).
+      double extra[13];
+      if (parse_numbers(extra, 13))
+        fail_at(path_, lineno_, 0,
+                fmt::format("LHE event {}: NUP = {} but a further particle line follows (NUP too small?)", events_,
+                            nup));
       if (line_.find("<event") != std::string::npos)
         fail_at(path_, lineno_, 0, fmt::format("LHE event {} (line {}) has no '</event>'", events_, event_line));
     }
-    pos_ = static_cast<std::int64_t>(in_.tellg());
-    if (pos_ < 0) pos_ = size_;
+    pos_ = lines_.consumed();
     return true;
   }
 
  private:
   bool getline() {
-    if (!std::getline(in_, line_)) return false;
+    if (!lines_.next(line_)) return false;
     ++lineno_;
     return true;
   }
@@ -128,7 +144,7 @@ class LheReader : public EventReader {
     return *s == '\0';
   }
 
-  std::ifstream in_;
+  detail::LineReader lines_;
   std::string line_;
   std::int64_t lineno_ = 0, events_ = 0, pos_ = 0;
   bool closed_ = false;

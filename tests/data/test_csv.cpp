@@ -140,7 +140,7 @@ TEST(CsvRead, NanAndInfRefusedByDefault) {
   for (std::string cell : {"nan", "NaN", "inf", "-inf", "Infinity"}) {
     EXPECT_EQ(error_of([&] { csv_from(dir, "x,y\n1,2\n3," + cell + "\n"); }),
               dir.file("data.csv") + ":3:2: column 'y' holds '" + cell +
-                  "'; NaN and infinite values are refused unless allowed (allow_nan)")
+                  "'; NaN and infinite values are refused")
         << cell;
   }
 }

@@ -336,8 +336,8 @@ def test_nan_refused_then_accepted_and_written_as_nan(tmp_path, convert):
     np.save(tmp_path / "v.npy", values)
     proc = convert(tmp_path / "v.npy", tmp_path / "out.csv", expect_ok=False)
     assert proc.returncode == 2
-    assert proc.stderr.strip() == (f"'{tmp_path / 'v.npy'}' holds nan at event 1; NaN and infinite values are "
-                                   "refused unless allowed (allow_nan)")
+    assert proc.stderr.strip() == (f"'{tmp_path / 'v.npy'}' holds nan at event 2; NaN and infinite values are "
+                                   "refused")
     assert not (tmp_path / "out.csv").exists()
     convert(tmp_path / "v.npy", tmp_path / "out.csv", "--allow-nan")
     assert open(tmp_path / "out.csv").read() == "v\n1\nnan\ninf\n-inf\n"

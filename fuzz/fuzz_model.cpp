@@ -1,0 +1,23 @@
+// libFuzzer harness: the native model loader (load_network, .unbox files).
+// Any input must give a result or an unbox::Error, never a crash, a sanitizer report, a
+// hang or an allocation beyond the memory budget.
+#include <cstddef>
+#include <cstdint>
+
+#include "fuzz_common.hpp"
+#include "unbox/network.hpp"
+
+extern "C" int LLVMFuzzerInitialize(int*, char***) {
+  unbox::fuzz::init();
+  return 0;
+}
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, size_t size) {
+  const std::string path = unbox::fuzz::input_file(data, size, "unbox");
+  try {
+    unbox::Network net = unbox::load_network(path);
+    (void)net.nodes().size();
+  } catch (const unbox::Error&) {
+  }
+  return 0;
+}
