@@ -1,0 +1,96 @@
+"""unbox report: Vega-Lite figures rendered to SVG by node (no browser), and the whole page
+in Debian's headless Chromium: every figure becomes an SVG with data, no console message."""
+import json
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+
+import numpy as np
+import pandas as pd
+import pytest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPORT_DIR = os.path.join(HERE, "..", "..", "report")
+
+
+def _events(tmp_path, n=1500, seed=11):
+    rng = np.random.default_rng(seed)
+    label = rng.integers(0, 2, n).astype(float)
+    met = rng.exponential(60.0, n) + 40.0 * label
+    df = pd.DataFrame({"met": met, "mt2": 0.5 * met + rng.normal(0, 20, n), "isr_pt": rng.exponential(100.0, n),
+                       "score": label + rng.normal(0, 0.7, n), "label": label, "weight": rng.uniform(0.5, 2, n)})
+    path = tmp_path / "events.csv"
+    df.to_csv(path, index=False, float_format="%.17g")
+    return path, df
+
+
+def _results(tmp_path, run_unbox):
+    path, df = _events(tmp_path)
+    res = tmp_path / "results"
+    res.mkdir()
+    run_unbox("hist", "--data", path, "--x", "met", "--bins", "16", "--weight", "weight", "--out", res / "a_met.json")
+    run_unbox("hist", "--data", path, "--x", "isr_pt", "--bins", "10", "--slices-of", "score",
+              "--cut", "met > 20", "--out", res / "b_isr.json")
+    run_unbox("hist", "--data", path, "--x", "met", "--y", "mt2", "--bins", "8", "--out", res / "c_2d.json")
+    ev = run_unbox("eval", "--data", path, "--score", "score", "--json", "--roc", res / "d_roc.csv")
+    (res / "e_eval.json").write_text(ev.stdout)
+    (res / "notes.txt").write_text("not a result\n")
+    return res
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="node not installed")
+def test_histogram_spec_renders_to_svg_with_one_bar_per_bin_and_class(tmp_path, run_unbox):
+    res = _results(tmp_path, run_unbox)
+    figs = tmp_path / "figs"
+    run_unbox("report", res / "a_met.json", "--out", tmp_path / "r.html", "--figures", figs)
+    spec = json.loads((figs / "fig-1.vl.json").read_text())
+    result = json.loads((res / "a_met.json").read_text())
+    # The figure's data are the result file's normalized contents, bin by bin.
+    rows = spec["vconcat"][0]["data"]["values"]
+    sig = [r["value"] for r in rows if r["class"] == "signal"]
+    assert sig == result["classes"]["signal"]["normalized"]
+    assert [r["lo"] for r in rows if r["class"] == "background"] == result["x"]["edges"][:-1]
+    svg = (figs / "fig-1.svg").read_text()
+    assert svg.startswith("<svg")
+    # Vega draws each rect mark item as one <path> in the rect mark's group.
+    group = re.search(r'<g class="mark-rect role-mark[^"]*"[^>]*>(.*?)</g>', svg, re.S)
+    assert group, svg[:500]
+    assert group.group(1).count("<path") == 2 * 16
+    # The ratio panel: one point per bin with background.
+    n_ratio = sum(1 for v in result["ratio"] if v is not None)
+    sym = re.search(r'<g class="mark-symbol role-mark[^"]*"[^>]*>(.*?)</g>', svg, re.S)
+    assert sym and sym.group(1).count("<path") == n_ratio
+
+
+@pytest.mark.skipif(shutil.which("chromium") is None, reason="chromium not installed")
+def test_report_renders_every_figure_in_headless_chromium(tmp_path, run_unbox):
+    res = _results(tmp_path, run_unbox)
+    html = tmp_path / "report.html"
+    p = run_unbox("report", res, "--out", html, "--title", "test report")
+    assert "not shown (no section reads it): " in p.stdout and "notes.txt" in p.stdout
+    page = html.read_text()
+    assert "<script src" not in page and "https://cdn" not in page  # self-contained
+    # Sections in file order: 1-D, slices (2 figures), 2-D, ROC, eval table; the unread file listed.
+    assert page.count('<div class="figure"') == 5
+    assert "Files not shown" in page and "notes.txt" in page
+    profile = tempfile.mkdtemp(prefix="unbox-chromium-")
+    try:
+        cmd = ["chromium", "--headless", "--no-sandbox", "--disable-gpu", f"--user-data-dir={profile}",
+               "--enable-logging=stderr", "--v=0", "--virtual-time-budget=20000"]
+        dom = subprocess.run(cmd + ["--dump-dom", f"file://{html}"], capture_output=True, text=True, timeout=120)
+        shot = os.environ.get("UNBOX_ARTIFACTS", str(tmp_path))
+        subprocess.run(cmd + ["--window-size=1100,3000", f"--screenshot={os.path.join(shot, 'report.png')}",
+                              f"file://{html}"], capture_output=True, text=True, timeout=120)
+    finally:
+        shutil.rmtree(profile, ignore_errors=True)
+    out = dom.stdout
+    assert 'data-figures-done="5"' in out, dom.stderr[-2000:]
+    for k in range(1, 6):
+        m = re.search(rf'<div class="figure" id="fig-{k}"[^>]*data-rendered="yes"[^>]*>(.*?)</figure>', out, re.S)
+        assert m, f"fig-{k} not rendered"
+        assert "<svg" in m.group(1) and "<path" in m.group(1), f"fig-{k} has no SVG marks"
+    console = [l for l in dom.stderr.splitlines() if "CONSOLE" in l]
+    assert console == [], console
+    assert "AUC" in out
