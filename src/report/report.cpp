@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
@@ -50,10 +51,20 @@ std::string read_text(const std::string& path) {
   return ss.str();
 }
 
-// Text placed inside <script>: "</" would end the element early.
+// JSON placed inside <script>: "</" would end the element early; "<\\/" is the same JSON string.
 std::string script_safe(std::string s) {
   for (size_t p = 0; (p = s.find("</", p)) != std::string::npos; p += 3) s.replace(p, 2, "<\\/");
   return s;
+}
+
+// A library inlined in <script>: only "</script" would end the element early, and
+// rewriting it could break a regular expression, so refuse such a file instead.
+std::string inline_js(const std::string& js, const std::string& path) {
+  std::string lower = js;
+  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (lower.find("</script") != std::string::npos)
+    throw Error(fmt::format("'{}' contains \"</script\" and cannot be inlined into the report", path));
+  return js;
 }
 
 double jnum(const nlohmann::json& v) { return v.is_number() ? v.get<double>() : std::nan(""); }
@@ -338,7 +349,9 @@ Report build_report(const std::vector<std::string>& paths, const ReportOptions& 
     } else if (ext == "csv" || ext == "npz" || ext == "h5" || ext == "hdf5") {
       Dataset d;
       try {
-        d = read_dataset(path);
+        ReadOptions ro;
+        ro.allow_nan = true;  // a ROC starts at threshold +inf
+        d = read_dataset(path, ro);
       } catch (const Error&) {
         rep.unrecognized.push_back(path);
         continue;
@@ -376,7 +389,7 @@ std::string Report::html(const std::string& js_dir) const {
        ".source{font-size:.85em;color:#666} .absent{color:#a00}\n</style>\n";
   for (const char* lib : {"vega/build/vega.min.js", "vega-lite/build/vega-lite.min.js",
                           "vega-embed/build/vega-embed.min.js"})
-    h += "<script>\n" + script_safe(read_text((d / lib).string())) + "\n</script>\n";
+    h += "<script>\n" + inline_js(read_text((d / lib).string()), (d / lib).string()) + "\n</script>\n";
   h += "</head>\n<body>\n<h1>" + escape_html(title) + "</h1>\n<nav><h2>Contents</h2><ol>\n";
   for (const auto& s : sections) h += "<li><a href=\"#" + s.id + "\">" + escape_html(s.title) + "</a></li>\n";
   if (!unrecognized.empty()) h += "<li><a href=\"#absent\">Files not shown</a></li>\n";

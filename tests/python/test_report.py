@@ -88,9 +88,9 @@ def test_report_renders_every_figure_in_headless_chromium(tmp_path, run_unbox):
     out = dom.stdout
     assert 'data-figures-done="5"' in out, dom.stderr[-2000:]
     for k in range(1, 6):
-        m = re.search(rf'<div class="figure" id="fig-{k}"[^>]*data-rendered="yes"[^>]*>(.*?)</figure>', out, re.S)
-        assert m, f"fig-{k} not rendered"
-        assert "<svg" in m.group(1) and "<path" in m.group(1), f"fig-{k} has no SVG marks"
+        m = re.search(rf'<div ([^>]*id="fig-{k}"[^>]*)>(.*?)</figure>', out, re.S)
+        assert m and 'data-rendered="yes"' in m.group(1), f"fig-{k} not rendered"
+        assert "<svg" in m.group(2) and "<path" in m.group(2), f"fig-{k} has no SVG marks"
     console = [l for l in dom.stderr.splitlines() if "CONSOLE" in l]
     assert console == [], console
     assert "AUC" in out
