@@ -95,3 +95,26 @@ def test_2d_contents_and_nmi(tmp_path, run_unbox):
     ref = normalized_mutual_info_score(qbins(df.met.values), qbins(df.mt2.values), average_method="geometric")
     assert abs(r["nmi"] - ref) < 0.02, (r["nmi"], ref)
     assert r["nmi"] > 0.1
+
+
+def test_neurons_by_name_match_unbox_predict(tmp_path, run_unbox):
+    """Names that are not columns are neurons of --model: the histogram of L1N3 in slices of
+    the output equals NumPy's on the values `unbox predict` writes for the same events."""
+    data, model, pred = tmp_path / "toy.csv", tmp_path / "m.unbox", tmp_path / "pred.csv"
+    run_unbox("generate", "toy", "gauss-marginal", "--events", "1500", "--seed", "2", "--out", data)
+    run_unbox("train", "--data", data, "--label", "label", "--arch", "6", "--epochs", "3", "--batch", "64",
+              "--out", model, "--quiet")
+    run_unbox("predict", "--model", model, "--data", data, "--out", pred, "--neurons", "L1N3,output",
+              "--keep", "label")
+    p = pd.read_csv(pred, float_precision="round_trip")
+    r = _hist(run_unbox, tmp_path, "--data", data, "--model", model, "--x", "L1N3", "--bins", "9",
+              "--slices-of", "output", "--slices", "2")
+    edges = np.array(r["x"]["edges"])
+    assert edges[0] == p["L1N3"].min() and edges[-1] == p["L1N3"].max()
+    h, _ = np.histogram(p["L1N3"][p.label == 1], bins=9, range=(edges[0], edges[-1]))
+    np.testing.assert_array_equal(r["classes"]["signal"]["sum_weights"], h)
+    med = np.quantile(p["output"], 0.5)
+    assert abs(r["slices"][0]["lo"] - med) <= 1e-12 * max(1.0, abs(med))
+    hi = p["output"] >= med
+    h, _ = np.histogram(p["L1N3"][hi], bins=9, range=(edges[0], edges[-1]))
+    np.testing.assert_array_equal(r["slices"][0]["all"]["sum_weights"], h)
