@@ -56,6 +56,7 @@ Tensor evaluate_expression(const Dataset& data, const std::string& expression) {
   Tensor out({n});
   try {
     mu::Parser p;
+    double empty_value = 0.0;  // what the variables point to when there are no events
     p.DefineNameChars("0123456789_.abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ");
     for (const auto& name : data.names()) {
       const Tensor& t = data.get(name);
@@ -63,7 +64,7 @@ Tensor evaluate_expression(const Dataset& data, const std::string& expression) {
       // Bulk mode reads event i at pointer + i; muParser wants a non-const pointer but
       // only reads variables.
       try {
-        p.DefineVar(name, const_cast<double*>(t.data()));
+        p.DefineVar(name, n == 0 ? &empty_value : const_cast<double*>(t.data()));
       } catch (const mu::ParserError&) {
         // A column named like a function or constant (exp, _pi) is not addressable.
       }
@@ -73,6 +74,12 @@ Tensor evaluate_expression(const Dataset& data, const std::string& expression) {
       p.Eval();  // still reject malformed expressions on empty data
       return out;
     }
+    // muParser's bulk evaluation (OpenMP inside the library) sets the process-wide thread
+    // count to min(threads, 16): keep ours.
+    struct KeepThreads {
+      int n = thread_count();
+      ~KeepThreads() { set_thread_count(n); }
+    } keep;
     p.Eval(out.data(), static_cast<int>(n));
     if (p.GetNumResults() != 1)
       throw Error(fmt::format("expression '{}': gives {} values per event (a comma separates them); one is needed",

@@ -75,3 +75,21 @@ TEST(Expressions, ErrorsNamePositionAndColumn) {
   m = error_of([&] { evaluate_expression(d, "met, dphi"); });
   EXPECT_NE(m.find("one is needed"), std::string::npos) << m;
 }
+
+TEST(Expressions, NoEventsStillChecksTheExpression) {
+  Dataset d = sample();
+  CutResult none = apply_cut(d, "met > 1e9");
+  ASSERT_EQ(none.data.events(), 0);
+  EXPECT_EQ(apply_cut(none.data, "met > 1").passed, 0);
+  EXPECT_NE(error_of([&] { evaluate_expression(none.data, "met +"); }).find("expression 'met +'"), std::string::npos);
+}
+
+TEST(Expressions, ThreadCountIsKept) {
+  Dataset d = sample();
+  const int before = thread_count();
+  set_thread_count(1);
+  add_defined_column(d, "x=met*2");
+  EXPECT_EQ(thread_count(), 1);
+  set_thread_count(before);
+  EXPECT_EQ(d.get("x")[3], 400.0);
+}
