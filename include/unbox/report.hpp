@@ -45,7 +45,8 @@ struct Report {
 };
 
 // Read result files (a folder: its files, sorted by name): `unbox hist --out` JSON,
-// `unbox eval --json` output, ROC files of `unbox eval --roc` (columns thresholds, fpr, tpr).
+// `unbox eval --json` output, ROC files of `unbox eval --roc` (columns thresholds, fpr, tpr),
+// cut-flows of `unbox physics features --cutflow`.
 Report build_report(const std::vector<std::string>& paths, const ReportOptions& options = {});
 // The folder of the inlined JavaScript (see ReportOptions::js_dir); Error when it is missing.
 std::string report_js_dir(const std::string& requested = "");

@@ -291,6 +291,44 @@ ReportSection roc_section(const Dataset& d, const std::string& path) {
   return s;
 }
 
+// The cut-flow of `unbox physics features --cutflow` (or a bare CutFlow object).
+ReportSection cutflow_section(const nlohmann::json& j, const std::string& path) {
+  const nlohmann::json& cf = j.contains("cutflow") ? j["cutflow"] : j;
+  ReportSection s;
+  s.title = fmt::format("Cut-flow ({})", fs::path(path).filename().string());
+  s.source = path;
+  const double total = jnum(cf["total_events"]), total_w = cf.contains("total_weighted") ? jnum(cf["total_weighted"]) : total;
+  std::string t = "<table><thead><tr><th>cut</th><th>requirement</th><th>events</th><th>of all</th>"
+                  "<th>weighted</th></tr></thead><tbody>";
+  t += fmt::format("<tr><td>(read)</td><td></td><td>{:.0f}</td><td>1.000</td><td>{:.6g}</td></tr>", total, total_w);
+  ojson rows = ojson::array();
+  rows.push_back({{"step", 0}, {"cut", "(read)"}, {"events", total}});
+  int k = 0;
+  for (const auto& c : cf["cuts"]) {
+    const std::string name = c.value("name", std::string("cut"));
+    const double ev = jnum(c["events"]);
+    t += fmt::format("<tr><td>{}</td><td>{}</td><td>{:.0f}</td><td>{:.3f}</td><td>{:.6g}</td></tr>", escape_html(name),
+                     escape_html(c.value("description", std::string())), ev, total > 0 ? ev / total : 0.0,
+                     c.contains("weighted") ? jnum(c["weighted"]) : ev);
+    rows.push_back({{"step", ++k}, {"cut", name}, {"events", ev}});
+  }
+  t += "</tbody></table>";
+  s.html = t;
+  ReportFigure f;
+  f.title = "Events after each cut";
+  f.spec = {{"$schema", kSchema},
+            {"data", {{"values", rows}}},
+            {"width", 520},
+            {"height", 220},
+            {"mark", "bar"},
+            {"encoding",
+             {{"x", {{"field", "cut"}, {"type", "nominal"}, {"sort", {{"field", "step"}}}, {"title", "cut (in order)"}}},
+              {"y", {{"field", "events"}, {"type", "quantitative"}, {"title", "events passing"}}}}}};
+  f.caption = fmt::format("Unweighted events left after each cut, applied in order, of {:.0f} read.", total);
+  s.figures.push_back(std::move(f));
+  return s;
+}
+
 }  // namespace
 
 std::string report_js_dir(const std::string& requested) {
@@ -340,6 +378,11 @@ Report build_report(const std::vector<std::string>& paths, const ReportOptions& 
                       : fmt::format("{} against {}", j["y"]["name"].get<std::string>(), j["x"]["name"].get<std::string>());
         s.figures = histogram_figures(j, path);
         rep.sections.push_back(std::move(s));
+        continue;
+      }
+      if (j.is_object() && ((j.contains("cutflow") && j["cutflow"].contains("cuts")) ||
+                            (j.contains("cuts") && j.contains("total_events")))) {
+        rep.sections.push_back(cutflow_section(j, path));
         continue;
       }
       if (j.is_object() && j.contains("auc")) {
@@ -407,7 +450,7 @@ std::string Report::html(const std::string& js_dir) const {
   }
   if (!unrecognized.empty()) {
     h += "<section id=\"absent\"><h2>Files not shown</h2><p class=\"absent\">No section of this report reads these "
-         "files (recognized today: unbox hist --out, unbox eval --json and --roc):</p><ul>\n";
+         "files (recognized today: unbox hist --out, unbox eval --json and --roc, unbox physics features --cutflow):</p><ul>\n";
     for (const auto& u : unrecognized) h += "<li>" + escape_html(u) + "</li>\n";
     h += "</ul></section>\n";
   }

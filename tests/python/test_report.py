@@ -26,7 +26,7 @@ def _events(tmp_path, n=1500, seed=11):
     return path, df
 
 
-def _results(tmp_path, run_unbox):
+def _results(tmp_path, run_unbox, unbox_bin=None):
     path, df = _events(tmp_path)
     res = tmp_path / "results"
     res.mkdir()
@@ -37,6 +37,12 @@ def _results(tmp_path, run_unbox):
     ev = run_unbox("eval", "--data", path, "--score", "score", "--json", "--roc", res / "d_roc.csv")
     (res / "e_eval.json").write_text(ev.stdout)
     (res / "notes.txt").write_text("not a result\n")
+    if unbox_bin:  # a real cut-flow: the hand-built HepMC3 sample through physics features
+        sample = tmp_path / "s.hepmc"
+        subprocess.run([os.path.join(os.path.dirname(unbox_bin), "make_hepmc_sample"), str(sample)], check=True,
+                       capture_output=True)
+        run_unbox("physics", "features", "--data", sample, "--out", tmp_path / "f.csv", "--cutflow",
+                  res / "f_cutflow.json")
     return res
 
 
@@ -65,15 +71,19 @@ def test_histogram_spec_renders_to_svg_with_one_bar_per_bin_and_class(tmp_path, 
 
 
 @pytest.mark.skipif(shutil.which("chromium") is None, reason="chromium not installed")
-def test_report_renders_every_figure_in_headless_chromium(tmp_path, run_unbox):
-    res = _results(tmp_path, run_unbox)
+def test_report_renders_every_figure_in_headless_chromium(tmp_path, run_unbox, unbox_bin):
+    res = _results(tmp_path, run_unbox, unbox_bin)
     html = tmp_path / "report.html"
     p = run_unbox("report", res, "--out", html, "--title", "test report")
     assert "not shown (no section reads it): " in p.stdout and "notes.txt" in p.stdout
     page = html.read_text()
     assert "<script src" not in page and "https://cdn" not in page  # self-contained
-    # Sections in file order: 1-D, slices (2 figures), 2-D, ROC, eval table; the unread file listed.
-    assert page.count('<div class="figure"') == 5
+    # Sections in file order: 1-D, slices (2 figures), 2-D, ROC, eval table, cut-flow; the
+    # unread file listed.
+    assert page.count('<div class="figure"') == 6
+    cutflow = json.loads((res / "f_cutflow.json").read_text())["cutflow"]
+    first = cutflow["cuts"][0]
+    assert f"<td>{first['name']}</td>" in page and f"<td>{first['events']}</td>" in page
     assert "Files not shown" in page and "notes.txt" in page
     profile = tempfile.mkdtemp(prefix="unbox-chromium-")
     try:
@@ -86,8 +96,8 @@ def test_report_renders_every_figure_in_headless_chromium(tmp_path, run_unbox):
     finally:
         shutil.rmtree(profile, ignore_errors=True)
     out = dom.stdout
-    assert 'data-figures-done="5"' in out, dom.stderr[-2000:]
-    for k in range(1, 6):
+    assert 'data-figures-done="6"' in out, dom.stderr[-2000:]
+    for k in range(1, 7):
         m = re.search(rf'<div ([^>]*id="fig-{k}"[^>]*)>(.*?)</figure>', out, re.S)
         assert m and 'data-rendered="yes"' in m.group(1), f"fig-{k} not rendered"
         assert "<svg" in m.group(2) and "<path" in m.group(2), f"fig-{k} has no SVG marks"
