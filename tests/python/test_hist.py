@@ -93,7 +93,8 @@ def test_2d_contents_and_nmi(tmp_path, run_unbox):
         cuts = np.quantile(v, np.arange(1, k) / k)
         return np.searchsorted(cuts, v, side="right")
     ref = normalized_mutual_info_score(qbins(df.met.values), qbins(df.mt2.values), average_method="geometric")
-    assert abs(r["nmi"] - ref) < 0.02, (r["nmi"], ref)
+    # Continuous columns (no ties): cutting at numpy's quantiles gives the same bins.
+    assert abs(r["nmi"] - ref) < 1e-12, (r["nmi"], ref)
     assert r["nmi"] > 0.1
 
 
