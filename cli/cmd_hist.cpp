@@ -18,7 +18,7 @@ struct HistArgs {
   DataTransforms transforms;
   std::string model, columns, x, y, x_range, y_range, slices_of, out, save_data;
   Index bins = 40, y_bins = 0, slices = 3, nmi_bins = 20;
-  bool json = false;
+  bool json = false, log_y = false;
 };
 
 void parse_range(const std::string& text, Axis& a) {
@@ -102,6 +102,7 @@ int run_hist(const HistArgs& a) {
   const std::vector<double>& sv = a.slices_of.empty() ? none : values[next++];
   HistogramViewResult r = histogram_view(values[0], yv, sv, labels, weights, o);
 
+  r.log_y = a.log_y;
   auto& p = r.provenance;
   p["data"] = a.data.path;
   p["events_read"] = flow.events_before;
@@ -158,6 +159,7 @@ void register_hist(CLI::App& app) {
   c->add_option("--nmi-bins", a->nmi_bins, "Equal-frequency bins of the 2-D NMI")->capture_default_str();
   c->add_option("--out,-o", a->out, "Write the result (edges, contents, ratio, slices, NMI) as JSON for unbox report");
   c->add_option("--save-data", a->save_data, "Write the events after --define and --cut (csv, npz, h5)");
+  c->add_flag("--log-y", a->log_y, "Ask the report for a logarithmic vertical axis (1-D)");
   c->add_flag("--json", a->json, "Print the JSON result instead of the bars");
 }
 

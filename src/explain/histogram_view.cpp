@@ -273,6 +273,7 @@ nlohmann::ordered_json HistogramViewResult::to_json() const {
     j["nmi"] = nmi ? num(*nmi) : nlohmann::ordered_json();
     j["nmi_bins"] = nmi_bins;
   }
+  j["log_y"] = log_y;
   j["provenance"] = provenance;
   return j;
 }

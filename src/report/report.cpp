@@ -100,8 +100,10 @@ void add_rows(ojson& rows, const std::string& cls, const nlohmann::json& edges, 
     rows.push_back({{"class", cls}, {"lo", edges[i]}, {"hi", edges[i + 1]}, {"value", values[i]}});
 }
 
-ojson rect_layer(const std::string& xtitle, const std::string& ytitle, ojson color, double fill_opacity) {
-  return {{"mark", {{"type", "rect"}, {"fillOpacity", fill_opacity}, {"strokeWidth", 1.5}}},
+// log_floor > 0: logarithmic y axis, boxes drawn from log_floor (empty bins left out).
+ojson rect_layer(const std::string& xtitle, const std::string& ytitle, ojson color, double fill_opacity,
+                 double log_floor = 0.0) {
+  ojson layer = {{"mark", {{"type", "rect"}, {"fillOpacity", fill_opacity}, {"strokeWidth", 1.5}}},
           {"encoding",
            {{"x", {{"field", "lo"}, {"type", "quantitative"}, {"title", xtitle}, {"scale", {{"zero", false}}}}},
             {"x2", {{"field", "hi"}}},
@@ -111,6 +113,22 @@ ojson rect_layer(const std::string& xtitle, const std::string& ytitle, ojson col
             {"stroke", {{"field", "class"}, {"type", "nominal"}, {"title", ""}, {"scale", color}}},
             {"tooltip", ojson::array({ojson{{"field", "class"}}, ojson{{"field", "lo"}}, ojson{{"field", "hi"}},
                                       ojson{{"field", "value"}, {"format", ".4g"}}})}}}};
+  if (log_floor > 0) {
+    layer["encoding"]["y"]["scale"] = {{"type", "log"}};
+    layer["encoding"]["y2"] = {{"datum", log_floor}};
+    layer["transform"] = ojson::array({ojson{{"filter", "datum.value > 0"}}});
+  }
+  return layer;
+}
+
+// Half the smallest positive value of the rows: where log-scale boxes start.
+double log_floor_of(const ojson& rows) {
+  double m = 0.0;
+  for (const auto& r : rows) {
+    const double v = r["value"].get<double>();
+    if (v > 0 && (m == 0.0 || v < m)) m = v;
+  }
+  return m > 0 ? 0.5 * m : 1e-6;
 }
 
 }  // namespace
@@ -122,6 +140,7 @@ std::vector<ReportFigure> histogram_figures(const nlohmann::json& r, const std::
   const bool labelled = r["classes"].contains("signal");
   const std::string prov = provenance_text(r);
   const std::string ylab = "fraction of class weight per bin";
+  const bool log_y = r.value("log_y", false);
   if (r["dimensions"].get<int>() == 1) {
     ReportFigure f;
     f.title = labelled ? fmt::format("{}: signal and background", x) : fmt::format("{}", x);
@@ -129,7 +148,7 @@ std::vector<ReportFigure> histogram_figures(const nlohmann::json& r, const std::
     std::vector<std::string> classes = labelled ? std::vector<std::string>{"signal", "background"}
                                                 : std::vector<std::string>{"all"};
     for (const auto& c : classes) add_rows(rows, c, xe, r["classes"][c]["normalized"]);
-    ojson top = rect_layer(x, ylab, color_scale(classes), 0.12);
+    ojson top = rect_layer(x, ylab, color_scale(classes), 0.12, log_y ? log_floor_of(rows) : 0.0);
     top["data"] = {{"values", rows}};
     top["width"] = 520;
     top["height"] = 260;
@@ -181,7 +200,7 @@ std::vector<ReportFigure> histogram_figures(const nlohmann::json& r, const std::
       }
       ojson color = labels.size() == 3 ? ojson{{"domain", labels}, {"range", {kSignal, "#555555", kBackground}}}
                                        : ojson{{"domain", labels}, {"scheme", "category10"}};
-      s.spec = rect_layer(x, "fraction of slice weight per bin", color, 0.0);
+      s.spec = rect_layer(x, "fraction of slice weight per bin", color, 0.0, log_y ? log_floor_of(srows) : 0.0);
       s.spec["$schema"] = kSchema;
       s.spec["data"] = {{"values", srows}};
       s.spec["width"] = 520;

@@ -104,3 +104,21 @@ def test_report_renders_every_figure_in_headless_chromium(tmp_path, run_unbox, u
     console = [l for l in dom.stderr.splitlines() if "CONSOLE" in l]
     assert console == [], console
     assert "AUC" in out
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="node not installed")
+def test_log_y_draws_only_nonempty_bins_on_a_log_axis(tmp_path, run_unbox):
+    path, _ = _events(tmp_path)
+    h = tmp_path / "h.json"
+    run_unbox("hist", "--data", path, "--x", "met", "--bins", "30", "--log-y", "--out", h)
+    result = json.loads(h.read_text())
+    assert result["log_y"] is True
+    figs = tmp_path / "figs"
+    run_unbox("report", h, "--out", tmp_path / "r.html", "--figures", figs)
+    spec = json.loads((figs / "fig-1.vl.json").read_text())
+    assert spec["vconcat"][0]["encoding"]["y"]["scale"]["type"] == "log"
+    nonempty = sum(v > 0 for c in ("signal", "background") for v in result["classes"][c]["normalized"])
+    assert nonempty < 60  # the exponential tail leaves empty bins
+    svg = (figs / "fig-1.svg").read_text()
+    group = re.search(r'<g class="mark-rect role-mark[^"]*"[^>]*>(.*?)</g>', svg, re.S)
+    assert group and group.group(1).count("<path") == nonempty

@@ -68,6 +68,8 @@ struct HistogramViewResult {
   // 2-D: normalized mutual information of x and y (all events; unbox mi's eq. 1 estimator).
   std::optional<double> nmi;
   Index nmi_bins = 0;
+  // Display hint for the report: a logarithmic vertical axis.
+  bool log_y = false;
   // Provenance for captions: data file, cuts with their event counts, weight column, model.
   nlohmann::ordered_json provenance = nlohmann::ordered_json::object();
 
