@@ -39,6 +39,8 @@ void register_all(CLI::App& app) {
   register_isolation(app);
   register_physics(app);
   register_study(app);
+  register_hist(app);
+  register_report(app);
   register_demo(app);
 }
 

@@ -35,6 +35,8 @@ void register_ado(CLI::App& app);          // decision ordering and the guided s
 void register_efp(CLI::App& app);          // energy flow polynomials
 void register_isolation(CLI::App& app);    // isolation-cone observables of particle lists
 void register_physics(CLI::App& app);      // kinematics, mT2, event features
+void register_hist(CLI::App& app);         // data views: histograms by class, slices, NMI
+void register_report(CLI::App& app);       // the HTML report of result files
 // Children of `unbox physics` (called by register_physics with the parent).
 void register_physics_mt2(CLI::App& physics);
 void register_physics_features(CLI::App& physics);

@@ -6,6 +6,9 @@
 #include <cmath>
 #include <iostream>
 
+#include <CLI/CLI.hpp>
+
+#include "unbox/expressions.hpp"
 #include "unbox/explain/lrp.hpp"
 #include "unbox/naming.hpp"
 
@@ -24,6 +27,39 @@ Dataset load_data(const DataArgs& a) {
     d.weight_column = a.weight;
   }
   return d;
+}
+
+Dataset load_data(const DataArgs& a, const DataTransforms& t) {
+  Dataset d = load_data(a);
+  apply_data_transforms(d, t);
+  return d;
+}
+
+void add_data_transforms(CLI::App* c, DataTransforms& t) {
+  c->add_option("--define", t.defines,
+                "Derived column NAME=EXPRESSION (muParser: + - * / ^, log exp sqrt abs sin cos atan2 min max, ...; "
+                "repeatable, in order), e.g. \"v=log(met)+l1_dphi+l2_dphi\"")
+      ->expected(1)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
+      ->allow_extra_args(false);
+  c->add_option("--cut", t.cuts,
+                "Keep events where EXPRESSION is non-zero (comparisons, && ||; repeatable, ANDed, after the "
+                "defines), e.g. \"met > 80 && njets >= 2\"")
+      ->expected(1)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
+      ->allow_extra_args(false);
+}
+
+DataTransformLog apply_data_transforms(Dataset& data, const DataTransforms& t) {
+  DataTransformLog log;
+  log.events_before = data.events();
+  for (const auto& d : t.defines) add_defined_column(data, d);
+  for (const auto& c : t.cuts) {
+    CutResult r = apply_cut(data, c);
+    data = std::move(r.data);
+    log.cuts.push_back({c, r.passed});
+  }
+  return log;
 }
 
 void check_labels(const Dataset& data) {

@@ -12,7 +12,33 @@
 #include "unbox/events.hpp"
 #include "unbox/network.hpp"
 
+namespace CLI {
+class App;
+}
+
 namespace unbox::cli {
+
+// --define NAME=EXPR (repeatable, in order) and --cut EXPR (repeatable, ANDed, after the
+// defines, so cuts may use defined columns): see include/unbox/expressions.hpp.
+struct DataTransforms {
+  std::vector<std::string> defines;
+  std::vector<std::string> cuts;
+};
+
+// Events left after each cut, in order (for cut-flow lines and result files).
+struct CutFlowStep {
+  std::string cut;
+  Index events = 0;
+};
+struct DataTransformLog {
+  Index events_before = 0;
+  std::vector<CutFlowStep> cuts;
+};
+
+// Register --define and --cut on a subcommand, storing into `t`.
+void add_data_transforms(CLI::App* command, DataTransforms& t);
+// Apply the defines, then the cuts, to `data` (in place). No-op when `t` is empty.
+DataTransformLog apply_data_transforms(Dataset& data, const DataTransforms& t);
 
 struct DataArgs {
   std::string path;
@@ -23,6 +49,8 @@ struct DataArgs {
 
 // Read a dataset and attach its label and weight columns (which must exist).
 Dataset load_data(const DataArgs& args);
+// The same, then the --define and --cut transforms (after the label and weight are attached).
+Dataset load_data(const DataArgs& args, const DataTransforms& transforms);
 // Every label is 0 or 1: otherwise an Error naming the file, column, event and value.
 void check_labels(const Dataset& data);
 // No NaN or Inf in the given arrays (train and eval refuse them even with --allow-nan).

@@ -1,0 +1,70 @@
+// unbox report: result files (or folders of them) -> one self-contained HTML page.
+#include <fmt/format.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <memory>
+
+#include "commands.hpp"
+#include "common.hpp"
+#include "unbox/report.hpp"
+
+namespace unbox::cli {
+
+namespace {
+
+struct ReportArgs {
+  std::vector<std::string> results;
+  std::string out = "report.html", title = "unbox report", figures;
+};
+
+std::string shell_quote(const std::string& s) {
+  std::string q = "'";
+  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return q + "'";
+}
+
+int run_report(const ReportArgs& a) {
+  ReportOptions o;
+  o.title = a.title;
+  const std::string js = report_js_dir();
+  Report r = build_report(a.results, o);
+  write_text_atomically(a.out, r.html(js));
+  size_t nfig = r.figures().size();
+  std::printf("unbox report: %zu sections, %zu figures -> %s\n", r.sections.size(), nfig, a.out.c_str());
+  for (const auto& u : r.unrecognized) std::printf("  not shown (no section reads it): %s\n", u.c_str());
+  if (!a.figures.empty()) {
+    namespace fs = std::filesystem;
+    fs::create_directories(a.figures);
+    std::string cmd = "node " + shell_quote((fs::path(js).parent_path() / "render_svg.mjs").string());
+    for (const ReportFigure* f : r.figures()) {
+      const std::string spec = (fs::path(a.figures) / (f->id + ".vl.json")).string();
+      write_text_atomically(spec, f->spec.dump(1) + "\n");
+      cmd += " " + shell_quote(spec) + " " + shell_quote((fs::path(a.figures) / (f->id + ".svg")).string());
+    }
+    if (nfig > 0 && std::system(cmd.c_str()) != 0)
+      throw Error(fmt::format("rendering the figures to SVG with node failed (the Vega-Lite specs are in '{}')",
+                              a.figures));
+    std::printf("  %zu figures as Vega-Lite specs and SVG in %s\n", nfig, a.figures.c_str());
+  }
+  return 0;
+}
+
+}  // namespace
+
+void register_report(CLI::App& app) {
+  auto a = std::make_shared<ReportArgs>();
+  auto* c = add_command(app, "report", "One self-contained HTML report (Vega-Lite figures) from result files",
+                        "unbox report met.json eval.json roc.csv --out report.html\n"
+                        "  unbox report results/ --out report.html --figures figures/",
+                        [a] { return run_report(*a); });
+  c->add_option("results", a->results,
+                "Result files or folders: unbox hist --out JSON, unbox eval --json output, unbox eval --roc files")
+      ->required();
+  c->add_option("--out,-o", a->out, "The HTML file")->capture_default_str();
+  c->add_option("--title", a->title, "Title of the page")->capture_default_str();
+  c->add_option("--figures", a->figures, "Also write each figure as a Vega-Lite spec and an SVG (rendered with node)");
+}
+
+}  // namespace unbox::cli
