@@ -26,6 +26,18 @@ build: configure
 test: build
 	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 
+# The C++ unit tests only (label unit): no Python cross-checks, ONNX conformance, bad-input
+# catalogue or fuzzing (labels python, conformance, integration, fuzz).
+test-fast: build
+	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS) -L unit
+
+# The house style (.clang-format, Debian's clang-format 14) on every tracked C++ file.
+FORMAT_FILES = $(shell git ls-files '*.cpp' '*.hpp')
+format:
+	@clang-format -i $(FORMAT_FILES)
+format-check:
+	@clang-format --dry-run --Werror $(FORMAT_FILES)
+
 demo: build
 	@$(BUILD)/unbox demo
 

@@ -233,7 +233,9 @@ TEST(ToysXaug, ColumnsAndPhysics) {
       pt += d.get(fmt::format("p{}_pt", i))[e];
       ASSERT_LE(std::abs(d.get(fmt::format("p{}_phi", i))[e]), 3.14159265358979323846);
       ASSERT_GE(d.get(fmt::format("p{}_theta", i))[e], 0.0);
-      if (i % 10) ASSERT_LE(d.get(fmt::format("p{}_pt", i))[e], d.get(fmt::format("p{}_pt", i - 1))[e]);
+      if (i % 10) {
+        ASSERT_LE(d.get(fmt::format("p{}_pt", i))[e], d.get(fmt::format("p{}_pt", i - 1))[e]);
+      }
     }
     ASSERT_NEAR(zsum, 1.0, 1e-12);  // z = pT / jet pT
     ASSERT_GE(pt, 300.0 - 1e-9);

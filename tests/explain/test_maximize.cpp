@@ -93,7 +93,9 @@ TEST(Maximize, LinearNetworkAscentIsMonotonicAndEndsInTheCorner) {
       EXPECT_NEAR(r.activation[static_cast<size_t>(p)], r.points.at(p, 0) - 2 * r.points.at(p, 1), 1e-12);
       EXPECT_EQ(r.steps[static_cast<size_t>(p)], steps);
       EXPECT_EQ(r.converged[static_cast<size_t>(p)], 0);
-      if (!previous.empty()) EXPECT_GE(r.activation[static_cast<size_t>(p)], previous[static_cast<size_t>(p)] - 1e-12);
+      if (!previous.empty()) {
+        EXPECT_GE(r.activation[static_cast<size_t>(p)], previous[static_cast<size_t>(p)] - 1e-12);
+      }
     }
     if (!previous.empty()) {
       double gain = 0;
