@@ -14,9 +14,9 @@
 #include "bench_util.hpp"
 
 using namespace unbox;
+using bench::feature_names;
 using bench::glorot_randomize;
 using bench::random_events;
-using bench::feature_names;
 
 namespace {
 
@@ -29,8 +29,8 @@ void run(benchmark::State& state, const Network& net, Index width) {
   LrpOptions o;
   o.composite = state.range(1) == 0 ? lrp_single_rule(parse_lrp_rule("epsilon")) : lrp_composite("epsilon-gamma-box");
   for (auto _ : state) benchmark::DoNotOptimize(lrp(net, {x}, o));
-  state.counters["events/s"] = benchmark::Counter(static_cast<double>(state.iterations() * events),
-                                                  benchmark::Counter::kIsRate);
+  state.counters["events/s"] =
+      benchmark::Counter(static_cast<double>(state.iterations() * events), benchmark::Counter::kIsRate);
 }
 
 void BM_LrpPaper(benchmark::State& state) {

@@ -65,8 +65,8 @@ void BM_MiMatrixPaperNetwork(benchmark::State& state) {
     benchmark::DoNotOptimize(r.nmi.data());
   }
   state.counters["pairs"] = static_cast<double>(pairs);
-  state.counters["pair-events/s"] = benchmark::Counter(static_cast<double>(state.iterations() * pairs * kEvents),
-                                                       benchmark::Counter::kIsRate);
+  state.counters["pair-events/s"] =
+      benchmark::Counter(static_cast<double>(state.iterations() * pairs * kEvents), benchmark::Counter::kIsRate);
 }
 BENCHMARK(BM_MiMatrixPaperNetwork)->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kSecond);
 

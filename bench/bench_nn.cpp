@@ -113,8 +113,12 @@ void BM_PaperDenseAB(benchmark::State& state) {
   o.quiet = true;
   auto work = [&] {
     switch (state.range(0)) {
-      case 0: benchmark::DoNotOptimize(evaluate(net, xs, {out}, {.batch = 4096})); break;
-      case 1: benchmark::DoNotOptimize(input_gradient(net, xs, out, {.batch = 4096})); break;
+      case 0:
+        benchmark::DoNotOptimize(evaluate(net, xs, {out}, {.batch = 4096}));
+        break;
+      case 1:
+        benchmark::DoNotOptimize(input_gradient(net, xs, out, {.batch = 4096}));
+        break;
       default: {
         Network n = paper_network();
         train(n, x, y, {}, o);
@@ -144,4 +148,3 @@ void BM_PaperDenseAB(benchmark::State& state) {
 BENCHMARK(BM_PaperDenseAB)->Arg(0)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond);
 
 }  // namespace
-

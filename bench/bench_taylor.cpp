@@ -37,8 +37,8 @@ void run(benchmark::State& state, const Network& net, Index width) {
   o.order = static_cast<int>(state.range(1));
   for (auto _ : state) benchmark::DoNotOptimize(taylor(net, {x}, {}, {}, o));
   state.SetItemsProcessed(state.iterations() * events);
-  state.counters["events/s"] = benchmark::Counter(static_cast<double>(state.iterations() * events),
-                                                  benchmark::Counter::kIsRate);
+  state.counters["events/s"] =
+      benchmark::Counter(static_cast<double>(state.iterations() * events), benchmark::Counter::kIsRate);
 }
 
 void BM_TaylorTanh30(benchmark::State& state) {

@@ -36,7 +36,8 @@ inline void glorot_randomize(Network& net, std::uint64_t seed) {
     if (net.nodes()[i].op)
       for (auto& p : net.op(static_cast<int>(i)).parameters())
         if (p.trainable && p.name == "weight") {
-          const double limit = std::sqrt(6.0 / static_cast<double>(p.value->size() / p.value->dim(0) + p.value->dim(0)));
+          const double limit =
+              std::sqrt(6.0 / static_cast<double>(p.value->size() / p.value->dim(0) + p.value->dim(0)));
           std::uniform_real_distribution<double> u(-limit, limit);
           for (double& v : p.value->values()) v = u(rng);
         }

@@ -11,9 +11,9 @@
 #include "common.hpp"
 #include "unbox/explain/ado.hpp"
 #include "unbox/explain/ado_search.hpp"
-#include "unbox/studies/ado_study.hpp"
 #include "unbox/metrics.hpp"
 #include "unbox/onnx.hpp"
+#include "unbox/studies/ado_study.hpp"
 
 namespace unbox::cli {
 
@@ -35,8 +35,9 @@ struct AdoArgs {
 
 int run_ado(AdoArgs& a) {
   if (a.score.empty() || a.against.empty())
-    throw Error("ado needs --score S and --against A (data columns, or neurons with --model); "
-                "or use `unbox ado search` / `unbox ado study`");
+    throw Error(
+        "ado needs --score S and --against A (data columns, or neurons with --model); "
+        "or use `unbox ado search` / `unbox ado study`");
   if (a.threads > 0) set_thread_count(a.threads);
   const AdoOptions o{a.score, a.against};
   AdoComparison r;
@@ -62,8 +63,9 @@ int run_search(AdoArgs& a) {
   if (!a.pool_data.empty()) {
     Dataset p = read_dataset(a.pool_data);
     if (p.events() != data.events())
-      throw Error(fmt::format("--pool-data '{}' has {} rows but '{}' has {}; they must hold the same events in the same order",
-                              a.pool_data, p.events(), a.data.data, data.events()));
+      throw Error(
+          fmt::format("--pool-data '{}' has {} rows but '{}' has {}; they must hold the same events in the same order",
+                      a.pool_data, p.events(), a.data.data, data.events()));
     const bool all = o.pool.empty();
     for (const auto& name : p.names()) {
       if (p.get(name).rank() != 1 || name == a.data.label || name == a.data.weight) continue;
@@ -85,8 +87,10 @@ int run_search(AdoArgs& a) {
   }
   auto j = r.to_json();
   if (!a.out.empty()) write_text_atomically(a.out, j.dump(2) + "\n");
-  if (a.json) std::printf("%s\n", j.dump(2).c_str());
-  else std::fputs((r.table() + (a.out.empty() ? "" : "  result -> " + a.out + "\n")).c_str(), stdout);
+  if (a.json)
+    std::printf("%s\n", j.dump(2).c_str());
+  else
+    std::fputs((r.table() + (a.out.empty() ? "" : "  result -> " + a.out + "\n")).c_str(), stdout);
   return 0;
 }
 
@@ -95,8 +99,10 @@ int run_study(AdoArgs& a) {
   AdoStudyResult r = ado_study(a.study_opt);
   auto j = r.to_json();
   if (!a.out.empty()) write_text_atomically(a.out, j.dump(2) + "\n");
-  if (a.json) std::printf("%s\n", j.dump(2).c_str());
-  else std::fputs((r.table() + (a.out.empty() ? "" : "  result -> " + a.out + "\n")).c_str(), stdout);
+  if (a.json)
+    std::printf("%s\n", j.dump(2).c_str());
+  else
+    std::fputs((r.table() + (a.out.empty() ? "" : "  result -> " + a.out + "\n")).c_str(), stdout);
   return 0;
 }
 
@@ -111,7 +117,8 @@ void add_search_options(CLI::App* c, AdoArgs& a) {
   c->add_option("--train-fraction", o.train_fraction,
                 "Events the networks train on; AUC, ADO and the disordered pairs use the rest")
       ->capture_default_str();
-  c->add_option("--max-pairs", o.max_pairs, "Disordered pairs kept (a seeded sample beyond this)")->capture_default_str();
+  c->add_option("--max-pairs", o.max_pairs, "Disordered pairs kept (a seeded sample beyond this)")
+      ->capture_default_str();
   c->add_option("--steps", o.max_steps, "Additions at most")->capture_default_str();
   c->add_option("--margin", o.margin, "Stop when ADO[target] improves by less than this")->capture_default_str();
   c->add_option("--seed", o.seed, "Seed of the split, the trainings and the pair sample")->capture_default_str();
@@ -138,7 +145,8 @@ void register_ado(CLI::App& app) {
   c->require_subcommand(0, 1);
   auto common = [&](CLI::App* s) {
     add_event_options(s, a->data);
-    s->add_option("--model,-m", a->model, "Model (.unbox or .onnx): names may then be neurons (output:pre, L2N3, NODE[j])");
+    s->add_option("--model,-m", a->model,
+                  "Model (.unbox or .onnx): names may then be neurons (output:pre, L2N3, NODE[j])");
     s->add_option("--threads", a->threads, "OpenMP threads (default: all)");
     s->add_option("--out,-o", a->out, "Also write the JSON result to this file");
     s->add_flag("--json", a->json, "Print JSON instead of the table");
@@ -147,26 +155,30 @@ void register_ado(CLI::App& app) {
   c->add_option("--score,-s", a->score, "First discriminant: a column, or with --model a neuron");
   c->add_option("--against,-a", a->against, "Second discriminant: a column, or with --model a neuron");
 
-  a->search = c->add_subcommand("search", "Guided search: add the pool observable that best orders the pairs the "
-                                          "HL network gets wrong, retrain, repeat");
+  a->search = c->add_subcommand("search",
+                                "Guided search: add the pool observable that best orders the pairs the "
+                                "HL network gets wrong, retrain, repeat");
   common(a->search);
   a->search->add_option("--target,-t", a->target, "The discriminant to map (a column, or with --model a neuron)");
   a->search->add_option("--base,-b", a->base, "Comma list of the base HL columns");
   a->search->add_option("--pool,-p", a->pool,
                         "Comma list of candidate columns (default: every column of --pool-data, or of --data "
                         "besides the base, target, label and weight)");
-  a->search->add_option("--pool-data", a->pool_data, "File with more candidate columns, the same events in the same order");
+  a->search->add_option("--pool-data", a->pool_data,
+                        "File with more candidate columns, the same events in the same order");
   add_search_options(a->search, *a);
 
   a->study = c->add_subcommand(
-      "study", "The worked study on the XAUG jet toy: a Particle Flow Network as target, jet-level HL as base, EFPs as pool");
+      "study",
+      "The worked study on the XAUG jet toy: a Particle Flow Network as target, jet-level HL as base, EFPs as pool");
   AdoStudyOptions& so = a->study_opt;
   a->study->add_option("--events", so.events, "Jets generated (half signal)")->capture_default_str();
   a->study->add_option("--pfn", so.pfn_arch, "Target architecture pfn:PHI:F")->capture_default_str();
   a->study->add_option("--pfn-epochs", so.pfn_epochs, "Epochs for the PFN")->capture_default_str();
   a->study->add_option("--base", so.base, "Comma list of the base HL columns")->capture_default_str();
   a->study->add_option("--dmax", so.dmax, "EFPs up to this degree form the pool")->capture_default_str();
-  a->study->add_option("--beta", so.betas, "Comma list of angular exponents beta for the EFP pool")->capture_default_str();
+  a->study->add_option("--beta", so.betas, "Comma list of angular exponents beta for the EFP pool")
+      ->capture_default_str();
   a->study->add_option("--threads", a->threads, "OpenMP threads (default: all)");
   a->study->add_option("--out,-o", a->out, "Also write the JSON result to this file");
   a->study->add_flag("--json", a->json, "Print JSON instead of the table");

@@ -83,8 +83,9 @@ void register_attribute(CLI::App& app) {
   c->add_option("--seed", a.seed, "SmoothGrad seed")->capture_default_str();
   c->add_option("--bins", a.bins, "Bins of the profiles")->capture_default_str();
   c->add_option("--top,--rows", a.rows, "Table rows to print: the top N features (0: all)")->capture_default_str();
-  c->add_option("--profile", a.profile, "Also print the profile table (mean score in bins of the value) of these "
-                                        "inputs, comma-separated (every input's profile is in the JSON)");
+  c->add_option("--profile", a.profile,
+                "Also print the profile table (mean score in bins of the value) of these "
+                "inputs, comma-separated (every input's profile is in the JSON)");
   c->add_option("--out,-o", a.out, "Write the result as JSON");
   c->add_option("--per-event", a.per_event, "Write every event's attributions (A_<feature>, IG completeness)");
   c->add_option("--threads", a.threads, "OpenMP threads (default: all)");

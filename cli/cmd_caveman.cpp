@@ -9,9 +9,9 @@
 
 #include "commands.hpp"
 #include "common.hpp"
-#include "unbox/onnx.hpp"
 #include "unbox/explain/caveman.hpp"
 #include "unbox/metrics.hpp"
+#include "unbox/onnx.hpp"
 
 namespace unbox::cli {
 
@@ -52,7 +52,8 @@ int run_apply(CavemanArgs& a) {
   for (const auto& k : split_list(a.keep)) out.add(k, data.get(k));
   out.add(a.name, Tensor({data.events()}, vals));
   write_dataset(out, a.apply_out);
-  std::string msg = fmt::format("wrote {}: {} events, column '{}' = {}\n", a.apply_out, data.events(), a.name, v.formula());
+  std::string msg =
+      fmt::format("wrote {}: {} events, column '{}' = {}\n", a.apply_out, data.events(), a.name, v.formula());
   if (!a.apply_label.empty()) {
     data.label_column = a.apply_label;
     check_labels(data);
@@ -80,7 +81,8 @@ int run_caveman(CavemanArgs& a) {
     std::printf("%s\n", j.dump(2).c_str());
   } else {
     std::string t = r.table();
-    if (!a.out.empty()) t += fmt::format("  variable -> {} (unbox caveman apply --variable {} --data D --out F)\n", a.out, a.out);
+    if (!a.out.empty())
+      t += fmt::format("  variable -> {} (unbox caveman apply --variable {} --data D --out F)\n", a.out, a.out);
     std::fputs(t.c_str(), stdout);
   }
   return 0;

@@ -28,7 +28,8 @@ int run_toy_demo() {
   std::filesystem::create_directories(a.dir);
   const std::string train_path = a.dir + "/product.csv", test_path = a.dir + "/product_test.csv",
                     model_path = a.dir + "/paper.unbox";
-  std::cout << fmt::format("unbox demo toy: the product toy (label 1 when x*y < 0) and the paper's 11-hidden-layer network\n");
+  std::cout << fmt::format(
+      "unbox demo toy: the product toy (label 1 when x*y < 0) and the paper's 11-hidden-layer network\n");
   write_dataset(generate_toy("product", a.events, a.seed), train_path);
   write_dataset(generate_toy("product", a.events / 4, a.seed + 1), test_path);
   std::cout << fmt::format("generated {} ({} events) and {} ({} events)\n", train_path, a.events, test_path,
@@ -48,10 +49,11 @@ int run_toy_demo() {
   std::cout << "\n" << layer_table(net) << "\n";
   std::cout << fmt::format("test AUC {:.4f} on {} events (score: output:pre, the value before the tanh)\n", test_auc,
                            test.events());
-  std::cout << fmt::format("model written to {}; try:\n  build/unbox info --model {}\n"
-                           "  build/unbox eval --model {} --data {} --label label\n"
-                           "  build/unbox predict --model {} --data {} --neurons L2N12,L5N1,output --out {}/neurons.csv\n",
-                           model_path, model_path, model_path, test_path, model_path, test_path, a.dir);
+  std::cout << fmt::format(
+      "model written to {}; try:\n  build/unbox info --model {}\n"
+      "  build/unbox eval --model {} --data {} --label label\n"
+      "  build/unbox predict --model {} --data {} --neurons L2N12,L5N1,output --out {}/neurons.csv\n",
+      model_path, model_path, model_path, test_path, model_path, test_path, a.dir);
   return 0;
 }
 

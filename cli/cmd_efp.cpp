@@ -26,9 +26,10 @@ struct EfpArgs {
 
 int run_efp(EfpArgs& a) {
   if (a.dmax > 7)
-    throw Error(fmt::format("--dmax {} is refused: EFPs are enumerated up to d = 7 (1000 graphs, the published "
-                            "counts); d = 8 alone would add thousands of graphs, mostly products of smaller ones",
-                            a.dmax));
+    throw Error(
+        fmt::format("--dmax {} is refused: EFPs are enumerated up to d = 7 (1000 graphs, the published "
+                    "counts); d = 8 alone would add thousands of graphs, mostly products of smaller ones",
+                    a.dmax));
   if (a.dmax < 0) throw Error(fmt::format("--dmax {}: must be between 0 and 7", a.dmax));
   const std::vector<EfpGraph> graphs = efp_graphs(a.dmax, a.connected);
   if (!a.graphs_out.empty()) {
@@ -67,9 +68,15 @@ int run_efp(EfpArgs& a) {
   }
   write_dataset(out, a.out);
   if (a.json) {
-    nlohmann::json j{{"out", a.out},         {"jets", n},          {"particles", p.particles},
-                     {"graphs", ng},          {"dmax", a.dmax},     {"connected_only", a.connected},
-                     {"kappa", a.opt.kappa},  {"beta", a.opt.beta}, {"seconds", seconds},
+    nlohmann::json j{{"out", a.out},
+                     {"jets", n},
+                     {"particles", p.particles},
+                     {"graphs", ng},
+                     {"dmax", a.dmax},
+                     {"connected_only", a.connected},
+                     {"kappa", a.opt.kappa},
+                     {"beta", a.opt.beta},
+                     {"seconds", seconds},
                      {"columns", nlohmann::json::array()}};
     for (const auto& g : graphs) j["columns"].push_back(efp_column_name(g));
     std::printf("%s\n", j.dump(2).c_str());
@@ -88,13 +95,14 @@ int run_efp(EfpArgs& a) {
 
 void register_efp(CLI::App& app) {
   auto a = std::make_shared<EfpArgs>();
-  auto* c = add_command(app, "efp",
-                        "Energy flow polynomials: list the multigraphs up to degree d <= 7, or evaluate them on jets "
-                        "given as particle lists (one column per EFP, a candidate pool for `unbox ado search`)",
-                        "unbox efp --list --dmax 5 --connected\n"
-                        "  unbox efp --data jets.csv --dmax 5 --keep label --out efps.csv\n"
-                        "  unbox efp --data jets.h5 --particles '{var}' --pt pt --eta eta --phi phi --dmax 4 --out efps.h5",
-                        [a] { return run_efp(*a); });
+  auto* c =
+      add_command(app, "efp",
+                  "Energy flow polynomials: list the multigraphs up to degree d <= 7, or evaluate them on jets "
+                  "given as particle lists (one column per EFP, a candidate pool for `unbox ado search`)",
+                  "unbox efp --list --dmax 5 --connected\n"
+                  "  unbox efp --data jets.csv --dmax 5 --keep label --out efps.csv\n"
+                  "  unbox efp --data jets.h5 --particles '{var}' --pt pt --eta eta --phi phi --dmax 4 --out efps.h5",
+                  [a] { return run_efp(*a); });
   c->add_flag("--list", a->list, "Print the graphs (id, n, d, chromatic number, VE complexity, connected, edges)");
   c->add_option("--dmax", a->dmax, "Largest degree (number of edges), 0..7")->capture_default_str();
   c->add_flag("--connected", a->connected, "Connected graphs only (the default is all graphs, d = 0 included)");

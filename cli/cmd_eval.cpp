@@ -11,10 +11,10 @@
 
 #include "commands.hpp"
 #include "common.hpp"
-#include "unbox/network.hpp"
 #include "unbox/data.hpp"
 #include "unbox/explain/eval.hpp"
 #include "unbox/metrics.hpp"
+#include "unbox/network.hpp"
 #include "unbox/onnx.hpp"
 
 namespace unbox::cli {

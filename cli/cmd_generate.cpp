@@ -28,9 +28,9 @@ int run_toy(const ToyOptions& o) {
   write_dataset(d, o.out);
   std::string cols;
   for (const auto& n : d.names()) cols += (cols.empty() ? "" : ", ") + n;
-  std::printf("%s\n", fmt::format("wrote {}: {} events ({} signal), columns {}", o.out, d.events(), d.events() / 2,
-                                  cols)
-                          .c_str());
+  std::printf(
+      "%s\n",
+      fmt::format("wrote {}: {} events ({} signal), columns {}", o.out, d.events(), d.events() / 2, cols).c_str());
   return 0;
 }
 
@@ -53,10 +53,14 @@ int run_physics(PhysicsGenArgs& a) {
   a.g.spin_correlation = !a.no_spin;
   a.g.isr = !a.no_isr;
   a.g.hadronize = !a.parton_level;
-  if (a.polarization == "unpolarized") a.g.stop_top_polarization = physics::StopTopPolarization::Unpolarized;
-  else if (a.polarization == "left") a.g.stop_top_polarization = physics::StopTopPolarization::Left;
-  else if (a.polarization == "right") a.g.stop_top_polarization = physics::StopTopPolarization::Right;
-  else throw Error(fmt::format("unknown stop top polarization '{}': expected unpolarized, left or right", a.polarization));
+  if (a.polarization == "unpolarized")
+    a.g.stop_top_polarization = physics::StopTopPolarization::Unpolarized;
+  else if (a.polarization == "left")
+    a.g.stop_top_polarization = physics::StopTopPolarization::Left;
+  else if (a.polarization == "right")
+    a.g.stop_top_polarization = physics::StopTopPolarization::Right;
+  else
+    throw Error(fmt::format("unknown stop top polarization '{}': expected unpolarized, left or right", a.polarization));
   if (a.truth && !a.features) throw Error("--truth adds columns to the feature table: use it with --features");
   physics::Generator gen(a.g);
   const auto& n = gen.normalization();
@@ -85,8 +89,8 @@ int run_physics(PhysicsGenArgs& a) {
     write_dataset(r.data, a.out);
     if (!a.quiet) {
       std::fputs(r.to_table().c_str(), stdout);
-      std::printf("%s\n", fmt::format("wrote {}: {} rows x {} columns from {} generated events", a.out,
-                                       r.data.events(), r.data.names().size(), a.events)
+      std::printf("%s\n", fmt::format("wrote {}: {} rows x {} columns from {} generated events", a.out, r.data.events(),
+                                      r.data.names().size(), a.events)
                               .c_str());
     }
     return 0;
@@ -94,19 +98,23 @@ int run_physics(PhysicsGenArgs& a) {
   const std::string ext = extension_of(a.out);
   const bool txt = a.out.size() > 10 && a.out.compare(a.out.size() - 10, 10, ".hepmc.txt") == 0;
   if (ext != "hepmc" && ext != "hepmc3" && !txt)
-    throw Error(fmt::format("--out '{}': events are written as HepMC3 (.hepmc, .hepmc3); use --features for a "
-                            "feature table",
-                            a.out));
+    throw Error(
+        fmt::format("--out '{}': events are written as HepMC3 (.hepmc, .hepmc3); use --features for a "
+                    "feature table",
+                    a.out));
   physics::HepMC3Writer writer(a.out);
   double wsum = 0;
-  const std::int64_t streams = gen.run(a.events, [&](const physics::GeneratedEvent& e) {
-    writer.write(e);
-    wsum += e.weight;
-  }, a.quiet);
+  const std::int64_t streams = gen.run(
+      a.events,
+      [&](const physics::GeneratedEvent& e) {
+        writer.write(e);
+        wsum += e.weight;
+      },
+      a.quiet);
   writer.close();
   if (!a.quiet)
-    std::printf("%s\n", fmt::format("wrote {}: {} events from {} streams; summed weight {:.6g} events per fb^-1",
-                                     a.out, a.events, streams, wsum)
+    std::printf("%s\n", fmt::format("wrote {}: {} events from {} streams; summed weight {:.6g} events per fb^-1", a.out,
+                                    a.events, streams, wsum)
                             .c_str());
   return 0;
 }
@@ -132,9 +140,10 @@ void register_generate(CLI::App& app) {
   std::string names;
   for (const auto& n : toy_names()) names += (names.empty() ? "" : ", ") + n;
   for (const auto& n : jet_toy_names()) names += ", " + n;
-  CLI::App* toy = gen->add_subcommand("toy", "A built-in toy: product and islands (Roxlo & Reece 2.5), "
-                                             "gauss-marginal, gauss-correlation, gauss-width, gauss-mixed (Wunsch et al.), "
-                                             "xaug-jets (Agarwal et al., XAUG)");
+  CLI::App* toy = gen->add_subcommand("toy",
+                                      "A built-in toy: product and islands (Roxlo & Reece 2.5), "
+                                      "gauss-marginal, gauss-correlation, gauss-width, gauss-mixed (Wunsch et al.), "
+                                      "xaug-jets (Agarwal et al., XAUG)");
   *toy_cmd = toy;
   toy->footer(
       "Example:\n  unbox generate toy islands --events 200000 --seed 7 --out islands.h5\n"
@@ -169,10 +178,12 @@ void register_generate(CLI::App& app) {
       "  unbox generate physics ttbar --events 50000 --no-cuts --features --truth --detector truth --out t.csv");
   ph->add_option("process", pa->process, "ttbar, tw, ww or stop:M_STOP,M_LSP (GeV)")->required();
   ph->add_option("--events,-n", pa->events, "Number of events written")->capture_default_str();
-  ph->add_option("--seed,-s", pa->g.seed, "Random seed (event i depends only on the seed and i)")->capture_default_str();
+  ph->add_option("--seed,-s", pa->g.seed, "Random seed (event i depends only on the seed and i)")
+      ->capture_default_str();
   ph->add_option("--out,-o", pa->out, "Output: HepMC3 (.hepmc, .hepmc3), or a feature table with --features")
       ->required();
-  ph->add_flag("--features", pa->features, "Write the feature table (reconstruction, detector, selection) instead of events");
+  ph->add_flag("--features", pa->features,
+               "Write the feature table (reconstruction, detector, selection) instead of events");
   ph->add_flag("--truth", pa->truth, "With --features: add the truth columns");
   ph->add_flag("--no-cuts", pa->no_cuts,
                "No generator-level cuts; with --features every event gets a row (NaN features where objects are "
@@ -195,8 +206,7 @@ void register_generate(CLI::App& app) {
   ph->add_option("--bias-floor", pa->g.bias_floor, "Smallest keep probability of the bias")->capture_default_str();
   ph->add_option("--detector", pa->detector, "With --features: cms or truth")->capture_default_str();
   ph->add_option("--detector-seed", pa->detector_seed, "Seed of the detector response")->capture_default_str();
-  ph->add_option("--selection", pa->selection, "With --features: cms, paper, generator or none")
-      ->capture_default_str();
+  ph->add_option("--selection", pa->selection, "With --features: cms, paper, generator or none")->capture_default_str();
   ph->add_option("--label", pa->label, "Label column value (default 1 for stops, 0 otherwise)");
   ph->add_option("--threads", pa->threads, "OpenMP threads (default: all)");
   ph->add_flag("--quiet,-q", pa->quiet, "No progress or summary");

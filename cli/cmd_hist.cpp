@@ -77,8 +77,8 @@ int run_hist(const HistArgs& a) {
       try {
         refs.push_back(net->resolve(names[i]));
       } catch (const Error&) {
-        throw Error(fmt::format("'{}' is neither a column of '{}' nor a neuron of '{}'", names[i], data.source,
-                                a.model));
+        throw Error(
+            fmt::format("'{}' is neither a column of '{}' nor a neuron of '{}'", names[i], data.source, a.model));
       }
       neuron_slot.push_back(i);
     } else {
@@ -123,7 +123,8 @@ int run_hist(const HistArgs& a) {
   std::string head = fmt::format("unbox hist: '{}', {} events", a.data.path, flow.events_before);
   for (const auto& c : flow.cuts) head += fmt::format(" → {} after '{}'", c.events, c.cut);
   std::fputs((head + "\n" + r.table()).c_str(), stdout);
-  if (r.non_finite > 0) std::printf("(%lld events with a non-finite value left out)\n", static_cast<long long>(r.non_finite));
+  if (r.non_finite > 0)
+    std::printf("(%lld events with a non-finite value left out)\n", static_cast<long long>(r.non_finite));
   if (!a.out.empty()) std::printf("wrote %s\n", a.out.c_str());
   return 0;
 }
@@ -133,8 +134,7 @@ int run_hist(const HistArgs& a) {
 void register_hist(CLI::App& app) {
   auto a = std::make_shared<HistArgs>();
   auto* c = add_command(
-      app, "hist",
-      "Histograms of columns or neurons: signal, background and their ratio, each normalized; slices; NMI",
+      app, "hist", "Histograms of columns or neurons: signal, background and their ratio, each normalized; slices; NMI",
       "unbox hist --data test.csv --x met --cut \"mt2ll > 100\" --out met.json\n"
       "  unbox hist --data test.csv --define \"v=log(met)+l1_dphi+l2_dphi\" --x v\n"
       "  unbox hist --data test.csv --model m.unbox --x isr_pt --slices-of output --slices 3\n"

@@ -30,7 +30,9 @@ int run_info() {
     j["inputs"] = inputs;
     nlohmann::json layers = nlohmann::json::array();
     for (const auto& l : net.layers())
-      layers.push_back({{"layer", fmt::format("L{}", l.number)}, {"width", l.width}, {"activation", l.activation},
+      layers.push_back({{"layer", fmt::format("L{}", l.number)},
+                        {"width", l.width},
+                        {"activation", l.activation},
                         {"parameters", l.parameters}});
     j["layers"] = layers;
     nlohmann::json nodes = nlohmann::json::array();
@@ -46,17 +48,16 @@ int run_info() {
   if (is_onnx_network(net) && !net.metadata.value("onnx_feature_names", false))
     std::cout << onnx_input_summary(net);
   else
-  for (size_t k = 0; k < net.input_nodes().size(); ++k) {
-    const Node& n = net.node(net.input_nodes()[k]);
-    const auto& f = net.feature_names(static_cast<int>(k));
-    std::string names;
-    for (size_t i = 0; i < f.size(); ++i) names += (i ? ", " : "") + f[i];
-    std::cout << fmt::format("input '{}' {}: {}\n", n.name, shape_string(n.shape), names);
-  }
+    for (size_t k = 0; k < net.input_nodes().size(); ++k) {
+      const Node& n = net.node(net.input_nodes()[k]);
+      const auto& f = net.feature_names(static_cast<int>(k));
+      std::string names;
+      for (size_t i = 0; i < f.size(); ++i) names += (i ? ", " : "") + f[i];
+      std::cout << fmt::format("input '{}' {}: {}\n", n.name, shape_string(n.shape), names);
+    }
   // The standardization, in physical units.
   for (const auto& n : net.nodes())
-    if (n.op && n.op->type() == "Standardize" && net.node(n.inputs[0]).is_input() &&
-        net.input_nodes().size() == 1) {
+    if (n.op && n.op->type() == "Standardize" && net.node(n.inputs[0]).is_input() && net.input_nodes().size() == 1) {
       const auto& s = static_cast<const Standardize&>(*n.op);
       const auto& f = net.feature_names(0);
       std::cout << "standardization (mean, std):";

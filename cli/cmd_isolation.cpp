@@ -31,7 +31,8 @@ int run_isolation(IsoArgs& a) {
     } catch (const std::exception&) {
       used = 0;
     }
-    if (used != s.size() || s.empty()) throw Error(fmt::format("--r0: '{}' is not a number (expected e.g. 0.1,0.2,0.3)", s));
+    if (used != s.size() || s.empty())
+      throw Error(fmt::format("--r0: '{}' is not a number (expected e.g. 0.1,0.2,0.3)", s));
     a.opt.r0.push_back(v);
   }
   Dataset data = read_dataset(a.data);
@@ -51,8 +52,8 @@ int run_isolation(IsoArgs& a) {
   }
   write_dataset(out, a.out);
   if (a.json) {
-    nlohmann::json j{{"out", a.out}, {"events", n}, {"particles", p.particles}, {"veto", a.opt.veto},
-                     {"r0", a.opt.r0}, {"columns", names}};
+    nlohmann::json j{{"out", a.out},       {"events", n},    {"particles", p.particles},
+                     {"veto", a.opt.veto}, {"r0", a.opt.r0}, {"columns", names}};
     std::printf("%s\n", j.dump(2).c_str());
   } else {
     std::printf("wrote %s: %lld events, %lld particles each, columns", a.out.c_str(), static_cast<long long>(n),

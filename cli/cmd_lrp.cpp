@@ -9,8 +9,8 @@
 #include "commands.hpp"
 #include "common.hpp"
 #include "unbox/explain/lrp.hpp"
-#include "unbox/studies/xaug_study.hpp"
 #include "unbox/onnx.hpp"
+#include "unbox/studies/xaug_study.hpp"
 
 namespace unbox::cli {
 
@@ -84,8 +84,10 @@ int run_study() {
   XaugStudyResult r = xaug_study(o);
   nlohmann::json j = r.to_json();
   if (!st.out.empty()) write_text_atomically(st.out, j.dump(2) + "\n");
-  if (st.json) std::cout << j.dump(2) << "\n";
-  else std::cout << r.table(st.rows);
+  if (st.json)
+    std::cout << j.dump(2) << "\n";
+  else
+    std::cout << r.table(st.rows);
   return 0;
 }
 }  // namespace
@@ -103,16 +105,16 @@ void register_lrp(CLI::App& app) {
       [] { return study && study->parsed() ? run_study() : run_lrp(); });
   add_model_option(c, a.model, true);
   add_event_options(c, a.data);
-  c->add_option("--rule", a.rule,
-                "One rule for every layer (nothing else slipped in at the input): 0 (no stabilizer; 0/0 = 0), epsilon, "
-                "gamma (generalized: signed inputs), gamma-positive (w + gamma w+), alpha1beta0, alpha2beta1 (any "
-                "alphaAbetaB with A - B = 1), zplus, wsquare, flat, zbox (bounds: the data range at the layer's input)");
+  c->add_option(
+      "--rule", a.rule,
+      "One rule for every layer (nothing else slipped in at the input): 0 (no stabilizer; 0/0 = 0), epsilon, "
+      "gamma (generalized: signed inputs), gamma-positive (w + gamma w+), alpha1beta0, alpha2beta1 (any "
+      "alphaAbetaB with A - B = 1), zplus, wsquare, flat, zbox (bounds: the data range at the layer's input)");
   c->add_option("--composite", a.composite,
                 "Rules by layer type and position: epsilon-gamma-box (default: zbox input, gamma conv, epsilon dense), "
                 "epsilon-plus, epsilon-plus-flat, epsilon-alpha2beta1, box-alpha1beta0-epsilon");
   c->add_option("--layer-rule", a.layer_rule, "Per-layer overrides, e.g. L1=zbox,L3=epsilon or NODE=rule");
-  c->add_option("--epsilon", a.epsilon,
-                "Stabilizer of the epsilon rule: z + eps sign(z), with sign(0) = +1")
+  c->add_option("--epsilon", a.epsilon, "Stabilizer of the epsilon rule: z + eps sign(z), with sign(0) = +1")
       ->capture_default_str();
   c->add_option("--gamma", a.gamma, "Gamma of the gamma rules (weights raised by gamma times their favoured-sign part)")
       ->capture_default_str();
@@ -122,16 +124,18 @@ void register_lrp(CLI::App& app) {
   c->add_flag("--no-canonize", a.no_canonize, "Do not fold BatchNorm into the preceding Dense/Conv layer");
   c->add_option("--bins", a.bins, "Bins of the relevance profiles")->capture_default_str();
   c->add_option("--top,--rows", a.rows, "Table rows to print: the top N features (0: all)")->capture_default_str();
-  c->add_option("--profile", a.profile, "Also print the profile table (mean score in bins of the value) of these "
-                                        "inputs, comma-separated (every input's profile is in the JSON)");
+  c->add_option("--profile", a.profile,
+                "Also print the profile table (mean score in bins of the value) of these "
+                "inputs, comma-separated (every input's profile is in the JSON)");
   c->add_option("--out,-o", a.out, "Write the result as JSON");
   c->add_option("--per-event", a.per_event,
                 "Write every event's relevances (R_<feature>, R_output, R_input_sum, R_bias, R_epsilon, R_other)");
   c->add_option("--threads", a.threads, "OpenMP threads (default: all)");
   c->add_flag("--json", a.json, "Print JSON instead of the tables");
 
-  study = c->add_subcommand("study", "A built-in study: xaug (toy jets; dense and 1-D CNN, particles alone and with "
-                                     "XAUG variables; AUCs and LRP relevance tables)");
+  study = c->add_subcommand("study",
+                            "A built-in study: xaug (toy jets; dense and 1-D CNN, particles alone and with "
+                            "XAUG variables; AUCs and LRP relevance tables)");
   study->footer("Example:\n  unbox lrp study xaug --events 20000 --seed 1 --out xaug.json\n");
   study->add_option("name", st.name, "Study name: xaug")->required();
   study->add_option("--events", st.events, "Training events (20% validate)")->capture_default_str();

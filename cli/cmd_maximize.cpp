@@ -98,8 +98,8 @@ int run_maximize(MaximizeArgs& a) {
   t += fmt::format("  population -> {}\n", a.out);
   std::fputs(t.c_str(), stdout);
   if (a.heatmaps > 0 && !h.two.empty()) {
-    std::vector<PopulationHistogram> top(h.two.begin(),
-                                         h.two.begin() + std::min<size_t>(h.two.size(), static_cast<size_t>(a.heatmaps)));
+    std::vector<PopulationHistogram> top(
+        h.two.begin(), h.two.begin() + std::min<size_t>(h.two.size(), static_cast<size_t>(a.heatmaps)));
     std::fputs("\n", stdout);
     std::fputs(heat_map(top, a.ascii, 2).c_str(), stdout);
   }
@@ -110,7 +110,8 @@ int run_maximize(MaximizeArgs& a) {
 
 void register_maximize(CLI::App& app) {
   auto a = std::make_shared<MaximizeArgs>();
-  auto* c = add_command(app, "maximize", "Activation maximization: a population of inputs that drive a neuron past a threshold",
+  auto* c = add_command(app, "maximize",
+                        "Activation maximization: a population of inputs that drive a neuron past a threshold",
                         "unbox maximize --model m.unbox --data train.csv --neuron L2N3 --points 10000 --threshold 2 "
                         "--out pop.csv",
                         [a] { return run_maximize(*a); });
@@ -119,16 +120,14 @@ void register_maximize(CLI::App& app) {
   c->add_option("--neuron,-n", a->neuron, "Neuron: output, output:pre, L2N12, L12N0:pre, NODE[j]")
       ->capture_default_str();
   c->add_option("--points,-k", a->opt.points, "Number of starting points")->capture_default_str();
-  c->add_option("--threshold,-t", a->threshold, "Stop a point once activation >= T (<= T with --minimize)")
-      ->required();
+  c->add_option("--threshold,-t", a->threshold, "Stop a point once activation >= T (<= T with --minimize)")->required();
   c->add_flag("--minimize", a->minimize, "Gradient descent: for neurons whose interesting side is negative");
   c->add_option("--out,-o", a->out,
                 "Population file (csv, npy, npz, h5): inputs, activation, steps, converged, boundary_<input>")
       ->required();
   c->add_option("--histograms", a->histograms, "Ranked histograms as JSON (default: OUT.hist.json)");
   c->add_option("--steps", a->opt.steps, "Step limit per point")->capture_default_str();
-  c->add_option("--lr,--step-size", a->opt.step_size,
-                "Adam step size in units of each input's data standard deviation")
+  c->add_option("--lr,--step-size", a->opt.step_size, "Adam step size in units of each input's data standard deviation")
       ->capture_default_str();
   c->add_option("--box", a->box,
                 "Starting points and clamping box: data (uniform in the data range), std:K (mean +- K std), "
@@ -136,7 +135,8 @@ void register_maximize(CLI::App& app) {
       ->capture_default_str();
   c->add_flag("--hold-discrete", a->hold_discrete,
               "Hold discrete inputs (<= --discrete-max distinct values, e.g. b-tags, signs) at sampled data values");
-  c->add_option("--discrete-max", a->opt.discrete_max_values, "Inputs with at most this many distinct values are discrete")
+  c->add_option("--discrete-max", a->opt.discrete_max_values,
+                "Inputs with at most this many distinct values are discrete")
       ->capture_default_str();
   c->add_option("--plausibility", a->opt.plausibility,
                 "Add LAMBDA x log-density of a Gaussian mixture fitted to the (standardized) data to the objective")

@@ -16,8 +16,7 @@ namespace {
 
 struct MiArgs {
   EventArgs data;
-  std::string model, out, neurons = "all", variables, estimator = "binned", binning = "equal-frequency",
-                                 view = "all";
+  std::string model, out, neurons = "all", variables, estimator = "binned", binning = "equal-frequency", view = "all";
   Index bins = 20, k = 3, knn_events = 20000, top = 5;
   std::uint64_t seed = 1;
   bool json = false;
@@ -77,10 +76,11 @@ int run_mi(const MiArgs& a) {
 
 void register_mi(CLI::App& app) {
   auto a = std::make_shared<MiArgs>();
-  auto* c = add_command(app, "mi", "Normalized mutual information between neurons and variables (Roxlo & Reece eq. 1)",
-                        "unbox mi --model m.unbox --data test.csv --neurons L2,L5N4,output --variables mt2ll,met,label\n"
-                        "  unbox mi --model m.unbox --data test.csv --neurons L5 --variables x,y --estimator ksg",
-                        [a] { return run_mi(*a); });
+  auto* c =
+      add_command(app, "mi", "Normalized mutual information between neurons and variables (Roxlo & Reece eq. 1)",
+                  "unbox mi --model m.unbox --data test.csv --neurons L2,L5N4,output --variables mt2ll,met,label\n"
+                  "  unbox mi --model m.unbox --data test.csv --neurons L5 --variables x,y --estimator ksg",
+                  [a] { return run_mi(*a); });
   add_model_option(c, a->model)->required();
   add_event_options(c, a->data);
   c->add_option("--neurons", a->neurons,
@@ -93,8 +93,7 @@ void register_mi(CLI::App& app) {
   c->add_option("--estimator", a->estimator, "binned (eq. 1) or ksg (Kraskov kNN, nats and information coefficient)")
       ->capture_default_str();
   c->add_option("--binning", a->binning, "equal-frequency or equal-width")->capture_default_str();
-  c->add_option("--bins", a->bins,
-                "Bins per column; a column with at most this many distinct values uses them as bins")
+  c->add_option("--bins", a->bins, "Bins per column; a column with at most this many distinct values uses them as bins")
       ->capture_default_str();
   c->add_option("--k", a->k, "KSG: neighbours")->capture_default_str();
   c->add_option("--knn-events", a->knn_events, "KSG: seeded random subset of events (0: all)")->capture_default_str();

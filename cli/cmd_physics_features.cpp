@@ -70,15 +70,16 @@ int run_features(FeaturesArgs& a) {
 
 void register_physics_features(CLI::App& physics) {
   auto a = std::make_shared<FeaturesArgs>();
-  auto* c = add_command(physics, "features",
-                        "Generator events (HepMC3 or LHE) -> reconstructed objects, detector response, selection "
-                        "and the stop-dilepton network inputs, with the cut-flow",
-                        "unbox physics features --channel stop-dilepton --data events.hepmc --out features.h5 "
-                        "--label 0\n  unbox physics features --data ttbar.lhe --out f.csv --detector truth "
-                        "--selection paper --cutflow cutflow.json\n  unbox physics features --data events.hepmc --out f.csv "
-                        "--objects\n  unbox physics mt2 --data f.csv --out mt2.csv --l1 obj_l1 --l2 obj_l2 "
-                        "--met-phi obj_met_phi",
-                        [a] { return run_features(*a); });
+  auto* c =
+      add_command(physics, "features",
+                  "Generator events (HepMC3 or LHE) -> reconstructed objects, detector response, selection "
+                  "and the stop-dilepton network inputs, with the cut-flow",
+                  "unbox physics features --channel stop-dilepton --data events.hepmc --out features.h5 "
+                  "--label 0\n  unbox physics features --data ttbar.lhe --out f.csv --detector truth "
+                  "--selection paper --cutflow cutflow.json\n  unbox physics features --data events.hepmc --out f.csv "
+                  "--objects\n  unbox physics mt2 --data f.csv --out mt2.csv --l1 obj_l1 --l2 obj_l2 "
+                  "--met-phi obj_met_phi",
+                  [a] { return run_features(*a); });
   c->add_option("--channel", a->opt.channel, "Feature set")->capture_default_str();
   c->add_option("--data,-d", a->data, "Events: HepMC3 ASCII (.hepmc, .hepmc3) or LHE (.lhe); else by content")
       ->required();
@@ -94,9 +95,9 @@ void register_physics_features(CLI::App& physics) {
                 "(ghost-associated b/c hadrons)")
       ->capture_default_str();
   c->add_flag("--jet-energy-scale", a->jes,
-             "Apply the card's jet energy scale sqrt((2.5 - 0.15|eta|)^2/pT + 1) to energy-flow jets (off by default: "
-             "it was tuned on full-shower jets whose raw response is below 1; these jets already respond within 3 % "
-             "of 1, and the factor pushes them up to 12 % high at 30 GeV)");
+              "Apply the card's jet energy scale sqrt((2.5 - 0.15|eta|)^2/pT + 1) to energy-flow jets (off by default: "
+              "it was tuned on full-shower jets whose raw response is below 1; these jets already respond within 3 % "
+              "of 1, and the factor pushes them up to 12 % high at 30 GeV)");
   c->add_flag("--no-jet-energy-scale", a->no_jes, "Leave energy-flow jets unscaled (the default)")->group("");
   c->add_option("--seed", a->opt.detector.seed, "Seed of the detector response")->capture_default_str();
   c->add_option("--selection", a->opt.selection,

@@ -43,8 +43,8 @@ int run_mt2(Mt2Args& a) {
   o.mchi_a = std::isnan(a.mchi_a) ? a.mchi : a.mchi_a;
   o.mchi_b = std::isnan(a.mchi_b) ? a.mchi : a.mchi_b;
   if (!(o.mchi_a >= 0) || !(o.mchi_b >= 0))
-    throw Error(fmt::format("invisible masses must be >= 0 GeV (--mchi {}, --mchi-a {}, --mchi-b {})", a.mchi,
-                            o.mchi_a, o.mchi_b));
+    throw Error(fmt::format("invisible masses must be >= 0 GeV (--mchi {}, --mchi-a {}, --mchi-b {})", a.mchi, o.mchi_a,
+                            o.mchi_b));
   Dataset data = read_dataset(a.data);
   if (data.source.empty()) data.source = a.data;
   const Tensor& apt = column(data, a.l1 + "_pt", "--l1");
@@ -82,9 +82,8 @@ int run_mt2(Mt2Args& a) {
   const double lo = v.empty() ? NAN : v.front(), hi = v.empty() ? NAN : v.back();
   const double med = v.empty() ? NAN : v[v.size() / 2];
   if (a.json) {
-    nlohmann::json j = {{"out", a.out},         {"events", n},        {"column", a.name},
-                        {"mchi_a", o.mchi_a},   {"mchi_b", o.mchi_b}, {"min", lo},
-                        {"median", med},        {"max", hi}};
+    nlohmann::json j = {{"out", a.out},       {"events", n}, {"column", a.name}, {"mchi_a", o.mchi_a},
+                        {"mchi_b", o.mchi_b}, {"min", lo},   {"median", med},    {"max", hi}};
     std::printf("%s\n", j.dump(2).c_str());
   } else {
     std::printf("wrote %s: %lld events, column '%s' (mchi %g, %g GeV): min %.6g, median %.6g, max %.6g GeV\n",
@@ -104,8 +103,9 @@ void register_physics_mt2(CLI::App& physics) {
                         "  unbox physics mt2 --data ev.h5 --out mt2.h5 --l1 b1 --l2 b2 --mchi-a 0 --mchi-b 80 "
                         "--keep label",
                         [a] { return run_mt2(*a); });
-  c->add_option("--data,-d", a->data, "Events (csv, npy, npz, h5) with columns L1_pt, L1_phi, L1_m, L2_pt, "
-                                      "L2_phi, L2_m, MET, MET_PHI (eta is not needed)")
+  c->add_option("--data,-d", a->data,
+                "Events (csv, npy, npz, h5) with columns L1_pt, L1_phi, L1_m, L2_pt, "
+                "L2_phi, L2_m, MET, MET_PHI (eta is not needed)")
       ->required();
   c->add_option("--out,-o", a->out, "Output file; extension picks the format")->required();
   c->add_option("--mchi", a->mchi, "Invisible mass hypothesis on both sides (GeV)")->capture_default_str();
@@ -117,8 +117,7 @@ void register_physics_mt2(CLI::App& physics) {
   c->add_option("--met", a->met, "Missing transverse momentum column (GeV)")->capture_default_str();
   c->add_option("--met-phi", a->met_phi, "Missing momentum azimuth column (radians)")->capture_default_str();
   c->add_option("--name", a->name, "Name of the output column")->capture_default_str();
-  c->add_option("--keep", a->keep,
-                "Data columns to copy to the output (default: all of them, then the mT2 column)");
+  c->add_option("--keep", a->keep, "Data columns to copy to the output (default: all of them, then the mT2 column)");
   c->add_option("--threads", a->threads, "OpenMP threads (default: all)");
   c->add_flag("--json", a->json, "Print a JSON summary instead of the one-line summary");
 }

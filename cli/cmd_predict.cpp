@@ -69,14 +69,15 @@ int run_predict() {
 }  // namespace
 
 void register_predict(CLI::App& app) {
-  auto* c = add_command(app, "predict", "Write the values of chosen neurons for every event",
-                        "unbox predict --model m.unbox --data test.csv --out scores.csv --neurons output,L2N12,L12N0:pre",
-                        run_predict);
+  auto* c = add_command(
+      app, "predict", "Write the values of chosen neurons for every event",
+      "unbox predict --model m.unbox --data test.csv --out scores.csv --neurons output,L2N12,L12N0:pre", run_predict);
   add_model_option(c, a.model)->required();
   add_event_options(c, a.data);
   c->get_option("--data")->required();
   c->add_option("--out,-o", a.out, "Output file; its extension picks the format (csv, npy, npz, h5)")->required();
-  c->add_option("--neurons", a.neurons, "Neurons, comma-separated: output (every class of a multi-class output), output:pre, output[j], "
+  c->add_option("--neurons", a.neurons,
+                "Neurons, comma-separated: output (every class of a multi-class output), output:pre, output[j], "
                 "L2N12, L12N0:pre, NODE[j]")
       ->capture_default_str();
   c->add_option("--keep", a.keep, "Data columns to copy to the output (e.g. label,weight)");

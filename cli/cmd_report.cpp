@@ -44,8 +44,8 @@ int run_report(const ReportArgs& a) {
       cmd += " " + shell_quote(spec) + " " + shell_quote((fs::path(a.figures) / (f->id + ".svg")).string());
     }
     if (nfig > 0 && std::system(cmd.c_str()) != 0)
-      throw Error(fmt::format("rendering the figures to SVG with node failed (the Vega-Lite specs are in '{}')",
-                              a.figures));
+      throw Error(
+          fmt::format("rendering the figures to SVG with node failed (the Vega-Lite specs are in '{}')", a.figures));
     std::printf("  %zu figures as Vega-Lite specs and SVG in %s\n", nfig, a.figures.c_str());
   }
   return 0;

@@ -25,9 +25,11 @@ void parse_point(const std::string& text, double& m1, double& m2) {
 
 void add_study_options(CLI::App* c, StudyArgs& a) {
   auto& o = a.options;
-  c->add_option("--point", a.point, "Stop and neutralino masses in GeV: 750,1, 350,200 or 185,5")->capture_default_str();
-  c->add_option("--events", o.events, "Signal events and background events generated before the selection "
-                                      "(background split among ttbar, tW, WW by cross section)")
+  c->add_option("--point", a.point, "Stop and neutralino masses in GeV: 750,1, 350,200 or 185,5")
+      ->capture_default_str();
+  c->add_option("--events", o.events,
+                "Signal events and background events generated before the selection "
+                "(background split among ttbar, tW, WW by cross section)")
       ->capture_default_str();
   c->add_option("--out", o.out, "Folder for the result files (JSON, CSV, the model)")->capture_default_str();
   c->add_option("--seeds", o.seeds, "Networks trained with seeds S, S+1, ...; the spread is reported")
@@ -60,24 +62,29 @@ int run_study(StudyArgs& a) {
   parse_point(a.point, o.m_stop, o.m_lsp);
   o.spin_correlation = !a.no_spin;
   o.explain = !a.no_explain;
-  if (a.source == "builtin") o.source = studies::builtin_event_source();
-  else if (a.source == "toy") o.source = studies::toy_event_source();
-  else throw Error(fmt::format("--source '{}': expected builtin or toy", a.source));
+  if (a.source == "builtin")
+    o.source = studies::builtin_event_source();
+  else if (a.source == "toy")
+    o.source = studies::toy_event_source();
+  else
+    throw Error(fmt::format("--source '{}': expected builtin or toy", a.source));
   if (!o.source)
-    throw Error("the built-in generator is not available in this build (--source toy runs the study on synthetic "
-                "events that exercise the machinery; `unbox demo toy` is the product-toy demo)");
+    throw Error(
+        "the built-in generator is not available in this build (--source toy runs the study on synthetic "
+        "events that exercise the machinery; `unbox demo toy` is the product-toy demo)");
   if (a.demo && !a.json)
-    std::cout << fmt::format("unbox demo: the stop study of Roxlo & Reece at ({}) GeV, {} signal and {} background "
-                             "events{}\n",
-                             a.point, o.events, o.events, a.source == "toy" ? " (synthetic toy events)" : "");
+    std::cout << fmt::format(
+        "unbox demo: the stop study of Roxlo & Reece at ({}) GeV, {} signal and {} background "
+        "events{}\n",
+        a.point, o.events, o.events, a.source == "toy" ? " (synthetic toy events)" : "");
   studies::StopStudyResult r = studies::stop_study(o);
   if (a.json) {
     std::printf("%s\n", r.to_json().dump(2).c_str());
     return 0;
   }
   std::cout << r.table() << "\n" << r.summary << "\n";
-  if (!o.out.empty()) std::cout << fmt::format("\n{} files written to {}/ (summary.json has every number)\n",
-                                               r.files.size(), o.out);
+  if (!o.out.empty())
+    std::cout << fmt::format("\n{} files written to {}/ (summary.json has every number)\n", r.files.size(), o.out);
   return 0;
 }
 
@@ -85,11 +92,11 @@ void register_study(CLI::App& app) {
   CLI::App* study = app.add_subcommand("study", "Worked case studies of the papers, end to end");
   study->require_subcommand(1);
   static StudyArgs a;
-  auto* c = add_command(*study, "stop",
-                        "The stop/top study of Roxlo & Reece: generate, split, train the paper's network, AUC, AMS "
-                        "against the best mT2ll cut, and the paper's explanations",
-                        "unbox study stop --point 750,1 --events 60000 --out stop-750 --json",
-                        [] { return run_study(a); });
+  auto* c =
+      add_command(*study, "stop",
+                  "The stop/top study of Roxlo & Reece: generate, split, train the paper's network, AUC, AMS "
+                  "against the best mT2ll cut, and the paper's explanations",
+                  "unbox study stop --point 750,1 --events 60000 --out stop-750 --json", [] { return run_study(a); });
   a.options.out = "stop-study";
   add_study_options(c, a);
 }

@@ -60,9 +60,10 @@ TaylorOptions options() {
   if (a.order < 1 || a.order > 3) throw Error(fmt::format("--order must be 1, 2 or 3, got {}", a.order));
   o.convention = parse_convention(a.convention);
   if (a.units != "standardized" && a.units != "physical")
-    throw Error(fmt::format("bad --units '{}': expected standardized (after the model's Standardize layer) or "
-                            "physical (raw data columns)",
-                            a.units));
+    throw Error(
+        fmt::format("bad --units '{}': expected standardized (after the model's Standardize layer) or "
+                    "physical (raw data columns)",
+                    a.units));
   o.physical_units = a.units == "physical";
   o.rows = a.rows;
   return o;
@@ -96,12 +97,12 @@ int run_select() {
   TaylorSelectOptions so;
   so.taylor = options();
   parse_top(so.top_percent, so.top);
-  if (so.top == 0 && so.top_percent == 0) throw Error("taylor select needs --top N or --top-percent P, e.g. --top-percent 5");
+  if (so.top == 0 && so.top_percent == 0)
+    throw Error("taylor select needs --top N or --top-percent P, e.g. --top-percent 5");
   const Network net = load_model(a.model);
   TaylorSelection r = taylor_select(net, bind_events(net, a.data), so);
   if (!a.out.empty()) write_text_atomically(a.out, join(r.selected, "\n") + "\n");
-  if (!a.inverted.empty())
-    write_text_atomically(a.inverted, join(r.inverted, "\n") + (r.inverted.empty() ? "" : "\n"));
+  if (!a.inverted.empty()) write_text_atomically(a.inverted, join(r.inverted, "\n") + (r.inverted.empty() ? "" : "\n"));
   if (a.json) {
     std::cout << r.to_json().dump(2) << "\n";
   } else if (a.quiet) {

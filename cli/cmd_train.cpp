@@ -3,15 +3,14 @@
 #include <cmath>
 #include <cstdio>
 #include <iostream>
-#include <sstream>
 #include <numeric>
+#include <sstream>
 
 #include "commands.hpp"
 #include "train_command.hpp"
 #include "unbox/explain/taylor.hpp"
 
 namespace unbox::cli {
-
 
 namespace {
 // Learning progress is measured on (up to `limit` of) the events train() holds out for
@@ -86,7 +85,8 @@ Network run_train(const TrainArgs& a, TrainResult* result_out) {
   check_finite(data, checked, "train");
   check_training_data(data, features);  // >= 2 events, both classes, |x| < 1e150, usable weights
 
-  Architecture arch = parse_architecture(a.arch, a.activation, a.output.empty() ? (a.arch == "paper" ? "tanh" : "sigmoid") : a.output);
+  Architecture arch =
+      parse_architecture(a.arch, a.activation, a.output.empty() ? (a.arch == "paper" ? "tanh" : "sigmoid") : a.output);
   arch.preprocess = a.preprocess;
   TrainOptions o = a.options;
   o.l1 = a.l1 >= 0 ? a.l1 : arch.l1;
@@ -139,8 +139,9 @@ Network run_train(const TrainArgs& a, TrainResult* result_out) {
       max_order = 1;
       for (const auto& f : split_list(a.track_taylor)) {
         tracker->names.push_back(normalize_feature(f));
-        max_order = std::max<int>(max_order, 1 + static_cast<int>(std::count(tracker->names.back().begin(),
-                                                                             tracker->names.back().end(), ' ')) / 2);
+        max_order = std::max<int>(
+            max_order,
+            1 + static_cast<int>(std::count(tracker->names.back().begin(), tracker->names.back().end(), ' ')) / 2);
       }
     }
     if (max_order > 3) throw Error("--track-taylor: features go up to third order (a x b x c)");
@@ -183,9 +184,10 @@ Network run_train(const TrainArgs& a, TrainResult* result_out) {
     }
     if (nrows > 0) write_dataset(table, path);
     // The progress table: at most 25 rows, evenly spaced, always the last.
-    std::string out = fmt::format("Taylor coefficients <|t|> of output during training (monomial convention, "
-                                  "standardized units), written to {}:\n",
-                                  path);
+    std::string out = fmt::format(
+        "Taylor coefficients <|t|> of output during training (monomial convention, "
+        "standardized units), written to {}:\n",
+        path);
     out += fmt::format("{:>7} {:>5}", "step", "epoch");
     for (const auto& n : tracker->names) out += fmt::format(" {:>12}", n);
     out += "\n";
@@ -204,27 +206,30 @@ Network run_train(const TrainArgs& a, TrainResult* result_out) {
   for (auto& h : r.history)
     hist.push_back({{"epoch", h.epoch}, {"loss", h.loss}, {"val_loss", h.val_loss}, {"val_auc", h.val_auc}});
   net.metadata["architecture"] = arch.name;
-  net.metadata["training"] = {
-      {"data", data.source},
-      {"label", *data.label_column},
-      {"weight", data.weight_column ? *data.weight_column : ""},
-      {"loss", loss_name(r.loss)},
-      {"optimizer", {{"name", "Adam"}, {"learning_rate", o.learning_rate}, {"beta1", o.beta1}, {"beta2", o.beta2},
-                     {"epsilon", o.adam_epsilon}}},
-      {"batch", o.batch},
-      {"l1", o.l1},
-      {"l2", o.l2},
-      {"validation_fraction", o.validation_fraction},
-      {"balance_classes", o.balance_classes},
-      {"seed", o.seed},
-      {"threads", thread_count()},
-      {"epochs_run", r.epochs_run},
-      {"best_epoch", r.best_epoch},
-      {"best_val_loss", r.best_val_loss},
-      {"best_val_auc", r.best_val_auc},
-      {"train_events", r.train_events},
-      {"validation_events", r.validation_events},
-      {"history", hist}};
+  net.metadata["training"] = {{"data", data.source},
+                              {"label", *data.label_column},
+                              {"weight", data.weight_column ? *data.weight_column : ""},
+                              {"loss", loss_name(r.loss)},
+                              {"optimizer",
+                               {{"name", "Adam"},
+                                {"learning_rate", o.learning_rate},
+                                {"beta1", o.beta1},
+                                {"beta2", o.beta2},
+                                {"epsilon", o.adam_epsilon}}},
+                              {"batch", o.batch},
+                              {"l1", o.l1},
+                              {"l2", o.l2},
+                              {"validation_fraction", o.validation_fraction},
+                              {"balance_classes", o.balance_classes},
+                              {"seed", o.seed},
+                              {"threads", thread_count()},
+                              {"epochs_run", r.epochs_run},
+                              {"best_epoch", r.best_epoch},
+                              {"best_val_loss", r.best_val_loss},
+                              {"best_val_auc", r.best_val_auc},
+                              {"train_events", r.train_events},
+                              {"validation_events", r.validation_events},
+                              {"history", hist}};
   net.metadata["unbox_version"] = "0.1.0";
   save_network(net, a.out);
   if (a.json) {
@@ -242,12 +247,12 @@ Network run_train(const TrainArgs& a, TrainResult* result_out) {
 
 void register_train(CLI::App& app) {
   static TrainArgs a;
-  auto* c = add_command(app, "train", "Train a classifier (label 1 = signal, the positive side of the output)",
-                        "unbox train --data product.csv --label label --arch paper --epochs 20 --seed 1 --out m.unbox",
-                        [] {
-                          run_train(a);
-                          return 0;
-                        });
+  auto* c =
+      add_command(app, "train", "Train a classifier (label 1 = signal, the positive side of the output)",
+                  "unbox train --data product.csv --label label --arch paper --epochs 20 --seed 1 --out m.unbox", [] {
+                    run_train(a);
+                    return 0;
+                  });
   c->add_option("--data", a.data.path, "Training events (csv, npy, npz, h5[:/path])")->required();
   c->add_option("--label", a.data.label, "Label column: 1 signal, 0 background")->capture_default_str();
   c->add_option("--weight", a.data.weight, "Per-event weight column (normalized to mean 1 in the loss)");
@@ -259,15 +264,18 @@ void register_train(CLI::App& app) {
                 "or hidden widths, e.g. 64,64, or a Particle Flow Network pfn:PHI:F on columns p0_pt, p0_eta, ..., "
                 "e.g. pfn:64,64,32:64,32 (particles with pt == 0 are padding)")
       ->required();
-  c->add_option("--activation", a.activation, "Hidden activation: relu, leakyrelu(a), tanh, sigmoid, elu, selu, softplus")
+  c->add_option("--activation", a.activation,
+                "Hidden activation: relu, leakyrelu(a), tanh, sigmoid, elu, selu, softplus")
       ->capture_default_str();
   c->add_option("--output", a.output, "Output: sigmoid (binary cross-entropy) or tanh (MSE on +1/-1)");
-  c->add_option("--preprocess", a.preprocess,
-                "Input layer: standardize ((x - mean) / std) or clip3-minmax (the XAUG poster: clip at mean +- 3 std of "
-                "the training split, then min-max to [0, 1]; gradients are zero beyond +-3 std, so Taylor coefficients, "
-                "maximization and Integrated Gradients stall there; not exportable to ONNX)")
+  c->add_option(
+       "--preprocess", a.preprocess,
+       "Input layer: standardize ((x - mean) / std) or clip3-minmax (the XAUG poster: clip at mean +- 3 std of "
+       "the training split, then min-max to [0, 1]; gradients are zero beyond +-3 std, so Taylor coefficients, "
+       "maximization and Integrated Gradients stall there; not exportable to ONNX)")
       ->capture_default_str();
-  c->add_option("--epochs", a.options.epochs, "Maximum epochs (early stopping on validation loss)")->capture_default_str();
+  c->add_option("--epochs", a.options.epochs, "Maximum epochs (early stopping on validation loss)")
+      ->capture_default_str();
   c->add_option("--batch", a.options.batch, "Mini-batch size")->capture_default_str();
   c->add_option("--lr", a.options.learning_rate, "Adam learning rate")->capture_default_str();
   c->add_option("--l1", a.l1, "L1 strength on weights (default: 1e-5 for paper, else 0)");

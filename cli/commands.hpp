@@ -21,7 +21,7 @@ void register_eval(CLI::App& app);
 void register_predict(CLI::App& app);
 void register_info(CLI::App& app);
 void register_demo(CLI::App& app);
-void register_study(CLI::App& app);      // worked studies: study stop
+void register_study(CLI::App& app);        // worked studies: study stop
 void register_export(CLI::App& app);       // ONNX export
 void register_conformance(CLI::App& app);  // ONNX backend test data
 void register_mi(CLI::App& app);           // Roxlo & Reece: mutual information

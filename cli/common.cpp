@@ -8,8 +8,8 @@
 
 #include <CLI/CLI.hpp>
 
-#include "unbox/expressions.hpp"
 #include "unbox/explain/lrp.hpp"
+#include "unbox/expressions.hpp"
 #include "unbox/naming.hpp"
 
 namespace unbox::cli {
@@ -132,8 +132,7 @@ std::string layer_table(const Network& net) {
   return out;
 }
 
-std::string explained_target(const Network& net, const std::string& forced, std::string* note,
-                             const std::string& why) {
+std::string explained_target(const Network& net, const std::string& forced, std::string* note, const std::string& why) {
   const std::string t = default_target(net, note);
   if (forced.empty()) return t;
   *note = "target: " + forced;

@@ -62,9 +62,7 @@ std::string layer_table(const Network& net);
 // The neuron `lrp` and `attribute` explain: `forced` (their --neuron) or the default target
 // (output:pre before a final sigmoid, tanh or softmax). `note` receives the line to print.
 // Forcing the post-activation `output` prints a warning on stderr ending in `why`.
-std::string explained_target(const Network& net, const std::string& forced, std::string* note,
-                             const std::string& why);
-
+std::string explained_target(const Network& net, const std::string& forced, std::string* note, const std::string& why);
 
 // ---- the calling convention's shared options ----------------------------------------
 
@@ -72,10 +70,10 @@ std::string explained_target(const Network& net, const std::string& forced, std:
 // --data/-d, --label, --weight, --columns, --events, --allow-nan.
 struct EventArgs {
   std::string data;
-  std::string label;   // "" = "label" when the data has such a column (default_label), else none
-  std::string weight;  // "" = none
-  std::string columns; // comma list: data columns feeding a single flat input, in order
-  Index events = 0;    // first N events (0: all)
+  std::string label;    // "" = "label" when the data has such a column (default_label), else none
+  std::string weight;   // "" = none
+  std::string columns;  // comma list: data columns feeding a single flat input, in order
+  Index events = 0;     // first N events (0: all)
   bool allow_nan = false;
   bool default_label = true;
 };

@@ -1,6 +1,6 @@
 // build/unbox: the command line. Each subcommand lives in its own cli/cmd_*.cpp.
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <CLI/CLI.hpp>
 
 #include <cstdio>
 

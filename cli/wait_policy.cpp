@@ -31,5 +31,5 @@ void unbox_default_wait_policy(int, char** argv, char**) {
 }  // namespace
 
 // glibc calls .init_array functions with (argc, argv, envp).
-__attribute__((section(".init_array"), used)) static void (*const unbox_init_wait_policy)(int, char**, char**) =
-    unbox_default_wait_policy;
+__attribute__((section(".init_array"),
+               used)) static void (*const unbox_init_wait_policy)(int, char**, char**) = unbox_default_wait_policy;

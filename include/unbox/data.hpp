@@ -79,8 +79,8 @@ void write_hdf5(const Dataset& data, const std::string& path, const std::string&
 
 // Checks that `data` can train a two-class classifier on `columns`: at least two events,
 // both classes present in the label column (0/1), every value of `columns` finite and small
-// enough to be squared (|x| < 1e150), and finite weights with a positive sum (negative weights, as NLO generators write, pass).
-// Errors name the file and the event, counted from 1 (the first event of a file is event 1).
+// enough to be squared (|x| < 1e150), and finite weights with a positive sum (negative weights, as NLO generators
+// write, pass). Errors name the file and the event, counted from 1 (the first event of a file is event 1).
 void check_training_data(const Dataset& data, const std::vector<std::string>& columns);
 
 // Shortest decimal text that reads back to the same double (std::to_chars).

@@ -43,8 +43,8 @@ struct DerivativePlan {
   // LeakyReLU, identity): second and higher derivatives vanish almost everywhere except
   // through the target's own activation, which alone gives the Hessian and third order.
   bool piecewise_linear_hidden = false;
-  std::string target_activation;       // "Sigmoid", "Tanh", "" when the target is not after an activation
-  std::vector<std::string> notes;      // plain-language diagnostics for the user
+  std::string target_activation;   // "Sigmoid", "Tanh", "" when the target is not after an activation
+  std::vector<std::string> notes;  // plain-language diagnostics for the user
 };
 
 DerivativePlan plan_derivatives(const Network& net, const NeuronRef& neuron, const DerivativeOptions& options);

@@ -24,7 +24,7 @@ Tensor evaluate_expression(const Dataset& data, const std::string& expression);
 void add_defined_column(Dataset& data, const std::string& definition);
 
 struct CutResult {
-  Dataset data;       // the passing events, in their order (same names, label, weight)
+  Dataset data;  // the passing events, in their order (same names, label, weight)
   Index passed = 0;
   Index total = 0;
 };

@@ -25,8 +25,7 @@ RocCurve roc_curve(std::span<const double> scores, std::span<const double> label
 
 // Weighted area under the ROC curve, ties counted one half (trapezoid over tied groups),
 // O(n log n). Equals sklearn.metrics.roc_auc_score(labels, scores, sample_weight=weights).
-double auc(std::span<const double> scores, std::span<const double> labels,
-           std::span<const double> weights = {});
+double auc(std::span<const double> scores, std::span<const double> labels, std::span<const double> weights = {});
 
 // Signal efficiency at the given background efficiency, interpolated linearly on the ROC.
 double sig_eff_at_bkg_eff(const RocCurve& roc, double bkg_eff);
@@ -45,7 +44,7 @@ struct AmsScan {
 
 // Scan every distinct score as a threshold. s and b are lumi times the summed weights of
 // the selected signal and background events (weights read as expected events per fb^-1).
-AmsScan ams_scan(std::span<const double> scores, std::span<const double> labels,
-                 std::span<const double> weights, double lumi = 1.0, double br = 10.0);
+AmsScan ams_scan(std::span<const double> scores, std::span<const double> labels, std::span<const double> weights,
+                 double lumi = 1.0, double br = 10.0);
 
 }  // namespace unbox

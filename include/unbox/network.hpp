@@ -70,8 +70,7 @@ class Op {
   // sized [B * components, ...output shape] by the caller. Affine ops ignore the primal
   // values (they run forward without their bias/offset); the default throws.
   virtual void apply_tangent(const std::vector<const Tensor*>& primal_in, const Tensor& primal_out,
-                             const std::vector<const Tensor*>& tangent_in, Tensor& tangent_out,
-                             Index components) const;
+                             const std::vector<const Tensor*>& tangent_in, Tensor& tangent_out, Index components) const;
 };
 
 // Build an op from its type name and attributes (model files, ONNX); parameters are
@@ -80,9 +79,9 @@ std::unique_ptr<Op> make_op(const std::string& type, const nlohmann::json& attri
 
 struct Node {
   std::string name;
-  std::unique_ptr<Op> op;    // null for an input node
-  std::vector<int> inputs;   // ids of the nodes feeding this one
-  Shape shape;               // per-event output shape
+  std::unique_ptr<Op> op;   // null for an input node
+  std::vector<int> inputs;  // ids of the nodes feeding this one
+  Shape shape;              // per-event output shape
   bool is_input() const { return op == nullptr; }
 };
 
@@ -95,10 +94,10 @@ struct NeuronRef {
 
 // A numbered layer of a plain stack: L0 is the raw input, Lk the k-th trainable layer.
 struct LayerInfo {
-  int number = 0;            // k in Lk
-  int pre_node = -1;         // the layer's own output ("pre-transfer")
-  int post_node = -1;        // after its activation (== pre_node when it has none)
-  std::string activation;    // "LeakyReLU(0.1)", "" when none
+  int number = 0;          // k in Lk
+  int pre_node = -1;       // the layer's own output ("pre-transfer")
+  int post_node = -1;      // after its activation (== pre_node when it has none)
+  std::string activation;  // "LeakyReLU(0.1)", "" when none
   Index width = 0;
   Index parameters = 0;
 };
@@ -160,8 +159,7 @@ class Network {
   // Reverse pass after forward(): seed = dL/d(node `target`) ([B, per-event of target]).
   // Fills ws.grads[id] for every input node id (raw units) and, with pgrad, adds the
   // parameter gradients (pgrad[node][p] sized like node's parameters()).
-  void backward(Workspace& ws, int target, const Tensor& seed,
-                std::vector<std::vector<Tensor>>* pgrad = nullptr) const;
+  void backward(Workspace& ws, int target, const Tensor& seed, std::vector<std::vector<Tensor>>* pgrad = nullptr) const;
   // The nodes whose values `target` depends on (bitmask by node id).
   std::vector<bool> ancestors(int target) const;
 
@@ -184,7 +182,8 @@ class Network {
 // The model's input tensors for a dataset, by the one binding rule of Events
 // (events.hpp): `columns` when given, else by name, else the data's columns in order for
 // a single flat input without column names; tensors by input name.
-std::vector<Tensor> gather_inputs(const Network& net, const Dataset& data, const std::vector<std::string>& columns = {});
+std::vector<Tensor> gather_inputs(const Network& net, const Dataset& data,
+                                  const std::vector<std::string>& columns = {});
 
 struct EvalOptions {
   Index batch = 4096;

@@ -38,7 +38,6 @@ Network load_model(const std::string& path);
 // True for a network imported from ONNX (metadata "format": "onnx").
 bool is_onnx_network(const Network& net);
 
-
 // What an ONNX model needs from the data, for `unbox info` (one line per input).
 std::string onnx_input_summary(const Network& net);
 

@@ -10,9 +10,9 @@
 namespace unbox {
 
 struct ReportFigure {
-  std::string id;       // unique in the report, e.g. "fig-3"
+  std::string id;  // unique in the report, e.g. "fig-3"
   std::string title;
-  std::string caption;  // what it shows and how it was made
+  std::string caption;          // what it shows and how it was made
   nlohmann::ordered_json spec;  // Vega-Lite
 };
 

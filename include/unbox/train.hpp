@@ -34,11 +34,11 @@ class SequentialBuilder {
 enum class OutputKind { Sigmoid, Tanh };
 
 struct Architecture {
-  std::vector<Index> hidden;                                  // widths of the hidden layers
-  Activation activation{ActivationKind::ReLU};                // hidden activation
-  OutputKind output = OutputKind::Sigmoid;                    // sigmoid: BCE; tanh: MSE on +-1
-  double l1 = 0.0;                                            // suggested regularization
-  std::string name;                                           // "paper" or "64,64"
+  std::vector<Index> hidden;                    // widths of the hidden layers
+  Activation activation{ActivationKind::ReLU};  // hidden activation
+  OutputKind output = OutputKind::Sigmoid;      // sigmoid: BCE; tanh: MSE on +-1
+  double l1 = 0.0;                              // suggested regularization
+  std::string name;                             // "paper" or "64,64"
   std::vector<Index> pfn_phi;  // "pfn:PHI:F": per-particle widths of a Particle Flow Network (hidden = F)
   // Input preprocessing layer: "standardize" (default) or "clip3-minmax" (the XAUG poster:
   // clip at mean -+ 3 std, then min-max to [0, 1]; gradients vanish beyond the clip).
@@ -46,8 +46,8 @@ struct Architecture {
 };
 
 // "paper" -> Roxlo & Reece: 128,64,32,16,16,8,8,4,4,2,2, LeakyReLU(0.1), tanh output (MSE
-// on +-1), L1 1e-5. "pfn:64,64,32:64,32" -> a Particle Flow Network (ops/preprocess.hpp, ops/linear.hpp, ops/pooling.hpp) on
-// particle columns p0_pt, p0_eta, ...: per-particle widths, then the widths after the sum.
+// on +-1), L1 1e-5. "pfn:64,64,32:64,32" -> a Particle Flow Network (ops/preprocess.hpp, ops/linear.hpp,
+// ops/pooling.hpp) on particle columns p0_pt, p0_eta, ...: per-particle widths, then the widths after the sum.
 // Otherwise a comma list of widths with the given activation and output.
 Architecture parse_architecture(const std::string& arch, const std::string& activation = "relu",
                                 const std::string& output = "sigmoid");
@@ -67,16 +67,16 @@ struct TrainEvent {
 };
 
 struct TrainOptions {
-  Loss loss = Loss::Auto;            // Auto: BCE for a sigmoid output, MSE (+-1) for tanh
+  Loss loss = Loss::Auto;  // Auto: BCE for a sigmoid output, MSE (+-1) for tanh
   Index batch = 256;
   double learning_rate = 1e-3;
   double beta1 = 0.9, beta2 = 0.999, adam_epsilon = 1e-8;
   Index epochs = 100;
-  Index patience = 5;                // early stopping on validation loss; 0: off
-  double l1 = 0.0, l2 = 0.0;         // on weights, not biases
+  Index patience = 5;         // early stopping on validation loss; 0: off
+  double l1 = 0.0, l2 = 0.0;  // on weights, not biases
   double validation_fraction = 0.2;
-  bool balance_classes = false;      // equal total weight for signal and background
-  bool fit_standardization = true;   // set the Standardize layer from the training split
+  bool balance_classes = false;     // equal total weight for signal and background
+  bool fit_standardization = true;  // set the Standardize layer from the training split
   std::uint64_t seed = 1;
   bool quiet = false;
   std::function<void(const TrainEvent&)> hook;

@@ -7,18 +7,18 @@
 
 #include <algorithm>
 #include <atomic>
-#include <csignal>
-#include <cstdlib>
-#include <cstring>
-#include <limits>
-#include <mutex>
 #include <cctype>
 #include <cerrno>
-#include <cmath>
 #include <chrono>
+#include <cmath>
+#include <csignal>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <limits>
+#include <mutex>
 #include <random>
 
 namespace unbox {
@@ -126,13 +126,20 @@ std::uint64_t parse_budget(const char* text) {
   if (!suffix.empty() && suffix.back() == 'B' && suffix != "B") suffix.pop_back();  // "4GB" = "4G"
   if (!suffix.empty() && suffix.back() == 'I') suffix.pop_back();                   // "4GiB"
   double scale = 1.0;
-  if (suffix.empty() || suffix == "B") scale = 1.0;
-  else if (suffix == "K") scale = 1024.0;
-  else if (suffix == "M") scale = 1024.0 * 1024.0;
-  else if (suffix == "G") scale = 1024.0 * 1024.0 * 1024.0;
-  else if (suffix == "T") scale = 1024.0 * 1024.0 * 1024.0 * 1024.0;
-  else if (suffix == "%") scale = static_cast<double>(physical_memory()) / 100.0;
-  else return 0;
+  if (suffix.empty() || suffix == "B")
+    scale = 1.0;
+  else if (suffix == "K")
+    scale = 1024.0;
+  else if (suffix == "M")
+    scale = 1024.0 * 1024.0;
+  else if (suffix == "G")
+    scale = 1024.0 * 1024.0 * 1024.0;
+  else if (suffix == "T")
+    scale = 1024.0 * 1024.0 * 1024.0 * 1024.0;
+  else if (suffix == "%")
+    scale = static_cast<double>(physical_memory()) / 100.0;
+  else
+    return 0;
   double bytes = v * scale;
   if (bytes >= 1.8e19) return std::numeric_limits<std::uint64_t>::max();
   return static_cast<std::uint64_t>(bytes);
@@ -151,9 +158,10 @@ std::uint64_t memory_budget() {
   if (const char* env = std::getenv("UNBOX_MEMORY_BUDGET"); env && *env) {
     std::uint64_t b = parse_budget(env);
     if (b == 0)
-      throw Error(fmt::format("UNBOX_MEMORY_BUDGET='{}' is not a size (expected bytes, e.g. 4G, 512M, or a "
-                              "percentage of physical memory such as 25%)",
-                              env));
+      throw Error(
+          fmt::format("UNBOX_MEMORY_BUDGET='{}' is not a size (expected bytes, e.g. 4G, 512M, or a "
+                      "percentage of physical memory such as 25%)",
+                      env));
     budget = b;
   }
   struct rlimit limit {};
@@ -166,8 +174,9 @@ void check_memory(const std::string& what, std::uint64_t bytes) {
   const std::uint64_t budget = memory_budget();
   if (bytes <= budget) return;
   throw Error(fmt::format("{} needs {} ({}), more than the memory budget of {} (set UNBOX_MEMORY_BUDGET to change it)",
-                          what, bytes == std::numeric_limits<std::uint64_t>::max() ? std::string("more than 2^64 bytes")
-                                                                                   : fmt::format("{} bytes", bytes),
+                          what,
+                          bytes == std::numeric_limits<std::uint64_t>::max() ? std::string("more than 2^64 bytes")
+                                                                             : fmt::format("{} bytes", bytes),
                           human_bytes(bytes), human_bytes(budget)));
 }
 
@@ -237,7 +246,10 @@ std::string format_duration(double s) {
 }  // namespace
 
 Progress::Progress(std::string label, Index total, bool quiet)
-    : label_(std::move(label)), total_(total), quiet_(quiet), tty_(isatty(fileno(stderr)) != 0),
+    : label_(std::move(label)),
+      total_(total),
+      quiet_(quiet),
+      tty_(isatty(fileno(stderr)) != 0),
       start_(now_seconds()) {}
 
 Progress::~Progress() {
@@ -256,8 +268,8 @@ void Progress::update(Index done, const std::string& status) {
   bar.resize(width, '.');
   double elapsed = t - start_;
   double left = frac > 0 ? elapsed * (1.0 - frac) / frac : -1.0;
-  std::fprintf(stderr, "\r\033[K%s [%s] %3d%% %s  left %s", label_.c_str(), bar.c_str(),
-               static_cast<int>(frac * 100.0), status.c_str(), format_duration(left).c_str());
+  std::fprintf(stderr, "\r\033[K%s [%s] %3d%% %s  left %s", label_.c_str(), bar.c_str(), static_cast<int>(frac * 100.0),
+               status.c_str(), format_duration(left).c_str());
   std::fflush(stderr);
 }
 
@@ -274,8 +286,9 @@ void Progress::finish(const std::string& status) {
   finished_ = true;
   if (quiet_) return;
   if (tty_) std::fputs("\r\033[K", stderr);
-  if (!status.empty()) std::fprintf(stderr, "%s %s (%s)\n", label_.c_str(), status.c_str(),
-                                    format_duration(now_seconds() - start_).c_str());
+  if (!status.empty())
+    std::fprintf(stderr, "%s %s (%s)\n", label_.c_str(), status.c_str(),
+                 format_duration(now_seconds() - start_).c_str());
   std::fflush(stderr);
 }
 

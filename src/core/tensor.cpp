@@ -18,7 +18,8 @@ Index shape_size(const Shape& s) {
   return n;
 }
 
-Tensor::Tensor(Shape shape, double fill) : shape_(std::move(shape)), data_(static_cast<size_t>(shape_size(shape_)), fill) {}
+Tensor::Tensor(Shape shape, double fill)
+    : shape_(std::move(shape)), data_(static_cast<size_t>(shape_size(shape_)), fill) {}
 
 Tensor::Tensor(Shape shape, std::vector<double> values) : shape_(std::move(shape)), data_(std::move(values)) {
   if (static_cast<Index>(data_.size()) != shape_size(shape_))

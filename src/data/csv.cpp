@@ -31,7 +31,9 @@ struct CsvLayout {
   std::vector<std::string> names;
 };
 
-bool is_eol(const char* p, const char* end) { return p == end || *p == '\n' || (*p == '\r' && (p + 1 == end || p[1] == '\n')); }
+bool is_eol(const char* p, const char* end) {
+  return p == end || *p == '\n' || (*p == '\r' && (p + 1 == end || p[1] == '\n'));
+}
 
 // Blanks that may surround a field: spaces always, tabs unless the tab is the separator.
 bool is_blank(char c, Separator sep) { return c == ' ' || (c == '\t' && sep != Separator::tab); }
@@ -290,9 +292,12 @@ const char* parse_rows(const char* p, const char* const end, size_t ncols, bool 
 const char* parse_rows(Separator sep, const char* p, const char* end, size_t ncols, bool allow_nan,
                        std::vector<std::vector<double>>& columns) {
   switch (sep) {
-    case Separator::comma: return parse_rows<Separator::comma>(p, end, ncols, allow_nan, columns);
-    case Separator::tab: return parse_rows<Separator::tab>(p, end, ncols, allow_nan, columns);
-    default: return parse_rows<Separator::whitespace>(p, end, ncols, allow_nan, columns);
+    case Separator::comma:
+      return parse_rows<Separator::comma>(p, end, ncols, allow_nan, columns);
+    case Separator::tab:
+      return parse_rows<Separator::tab>(p, end, ncols, allow_nan, columns);
+    default:
+      return parse_rows<Separator::whitespace>(p, end, ncols, allow_nan, columns);
   }
 }
 
@@ -332,11 +337,13 @@ Dataset read_csv(const std::string& path, const ReadOptions& options) {
   // its own column vectors, which are then joined in order.
   constexpr size_t min_chunk_bytes = 4 << 20;
   const size_t bytes = static_cast<size_t>(end - data_start);
-  const int chunks = static_cast<int>(std::clamp<size_t>(bytes / min_chunk_bytes, 1, static_cast<size_t>(std::max(1, thread_count()))));
+  const int chunks = static_cast<int>(
+      std::clamp<size_t>(bytes / min_chunk_bytes, 1, static_cast<size_t>(std::max(1, thread_count()))));
   std::vector<const char*> bounds(static_cast<size_t>(chunks) + 1, end);
   bounds[0] = data_start;
   for (int c = 1; c < chunks; ++c) {
-    const char* guess = std::max(bounds[static_cast<size_t>(c) - 1], data_start + bytes * static_cast<size_t>(c) / static_cast<size_t>(chunks));
+    const char* guess = std::max(bounds[static_cast<size_t>(c) - 1],
+                                 data_start + bytes * static_cast<size_t>(c) / static_cast<size_t>(chunks));
     const char* nl = std::find(guess, end, '\n');
     bounds[static_cast<size_t>(c)] = nl == end ? end : nl + 1;
   }
@@ -402,9 +409,10 @@ void write_csv(const Dataset& data, const std::string& path) {
   for (const auto& name : names) {
     const Tensor& t = data.get(name);
     if (t.rank() != 1)
-      throw Error(fmt::format("cannot write '{}' (shape {}) to CSV '{}': CSV holds only 1-D columns; "
-                              "write .npz or .h5 instead",
-                              name, shape_string(t.shape()), path));
+      throw Error(
+          fmt::format("cannot write '{}' (shape {}) to CSV '{}': CSV holds only 1-D columns; "
+                      "write .npz or .h5 instead",
+                      name, shape_string(t.shape()), path));
   }
   const char delim = extension_of(path) == "tsv" ? '\t' : ',';
   std::vector<const double*> columns;

@@ -20,8 +20,8 @@ void Dataset::add(const std::string& name, Tensor values) {
   if (has(name)) throw Error(fmt::format("column '{}' appears twice in {}", name, where(*this)));
   if (values.rank() == 0) throw Error(fmt::format("column '{}' in {} has no event dimension", name, where(*this)));
   if (!names_.empty() && values.events() != events_)
-    throw Error(fmt::format("column '{}' in {} has {} events, the others {}", name, where(*this), values.events(),
-                            events_));
+    throw Error(
+        fmt::format("column '{}' in {} has {} events, the others {}", name, where(*this), values.events(), events_));
   if (names_.empty()) events_ = values.events();
   names_.push_back(name);
   arrays_.push_back(std::move(values));
@@ -31,13 +31,15 @@ void Dataset::set(const std::string& name, Tensor values) {
   auto it = std::find(names_.begin(), names_.end(), name);
   if (it == names_.end()) return add(name, std::move(values));
   if (names_.size() > 1 && values.events() != events_)
-    throw Error(fmt::format("column '{}' in {} has {} events, the others {}", name, where(*this), values.events(),
-                            events_));
+    throw Error(
+        fmt::format("column '{}' in {} has {} events, the others {}", name, where(*this), values.events(), events_));
   if (names_.size() == 1) events_ = values.events();
   arrays_[static_cast<size_t>(it - names_.begin())] = std::move(values);
 }
 
-bool Dataset::has(const std::string& name) const { return std::find(names_.begin(), names_.end(), name) != names_.end(); }
+bool Dataset::has(const std::string& name) const {
+  return std::find(names_.begin(), names_.end(), name) != names_.end();
+}
 
 const Tensor& Dataset::get(const std::string& name) const {
   auto it = std::find(names_.begin(), names_.end(), name);
@@ -125,9 +127,10 @@ void check_training_data(const Dataset& data, const std::vector<std::string>& co
         throw Error(fmt::format("{}: column '{}' holds {} at event {}; training needs finite values", file, name,
                                 format_double(v), i / per + 1));
       if (std::abs(v) >= kLargest)
-        throw Error(fmt::format("{}: column '{}' holds {} at event {}; training needs values below 1e150 in "
-                                "magnitude (their squares must stay finite)",
-                                file, name, format_double(v), i / per + 1));
+        throw Error(
+            fmt::format("{}: column '{}' holds {} at event {}; training needs values below 1e150 in "
+                        "magnitude (their squares must stay finite)",
+                        file, name, format_double(v), i / per + 1));
     }
   }
   if (data.label_column) {
@@ -140,9 +143,10 @@ void check_training_data(const Dataset& data, const std::vector<std::string>& co
       signal += y[e] == 1.0;
     }
     if (signal == 0 || signal == y.size())
-      throw Error(fmt::format("{}: label column '{}' holds only one class ({} events, all {}); training a "
-                              "classifier needs signal (1) and background (0) events",
-                              file, *data.label_column, y.size(), signal == 0 ? "background (0)" : "signal (1)"));
+      throw Error(
+          fmt::format("{}: label column '{}' holds only one class ({} events, all {}); training a "
+                      "classifier needs signal (1) and background (0) events",
+                      file, *data.label_column, y.size(), signal == 0 ? "background (0)" : "signal (1)"));
   }
   if (data.weight_column) {
     const Tensor& w = data.get(*data.weight_column);

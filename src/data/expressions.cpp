@@ -95,10 +95,12 @@ void add_defined_column(Dataset& data, const std::string& definition) {
   std::string name = eq == std::string::npos ? std::string() : definition.substr(0, eq);
   while (!name.empty() && name.back() == ' ') name.pop_back();
   while (!name.empty() && name.front() == ' ') name.erase(0, 1);
-  if (eq == std::string::npos || !is_identifier(name, false) || (eq + 1 < definition.size() && definition[eq + 1] == '='))
-    throw Error(fmt::format("definition '{}': expected NAME=EXPRESSION with NAME a letter or _ followed by letters, "
-                            "digits or _",
-                            definition));
+  if (eq == std::string::npos || !is_identifier(name, false) ||
+      (eq + 1 < definition.size() && definition[eq + 1] == '='))
+    throw Error(
+        fmt::format("definition '{}': expected NAME=EXPRESSION with NAME a letter or _ followed by letters, "
+                    "digits or _",
+                    definition));
   if (data.has(name))
     throw Error(fmt::format("definition '{}': {} already has a column '{}'", definition,
                             data.source.empty() ? "the data" : data.source, name));

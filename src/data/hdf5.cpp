@@ -4,13 +4,13 @@
 // table, an h5py-style group of per-column datasets, and pandas' to_hdf(format='fixed')
 // frames. Writes h5py style: one float64 dataset per column, in a group that tracks link
 // creation order so the columns read back in the order they were written.
-#include <hdf5.h>
 #include <fmt/format.h>
+#include <hdf5.h>
 
 #include <algorithm>
 #include <cerrno>
-#include <cstdio>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <optional>
 
@@ -125,17 +125,28 @@ std::uint64_t double_bytes(const Shape& shape) {
 
 const char* class_words(H5T_class_t c) {
   switch (c) {
-    case H5T_INTEGER: return "integers";
-    case H5T_FLOAT: return "floating-point numbers";
-    case H5T_STRING: return "text";
-    case H5T_COMPOUND: return "a compound table";
-    case H5T_ENUM: return "enumerated values (h5py booleans?)";
-    case H5T_BITFIELD: return "bit fields";
-    case H5T_OPAQUE: return "opaque bytes";
-    case H5T_REFERENCE: return "references";
-    case H5T_VLEN: return "variable-length sequences";
-    case H5T_ARRAY: return "fixed-size arrays per element";
-    default: return "an unknown type";
+    case H5T_INTEGER:
+      return "integers";
+    case H5T_FLOAT:
+      return "floating-point numbers";
+    case H5T_STRING:
+      return "text";
+    case H5T_COMPOUND:
+      return "a compound table";
+    case H5T_ENUM:
+      return "enumerated values (h5py booleans?)";
+    case H5T_BITFIELD:
+      return "bit fields";
+    case H5T_OPAQUE:
+      return "opaque bytes";
+    case H5T_REFERENCE:
+      return "references";
+    case H5T_VLEN:
+      return "variable-length sequences";
+    case H5T_ARRAY:
+      return "fixed-size arrays per element";
+    default:
+      return "an unknown type";
   }
 }
 
@@ -171,7 +182,8 @@ std::vector<std::string> read_strings(hid_t object, bool attribute, const std::s
   Handle type(attribute ? H5Aget_type(object) : H5Dget_type(object), H5Tclose);
   Handle space(attribute ? H5Aget_space(object) : H5Dget_space(object), H5Sclose);
   if (H5Tget_class(type.get()) != H5T_STRING)
-    throw Error(fmt::format("{} should hold text (column names) but holds {}", what, class_words(H5Tget_class(type.get()))));
+    throw Error(
+        fmt::format("{} should hold text (column names) but holds {}", what, class_words(H5Tget_class(type.get()))));
   hssize_t count = H5Sget_simple_extent_npoints(space.get());
   std::vector<std::string> out;
   if (count <= 0) return out;
@@ -219,7 +231,8 @@ Tensor read_numeric(hid_t dataset, const std::string& what) {
       throw Error(fmt::format("{} holds numbers of {} bytes each; unbox reads integers and floats of 1 to 16 bytes",
                               what, size));
   }
-  check_memory(fmt::format("{} (shape {} as float64)", what, shape_string(shape)), saturating_product(double_bytes(shape), 2));
+  check_memory(fmt::format("{} (shape {} as float64)", what, shape_string(shape)),
+               saturating_product(double_bytes(shape), 2));
   Tensor t(shape);
   if (t.size() > 0 && H5Dread(dataset, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, t.data()) < 0)
     throw Error(fmt::format("cannot read {} (corrupt file?)", what));
@@ -286,17 +299,18 @@ void read_dataset_object(Dataset& out, hid_t dataset, const std::string& object_
   Tensor t = read_numeric(dataset, what);
   if (t.rank() != 2) return add_checked(out, base_name(object_path), std::move(t), what, options);
   // Each column costs a name and a tensor even with 0 events.
-  check_memory(fmt::format("{} ({} columns)", what, t.dim(1)), saturating_product(static_cast<std::uint64_t>(t.dim(1)), 128));
+  check_memory(fmt::format("{} ({} columns)", what, t.dim(1)),
+               saturating_product(static_cast<std::uint64_t>(t.dim(1)), 128));
   if (t.dim(1) > 10000)  // columns are looked up by name, linearly: as for .npy
-    throw Error(fmt::format("{} is a table of {} columns; unbox splits at most 10000 into named columns", what,
-                            t.dim(1)));
+    throw Error(
+        fmt::format("{} is a table of {} columns; unbox splits at most 10000 into named columns", what, t.dim(1)));
   std::vector<std::string> names;
   if (H5Aexists(dataset, "columns") > 0) {
     Handle attribute(H5Aopen(dataset, "columns", H5P_DEFAULT), H5Aclose);
     names = read_strings(attribute.get(), true, "the 'columns' attribute of " + what);
     if (static_cast<Index>(names.size()) != t.dim(1))
-      throw Error(fmt::format("the 'columns' attribute of {} names {} columns but the table has {}", what,
-                              names.size(), t.dim(1)));
+      throw Error(fmt::format("the 'columns' attribute of {} names {} columns but the table has {}", what, names.size(),
+                              t.dim(1)));
   } else {
     for (Index j = 0; j < t.dim(1); ++j) names.push_back(fmt::format("c{}", j));
   }
@@ -325,7 +339,8 @@ void read_pandas(Dataset& out, hid_t group, const std::string& what, const ReadO
     std::string items_name = fmt::format("block{}_items", k), values_name = fmt::format("block{}_values", k);
     Handle items_set(H5Dopen2(group, items_name.c_str(), H5P_DEFAULT), H5Dclose);
     std::vector<std::string> items = read_strings(items_set.get(), false, fmt::format("{} of {}", items_name, what));
-    if (!link_exists(group, values_name)) throw Error(fmt::format("{} has {} but no {}", what, items_name, values_name));
+    if (!link_exists(group, values_name))
+      throw Error(fmt::format("{} has {} but no {}", what, items_name, values_name));
     Handle values_set(H5Dopen2(group, values_name.c_str(), H5P_DEFAULT), H5Dclose);
     H5T_class_t c = dataset_class(values_set.get());
     const std::string block_what = fmt::format("{} of {}", values_name, what);

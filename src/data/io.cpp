@@ -65,8 +65,8 @@ void check_finite(const double* values, Index count, const Shape& shape, const s
     Shape inner(index.begin() + 1, index.end());
     std::string at = index.size() == 1 ? fmt::format("event {}", index[0] + 1)
                                        : fmt::format("event {} (element {})", index[0] + 1, shape_string(inner));
-    throw Error(fmt::format("{} holds {} at {}; NaN and infinite values are refused", what,
-                            format_double(values[i]), at));
+    throw Error(
+        fmt::format("{} holds {} at {}; NaN and infinite values are refused", what, format_double(values[i]), at));
   }
 }
 
@@ -127,9 +127,9 @@ Dataset read_dataset(const std::string& spec, const ReadOptions& options) {
   // Every use of a data file needs events: a header-only CSV or a 0-row array is an error
   // here (the format readers themselves read it faithfully as 0 events).
   if (out.events() == 0)
-    throw Error(fmt::format("'{}' holds no events: {}", spec,
-                            ext == "csv" || ext == "tsv" || ext == "txt" ? "only a header line, no data rows"
-                                                                         : "its arrays have 0 rows"));
+    throw Error(fmt::format(
+        "'{}' holds no events: {}", spec,
+        ext == "csv" || ext == "tsv" || ext == "txt" ? "only a header line, no data rows" : "its arrays have 0 rows"));
   return out;
 }
 

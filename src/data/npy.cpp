@@ -8,8 +8,8 @@
 #include <zlib.h>
 
 #include <algorithm>
-#include <charconv>
 #include <bit>
+#include <charconv>
 #include <cstdint>
 #include <cstring>
 #include <limits>
@@ -75,9 +75,10 @@ std::string dtype_words(const std::string& descr) {
 }
 
 [[noreturn]] void unsupported_dtype(const std::string& what, const std::string& descr) {
-  throw Error(fmt::format("{} has the unsupported dtype '{}'{}; expected float32/float64, int8..int64, "
-                          "uint8..uint64 or bool",
-                          what, descr, dtype_words(descr)));
+  throw Error(
+      fmt::format("{} has the unsupported dtype '{}'{}; expected float32/float64, int8..int64, "
+                  "uint8..uint64 or bool",
+                  what, descr, dtype_words(descr)));
 }
 
 // `what` names the array in messages: "'x.npy'" or "array 'a' in 'x.npz'".
@@ -97,8 +98,7 @@ NpyArray parse_npy(const unsigned char* bytes, size_t size, const std::string& w
   } else {
     throw Error(fmt::format("{} has .npy format version {}.{}; expected 1.0, 2.0 or 3.0", what, major, bytes[7]));
   }
-  if (header_start + header_len > size)
-    throw Error(fmt::format("{} is truncated (the .npy header is cut off)", what));
+  if (header_start + header_len > size) throw Error(fmt::format("{} is truncated (the .npy header is cut off)", what));
   std::string_view header(reinterpret_cast<const char*>(bytes + header_start), header_len);
 
   NpyArray a;
@@ -107,9 +107,11 @@ NpyArray parse_npy(const unsigned char* bytes, size_t size, const std::string& w
   };
   size_t at = find_key(header, "descr");
   if (at == std::string_view::npos) bad_header("no 'descr'");
-  if (header[at] == '[') throw Error(fmt::format("{} has a structured dtype (record fields), which is not supported; "
-                                                 "save one plain array per column instead",
-                                                 what));
+  if (header[at] == '[')
+    throw Error(
+        fmt::format("{} has a structured dtype (record fields), which is not supported; "
+                    "save one plain array per column instead",
+                    what));
   if (header[at] != '\'' && header[at] != '"') bad_header("'descr' is not a string");
   size_t close = header.find(header[at], at + 1);
   if (close == std::string_view::npos) bad_header("unterminated 'descr'");
@@ -199,20 +201,30 @@ Tensor to_tensor(const NpyArray& a, const std::string& what) {
   const bool swap = a.byte_order == '>' && a.itemsize > 1;
   switch (a.kind) {
     case 'f':
-      if (a.itemsize == 4) convert<float>(a.data, count, swap, values.data());
-      else convert<double>(a.data, count, swap, values.data());
+      if (a.itemsize == 4)
+        convert<float>(a.data, count, swap, values.data());
+      else
+        convert<double>(a.data, count, swap, values.data());
       break;
     case 'i':
-      if (a.itemsize == 1) convert<std::int8_t>(a.data, count, swap, values.data());
-      else if (a.itemsize == 2) convert<std::int16_t>(a.data, count, swap, values.data());
-      else if (a.itemsize == 4) convert<std::int32_t>(a.data, count, swap, values.data());
-      else convert<std::int64_t>(a.data, count, swap, values.data());
+      if (a.itemsize == 1)
+        convert<std::int8_t>(a.data, count, swap, values.data());
+      else if (a.itemsize == 2)
+        convert<std::int16_t>(a.data, count, swap, values.data());
+      else if (a.itemsize == 4)
+        convert<std::int32_t>(a.data, count, swap, values.data());
+      else
+        convert<std::int64_t>(a.data, count, swap, values.data());
       break;
     case 'u':
-      if (a.itemsize == 1) convert<std::uint8_t>(a.data, count, swap, values.data());
-      else if (a.itemsize == 2) convert<std::uint16_t>(a.data, count, swap, values.data());
-      else if (a.itemsize == 4) convert<std::uint32_t>(a.data, count, swap, values.data());
-      else convert<std::uint64_t>(a.data, count, swap, values.data());
+      if (a.itemsize == 1)
+        convert<std::uint8_t>(a.data, count, swap, values.data());
+      else if (a.itemsize == 2)
+        convert<std::uint16_t>(a.data, count, swap, values.data());
+      else if (a.itemsize == 4)
+        convert<std::uint32_t>(a.data, count, swap, values.data());
+      else
+        convert<std::uint64_t>(a.data, count, swap, values.data());
       break;
     case 'b':
       for (size_t i = 0; i < count; ++i) values[i] = a.data[i] != 0 ? 1.0 : 0.0;
@@ -264,8 +276,8 @@ void append_utf8(std::string& out, std::uint32_t cp) {
 
 // A 1-D text array ('<U..' UTF-32 or 'S..' bytes), trailing NULs dropped.
 std::vector<std::string> to_strings(const NpyArray& a, const std::string& what) {
-  if (a.shape.size() != 1) throw Error(fmt::format("{} holds text of shape {}; expected a 1-D list of names", what,
-                                                   shape_string(a.shape)));
+  if (a.shape.size() != 1)
+    throw Error(fmt::format("{} holds text of shape {}; expected a 1-D list of names", what, shape_string(a.shape)));
   std::vector<std::string> out;
   size_t count = static_cast<size_t>(a.shape[0]);
   for (size_t i = 0; i < count; ++i) {
@@ -318,9 +330,10 @@ std::vector<std::string> default_names(Index k) {
   // Each column costs a name and a tensor even with 0 events: (0, 10^18) must not loop forever.
   check_memory(fmt::format("a table of {} columns", k), saturating_product(static_cast<std::uint64_t>(k), 128));
   if (k > kMaxColumns)
-    throw Error(fmt::format("a table of {} columns: unbox splits at most {} columns into named columns (keep wider "
-                            "data as one N-D array in .npz or .h5)",
-                            k, kMaxColumns));
+    throw Error(
+        fmt::format("a table of {} columns: unbox splits at most {} columns into named columns (keep wider "
+                    "data as one N-D array in .npz or .h5)",
+                    k, kMaxColumns));
   for (Index j = 0; j < k; ++j) names.push_back(fmt::format("c{}", j));
   return names;
 }
@@ -437,7 +450,8 @@ std::string_view zip_member(const std::string& bytes, const ZipEntry& e, const s
   if (e.flags & 1) bad_zip(path, what + " is encrypted");
   if (e.local_offset > size || size - e.local_offset < 30 || get32(b + e.local_offset) != 0x04034b50)
     bad_zip(path, what + ": broken local header (truncated?)");
-  size_t start = static_cast<size_t>(e.local_offset) + 30 + get16(b + e.local_offset + 26) + get16(b + e.local_offset + 28);
+  size_t start =
+      static_cast<size_t>(e.local_offset) + 30 + get16(b + e.local_offset + 26) + get16(b + e.local_offset + 28);
   if (start > size || e.compressed > size - start) bad_zip(path, what + " is truncated");
   const unsigned char* data = b + start;
   std::string_view result;
@@ -481,8 +495,7 @@ std::string_view zip_member(const std::string& bytes, const ZipEntry& e, const s
                               e.method));
   }
   uLong crc = result.empty() ? 0 : crc32_z(0, reinterpret_cast<const unsigned char*>(result.data()), result.size());
-  if (crc != e.crc)
-    bad_zip(path, what + " fails its CRC check (corrupt)");
+  if (crc != e.crc) bad_zip(path, what + " fails its CRC check (corrupt)");
   return result;
 }
 
@@ -555,9 +568,10 @@ Dataset read_npz(const std::string& path, const ReadOptions& options) {
       if (m.array.shape.size() == 2 && m.array.shape[1] == static_cast<Index>(column_names->size()))
         candidates.push_back(&m);
     if (candidates.size() != 1)
-      throw Error(fmt::format("'{}' has a 'columns' array of {} names but {} 2-D arrays with {} columns; "
-                              "expected exactly one",
-                              path, column_names->size(), candidates.size(), column_names->size()));
+      throw Error(
+          fmt::format("'{}' has a 'columns' array of {} names but {} 2-D arrays with {} columns; "
+                      "expected exactly one",
+                      path, column_names->size(), candidates.size(), column_names->size()));
     split = candidates[0];
   } else if (members.size() == 1 && members[0].array.shape.size() == 2) {
     split = &members[0];
@@ -583,9 +597,10 @@ void write_npy(const Dataset& data, const std::string& path) {
   for (const auto& name : names) {
     const Tensor& t = data.get(name);
     if (t.rank() != 1)
-      throw Error(fmt::format("cannot write '{}' (shape {}) to '{}': a .npy file holds one 2-D table of 1-D "
-                              "columns; write .npz or .h5 to keep N-D arrays",
-                              name, shape_string(t.shape()), path));
+      throw Error(
+          fmt::format("cannot write '{}' (shape {}) to '{}': a .npy file holds one 2-D table of 1-D "
+                      "columns; write .npz or .h5 to keep N-D arrays",
+                      name, shape_string(t.shape()), path));
   }
   const Index events = data.events();
   const Index k = static_cast<Index>(names.size());
@@ -682,9 +697,9 @@ void write_npz(const Dataset& data, const std::string& path) {
       put32(cd, big_size ? 0xFFFFFFFFu : static_cast<std::uint32_t>(w.size));
       put16(cd, static_cast<std::uint32_t>(w.name.size()));
       put16(cd, static_cast<std::uint32_t>(extra.size()));
-      put16(cd, 0);  // comment
-      put16(cd, 0);  // disk
-      put16(cd, 0);  // internal attributes
+      put16(cd, 0);               // comment
+      put16(cd, 0);               // disk
+      put16(cd, 0);               // internal attributes
       put32(cd, 0100644u << 16);  // external attributes: a regular file, rw-r--r--
       put32(cd, big_offset ? 0xFFFFFFFFu : static_cast<std::uint32_t>(w.offset));
       cd += w.name;

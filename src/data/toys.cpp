@@ -112,7 +112,8 @@ struct JetColumns {
 
 double exp_draw(ToyRng& rng, double mean) {
   double u;
-  do u = rng.uniform(); while (u == 0.0);
+  do u = rng.uniform();
+  while (u == 0.0);
   return -mean * std::log(u);
 }
 
@@ -216,14 +217,22 @@ bool islands_land(double x, double y) {
 
 Dataset generate_toy(const std::string& name, Index events, std::uint64_t seed) {
   Toy toy;
-  if (name == "product") toy = Toy::product;
-  else if (name == "islands") toy = Toy::islands;
-  else if (name == "gauss-marginal") toy = Toy::gauss_marginal;
-  else if (name == "gauss-correlation") toy = Toy::gauss_correlation;
-  else if (name == "gauss-width") toy = Toy::gauss_width;
-  else if (name == "gauss-mixed") toy = Toy::gauss_mixed;
-  else if (name == "xaug-jets") toy = Toy::xaug_jets;
-  else throw Error(fmt::format("unknown toy '{}'; known toys: {}", name, known_names()));
+  if (name == "product")
+    toy = Toy::product;
+  else if (name == "islands")
+    toy = Toy::islands;
+  else if (name == "gauss-marginal")
+    toy = Toy::gauss_marginal;
+  else if (name == "gauss-correlation")
+    toy = Toy::gauss_correlation;
+  else if (name == "gauss-width")
+    toy = Toy::gauss_width;
+  else if (name == "gauss-mixed")
+    toy = Toy::gauss_mixed;
+  else if (name == "xaug-jets")
+    toy = Toy::xaug_jets;
+  else
+    throw Error(fmt::format("unknown toy '{}'; known toys: {}", name, known_names()));
   if (events <= 0) throw Error(fmt::format("number of events must be positive, got {}", events));
 
   ToyRng rng(seed);
@@ -260,11 +269,20 @@ Dataset generate_toy(const std::string& name, Index events, std::uint64_t seed) 
   std::vector<double> xs(static_cast<size_t>(events)), ys(static_cast<size_t>(events));
   Gauss2 sig{}, bkg{};
   switch (toy) {
-    case Toy::gauss_marginal: sig = {0.5, 0.5, 1, 1, 0}, bkg = {-0.5, -0.5, 1, 1, 0}; break;
-    case Toy::gauss_correlation: sig = {0, 0, 1, 1, 0.7}, bkg = {0, 0, 1, 1, -0.7}; break;
-    case Toy::gauss_width: sig = {0, 0, 1, 1, 0}, bkg = {0, 0, 2, 2, 0}; break;
-    case Toy::gauss_mixed: sig = {0.5, 0.5, 1, 1, 0.5}, bkg = {-0.5, -0.5, 1, 1, -0.5}; break;
-    default: break;
+    case Toy::gauss_marginal:
+      sig = {0.5, 0.5, 1, 1, 0}, bkg = {-0.5, -0.5, 1, 1, 0};
+      break;
+    case Toy::gauss_correlation:
+      sig = {0, 0, 1, 1, 0.7}, bkg = {0, 0, 1, 1, -0.7};
+      break;
+    case Toy::gauss_width:
+      sig = {0, 0, 1, 1, 0}, bkg = {0, 0, 2, 2, 0};
+      break;
+    case Toy::gauss_mixed:
+      sig = {0.5, 0.5, 1, 1, 0.5}, bkg = {-0.5, -0.5, 1, 1, -0.5};
+      break;
+    default:
+      break;
   }
 
   for (size_t e = 0; e < xs.size(); ++e) {

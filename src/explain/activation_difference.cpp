@@ -84,7 +84,8 @@ ActivationDifferenceResult activation_difference(const Network& net, const Event
   const EvalOptions eval{.batch = o.batch};
   const NeuronRef ref = net.resolve(neuron);
   const Index n_events = data.events();
-  if (n_events < 2) throw Error(fmt::format("'{}' has {} events; activation difference needs at least 2", data.source, n_events));
+  if (n_events < 2)
+    throw Error(fmt::format("'{}' has {} events; activation difference needs at least 2", data.source, n_events));
   const std::vector<Tensor>& inputs = events.inputs();
 
   // sigma_z over the whole data set (population standard deviation).
@@ -96,8 +97,8 @@ ActivationDifferenceResult activation_difference(const Network& net, const Event
   for (double v : z_all.values()) var += (v - mean) * (v - mean);
   const double sigma = std::sqrt(var / static_cast<double>(n_events));
   if (!(sigma > 0.0))
-    throw Error(fmt::format("neuron {} is constant on '{}' (sigma = 0): its activation difference is undefined",
-                            neuron, data.source));
+    throw Error(fmt::format("neuron {} is constant on '{}' (sigma = 0): its activation difference is undefined", neuron,
+                            data.source));
 
   // The function z(x) and the x it reads.
   Network sub_storage;
@@ -113,7 +114,8 @@ ActivationDifferenceResult activation_difference(const Network& net, const Event
     names = events.feature_names(0);
   } else {
     const auto layers = net.layers();
-    if (layers.empty()) throw Error("a hidden layer as the variables needs a plain stack of layers (this network has none)");
+    if (layers.empty())
+      throw Error("a hidden layer as the variables needs a plain stack of layers (this network has none)");
     if (o.layer < 0 || o.layer >= static_cast<int>(layers.size()))
       throw Error(fmt::format("layer L{} does not exist: the network has layers L0..L{}", o.layer, layers.size() - 1));
     const LayerInfo& l = layers[static_cast<size_t>(o.layer)];
@@ -224,14 +226,16 @@ nlohmann::json ActivationDifferenceResult::to_json() const {
 }
 
 std::string ActivationDifferenceResult::table(Index top) const {
-  std::string out = fmt::format("activation difference of {} with respect to {}: {} sampled of {} events, "
-                                "sigma_z = {:.4g}, err from {} bootstrap replicas\n",
-                                neuron, layer == 0 ? std::string("the inputs (L0)") : fmt::format("layer L{}", layer),
-                                samples, events, sigma, bootstrap);
+  std::string out = fmt::format(
+      "activation difference of {} with respect to {}: {} sampled of {} events, "
+      "sigma_z = {:.4g}, err from {} bootstrap replicas\n",
+      neuron, layer == 0 ? std::string("the inputs (L0)") : fmt::format("layer L{}", layer), samples, events, sigma,
+      bootstrap);
   size_t w = 8;
   for (const auto& e : ranking) w = std::max(w, e.variable.size());
   out += fmt::format("{:>4}  {:<{}}  {:>7}  {:>7}\n", "rank", "variable", w, "AD", "err");
-  const Index shown = top > 0 ? std::min<Index>(top, static_cast<Index>(ranking.size())) : static_cast<Index>(ranking.size());
+  const Index shown =
+      top > 0 ? std::min<Index>(top, static_cast<Index>(ranking.size())) : static_cast<Index>(ranking.size());
   for (Index k = 0; k < shown; ++k) {
     const auto& e = ranking[static_cast<size_t>(k)];
     out += fmt::format("{:>4}  {:<{}}  {:>7.4f}  {:>7.4f}\n", k + 1, e.variable, w, e.ad, e.err);

@@ -31,14 +31,13 @@ void check_inputs(std::span<const double> f, std::span<const double> g, std::spa
                   std::span<const double> w) {
   const size_t n = f.size();
   if (g.size() != n || labels.size() != n)
-    throw Error(fmt::format("ADO: {} values of f, {} of g and {} labels; they must be equal", n, g.size(),
-                            labels.size()));
+    throw Error(
+        fmt::format("ADO: {} values of f, {} of g and {} labels; they must be equal", n, g.size(), labels.size()));
   if (!w.empty() && w.size() != n) throw Error(fmt::format("ADO: {} events but {} weights", n, w.size()));
   for (size_t i = 0; i < n; ++i) {
     if (labels[i] != 0.0 && labels[i] != 1.0)
       throw Error(fmt::format("ADO: labels must be 0 (background) or 1 (signal); event {} has {}", i, labels[i]));
-    if (std::isnan(f[i]) || std::isnan(g[i]))
-      throw Error(fmt::format("ADO: event {} has a NaN discriminant value", i));
+    if (std::isnan(f[i]) || std::isnan(g[i])) throw Error(fmt::format("ADO: event {} has a NaN discriminant value", i));
     if (!w.empty() && !std::isfinite(w[i])) throw Error(fmt::format("ADO: weight of event {} is {}", i, w[i]));
   }
 }
@@ -175,9 +174,10 @@ Sums pair_sums(std::span<const double> f, std::span<const double> g, std::span<c
 
 AdoResult finish(double s, double u, double total) {
   if (!(total > 0))
-    throw Error(fmt::format("ADO: the pairs' total weight is {}; ADO needs signal and background events with "
-                            "positive total weight",
-                            total));
+    throw Error(
+        fmt::format("ADO: the pairs' total weight is {}; ADO needs signal and background events with "
+                    "positive total weight",
+                    total));
   AdoResult r;
   r.tied = std::clamp((total - u) / total, 0.0, 1.0);
   // Round-off of weighted sums may leave a fraction a few ulps below 0: clamp.
@@ -236,9 +236,12 @@ AdoResult ado_brute_force(std::span<const double> f, std::span<const double> g, 
       if (labels[j] == 1.0) continue;
       const double p = (f[i] - f[j]) * (g[i] - g[j]);
       const double w = weight(i) * weight(j);
-      if (f[i] == f[j] || g[i] == g[j]) tied += w;
-      else if (p > 0) conc += w;
-      else disc += w;
+      if (f[i] == f[j] || g[i] == g[j])
+        tied += w;
+      else if (p > 0)
+        conc += w;
+      else
+        disc += w;
     }
   }
   const double total = ws * wb;
@@ -268,9 +271,12 @@ AdoResult ado_on_pairs(std::span<const double> f, std::span<const double> g, std
       throw Error(fmt::format("ADO on pairs: pair ({}, {}) has a NaN discriminant value", s, b));
     const double w = weights.empty() ? 1.0 : weights[si] * weights[bi];
     const double df = f[si] - f[bi], dg = g[si] - g[bi];
-    if (df == 0 || dg == 0) tied += w;
-    else if ((df > 0) == (dg > 0)) conc += w;
-    else disc += w;
+    if (df == 0 || dg == 0)
+      tied += w;
+    else if ((df > 0) == (dg > 0))
+      conc += w;
+    else
+      disc += w;
   }
   const double total = conc + disc + tied;
   AdoResult r = finish(conc - disc, conc + disc, total);
@@ -278,8 +284,8 @@ AdoResult ado_on_pairs(std::span<const double> f, std::span<const double> g, std
   return r;
 }
 
-DiscordantPairs discordant_pairs(std::span<const double> f, std::span<const double> g,
-                                 std::span<const double> labels, Index max_pairs, std::uint64_t seed) {
+DiscordantPairs discordant_pairs(std::span<const double> f, std::span<const double> g, std::span<const double> labels,
+                                 Index max_pairs, std::uint64_t seed) {
   check_inputs(f, g, labels, {});
   if (max_pairs <= 0) throw Error("discordant pairs: the maximum number of pairs must be positive");
   const Sums s = pair_sums(f, g, labels, {});
@@ -333,7 +339,9 @@ AdoComparison compare(const Network* model, const Events& events, const AdoOptio
 }
 }  // namespace
 
-AdoComparison ado(const Network& model, const Events& events, const AdoOptions& o) { return compare(&model, events, o); }
+AdoComparison ado(const Network& model, const Events& events, const AdoOptions& o) {
+  return compare(&model, events, o);
+}
 AdoComparison ado(const Events& events, const AdoOptions& o) { return compare(nullptr, events, o); }
 
 nlohmann::json AdoComparison::to_json() const {

@@ -62,10 +62,12 @@ AdoSearchResult ado_search(const Dataset& data, const std::vector<double>& targe
   std::iota(order.begin(), order.end(), Index{0});
   for (Index i = n - 1; i > 0; --i) {
     const double u = static_cast<double>(rng() >> 11) * 0x1.0p-53;
-    std::swap(order[static_cast<size_t>(i)], order[static_cast<size_t>(std::min(i, static_cast<Index>(u * static_cast<double>(i + 1))))]);
+    std::swap(order[static_cast<size_t>(i)],
+              order[static_cast<size_t>(std::min(i, static_cast<Index>(u * static_cast<double>(i + 1))))]);
   }
   const auto n_train = static_cast<Index>(std::llround(o.train_fraction * static_cast<double>(n)));
-  std::vector<Index> train_rows(order.begin(), order.begin() + n_train), test_rows(order.begin() + n_train, order.end());
+  std::vector<Index> train_rows(order.begin(), order.begin() + n_train),
+      test_rows(order.begin() + n_train, order.end());
   std::sort(train_rows.begin(), train_rows.end());
   std::sort(test_rows.begin(), test_rows.end());
   if (n_train < 10 || test_rows.size() < 10)
@@ -78,7 +80,8 @@ AdoSearchResult ado_search(const Dataset& data, const std::vector<double>& targe
   std::vector<std::vector<double>> pool_test;
   for (const auto& c : pool) {
     const Tensor& t = data.get(c);
-    if (t.rank() != 1) throw Error(fmt::format("ADO search: '{}' is an array of shape {}, not a column", c, shape_string(t.shape())));
+    if (t.rank() != 1)
+      throw Error(fmt::format("ADO search: '{}' is an array of shape {}, not a column", c, shape_string(t.shape())));
     pool_test.push_back(pick(t.values(), test_rows));
   }
 
@@ -125,8 +128,8 @@ AdoSearchResult ado_search(const Dataset& data, const std::vector<double>& targe
     step.ado = ado(s, t_test, y_test, w_test).ado;
     const Index additions = static_cast<Index>(r.steps.size());
     if (!r.steps.empty() && step.ado - r.steps.back().ado < o.margin) {
-      r.stop_reason = fmt::format("ADO[target] improved by {:.4f}, less than the margin {}", step.ado - r.steps.back().ado,
-                                  o.margin);
+      r.stop_reason = fmt::format("ADO[target] improved by {:.4f}, less than the margin {}",
+                                  step.ado - r.steps.back().ado, o.margin);
       r.steps.push_back(step);
       break;
     }
@@ -141,7 +144,8 @@ AdoSearchResult ado_search(const Dataset& data, const std::vector<double>& targe
       break;
     }
     // The pairs this network orders against the target, and the best candidate on them.
-    DiscordantPairs dp = discordant_pairs(s, t_test, y_test, o.max_pairs, o.seed + static_cast<std::uint64_t>(additions) + 1);
+    DiscordantPairs dp =
+        discordant_pairs(s, t_test, y_test, o.max_pairs, o.seed + static_cast<std::uint64_t>(additions) + 1);
     step.disordered_pairs = dp.total;
     step.pairs_used = static_cast<Index>(dp.pairs.size());
     step.sampled = dp.sampled;
@@ -175,10 +179,14 @@ nlohmann::json AdoSearchResult::to_json() const {
   j["test_events"] = test_events;
   j["stop_reason"] = stop_reason;
   j["constant_candidates"] = constant_candidates;
-  j["options"] = {{"arch", options.arch},           {"activation", options.activation},
-                  {"epochs", options.epochs},       {"patience", options.patience},
-                  {"train_fraction", options.train_fraction}, {"max_pairs", options.max_pairs},
-                  {"max_steps", options.max_steps}, {"margin", options.margin},
+  j["options"] = {{"arch", options.arch},
+                  {"activation", options.activation},
+                  {"epochs", options.epochs},
+                  {"patience", options.patience},
+                  {"train_fraction", options.train_fraction},
+                  {"max_pairs", options.max_pairs},
+                  {"max_steps", options.max_steps},
+                  {"margin", options.margin},
                   {"seed", options.seed}};
   nlohmann::json steps = nlohmann::json::array();
   for (const auto& s : this->steps) {
@@ -202,8 +210,9 @@ nlohmann::json AdoSearchResult::to_json() const {
 }
 
 std::string AdoSearchResult::table() const {
-  std::string out = fmt::format("ADO guided search: target {} (AUC {:.4f}); networks {} trained on {} events, measured on {}\n\n",
-                                target, target_auc, options.arch, train_events, test_events);
+  std::string out =
+      fmt::format("ADO guided search: target {} (AUC {:.4f}); networks {} trained on {} events, measured on {}\n\n",
+                  target, target_auc, options.arch, train_events, test_events);
   const std::string b = base_label(base);
   std::vector<std::string> cumulative;  // the additions column of each row
   std::string adds;
@@ -219,10 +228,11 @@ std::string AdoSearchResult::table() const {
   for (size_t i = 0; i < steps.size(); ++i) {
     const auto& s = steps[i];
     adds = cumulative[i];
-    std::string pairs = s.pairs_used == 0 ? std::string("-")
-                                          : fmt::format("{} ({}{})", s.disordered_pairs, s.pairs_used,
-                                                        s.sampled ? " sampled" : " all");
-    out += fmt::format("  {:<{}} {:<{}} {:>7.4f} {:>12.4f}   {}\n", b, wb, adds.empty() ? "-" : adds, wa, s.auc, s.ado, pairs);
+    std::string pairs =
+        s.pairs_used == 0 ? std::string("-")
+                          : fmt::format("{} ({}{})", s.disordered_pairs, s.pairs_used, s.sampled ? " sampled" : " all");
+    out += fmt::format("  {:<{}} {:<{}} {:>7.4f} {:>12.4f}   {}\n", b, wb, adds.empty() ? "-" : adds, wa, s.auc, s.ado,
+                       pairs);
   }
   out += fmt::format("  {:<{}} {:<{}} {:>7.4f} {:>12}\n", target, wb, "", wa, target_auc, "1");
   out += "\n  stopped: " + stop_reason + "\n";
@@ -230,8 +240,8 @@ std::string AdoSearchResult::table() const {
     out += fmt::format("  skipped {} constant candidate(s): {}\n", constant_candidates.size(),
                        fmt::join(constant_candidates, ", "));
   for (size_t i = 1; i < steps.size(); ++i)
-    out += fmt::format("  step {}: {} had ADO {:.4f} against the target on the pairs the previous network disordered\n", i,
-                       steps[i].added, steps[i].ado_on_pairs);
+    out += fmt::format("  step {}: {} had ADO {:.4f} against the target on the pairs the previous network disordered\n",
+                       i, steps[i].added, steps[i].ado_on_pairs);
   return out;
 }
 

@@ -21,15 +21,20 @@ AttributionMethod parse_attribution_method(const std::string& name) {
   if (name == "grad-x-input" || name == "gradxinput") return AttributionMethod::GradXInput;
   if (name == "ig" || name == "integrated-gradients") return AttributionMethod::IntegratedGradients;
   if (name == "smoothgrad") return AttributionMethod::SmoothGrad;
-  throw Error(fmt::format("unknown attribution method '{}'; known methods: saliency, grad-x-input, ig, smoothgrad", name));
+  throw Error(
+      fmt::format("unknown attribution method '{}'; known methods: saliency, grad-x-input, ig, smoothgrad", name));
 }
 
 std::string attribution_method_name(AttributionMethod m) {
   switch (m) {
-    case AttributionMethod::Saliency: return "saliency";
-    case AttributionMethod::GradXInput: return "grad-x-input";
-    case AttributionMethod::IntegratedGradients: return "ig";
-    case AttributionMethod::SmoothGrad: return "smoothgrad";
+    case AttributionMethod::Saliency:
+      return "saliency";
+    case AttributionMethod::GradXInput:
+      return "grad-x-input";
+    case AttributionMethod::IntegratedGradients:
+      return "ig";
+    case AttributionMethod::SmoothGrad:
+      return "smoothgrad";
   }
   return "?";
 }
@@ -77,7 +82,8 @@ double normal(std::mt19937_64& g) {
   // Box-Muller on 53-bit uniforms (portable: no std::*_distribution).
   constexpr double two_pi = 6.283185307179586476925;
   double u1;
-  do u1 = static_cast<double>(g() >> 11) * 0x1.0p-53; while (u1 == 0.0);
+  do u1 = static_cast<double>(g() >> 11) * 0x1.0p-53;
+  while (u1 == 0.0);
   const double u2 = static_cast<double>(g() >> 11) * 0x1.0p-53;
   return std::sqrt(-2.0 * std::log(u1)) * std::cos(two_pi * u2);
 }
@@ -97,8 +103,8 @@ Attribution attribute(const Network& net, const std::vector<Tensor>& inputs, con
   // Feature names as LRP gives them (flat inputs: the columns; tensors NAME[i,j,...]).
   a.features = input_element_names(net);
   if (static_cast<Index>(a.features.size()) != F)
-    throw Error(fmt::format("attribute: the inputs hold {} values per event, the network's inputs {}", F,
-                            a.features.size()));
+    throw Error(
+        fmt::format("attribute: the inputs hold {} values per event, the network's inputs {}", F, a.features.size()));
   a.scores = Tensor({N, F}, 0.0);
   a.inputs = Tensor({N, F}, 0.0);
   for (size_t k = 0; k < K; ++k)
@@ -192,8 +198,7 @@ Attribution attribute(const Network& net, const std::vector<Tensor>& inputs, con
             acc += o.method == AttributionMethod::IntegratedGradients ? weights[static_cast<size_t>(t)] * v
                                                                       : v / static_cast<double>(S);
           }
-          if (o.method == AttributionMethod::IntegratedGradients)
-            acc *= inputs[k][(b0 + e) * pe[k] + j] - base[k][j];
+          if (o.method == AttributionMethod::IntegratedGradients) acc *= inputs[k][(b0 + e) * pe[k] + j] - base[k][j];
           a.scores[(b0 + e) * F + off[k] + j] = acc;
         }
   }
@@ -214,6 +219,5 @@ Attribution attribute(const Network& net, const std::vector<Tensor>& inputs, con
   }
   return a;
 }
-
 
 }  // namespace unbox

@@ -43,7 +43,8 @@ struct Grid {
     for (Index c = 0; c < cells; ++c) start[static_cast<size_t>(c + 1)] += start[static_cast<size_t>(c)];
     order.resize(static_cast<size_t>(n));
     std::vector<Index> fillpos(start.begin(), start.end() - 1);
-    for (Index p = 0; p < n; ++p) order[static_cast<size_t>(fillpos[static_cast<size_t>(cell_of[static_cast<size_t>(p)])]++)] = p;
+    for (Index p = 0; p < n; ++p)
+      order[static_cast<size_t>(fillpos[static_cast<size_t>(cell_of[static_cast<size_t>(p)])]++)] = p;
   }
   Index axis_cell(double v) const {
     return std::clamp<Index>(static_cast<Index>(std::floor(v / eps)), 0, cells_per_axis - 1);
@@ -117,9 +118,12 @@ double sigmoid(double z) { return z >= 0 ? 1.0 / (1.0 + std::exp(-z)) : std::exp
 
 const char* kind_name(CavemanTerm::Kind k) {
   switch (k) {
-    case CavemanTerm::Kind::Interior: return "interior";
-    case CavemanTerm::Kind::Boundary: return "boundary";
-    case CavemanTerm::Kind::Linear: return "linear";
+    case CavemanTerm::Kind::Interior:
+      return "interior";
+    case CavemanTerm::Kind::Boundary:
+      return "boundary";
+    case CavemanTerm::Kind::Linear:
+      return "linear";
   }
   return "?";
 }
@@ -128,8 +132,10 @@ const char* kind_name(CavemanTerm::Kind k) {
 void append_signed(std::string& s, double c, const std::string& what) {
   const std::string num = fmt::format("{:.4g}", std::abs(c));
   const std::string body = what.empty() ? num : (num == "1" ? what : num + "·" + what);
-  if (s.empty()) s = (c < 0 ? "-" : "") + body;
-  else s += (c < 0 ? " - " : " + ") + body;
+  if (s.empty())
+    s = (c < 0 ? "-" : "") + body;
+  else
+    s += (c < 0 ? " - " : " + ") + body;
 }
 }  // namespace
 
@@ -157,9 +163,12 @@ std::string CavemanTerm::polynomial_text() const {
 
 std::string CavemanTerm::text() const {
   switch (kind) {
-    case Kind::Linear: return variables.at(0);
-    case Kind::Interior: return "sigmoid(" + polynomial_text() + ")";
-    case Kind::Boundary: return "(" + polynomial_text() + ")";
+    case Kind::Linear:
+      return variables.at(0);
+    case Kind::Interior:
+      return "sigmoid(" + polynomial_text() + ")";
+    case Kind::Boundary:
+      return "(" + polynomial_text() + ")";
   }
   return "";
 }
@@ -183,10 +192,14 @@ nlohmann::json CavemanTerm::to_json() const {
 CavemanTerm CavemanTerm::from_json(const nlohmann::json& j) {
   CavemanTerm t;
   const std::string k = j.at("kind").get<std::string>();
-  if (k == "interior") t.kind = Kind::Interior;
-  else if (k == "boundary") t.kind = Kind::Boundary;
-  else if (k == "linear") t.kind = Kind::Linear;
-  else throw Error(fmt::format("unknown caveman term kind '{}'", k));
+  if (k == "interior")
+    t.kind = Kind::Interior;
+  else if (k == "boundary")
+    t.kind = Kind::Boundary;
+  else if (k == "linear")
+    t.kind = Kind::Linear;
+  else
+    throw Error(fmt::format("unknown caveman term kind '{}'", k));
   t.variables = j.at("variables").get<std::vector<std::string>>();
   t.coefficient = j.at("coefficient").get<double>();
   t.constant = j.value("constant", 0.0);
@@ -262,7 +275,7 @@ namespace {
 
 struct Candidate {
   CavemanTerm term;
-  std::vector<int> vars;         // input indices
+  std::vector<int> vars;          // input indices
   std::vector<double> positives;  // cluster points in [0,1]^k (row-major)
 };
 
@@ -331,12 +344,14 @@ void fit_term(Candidate& cand, const std::vector<double>& lo, const std::vector<
       const double we = w[static_cast<size_t>(e)] * (interior ? 1.0 : 2.0);
       for (int j = 0; j < nf; ++j) g[static_cast<size_t>(j)] += we * r * f[j];
     }
-    const double c1 = 1 - std::pow(0.9, static_cast<double>(it + 1)), c2 = 1 - std::pow(0.999, static_cast<double>(it + 1));
+    const double c1 = 1 - std::pow(0.9, static_cast<double>(it + 1)),
+                 c2 = 1 - std::pow(0.999, static_cast<double>(it + 1));
     for (int j = 0; j < nf; ++j) {
       m[static_cast<size_t>(j)] = 0.9 * m[static_cast<size_t>(j)] + 0.1 * g[static_cast<size_t>(j)];
-      vv[static_cast<size_t>(j)] = 0.999 * vv[static_cast<size_t>(j)] + 0.001 * g[static_cast<size_t>(j)] * g[static_cast<size_t>(j)];
-      beta[static_cast<size_t>(j)] -= o.fit_learning_rate * (m[static_cast<size_t>(j)] / c1) /
-                                      (std::sqrt(vv[static_cast<size_t>(j)] / c2) + 1e-12);
+      vv[static_cast<size_t>(j)] =
+          0.999 * vv[static_cast<size_t>(j)] + 0.001 * g[static_cast<size_t>(j)] * g[static_cast<size_t>(j)];
+      beta[static_cast<size_t>(j)] -=
+          o.fit_learning_rate * (m[static_cast<size_t>(j)] / c1) / (std::sqrt(vv[static_cast<size_t>(j)] / c2) + 1e-12);
     }
   }
   // v_a = A_a x_a + B_a with x in physical units.
@@ -419,7 +434,8 @@ void combine(const std::vector<double>& T, Index n, Index p, const std::vector<d
   }
   for (Index i = 0; i < p; ++i)
     for (Index j = 0; j <= i; ++j) G[static_cast<size_t>(j * p + i)] = G[static_cast<size_t>(i * p + j)];
-  for (Index i = 0; i < p; ++i) sd[static_cast<size_t>(i)] = std::sqrt(G[static_cast<size_t>(i * p + i)] / static_cast<double>(n));
+  for (Index i = 0; i < p; ++i)
+    sd[static_cast<size_t>(i)] = std::sqrt(G[static_cast<size_t>(i * p + i)] / static_cast<double>(n));
   // Standardized Gram (terms with no spread are left out).
   std::vector<double> Gs(static_cast<size_t>(p * p), 0.0), cs(static_cast<size_t>(p), 0.0);
   std::vector<bool> usable(static_cast<size_t>(p));
@@ -429,8 +445,9 @@ void combine(const std::vector<double>& T, Index n, Index p, const std::vector<d
     cs[static_cast<size_t>(i)] = c[static_cast<size_t>(i)] / (static_cast<double>(n) * sd[static_cast<size_t>(i)]);
     for (Index j = 0; j < p; ++j)
       if (sd[static_cast<size_t>(j)] > 1e-12)
-        Gs[static_cast<size_t>(i * p + j)] = G[static_cast<size_t>(i * p + j)] /
-                                             (static_cast<double>(n) * sd[static_cast<size_t>(i)] * sd[static_cast<size_t>(j)]);
+        Gs[static_cast<size_t>(i * p + j)] =
+            G[static_cast<size_t>(i * p + j)] /
+            (static_cast<double>(n) * sd[static_cast<size_t>(i)] * sd[static_cast<size_t>(j)]);
   }
   auto lasso = [&](double lambda) {
     std::vector<double> b(static_cast<size_t>(p), 0.0);
@@ -441,7 +458,10 @@ void combine(const std::vector<double>& T, Index n, Index p, const std::vector<d
         double r = cs[static_cast<size_t>(j)];
         for (Index k = 0; k < p; ++k)
           if (k != j) r -= Gs[static_cast<size_t>(j * p + k)] * b[static_cast<size_t>(k)];
-        const double nb = (r > lambda ? r - lambda : r < -lambda ? r + lambda : 0.0) / Gs[static_cast<size_t>(j * p + j)];
+        const double nb = (r > lambda    ? r - lambda
+                           : r < -lambda ? r + lambda
+                                         : 0.0) /
+                          Gs[static_cast<size_t>(j * p + j)];
         change = std::max(change, std::abs(nb - b[static_cast<size_t>(j)]));
         b[static_cast<size_t>(j)] = nb;
       }
@@ -462,7 +482,8 @@ void combine(const std::vector<double>& T, Index n, Index p, const std::vector<d
     // Smallest lambda (log-bisection) with at most max_terms non-zero coefficients.
     double hi = lmax, lo = lmax * 1e-6;
     std::vector<double> b_lo = lasso(lo);
-    if (nnz(b_lo) <= max_terms) best = b_lo;
+    if (nnz(b_lo) <= max_terms)
+      best = b_lo;
     else {
       best = lasso(hi * 0.999);
       for (int it = 0; it < 40; ++it) {
@@ -601,7 +622,8 @@ CavemanResult caveman(const Network& net, const Events& events, const CavemanOpt
   detail::SeededRng rng(o.seed);
   std::vector<Index> perm(static_cast<size_t>(M));
   std::iota(perm.begin(), perm.end(), 0);
-  for (Index i = M - 1; i > 0; --i) std::swap(perm[static_cast<size_t>(i)], perm[static_cast<size_t>(rng.below(i + 1))]);
+  for (Index i = M - 1; i > 0; --i)
+    std::swap(perm[static_cast<size_t>(i)], perm[static_cast<size_t>(rng.below(i + 1))]);
   const Index S = std::min(M, o.cluster_points);
   perm.resize(static_cast<size_t>(S));
   std::sort(perm.begin(), perm.end());
@@ -629,7 +651,8 @@ CavemanResult caveman(const Network& net, const Events& events, const CavemanOpt
       if (l >= 0) ++sizes[static_cast<size_t>(l)];
     std::vector<int> order(static_cast<size_t>(nclus));
     std::iota(order.begin(), order.end(), 0);
-    std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return sizes[static_cast<size_t>(a)] > sizes[static_cast<size_t>(b)]; });
+    std::stable_sort(order.begin(), order.end(),
+                     [&](int a, int b) { return sizes[static_cast<size_t>(a)] > sizes[static_cast<size_t>(b)]; });
     const int kept = std::min<int>(nclus, static_cast<int>(o.max_clusters));
     std::vector<char> top_cluster(static_cast<size_t>(nclus), 0);
     for (int r = 0; r < kept; ++r) top_cluster[static_cast<size_t>(order[static_cast<size_t>(r)])] = 1;
@@ -726,7 +749,8 @@ CavemanResult caveman(const Network& net, const Events& events, const CavemanOpt
     }
     std::vector<Index> order(static_cast<size_t>(pk));
     std::iota(order.begin(), order.end(), 0);
-    std::stable_sort(order.begin(), order.end(), [&](Index a, Index b) { return spread[static_cast<size_t>(a)] > spread[static_cast<size_t>(b)]; });
+    std::stable_sort(order.begin(), order.end(),
+                     [&](Index a, Index b) { return spread[static_cast<size_t>(a)] > spread[static_cast<size_t>(b)]; });
     for (Index j : order) var.terms.push_back(kept[static_cast<size_t>(j)].term);
     return vals;
   };
@@ -771,9 +795,7 @@ nlohmann::json CavemanResult::to_json() const {
   j["auc"] = auc;
   j["neuron_auc"] = neuron_auc;
   j["correlation_with_neuron"] = correlation;
-  j["linear"] = {{"formula", linear.formula()},
-                 {"auc", linear_auc},
-                 {"correlation_with_neuron", linear_correlation}};
+  j["linear"] = {{"formula", linear.formula()}, {"auc", linear_auc}, {"correlation_with_neuron", linear_correlation}};
   j["candidates"] = candidates;
   j["population_points"] = population_points;
   j["fit_events"] = fit_events;
@@ -789,8 +811,8 @@ std::string CavemanResult::table() const {
   s += fmt::format("  {:<8} {:<10} {:>10} {:>8}  {}\n", "term", "kind", "coef", "points", "function");
   for (size_t i = 0; i < variable.terms.size(); ++i) {
     const auto& t = variable.terms[i];
-    s += fmt::format("  {:<8} {:<10} {:>10.4g} {:>8}  {}\n", i + 1, kind_name(t.kind), t.coefficient,
-                     t.cluster_points, t.text());
+    s += fmt::format("  {:<8} {:<10} {:>10.4g} {:>8}  {}\n", i + 1, kind_name(t.kind), t.coefficient, t.cluster_points,
+                     t.text());
   }
   s += fmt::format("  linear baseline: {}\n", linear.formula());
   s += fmt::format("  AUC on {} held-out events: neuron {:.4f}, caveman {:.4f}, linear {:.4f}\n", test_events,

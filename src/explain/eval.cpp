@@ -62,9 +62,10 @@ EvalResult eval(const Network& model, const Events& events, const EvalMetricsOpt
     size_t saturated = 0;
     for (double v : scores) saturated += tanh_out ? std::abs(v) == 1.0 : (v == 0.0 || v == 1.0);
     if (saturated > 0)
-      r.notes.push_back(fmt::format("{} events saturate the {} output at exactly {} (ties); the neuron output:pre "
-                                    "ranks them by the value before the activation",
-                                    saturated, tanh_out ? "tanh" : "sigmoid", tanh_out ? "+-1" : "0 or 1"));
+      r.notes.push_back(
+          fmt::format("{} events saturate the {} output at exactly {} (ties); the neuron output:pre "
+                      "ranks them by the value before the activation",
+                      saturated, tanh_out ? "tanh" : "sigmoid", tanh_out ? "+-1" : "0 or 1"));
   }
   return r;
 }
@@ -87,8 +88,8 @@ nlohmann::json EvalResult::to_json() const {
     eff[fmt::format("{}", background_efficiencies[k])] = signal_efficiencies[k];
   j["sig_eff_at_bkg_eff"] = eff;
   if (weighted)
-    j["ams"] = {{"best", ams.best}, {"threshold", ams.threshold}, {"s", ams.s},
-                {"b", ams.b},       {"lumi", lumi},                {"br", br}};
+    j["ams"] = {{"best", ams.best}, {"threshold", ams.threshold}, {"s", ams.s}, {"b", ams.b}, {"lumi", lumi},
+                {"br", br}};
   return j;
 }
 

@@ -106,9 +106,9 @@ std::string bar(double frac, int width) {
 
 }  // namespace
 
-HistogramViewResult histogram_view(std::span<const double> x, std::span<const double> y,
-                                   std::span<const double> slice, std::span<const double> labels,
-                                   std::span<const double> weights, const HistogramViewOptions& o) {
+HistogramViewResult histogram_view(std::span<const double> x, std::span<const double> y, std::span<const double> slice,
+                                   std::span<const double> labels, std::span<const double> weights,
+                                   const HistogramViewOptions& o) {
   const size_t n = x.size();
   const bool two_d = o.y.has_value();
   const bool sliced = !o.slice_name.empty();
@@ -287,16 +287,14 @@ std::string HistogramViewResult::table() const {
       double top = 0.0;
       for (double v : a.normalized) top = std::max(top, v);
       if (s)
-        for (size_t i = 0; i < s->normalized.size(); ++i)
-          top = std::max({top, s->normalized[i], b->normalized[i]});
+        for (size_t i = 0; i < s->normalized.size(); ++i) top = std::max({top, s->normalized[i], b->normalized[i]});
       if (s)
-        out += fmt::format("  {:>23}  {:<20} {:>7}  {:<20} {:>7}  {:>6}\n", x, "signal", "", "background", "",
-                           "ratio");
+        out += fmt::format("  {:>23}  {:<20} {:>7}  {:<20} {:>7}  {:>6}\n", x, "signal", "", "background", "", "ratio");
       else
         out += fmt::format("  {:>23}  {:<20} {:>7}\n", x, "all events", "");
       for (size_t i = 0; i + 1 < x_edges.size(); ++i) {
-        const std::string range = fmt::format("[{:.4g}, {:.4g}{}", x_edges[i], x_edges[i + 1],
-                                              i + 2 == x_edges.size() ? "]" : ")");
+        const std::string range =
+            fmt::format("[{:.4g}, {:.4g}{}", x_edges[i], x_edges[i + 1], i + 2 == x_edges.size() ? "]" : ")");
         if (s) {
           const double rs = s->normalized[i], rb = b->normalized[i];
           out += fmt::format("  {:>23}  {} {:7.4f}  {} {:7.4f}  {:>6}\n", range, bar(top > 0 ? rs / top : 0, 20), rs,

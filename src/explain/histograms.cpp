@@ -78,8 +78,8 @@ std::vector<std::uint16_t> bin_indices(const Tensor& pts, const std::vector<doub
   for (Index p = 0; p < m; ++p)
     for (Index i = 0; i < d; ++i) {
       const double w = hi[static_cast<size_t>(i)] - lo[static_cast<size_t>(i)];
-      Index b = w > 0 ? static_cast<Index>(std::floor((pts[p * d + i] - lo[static_cast<size_t>(i)]) / w *
-                                                      static_cast<double>(bins)))
+      Index b = w > 0 ? static_cast<Index>(
+                            std::floor((pts[p * d + i] - lo[static_cast<size_t>(i)]) / w * static_cast<double>(bins)))
                       : 0;
       out[static_cast<size_t>(p * d + i)] = static_cast<std::uint16_t>(std::clamp<Index>(b, 0, bins - 1));
     }
@@ -113,8 +113,10 @@ double score_of(const PopulationHistogram& h, const std::vector<double>* referen
     case 1:
       if (reference) return kl_divergence_1d(h.counts, *reference);
       return kl_divergence_1d(h.counts, std::vector<double>(h.counts.size(), 1.0));
-    case 2: return mutual_information_2d(h.counts, h.bins, h.bins);
-    default: return total_correlation_3d(h.counts, h.bins, h.bins, h.bins);
+    case 2:
+      return mutual_information_2d(h.counts, h.bins, h.bins);
+    default:
+      return total_correlation_3d(h.counts, h.bins, h.bins, h.bins);
   }
 }
 
@@ -249,8 +251,13 @@ std::string heat_map(const std::vector<PopulationHistogram>& hists, bool ascii, 
       const int width = static_cast<int>(2 * b + 2);
       std::vector<std::string> lines;
       // x is the first variable (columns), y the second (rows, upward).
-      lines.push_back(fmt::format("{:<{}}", fmt::format("#{} {} vs {}", h + 1, p.names[1], p.names[0]).substr(0, static_cast<size_t>(width)), width));
-      lines.push_back(fmt::format("{:<{}}", fmt::format("MI {:.3f} nats; {} up to {:.4g}", p.score, p.names[1], p.hi[1]).substr(0, static_cast<size_t>(width)), width));
+      lines.push_back(fmt::format(
+          "{:<{}}", fmt::format("#{} {} vs {}", h + 1, p.names[1], p.names[0]).substr(0, static_cast<size_t>(width)),
+          width));
+      lines.push_back(fmt::format("{:<{}}",
+                                  fmt::format("MI {:.3f} nats; {} up to {:.4g}", p.score, p.names[1], p.hi[1])
+                                      .substr(0, static_cast<size_t>(width)),
+                                  width));
       double mx = 0;
       for (double c : p.counts) mx = std::max(mx, c);
       for (Index row = b - 1; row >= 0; --row) {
@@ -266,8 +273,12 @@ std::string heat_map(const std::vector<PopulationHistogram>& hists, bool ascii, 
         l += "|";
         lines.push_back(l);
       }
-      lines.push_back(fmt::format("{:<{}}", fmt::format("{} from {:.4g}", p.names[1], p.lo[1]).substr(0, static_cast<size_t>(width)), width));
-      lines.push_back(fmt::format("{:<{}}", fmt::format("{} from {:.4g} to {:.4g} ->", p.names[0], p.lo[0], p.hi[0]).substr(0, static_cast<size_t>(width)), width));
+      lines.push_back(fmt::format(
+          "{:<{}}", fmt::format("{} from {:.4g}", p.names[1], p.lo[1]).substr(0, static_cast<size_t>(width)), width));
+      lines.push_back(fmt::format("{:<{}}",
+                                  fmt::format("{} from {:.4g} to {:.4g} ->", p.names[0], p.lo[0], p.hi[0])
+                                      .substr(0, static_cast<size_t>(width)),
+                                  width));
       panels.push_back(std::move(lines));
       widths.push_back(width);
     }

@@ -17,21 +17,21 @@
 #include <cstdint>
 #include <exception>
 
+#include "nn/event_tiles.hpp"
 #include "unbox/naming.hpp"
 #include "unbox/ops.hpp"
-#include "nn/event_tiles.hpp"
 
 namespace unbox {
-
 
 std::string default_target(const Network& net, std::string* note) {
   const NeuronRef out = net.output_neuron();
   const Node& n = net.node(out.node);
   if (n.op && n.op->is_activation()) {
     if (note)
-      *note = fmt::format("target: output:pre, the value before the final {} (the logit; sigmoid and tanh break "
-                          "LRP's sign assumptions); --neuron output explains the post-activation value",
-                          n.op->type());
+      *note = fmt::format(
+          "target: output:pre, the value before the final {} (the logit; sigmoid and tanh break "
+          "LRP's sign assumptions); --neuron output explains the post-activation value",
+          n.op->type());
     return "output:pre";
   }
   if (note) *note = "target: output (the network has no final activation)";
@@ -53,9 +53,12 @@ bool is_linear_layer(const Op& op) {
 std::unique_ptr<Op> with_weights(const Op& op, const std::function<double(double)>& f) {
   std::unique_ptr<Op> c = op.clone();
   Tensor *w = nullptr, *b = nullptr;
-  if (auto* d = dynamic_cast<Dense*>(c.get())) w = &d->weight(), b = &d->bias();
-  else if (auto* v = dynamic_cast<Conv*>(c.get())) w = &v->weight(), b = &v->bias();
-  else if (auto* pd = dynamic_cast<ParticleDense*>(c.get())) w = &pd->weight(), b = &pd->bias();
+  if (auto* d = dynamic_cast<Dense*>(c.get()))
+    w = &d->weight(), b = &d->bias();
+  else if (auto* v = dynamic_cast<Conv*>(c.get()))
+    w = &v->weight(), b = &v->bias();
+  else if (auto* pd = dynamic_cast<ParticleDense*>(c.get()))
+    w = &pd->weight(), b = &pd->bias();
   if (f)
     for (double& x : w->values()) x = f(x);
   b->fill(0.0);
@@ -67,8 +70,8 @@ constexpr size_t kInputKinds = 6;  // LrpInput values
 // One term of a layer's rule, ready to run: its op clone and its bias per output element.
 struct TermPlan {
   LrpInput input;
-  std::unique_ptr<Op> op;     // modified weights, no bias
-  std::vector<double> bias;   // f(b) per output element (per event); empty: no bias
+  std::unique_ptr<Op> op;    // modified weights, no bias
+  std::vector<double> bias;  // f(b) per output element (per event); empty: no bias
   int group;
   double sign;
 };
@@ -77,11 +80,11 @@ struct LayerPlan {
   LrpRule rule;
   std::string label;
   std::vector<TermPlan> terms;
-  std::unique_ptr<Op> plain;  // the layer without bias, for the output-sign gates
-  std::vector<double> bias;   // the layer's bias per output element
+  std::unique_ptr<Op> plain;                    // the layer without bias, for the output-sign gates
+  std::vector<double> bias;                     // the layer's bias per output element
   std::vector<std::vector<double>> group_bias;  // per group: sum of sign f(b) of its terms
-  bool gated = false;         // a group reads the sign of z
-  Tensor lo, hi;              // zbox bounds [1, input shape]
+  bool gated = false;                           // a group reads the sign of z
+  Tensor lo, hi;                                // zbox bounds [1, input shape]
 };
 
 // Scratch tensors of one thread, reused between batches.
@@ -89,7 +92,7 @@ struct Scratch {
   Workspace ws;
   std::vector<Tensor> rel;
   Tensor t[4];
-  Tensor xin[kInputKinds];  // modified inputs of the layer at hand
+  Tensor xin[kInputKinds];     // modified inputs of the layer at hand
   std::vector<Tensor> zg, sg;  // per group: denominators, R / denominator
   std::vector<double> bias, eps, other;
 };
@@ -131,7 +134,8 @@ class Propagator {
     std::vector<bool> after_linear(nodes.size(), false);
     for (size_t i = 0; i < nodes.size(); ++i)
       for (int j : nodes[i].inputs)
-        if (after_linear[static_cast<size_t>(j)] || (nodes[static_cast<size_t>(j)].op && is_linear_layer(*nodes[static_cast<size_t>(j)].op)))
+        if (after_linear[static_cast<size_t>(j)] ||
+            (nodes[static_cast<size_t>(j)].op && is_linear_layer(*nodes[static_cast<size_t>(j)].op)))
           after_linear[i] = true;
     std::vector<int> zbox_nodes;
     for (size_t i = 0; i < nodes.size(); ++i) {
@@ -153,8 +157,8 @@ class Propagator {
       p.plain = with_weights(*nd.op, {});
       for (const LrpTerm& t : p.rule.terms) {
         if (t.group < 0 || t.group >= static_cast<int>(p.rule.groups.size()))
-          throw Error(fmt::format("LRP rule '{}': a term names group {} of {}", p.rule.name(), t.group,
-                                  p.rule.groups.size()));
+          throw Error(
+              fmt::format("LRP rule '{}': a term names group {} of {}", p.rule.name(), t.group, p.rule.groups.size()));
         TermPlan tp{t.input, with_weights(*nd.op, t.param), {}, t.group, t.sign};
         if (t.bias) {
           tp.bias = p.bias;
@@ -257,8 +261,8 @@ class Propagator {
         refuse(id, "a softmax between the inputs and the target has no relevance rule; explain a neuron before it");
       return;
     }
-    if (is_linear_layer(*nd.op) || nd.op->is_activation() || t == "Standardize" || t == "ClipMinMax" ||
-        t == "Concat" || t == "Slice" || t == "Add" || t == "Reshape" || t == "Transpose" || t == "Pad" || t == "MaxPool" ||
+    if (is_linear_layer(*nd.op) || nd.op->is_activation() || t == "Standardize" || t == "ClipMinMax" || t == "Concat" ||
+        t == "Slice" || t == "Add" || t == "Reshape" || t == "Transpose" || t == "Pad" || t == "MaxPool" ||
         t == "AveragePool" || t == "BatchNorm" || t == "ParticleStandardize" || t == "ParticlePool" ||
         t == "ReduceSum" || t == "ReduceMean")
       return;
@@ -271,9 +275,10 @@ class Propagator {
         refuse(id, "constant / x is not linear in x; no relevance rule");
       return;
     }
-    refuse(id, "no relevance rule for this operation (known: Dense, Conv, pooling, BatchNorm, activations, "
-               "Standardize, Concat, Add, Binary, Reshape, Transpose, Pad, ParticleStandardize, ParticleDense, "
-               "ParticlePool, ReduceSum, ReduceMean)");
+    refuse(id,
+           "no relevance rule for this operation (known: Dense, Conv, pooling, BatchNorm, activations, "
+           "Standardize, Concat, Add, Binary, Reshape, Transpose, Pad, ParticleStandardize, ParticleDense, "
+           "ParticlePool, ReduceSum, ReduceMean)");
   }
 
   // Proportional split (LRP-0 on a linear op): R_k = x_k (J_k^T (R / out)); constants in
@@ -291,8 +296,10 @@ class Propagator {
       for (Index j = 0; j < pe; ++j) {
         const Index k = e * pe + j;
         sd[k] = safe_div(R[k], out[k]);
-        if (out[k] == 0.0) s.other[static_cast<size_t>(e)] += R[k];
-        else before[static_cast<size_t>(e)] += R[k];
+        if (out[k] == 0.0)
+          s.other[static_cast<size_t>(e)] += R[k];
+        else
+          before[static_cast<size_t>(e)] += R[k];
       }
     std::vector<const Tensor*> ins;
     for (int j : nd.inputs) ins.push_back(&s.ws.values[static_cast<size_t>(j)]);
@@ -382,7 +389,9 @@ class Propagator {
         case LrpInput::Negative:
           for (Index q = 0; q < x.size(); ++q) m[q] = x[q] < 0 ? x[q] : 0.0;
           break;
-        case LrpInput::Ones: m.fill(1.0); break;
+        case LrpInput::Ones:
+          m.fill(1.0);
+          break;
         case LrpInput::Low:
         case LrpInput::High: {
           const Tensor& bound = kind == LrpInput::Low ? p.lo : p.hi;
@@ -390,7 +399,8 @@ class Propagator {
             for (Index j = 0; j < pin; ++j) m[e * pin + j] = bound[j];
           break;
         }
-        case LrpInput::Identity: break;
+        case LrpInput::Identity:
+          break;
       }
       return m;
     };
@@ -445,8 +455,10 @@ class Propagator {
           const double den = zb + st;
           sd[k] = open ? safe_div(grp.weight * R[k], den) : 0.0;
           const double h = open && den != 0.0 ? grp.weight * R[k] : 0.0;
-          if (G > 1) handed[k] += h;
-          else other += R[k] - h;
+          if (G > 1)
+            handed[k] += h;
+          else
+            other += R[k] - h;
           if (h == 0.0) continue;
           eps_part += sd[k] * st;
           bias_part += sd[k] * b;
@@ -486,7 +498,8 @@ class Propagator {
     // w_p = 0 and get exactly 0; the mask source (input 1) gets none.
     if (t == "ParticlePool") return proportional(id, s, 1);
     if (t == "ReduceSum" || t == "ReduceMean") return proportional(id, s);
-    if (t == "Concat" || t == "Slice" || t == "Reshape" || t == "Transpose" || t == "Pad" || t == "MaxPool") return route(id, s);
+    if (t == "Concat" || t == "Slice" || t == "Reshape" || t == "Transpose" || t == "Pad" || t == "MaxPool")
+      return route(id, s);
     if (t == "AveragePool" || t == "Add" || t == "Binary" || t == "BatchNorm") return proportional(id, s);
     refuse(id, "no relevance rule for this operation");
   }
@@ -562,18 +575,17 @@ ConservationSummary summarize_conservation(const LrpRelevance& r) {
     c.mean_abs_epsilon += std::abs(r.epsilon[e]);
     c.mean_abs_other += std::abs(r.other[e]);
     c.mean_output += r.output[e];
-    c.max_abs_unexplained = std::max(
-        c.max_abs_unexplained, std::abs(r.output[e] - r.input_sum[e] - r.bias[e] - r.epsilon[e] - r.other[e]));
+    c.max_abs_unexplained =
+        std::max(c.max_abs_unexplained, std::abs(r.output[e] - r.input_sum[e] - r.bias[e] - r.epsilon[e] - r.other[e]));
   }
   const double dn = static_cast<double>(n);
-  c.mean_abs_error /= dn, c.mean_abs_bias /= dn, c.mean_abs_epsilon /= dn, c.mean_abs_other /= dn,
-      c.mean_output /= dn;
+  c.mean_abs_error /= dn, c.mean_abs_bias /= dn, c.mean_abs_epsilon /= dn, c.mean_abs_other /= dn, c.mean_output /= dn;
   return c;
 }
 
 nlohmann::json ConservationSummary::to_json() const {
-  return {{"mean_abs_error", mean_abs_error},         {"mean_abs_bias", mean_abs_bias},
-          {"mean_abs_epsilon", mean_abs_epsilon},     {"mean_abs_other", mean_abs_other},
+  return {{"mean_abs_error", mean_abs_error},           {"mean_abs_bias", mean_abs_bias},
+          {"mean_abs_epsilon", mean_abs_epsilon},       {"mean_abs_other", mean_abs_other},
           {"max_abs_unexplained", max_abs_unexplained}, {"mean_output", mean_output}};
 }
 

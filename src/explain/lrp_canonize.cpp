@@ -54,8 +54,10 @@ Network canonize(const Network& net) {
       std::unique_ptr<Op> op = s.op->clone();
       Tensor* w = nullptr;
       Tensor* b = nullptr;
-      if (auto* d = dynamic_cast<Dense*>(op.get())) w = &d->weight(), b = &d->bias();
-      else if (auto* c = dynamic_cast<Conv*>(op.get())) w = &c->weight(), b = &c->bias();
+      if (auto* d = dynamic_cast<Dense*>(op.get()))
+        w = &d->weight(), b = &d->bias();
+      else if (auto* c = dynamic_cast<Conv*>(op.get()))
+        w = &c->weight(), b = &c->bias();
       const Index channels = bn.scale().size();
       const Index per = w->size() / channels;  // weights of one output channel
       if (b->size() != channels) throw Error("canonize: BatchNorm channels do not match the layer's outputs");

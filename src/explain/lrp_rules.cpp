@@ -47,8 +47,10 @@ LrpRule gamma(double gamma) {
   auto g = [gamma](double w) { return w + gamma * pos(w); };
   auto h = [gamma](double w) { return w + gamma * neg(w); };
   return {.label = "gamma",
-          .terms = {{I::Positive, g, true, 0}, {I::Negative, h, false, 0},
-                    {I::Positive, h, true, 1}, {I::Negative, g, false, 1}},
+          .terms = {{I::Positive, g, true, 0},
+                    {I::Negative, h, false, 0},
+                    {I::Positive, h, true, 1},
+                    {I::Negative, g, false, 1}},
           .groups = {{1.0, LrpGate::PositiveOutput}, {1.0, LrpGate::NegativeOutput}}};
 }
 
@@ -60,14 +62,14 @@ LrpRule gamma_positive(double gamma) {
 // z+ = x+ w+ + x- w- + b+, z- = x+ w- + x- w+ + b-; R = alpha R+ - beta R-.
 LrpRule alpha_beta(double alpha, double beta) {
   return {.label = fmt::format("alpha{}beta{}", alpha, beta),
-          .terms = {{I::Positive, pos, true, 0}, {I::Negative, neg, false, 0},
-                    {I::Positive, neg, true, 1}, {I::Negative, pos, false, 1}},
+          .terms = {{I::Positive, pos, true, 0},
+                    {I::Negative, neg, false, 0},
+                    {I::Positive, neg, true, 1},
+                    {I::Negative, pos, false, 1}},
           .groups = {{alpha, LrpGate::All}, {-beta, LrpGate::All}}};
 }
 
-LrpRule zplus() {
-  return {.label = "zplus", .terms = {{I::Positive, pos, false, 0}, {I::Negative, neg, false, 0}}};
-}
+LrpRule zplus() { return {.label = "zplus", .terms = {{I::Positive, pos, false, 0}, {I::Negative, neg, false, 0}}}; }
 
 LrpRule wsquare() {
   return {.label = "wsquare", .terms = {{I::Ones, [](double w) { return w * w; }, false}}};
@@ -115,8 +117,8 @@ LrpRule parse_lrp_rule(const std::string& name, double epsilon, double gamma) {
         !parse_number(std::string_view(name).substr(b + 4), be))
       throw Error(fmt::format("bad LRP rule '{}': expected alphaAbetaB, e.g. alpha2beta1", name));
     if (std::abs(a - be - 1.0) > 1e-12 || be < 0)
-      throw Error(fmt::format("bad LRP rule '{}': alpha - beta must be 1 and beta >= 0 (e.g. alpha1beta0, alpha2beta1)",
-                              name));
+      throw Error(
+          fmt::format("bad LRP rule '{}': alpha - beta must be 1 and beta >= 0 (e.g. alpha1beta0, alpha2beta1)", name));
     return lrp_rules::alpha_beta(a, be);
   }
   throw Error(fmt::format("unknown LRP rule '{}'; known rules: {}", name, kRuleNames));

@@ -83,8 +83,8 @@ double GaussianMixture::log_density(const double* x, double* grad, double scale)
       const auto& v = var[static_cast<size_t>(c)];
       for (Index i = 0; i < d; ++i) {
         const double u = (x[i] - mean[static_cast<size_t>(i)]) / stddev[static_cast<size_t>(i)];
-        grad[i] -= scale * resp * (u - m[static_cast<size_t>(i)]) / v[static_cast<size_t>(i)] /
-                   stddev[static_cast<size_t>(i)];
+        grad[i] -=
+            scale * resp * (u - m[static_cast<size_t>(i)]) / v[static_cast<size_t>(i)] / stddev[static_cast<size_t>(i)];
       }
     }
   }
@@ -114,8 +114,9 @@ GaussianMixture fit_gaussian_mixture(const Tensor& data, Index components, Index
   std::vector<double> u(static_cast<size_t>(n * d));
   for (Index e = 0; e < n; ++e)
     for (Index i = 0; i < d; ++i)
-      u[static_cast<size_t>(e * d + i)] = (data[rows[static_cast<size_t>(e)] * d + i] - g.mean[static_cast<size_t>(i)]) /
-                                          g.stddev[static_cast<size_t>(i)];
+      u[static_cast<size_t>(e * d + i)] =
+          (data[rows[static_cast<size_t>(e)] * d + i] - g.mean[static_cast<size_t>(i)]) /
+          g.stddev[static_cast<size_t>(i)];
   g.weight.assign(static_cast<size_t>(components), 1.0 / static_cast<double>(components));
   for (Index c = 0; c < components; ++c) {
     const Index e = rng.below(n);
@@ -292,9 +293,12 @@ double mean_log_density(const GaussianMixture& g, const MaximizeResult& r) {
 
 const char* box_name(BoxKind b) {
   switch (b) {
-    case BoxKind::DataRange: return "data";
-    case BoxKind::StdDev: return "std";
-    case BoxKind::Sample: return "sample";
+    case BoxKind::DataRange:
+      return "data";
+    case BoxKind::StdDev:
+      return "std";
+    case BoxKind::Sample:
+      return "sample";
   }
   return "?";
 }
@@ -358,8 +362,10 @@ MaximizeResult maximize(const Network& net, const Events& events, const Maximize
     }
     for (Index i = 0; i < d; ++i) {
       double& v = r.start[p * d + i];
-      if (su.held[static_cast<size_t>(i)]) v = x[rng.below(n) * d + i];  // the data's own mix of values
-      else v = rng.uniform(su.lo[static_cast<size_t>(i)], su.hi[static_cast<size_t>(i)]);
+      if (su.held[static_cast<size_t>(i)])
+        v = x[rng.below(n) * d + i];  // the data's own mix of values
+      else
+        v = rng.uniform(su.lo[static_cast<size_t>(i)], su.hi[static_cast<size_t>(i)]);
     }
   }
 
@@ -385,7 +391,8 @@ MaximizeResult maximize(const Network& net, const Events& events, const Maximize
       const double v = r.points[p * d + i];
       // Held discrete inputs never moved: their value at the range's end is no "runaway".
       r.boundary[static_cast<size_t>(p * d + i)] =
-          !su.held[static_cast<size_t>(i)] && (v == su.lo[static_cast<size_t>(i)] || v == su.hi[static_cast<size_t>(i)]);
+          !su.held[static_cast<size_t>(i)] &&
+          (v == su.lo[static_cast<size_t>(i)] || v == su.hi[static_cast<size_t>(i)]);
     }
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return r;
@@ -488,8 +495,9 @@ std::string MaximizeResult::table() const {
     t += fmt::format("  {:<20} {:>12.5g} {:>12.5g} {:>9.1f}%{}\n", inputs[static_cast<size_t>(i)],
                      lo[static_cast<size_t>(i)], hi[static_cast<size_t>(i)],
                      size() ? 100.0 * static_cast<double>(nb) / static_cast<double>(size()) : 0.0,
-                     held[static_cast<size_t>(i)] ? "  (discrete, held)"
-                     : discrete[static_cast<size_t>(i)] ? "  (discrete)" : "");
+                     held[static_cast<size_t>(i)]       ? "  (discrete, held)"
+                     : discrete[static_cast<size_t>(i)] ? "  (discrete)"
+                                                        : "");
   }
   return t;
 }

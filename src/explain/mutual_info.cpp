@@ -243,7 +243,8 @@ double ksg_prepared(const std::vector<double>& x, const std::vector<double>& y, 
   // so scanning outwards in x order stops early.
   std::vector<Index> order(static_cast<size_t>(n));
   std::iota(order.begin(), order.end(), Index{0});
-  std::sort(order.begin(), order.end(), [&](Index a, Index b) { return x[static_cast<size_t>(a)] < x[static_cast<size_t>(b)]; });
+  std::sort(order.begin(), order.end(),
+            [&](Index a, Index b) { return x[static_cast<size_t>(a)] < x[static_cast<size_t>(b)]; });
   std::vector<double> px(static_cast<size_t>(n)), py(static_cast<size_t>(n));
   for (Index i = 0; i < n; ++i) {
     px[static_cast<size_t>(i)] = x[static_cast<size_t>(order[static_cast<size_t>(i)])];
@@ -293,9 +294,11 @@ double ksg_prepared(const std::vector<double>& x, const std::vector<double>& y, 
     const double eps = best[static_cast<size_t>(k - 1)];
     // Points strictly closer than eps in each marginal, excluding the point itself.
     const Index nx = static_cast<Index>(std::lower_bound(px.begin(), px.end(), xi + eps) -
-                                        std::upper_bound(px.begin(), px.end(), xi - eps)) - 1;
+                                        std::upper_bound(px.begin(), px.end(), xi - eps)) -
+                     1;
     const Index ny = static_cast<Index>(std::lower_bound(sy.begin(), sy.end(), yi + eps) -
-                                        std::upper_bound(sy.begin(), sy.end(), yi - eps)) - 1;
+                                        std::upper_bound(sy.begin(), sy.end(), yi - eps)) -
+                     1;
     sum += psi[static_cast<size_t>(std::max<Index>(nx, 0) + 1)] + psi[static_cast<size_t>(std::max<Index>(ny, 0) + 1)];
   }
   const double mi = psi[static_cast<size_t>(k)] + psi[static_cast<size_t>(n)] - sum / static_cast<double>(n);
@@ -303,7 +306,8 @@ double ksg_prepared(const std::vector<double>& x, const std::vector<double>& y, 
 }
 
 void check_options(const MutualInfoOptions& o) {
-  if (o.bins < 2 || o.bins > 1000) throw Error(fmt::format("the number of bins must be between 2 and 1000, not {}", o.bins));
+  if (o.bins < 2 || o.bins > 1000)
+    throw Error(fmt::format("the number of bins must be between 2 and 1000, not {}", o.bins));
   if (o.k < 1) throw Error(fmt::format("the KSG neighbour count k must be at least 1, not {}", o.k));
   if (o.knn_events < 0) throw Error("the number of KSG events must not be negative");
 }
@@ -335,7 +339,8 @@ void fill_group(const std::vector<BinnedColumn>& rows, Index first, Index count,
   const Index n = static_cast<Index>(rows[0].index.size());
   std::vector<Index> start(static_cast<size_t>(count) + 1, 0);
   for (Index g = 0; g < count; ++g)
-    start[static_cast<size_t>(g) + 1] = start[static_cast<size_t>(g)] + rows[static_cast<size_t>(first + g)].bins * width;
+    start[static_cast<size_t>(g) + 1] =
+        start[static_cast<size_t>(g)] + rows[static_cast<size_t>(first + g)].bins * width;
   hist.assign(static_cast<size_t>(start[static_cast<size_t>(count)]), 0);
   for (Index b0 = 0; b0 < n; b0 += kBlock) {
     const Index b1 = std::min(n, b0 + kBlock);
@@ -359,7 +364,8 @@ void binned_matrix(const std::vector<BinnedColumn>& rows, const std::vector<Binn
   if (na == 0 || nb == 0) return;
   const Index n = static_cast<Index>(rows[0].index.size());
   std::vector<Index> coff(static_cast<size_t>(nb) + 1, 0);
-  for (Index v = 0; v < nb; ++v) coff[static_cast<size_t>(v) + 1] = coff[static_cast<size_t>(v)] + cols[static_cast<size_t>(v)].bins;
+  for (Index v = 0; v < nb; ++v)
+    coff[static_cast<size_t>(v) + 1] = coff[static_cast<size_t>(v)] + cols[static_cast<size_t>(v)].bins;
   const Index width = coff[static_cast<size_t>(nb)];
   // Variables event-major with their offsets folded in; 16-bit when they fit (half the
   // memory traffic).
@@ -420,9 +426,11 @@ void ksg_matrix(const std::vector<std::vector<double>>& rows, const std::vector<
   // every pair and the order of the work does not matter.
   std::vector<std::vector<double>> pr(static_cast<size_t>(na)), pc(static_cast<size_t>(nb));
   for (Index a = 0; a < na; ++a)
-    pr[static_cast<size_t>(a)] = ksg_prepare(rows[static_cast<size_t>(a)], o.seed + 1000003ULL * static_cast<std::uint64_t>(a + 1));
+    pr[static_cast<size_t>(a)] =
+        ksg_prepare(rows[static_cast<size_t>(a)], o.seed + 1000003ULL * static_cast<std::uint64_t>(a + 1));
   for (Index v = 0; v < nb; ++v)
-    pc[static_cast<size_t>(v)] = ksg_prepare(cols[static_cast<size_t>(v)], o.seed + 7919ULL * static_cast<std::uint64_t>(v + 1) + 17ULL);
+    pc[static_cast<size_t>(v)] =
+        ksg_prepare(cols[static_cast<size_t>(v)], o.seed + 7919ULL * static_cast<std::uint64_t>(v + 1) + 17ULL);
   const std::vector<double> psi = digamma_table(static_cast<Index>(rows[0].size()) + 1);
   parallel_for(na * nb, [&](Index p) {
     const Index a = p / nb, v = p % nb;
@@ -556,7 +564,8 @@ MutualInfoResult mutual_info_matrix(const Tensor& rows, const std::vector<std::s
   check_options(o);
   if (rows.events() != cols.events())
     throw Error(fmt::format("mutual information: {} events against {}", rows.events(), cols.events()));
-  if (static_cast<Index>(row_names.size()) != rows.per_event() || static_cast<Index>(col_names.size()) != cols.per_event())
+  if (static_cast<Index>(row_names.size()) != rows.per_event() ||
+      static_cast<Index>(col_names.size()) != cols.per_event())
     throw Error("mutual information: names do not match the columns");
   MutualInfoResult r;
   r.estimator = o.estimator;
@@ -625,8 +634,8 @@ std::vector<std::string> expand_neurons(const Network& net, const std::vector<st
                        std::all_of(base.begin() + 1, base.end(), [](char ch) { return ch >= '0' && ch <= '9'; });
     if (all || whole_layer) {
       if (layers.empty())
-        throw Error(fmt::format("'{}': this network is not a plain stack, so it has no layers; name neurons as NODE[j]",
-                                item));
+        throw Error(
+            fmt::format("'{}': this network is not a plain stack, so it has no layers; name neurons as NODE[j]", item));
       size_t first = 1, last = layers.size() - 1;
       if (whole_layer) {
         const size_t k = static_cast<size_t>(std::stoll(base.substr(1)));
@@ -651,7 +660,8 @@ MutualInfoResult mutual_info(const Network& net, const Events& events, const Mut
   std::vector<std::string> variables = o.variables;
   if (variables.empty())
     for (size_t k = 0; k < events.inputs().size(); ++k)
-      if (events.flat()) variables.insert(variables.end(), events.feature_names(k).begin(), events.feature_names(k).end());
+      if (events.flat())
+        variables.insert(variables.end(), events.feature_names(k).begin(), events.feature_names(k).end());
   const EvalOptions eval{.batch = o.batch};
   const std::vector<std::string> names = expand_neurons(net, neuron_list);
   if (names.empty()) throw Error("no neurons to analyse");
@@ -751,10 +761,12 @@ MutualInfoResult mutual_info(const Network& net, const Events& events, const Mut
   const size_t kChunk = static_cast<size_t>(std::clamp<Index>((Index{1} << 26) / std::max<Index>(n, 1), 1, 128));
   for (size_t begin = 0; begin < refs.size(); begin += kChunk) {
     const size_t end = std::min(refs.size(), begin + kChunk);
-    std::vector<NeuronRef> chunk(refs.begin() + static_cast<std::ptrdiff_t>(begin), refs.begin() + static_cast<std::ptrdiff_t>(end));
+    std::vector<NeuronRef> chunk(refs.begin() + static_cast<std::ptrdiff_t>(begin),
+                                 refs.begin() + static_cast<std::ptrdiff_t>(end));
     const auto vals = columns_of(evaluate(net, inputs, chunk, eval));
     parallel_for(static_cast<Index>(chunk.size()), [&](Index j) {
-      a[begin + static_cast<size_t>(j)] = bin_column(vals[static_cast<size_t>(j)], o, names[begin + static_cast<size_t>(j)]);
+      a[begin + static_cast<size_t>(j)] =
+          bin_column(vals[static_cast<size_t>(j)], o, names[begin + static_cast<size_t>(j)]);
     });
   }
   for (const auto& c : a) {
@@ -796,7 +808,8 @@ nlohmann::json MutualInfoResult::to_json() const {
   j["nmi"] = nmi;
   j["mi_nats"] = mi;
   j["estimator"] = to_string(estimator);
-  j["score"] = estimator == MiEstimator::Binned ? "I(X;Y)/sqrt(H(X)H(Y))" : "sqrt(1-exp(-2I)) (information coefficient)";
+  j["score"] =
+      estimator == MiEstimator::Binned ? "I(X;Y)/sqrt(H(X)H(Y))" : "sqrt(1-exp(-2I)) (information coefficient)";
   j["events"] = events;
   if (estimator == MiEstimator::Binned) {
     j["binning"] = to_string(binning);

@@ -155,7 +155,8 @@ Aggregation aggregate(const std::vector<std::string>& features, const Tensor& sc
     auto& mean = a.profile_mean[static_cast<size_t>(j)];
     auto& count = a.profile_count[static_cast<size_t>(j)];
     edges.resize(static_cast<size_t>(bins + 1));
-    for (Index b = 0; b <= bins; ++b) edges[static_cast<size_t>(b)] = lo + (hi - lo) * static_cast<double>(b) / static_cast<double>(bins);
+    for (Index b = 0; b <= bins; ++b)
+      edges[static_cast<size_t>(b)] = lo + (hi - lo) * static_cast<double>(b) / static_cast<double>(bins);
     mean.assign(static_cast<size_t>(bins), 0.0);
     count.assign(static_cast<size_t>(bins), 0.0);
     for (Index e = 0; e < N; ++e) {
@@ -195,7 +196,8 @@ void combine_nested(const std::vector<Aggregation>& m, std::vector<std::vector<d
   for (size_t i = 0; i < k; ++i) {
     std::vector<const std::vector<double>*> v;
     for (const auto& a : m) {
-      if ((a.*field).size() != k) throw Error("the models' aggregations differ in size: are they the same architecture?");
+      if ((a.*field).size() != k)
+        throw Error("the models' aggregations differ in size: are they the same architecture?");
       v.push_back(&(a.*field)[i]);
     }
     std::vector<double> s;
@@ -248,7 +250,8 @@ std::string AggregateSummary::table(Index rows) const {
   for (size_t i = 0; i < n; ++i) w = std::max(w, mean.features[order[i]].size());
   std::string out = fmt::format("mean normalized relevance{} ({} of {} features):\n",
                                 models > 1 ? fmt::format(" (mean +- std over {} models)", models) : "", n, F);
-  out += fmt::format("  {:>4}  {:<{}}  {:>10}{}", "rank", "feature", w, "MNR", models > 1 ? fmt::format("  {:>9}", "std") : "");
+  out += fmt::format("  {:>4}  {:<{}}  {:>10}{}", "rank", "feature", w, "MNR",
+                     models > 1 ? fmt::format("  {:>9}", "std") : "");
   const bool cls = mean.mnr_class.size() == 2;
   if (cls) out += fmt::format("  {:>10}  {:>10}", "MNR(sig)", "MNR(bkg)");
   out += fmt::format("  {:>11}\n", "mean score");
@@ -312,7 +315,8 @@ nlohmann::json AggregateSummary::to_json() const {
   j["mean_relevance"] = ms;
   nlohmann::json prof = nlohmann::json::object();
   for (size_t i = 0; i < mean.features.size(); ++i) {
-    nlohmann::json p{{"edges", mean.profile_edges[i]}, {"mean", mean.profile_mean[i]}, {"count", mean.profile_count[i]}};
+    nlohmann::json p{
+        {"edges", mean.profile_edges[i]}, {"mean", mean.profile_mean[i]}, {"count", mean.profile_count[i]}};
     if (models > 1) p["std"] = std.profile_mean[i];
     prof[mean.features[i]] = p;
   }

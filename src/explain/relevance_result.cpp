@@ -210,9 +210,10 @@ nlohmann::json AttributionResult::to_json() const {
 std::string AttributionResult::table() const {
   std::string s = fmt::format("{}\n{} on {} events", note, method, events);
   if (integrated_gradients())
-    s += fmt::format(" (baseline {}, {} Gauss-Legendre points); completeness |sum A - (f(x) - f(baseline))|: "
-                     "mean {:.3g}, max {:.3g}, max relative {:.3g}",
-                     baseline, steps, mean_abs_completeness, max_abs_completeness, max_relative_completeness);
+    s += fmt::format(
+        " (baseline {}, {} Gauss-Legendre points); completeness |sum A - (f(x) - f(baseline))|: "
+        "mean {:.3g}, max {:.3g}, max relative {:.3g}",
+        baseline, steps, mean_abs_completeness, max_abs_completeness, max_relative_completeness);
   s += fmt::format("\n{}", summary.table(rows));
   for (const auto& f : profiles) s += fmt::format("\n{}", summary.profile_table(f));
   return s;

@@ -16,16 +16,15 @@ namespace {
 constexpr Index kChunk = 2048;  // events per accumulation chunk (fixed: determinism)
 }
 
-std::string convention_name(TaylorConvention c) {
-  return c == TaylorConvention::Monomial ? "monomial" : "derivative";
-}
+std::string convention_name(TaylorConvention c) { return c == TaylorConvention::Monomial ? "monomial" : "derivative"; }
 
 TaylorConvention parse_convention(const std::string& text) {
   if (text == "monomial") return TaylorConvention::Monomial;
   if (text == "derivative") return TaylorConvention::Derivative;
-  throw Error(fmt::format("unknown Taylor convention '{}': expected monomial (Taylor-monomial coefficients, as "
-                          "tayloranalysis) or derivative (plain derivatives, as Wunsch et al. 2018)",
-                          text));
+  throw Error(
+      fmt::format("unknown Taylor convention '{}': expected monomial (Taylor-monomial coefficients, as "
+                  "tayloranalysis) or derivative (plain derivatives, as Wunsch et al. 2018)",
+                  text));
 }
 
 std::string feature_name(const std::vector<std::string>& variables) {
@@ -65,7 +64,8 @@ void TaylorAccumulator::add(const DerivativeTile& t, std::span<const double> lab
 
 void TaylorAccumulator::merge(const TaylorAccumulator& o) {
   if (o.features() != features()) throw Error("taylor: merging sums over different features");
-  for (size_t k = 0; k < all.size(); ++k) all[k] += o.all[k], signal[k] += o.signal[k], background[k] += o.background[k];
+  for (size_t k = 0; k < all.size(); ++k)
+    all[k] += o.all[k], signal[k] += o.signal[k], background[k] += o.background[k];
   weight += o.weight, weight_signal += o.weight_signal, weight_background += o.weight_background;
 }
 
@@ -100,9 +100,9 @@ TaylorResult taylor(const Network& net, const Events& events, const TaylorOption
       if (r.order >= 3) {
         auto tl = triple_list(n);
         for (Index t = 0; t < triple_count(n); ++t)
-          r.coefficient_names.push_back(feature_name({names[static_cast<size_t>(tl[3 * t])],
-                                                      names[static_cast<size_t>(tl[3 * t + 1])],
-                                                      names[static_cast<size_t>(tl[3 * t + 2])]}));
+          r.coefficient_names.push_back(
+              feature_name({names[static_cast<size_t>(tl[3 * t])], names[static_cast<size_t>(tl[3 * t + 1])],
+                            names[static_cast<size_t>(tl[3 * t + 2])]}));
       }
     }
   }
@@ -120,7 +120,8 @@ TaylorResult taylor(const Network& net, const std::vector<Tensor>& inputs, std::
   const Index N = inputs.empty() ? 0 : inputs[0].events();
   if (N == 0) throw Error("taylor: no events");
   if (!labels.empty() && static_cast<Index>(labels.size()) != N) throw Error("taylor: one label per event is needed");
-  if (!weights.empty() && static_cast<Index>(weights.size()) != N) throw Error("taylor: one weight per event is needed");
+  if (!weights.empty() && static_cast<Index>(weights.size()) != N)
+    throw Error("taylor: one weight per event is needed");
   const Index n = static_cast<Index>(plan.variables.size());
   const Index P2 = o.order >= 2 ? pair_count(n) : 0, P3 = o.order >= 3 ? triple_count(n) : 0;
   const Index F = n + P2 + P3;
@@ -230,7 +231,8 @@ TaylorResult taylor(const Network& net, const std::vector<Tensor>& inputs, std::
 }
 
 Index TaylorResult::top_count(double percent) const {
-  if (!(percent > 0 && percent <= 100)) throw Error(fmt::format("the top percentage must be in (0, 100], got {}", percent));
+  if (!(percent > 0 && percent <= 100))
+    throw Error(fmt::format("the top percentage must be in (0, 100], got {}", percent));
   const auto F = static_cast<double>(features.size());
   auto k = static_cast<Index>(std::ceil(percent / 100.0 * F - 1e-9));
   return std::clamp<Index>(k, 1, static_cast<Index>(features.size()));
@@ -257,8 +259,8 @@ std::string TaylorResult::table(Index rows, double top_percent) const {
                                            format_double(weight_background))
                              : "");
   size_t width = 7;
-  const Index shown = rows > 0 ? std::min<Index>(rows, static_cast<Index>(features.size()))
-                               : static_cast<Index>(features.size());
+  const Index shown =
+      rows > 0 ? std::min<Index>(rows, static_cast<Index>(features.size())) : static_cast<Index>(features.size());
   for (Index i = 0; i < shown; ++i) width = std::max(width, features[static_cast<size_t>(i)].name.size());
   s += fmt::format("{:>5}  {:<{}}  {:>5}  {:>12}  {:>7}  {:>7}", "rank", "feature", width, "order", "<|t|>", "share",
                    "cumul.");
@@ -302,8 +304,8 @@ nlohmann::json TaylorResult::to_json(double top_percent) const {
   j["variables"] = variables;
   nlohmann::json fs = nlohmann::json::array();
   for (const auto& f : features) {
-    nlohmann::json x = {{"name", f.name}, {"variables", f.variables}, {"order", f.order}, {"value", f.value},
-                        {"share", f.share}};
+    nlohmann::json x = {
+        {"name", f.name}, {"variables", f.variables}, {"order", f.order}, {"value", f.value}, {"share", f.share}};
     if (per_class) {
       x["signal"] = f.signal;
       x["background"] = f.background;
@@ -366,10 +368,11 @@ std::string TaylorSelection::table() const {
     for (size_t i = 0; i < v.size(); ++i) out += (i ? "," : "") + v[i];
     return out;
   };
-  std::string s = fmt::format("top {}% of {} features ({} features, {} convention, order <= {}) involve {} of {} "
-                              "variables:\n  {}\ninverted selection ({}):\n  {}\n",
-                              percent, total_features, features, convention_name(convention), order, selected.size(),
-                              variables.size(), join(selected), inverted.size(), join(inverted));
+  std::string s = fmt::format(
+      "top {}% of {} features ({} features, {} convention, order <= {}) involve {} of {} "
+      "variables:\n  {}\ninverted selection ({}):\n  {}\n",
+      percent, total_features, features, convention_name(convention), order, selected.size(), variables.size(),
+      join(selected), inverted.size(), join(inverted));
   for (const auto& note : notes) s += "note: " + note + "\n";
   return s;
 }

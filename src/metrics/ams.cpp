@@ -13,8 +13,7 @@ double ams(double s, double b, double br) {
   const double denom = b + br;
   if (!(denom > 0.0))
     throw Error(fmt::format("AMS needs b + br > 0 (b = {}, br = {}); negative weights can cause this", b, br));
-  if (!(s > -denom))
-    throw Error(fmt::format("AMS needs s > -(b + br) (s = {}, b = {}, br = {})", s, b, br));
+  if (!(s > -denom)) throw Error(fmt::format("AMS needs s > -(b + br) (s = {}, b = {}, br = {})", s, b, br));
   // log1p keeps precision for s << b, where the bracket is a difference of nearly equal terms.
   const double radicand = 2.0 * ((s + denom) * std::log1p(s / denom) - s);
   // The bracket is >= 0 mathematically (convexity); round-off can make it -1e-17.

@@ -38,11 +38,10 @@ struct CompensatedSum {
 
 }  // namespace
 
-SortedSums sorted_sums(std::span<const double> scores, std::span<const double> labels,
-                       std::span<const double> weights, const std::string& what) {
+SortedSums sorted_sums(std::span<const double> scores, std::span<const double> labels, std::span<const double> weights,
+                       const std::string& what) {
   const size_t n = scores.size();
-  if (labels.size() != n)
-    throw Error(fmt::format("{}: {} scores but {} labels", what, n, labels.size()));
+  if (labels.size() != n) throw Error(fmt::format("{}: {} scores but {} labels", what, n, labels.size()));
   if (!weights.empty() && weights.size() != n)
     throw Error(fmt::format("{}: {} scores but {} weights", what, n, weights.size()));
   if (n == 0) throw Error(fmt::format("{}: no events", what));
@@ -64,9 +63,8 @@ SortedSums sorted_sums(std::span<const double> scores, std::span<const double> l
   };
   std::vector<Key> keys(n);
   for (size_t i = 0; i < n; ++i) keys[i] = {scores[i], static_cast<std::int64_t>(i)};
-  std::sort(keys.begin(), keys.end(), [](const Key& a, const Key& b) {
-    return a.score > b.score || (a.score == b.score && a.index < b.index);
-  });
+  std::sort(keys.begin(), keys.end(),
+            [](const Key& a, const Key& b) { return a.score > b.score || (a.score == b.score && a.index < b.index); });
 
   SortedSums out;
   CompensatedSum sig, bkg;
@@ -101,8 +99,8 @@ using metrics_detail::SortedSums;
 
 void require_both_classes(const SortedSums& g, const char* what) {
   if (g.n_sig == 0 || g.n_bkg == 0)
-    throw Error(fmt::format("{} needs both signal and background events (got {} signal, {} background)", what,
-                            g.n_sig, g.n_bkg));
+    throw Error(fmt::format("{} needs both signal and background events (got {} signal, {} background)", what, g.n_sig,
+                            g.n_bkg));
   // With negative weights a class can sum to zero; the fractions would then be 0/0.
   if (g.total_sig == 0.0 || g.total_bkg == 0.0)
     throw Error(fmt::format("{}: the {} weights sum to zero", what, g.total_sig == 0.0 ? "signal" : "background"));
@@ -110,8 +108,7 @@ void require_both_classes(const SortedSums& g, const char* what) {
 
 }  // namespace
 
-RocCurve roc_curve(std::span<const double> scores, std::span<const double> labels,
-                   std::span<const double> weights) {
+RocCurve roc_curve(std::span<const double> scores, std::span<const double> labels, std::span<const double> weights) {
   SortedSums g = metrics_detail::sorted_sums(scores, labels, weights, "ROC");
   require_both_classes(g, "ROC");
   RocCurve roc;

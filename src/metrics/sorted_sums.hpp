@@ -16,13 +16,13 @@ struct SortedSums {
   std::vector<double> bkg;     // cumulative background weight with score >= scores[k]
   double total_sig = 0.0;      // == sig.back() (kept separately for readability)
   double total_bkg = 0.0;
-  long long n_sig = 0;         // unweighted event counts
+  long long n_sig = 0;  // unweighted event counts
   long long n_bkg = 0;
 };
 
 // Validates the inputs (equal lengths, labels exactly 0 or 1, no NaN scores or weights;
 // `what` names the caller in error messages) and builds the groups. `weights` may be empty.
-SortedSums sorted_sums(std::span<const double> scores, std::span<const double> labels,
-                       std::span<const double> weights, const std::string& what);
+SortedSums sorted_sums(std::span<const double> scores, std::span<const double> labels, std::span<const double> weights,
+                       const std::string& what);
 
 }  // namespace unbox::metrics_detail

@@ -143,13 +143,22 @@ void dense_product(Index rows, Index k, Index n, const double* x, Index ldx, con
     const int valid_last = static_cast<int>(std::min<Index>(kWidth, n - (v + c - 1) * kWidth));
     const double* b = bias ? bias + j : nullptr;
     switch (c) {
-      case 1: column_block<1>(rows, k, x, ldx, packed + j, np, b, y + j, ldy, accumulate, valid_last); break;
-      case 2: column_block<2>(rows, k, x, ldx, packed + j, np, b, y + j, ldy, accumulate, valid_last); break;
-      case 3: column_block<3>(rows, k, x, ldx, packed + j, np, b, y + j, ldy, accumulate, valid_last); break;
+      case 1:
+        column_block<1>(rows, k, x, ldx, packed + j, np, b, y + j, ldy, accumulate, valid_last);
+        break;
+      case 2:
+        column_block<2>(rows, k, x, ldx, packed + j, np, b, y + j, ldy, accumulate, valid_last);
+        break;
+      case 3:
+        column_block<3>(rows, k, x, ldx, packed + j, np, b, y + j, ldy, accumulate, valid_last);
+        break;
 #if !defined(__AVX512F__) && !(defined(__AVX2__) && defined(__FMA__))
-      case 4: column_block<4>(rows, k, x, ldx, packed + j, np, b, y + j, ldy, accumulate, valid_last); break;
+      case 4:
+        column_block<4>(rows, k, x, ldx, packed + j, np, b, y + j, ldy, accumulate, valid_last);
+        break;
 #endif
-      default: break;
+      default:
+        break;
     }
   }
 }

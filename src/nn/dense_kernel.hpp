@@ -25,8 +25,8 @@ void pack_transposed(const double* w, Index n, Index k, double* out);
 void pack_rows(const double* w, Index k, Index n, double* out);
 
 // Y = X P (+ bias when given), or Y += X P when accumulate. ldx, ldy: row strides.
-void dense_product(Index rows, Index k, Index n, const double* x, Index ldx, const double* packed,
-                   const double* bias, double* y, Index ldy, bool accumulate);
+void dense_product(Index rows, Index k, Index n, const double* x, Index ldx, const double* packed, const double* bias,
+                   double* y, Index ldy, bool accumulate);
 
 // Benchmarks and tests only: when true, Dense uses the previous Eigen GEMM path instead (for
 // A/B measurements in one process and for checking the kernel against it). Not thread-safe

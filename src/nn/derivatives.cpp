@@ -34,9 +34,9 @@
 #include <algorithm>
 #include <cmath>
 
+#include "nn/event_tiles.hpp"
 #include "unbox/derivatives.hpp"
 #include "unbox/ops.hpp"
-#include "nn/event_tiles.hpp"
 
 namespace unbox {
 
@@ -52,8 +52,9 @@ std::vector<Index> triple_list(Index n) {
 namespace {
 
 const Activation* as_activation(const Node& n) {
-  return n.op && n.op->derivative_kind() == Op::DerivativeKind::Elementwise ? dynamic_cast<const Activation*>(n.op.get())
-                                                                              : nullptr;
+  return n.op && n.op->derivative_kind() == Op::DerivativeKind::Elementwise
+             ? dynamic_cast<const Activation*>(n.op.get())
+             : nullptr;
 }
 bool is_smooth(const Node& n) {
   const Activation* a = as_activation(n);
@@ -65,12 +66,12 @@ struct Schedule {
   int target = -1;
   Index index = 0;
   int order = 1;
-  Index n = 0;                     // variables
-  std::vector<Index> offset;       // per input position: first variable
-  std::vector<bool> anc;           // ancestors of the target
-  std::vector<bool> anc_seed;      // ancestors of the node the reverse pass starts from
-  bool shortcut = false;           // piecewise-linear below the target (see above)
-  int shortcut_node = -1;          // node whose gradient is taken in the shortcut
+  Index n = 0;                 // variables
+  std::vector<Index> offset;   // per input position: first variable
+  std::vector<bool> anc;       // ancestors of the target
+  std::vector<bool> anc_seed;  // ancestors of the node the reverse pass starts from
+  bool shortcut = false;       // piecewise-linear below the target (see above)
+  int shortcut_node = -1;      // node whose gradient is taken in the shortcut
   const Activation* shortcut_act = nullptr;
   std::vector<bool> need_j;        // forward Jacobian (and K at third order)
   std::vector<bool> need_v;        // derivative of the adjoint
@@ -167,9 +168,9 @@ Shape batched(Index rows, const Shape& event_shape) {
 // Per-thread buffers, reused across tiles: after the first tile nothing allocates.
 struct Engine {
   Workspace ws;
-  std::vector<Tensor> J, K, V;     // per node: [B*n, ...], [B*P2, ...], [B*n, ...]
-  std::vector<bool> kzero;         // K of the node is identically zero
-  std::vector<Tensor> rep_in;      // primal values replicated per component (for backward)
+  std::vector<Tensor> J, K, V;  // per node: [B*n, ...], [B*P2, ...], [B*n, ...]
+  std::vector<bool> kzero;      // K of the node is identically zero
+  std::vector<Tensor> rep_in;   // primal values replicated per component (for backward)
   Tensor rep_out, seed;
   std::vector<double> d1, d2, d3;  // activation derivatives at the primal point
   MatrixRM JJ, Kc, M, Nn, A;       // per-event work matrices
@@ -182,8 +183,8 @@ void activation_derivatives(const Activation& act, const Tensor& z, Engine& E) {
   E.d1.resize(static_cast<size_t>(m));
   E.d2.resize(static_cast<size_t>(m));
   E.d3.resize(static_cast<size_t>(m));
-  for (Index i = 0; i < m; ++i) act.derivatives(z[i], E.d1[static_cast<size_t>(i)], E.d2[static_cast<size_t>(i)],
-                                                E.d3[static_cast<size_t>(i)]);
+  for (Index i = 0; i < m; ++i)
+    act.derivatives(z[i], E.d1[static_cast<size_t>(i)], E.d2[static_cast<size_t>(i)], E.d3[static_cast<size_t>(i)]);
 }
 
 // rows [e*comps, (e+1)*comps) of `t` scaled column-wise by d[e*w .. e*w+w) (elementwise chain rule)
@@ -326,7 +327,8 @@ void run_tile(const Network& net, const Schedule& S, const std::vector<const Ten
             const Index r = (e * n + c) * w;
             for (Index q = 0; q < w; ++q) {
               double v = E.d1[static_cast<size_t>(e * w + q)] * Vi[r + q];
-              if (curved) v += E.d2[static_cast<size_t>(e * w + q)] * u[e * w + q] * E.J[static_cast<size_t>(zi)][r + q];
+              if (curved)
+                v += E.d2[static_cast<size_t>(e * w + q)] * u[e * w + q] * E.J[static_cast<size_t>(zi)][r + q];
               Vz[r + q] += v;
             }
           }
@@ -433,8 +435,7 @@ void run_tile(const Network& net, const Schedule& S, const std::vector<const Ten
         ConstMatrixMap Ke(E.K[zi].data() + e * P2 * w, P2, w);
         E.Kc = Ke.array().rowwise() * E.c.transpose().array();
         E.M.noalias() = E.Kc * Je.transpose();
-        for (Index t = 0; t < P3; ++t, tr += 6)
-          T[t] += E.M(tr[3], tr[1]) + E.M(tr[4], tr[0]) + E.Nn(tr[5], tr[2]);
+        for (Index t = 0; t < P3; ++t, tr += 6) T[t] += E.M(tr[3], tr[1]) + E.M(tr[4], tr[0]) + E.Nn(tr[5], tr[2]);
       } else {
         for (Index t = 0; t < P3; ++t, tr += 6) T[t] += E.Nn(tr[5], tr[2]);
       }

@@ -5,10 +5,10 @@
 #include <algorithm>
 #include <exception>
 
+#include "nn/event_tiles.hpp"
 #include "unbox/data.hpp"
 #include "unbox/events.hpp"
 #include "unbox/network.hpp"
-#include "nn/event_tiles.hpp"
 
 namespace unbox {
 

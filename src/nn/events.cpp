@@ -55,9 +55,10 @@ Events::Events(const Network& model, Dataset data, const Binding& b) : data_(fir
   const auto& ids = model.input_nodes();
   if (ids.empty()) throw Error("the model has no inputs");
   if (!b.columns.empty() && ids.size() != 1)
-    throw Error(fmt::format("data columns can be chosen only for a model with one flat input; this model has {} "
-                            "inputs (they are bound by name)",
-                            ids.size()));
+    throw Error(
+        fmt::format("data columns can be chosen only for a model with one flat input; this model has {} "
+                    "inputs (they are bound by name)",
+                    ids.size()));
   const Dataset& d = data_;
   for (size_t k = 0; k < ids.size(); ++k) {
     const Node& n = model.node(ids[k]);
@@ -112,9 +113,10 @@ Events::Events(const Network& model, Dataset data, const Binding& b) : data_(fir
         names_.push_back(cols);
         how = "positional";
       } else {
-        throw Error(fmt::format("'{}' lacks the model's input column{} {} (choose the data columns that feed the "
-                                "input to map other names)",
-                                d.source, missing.size() > 1 ? "s" : "", quoted_list(missing)));
+        throw Error(
+            fmt::format("'{}' lacks the model's input column{} {} (choose the data columns that feed the "
+                        "input to map other names)",
+                        d.source, missing.size() > 1 ? "s" : "", quoted_list(missing)));
       }
     }
     if (k == 0) how_ = how;
@@ -143,8 +145,7 @@ void Events::check_model(const Network& model, std::string_view method) const {
   if (!same) throw Error(fmt::format("{}: the events were bound to a model with other inputs", method));
 }
 
-std::vector<double> column_or_neuron(const Network* model, const Events& events, const std::string& name,
-                                     Index batch) {
+std::vector<double> column_or_neuron(const Network* model, const Events& events, const std::string& name, Index batch) {
   const Dataset& d = events.data();
   std::vector<double> v;
   bool found = false;
@@ -170,8 +171,8 @@ std::vector<double> column_or_neuron(const Network* model, const Events& events,
                               model ? " nor a neuron of the model (output, output:pre, LkNj, NODE[j])" : ""));
     const Tensor& t = d.get(name);
     if (t.rank() != 1)
-      throw Error(fmt::format("'{}' in '{}' is an array of shape {}, not a column", name, d.source,
-                              shape_string(t.shape())));
+      throw Error(
+          fmt::format("'{}' in '{}' is an array of shape {}, not a column", name, d.source, shape_string(t.shape())));
     v = t.values();
   }
   for (size_t e = 0; e < v.size(); ++e)

@@ -50,7 +50,8 @@ void check_attributes(const nlohmann::json& a, const std::string& key, std::uint
     for (const auto& v : a) check_attributes(v, key, product, bad);
   } else if (a.is_number_integer()) {
     const auto v = a.get<std::int64_t>();
-    if (v < 0 && is_size_attribute(key)) throw bad(fmt::format("attribute '{}' = {} (a size cannot be negative)", key, v));
+    if (v < 0 && is_size_attribute(key))
+      throw bad(fmt::format("attribute '{}' = {} (a size cannot be negative)", key, v));
     const std::uint64_t magnitude = v < 0 ? static_cast<std::uint64_t>(-(v + 1)) + 1 : static_cast<std::uint64_t>(v);
     if (magnitude > 1) product = saturating_product(product, magnitude);
   } else if (a.is_number_float() && is_size_attribute(key)) {
@@ -72,7 +73,8 @@ void check_metadata(const nlohmann::json& m, const std::function<Error(const std
     for (const char* key : {"data", "label", "weight", "loss"})
       if (t.contains(key) && !t[key].is_string())
         throw bad(fmt::format("metadata field 'training.{}' is {}, expected a string", key, t[key].type_name()));
-    for (const char* key : {"train_events", "validation_events", "best_epoch", "epochs_run", "batch", "seed", "threads"})
+    for (const char* key :
+         {"train_events", "validation_events", "best_epoch", "epochs_run", "batch", "seed", "threads"})
       if (t.contains(key) && !t[key].is_number_integer())
         throw bad(fmt::format("metadata field 'training.{}' is {}, expected an integer", key, t[key].type_name()));
     for (const char* key : {"best_val_auc", "best_val_loss", "l1", "l2", "validation_fraction"})
@@ -166,8 +168,9 @@ Network load_network(const std::string& path) {
       std::vector<int> ins;
       for (const auto& name : j.at("inputs")) {
         int id = net.find_node(name.get<std::string>());
-        if (id < 0) throw bad(fmt::format("node '{}' refers to unknown node '{}'", j.at("name").get<std::string>(),
-                                          name.get<std::string>()));
+        if (id < 0)
+          throw bad(fmt::format("node '{}' refers to unknown node '{}'", j.at("name").get<std::string>(),
+                                name.get<std::string>()));
         ins.push_back(id);
       }
       const std::string type = j.at("type").get<std::string>();
@@ -176,7 +179,9 @@ Network load_network(const std::string& path) {
         continue;
       }
       const std::string node_name = j.at("name").get<std::string>();
-      auto node_bad = [&](const std::string& what) { return bad(fmt::format("node '{}' ({}): {}", node_name, type, what)); };
+      auto node_bad = [&](const std::string& what) {
+        return bad(fmt::format("node '{}' ({}): {}", node_name, type, what));
+      };
       // Sizes first, against the file and the budget, so that a lying header allocates nothing.
       const auto& tensors = j.at("tensors");
       if (!tensors.is_array()) throw node_bad("'tensors' is not a list");
@@ -209,12 +214,14 @@ Network load_network(const std::string& path) {
         throw node_bad(fmt::format("attributes {} describe more memory than is available", j.at("attributes").dump()));
       }
       auto params = op->parameters();
-      if (tensors.size() != params.size()) throw bad(fmt::format("node '{}' has the wrong tensors", j.at("name").get<std::string>()));
+      if (tensors.size() != params.size())
+        throw bad(fmt::format("node '{}' has the wrong tensors", j.at("name").get<std::string>()));
       for (size_t p = 0; p < params.size(); ++p) {
         Shape s = tensors[p].at("shape").get<Shape>();
         if (s != params[p].value->shape())
           throw bad(fmt::format("tensor {} of node '{}' has shape {}, expected {}", params[p].name,
-                                j.at("name").get<std::string>(), shape_string(s), shape_string(params[p].value->shape())));
+                                j.at("name").get<std::string>(), shape_string(s),
+                                shape_string(params[p].value->shape())));
         size_t bytes = static_cast<size_t>(params[p].value->size()) * sizeof(double);
         if (offset + bytes > end) throw bad("tensor data beyond the end of the file");
         std::memcpy(params[p].value->data(), file.data() + offset, bytes);

@@ -23,8 +23,8 @@ Network& Network::operator=(const Network& o) {
 int Network::add_input(const std::string& name, const Shape& shape, std::vector<std::string> feature_names) {
   if (find_node(name) >= 0) throw Error(fmt::format("node name '{}' used twice", name));
   if (!feature_names.empty() && static_cast<Index>(feature_names.size()) != shape_size(shape))
-    throw Error(fmt::format("input '{}' of shape {} given {} feature names", name, shape_string(shape),
-                            feature_names.size()));
+    throw Error(
+        fmt::format("input '{}' of shape {} given {} feature names", name, shape_string(shape), feature_names.size()));
   if (feature_names.empty() && shape.size() == 1)
     for (Index j = 0; j < shape[0]; ++j) feature_names.push_back(fmt::format("{}{}", name, j));
   nodes_.push_back(Node{name, nullptr, {}, shape});
@@ -123,8 +123,7 @@ NeuronRef Network::output_neuron() const {
   if (width == 1) return {output_, 0};
   if (width == 2 && n.op && (n.op->type() == "Softmax" || n.op->type() == "SoftmaxAxis")) return {output_, 1};
   throw Error(fmt::format("the output '{}' has {} values (one per class); name one as output[j] (j = 0..{}){}", n.name,
-                          width, width - 1,
-                          layers().empty() ? "" : fmt::format(" or L{}Nj", layers().back().number)));
+                          width, width - 1, layers().empty() ? "" : fmt::format(" or L{}Nj", layers().back().number)));
 }
 
 namespace {
@@ -190,9 +189,10 @@ NeuronRef Network::resolve(const std::string& full) const {
       return {pre ? l.pre_node : l.post_node, j};
     }
   }
-  throw Error(fmt::format("unknown neuron '{}': expected LkNj (e.g. L2N12), LkNj:pre, output, output:pre, output[j] or "
-                          "NODE[j]",
-                          full));
+  throw Error(
+      fmt::format("unknown neuron '{}': expected LkNj (e.g. L2N12), LkNj:pre, output, output:pre, output[j] or "
+                  "NODE[j]",
+                  full));
 }
 
 std::string Network::neuron_name(const NeuronRef& ref) const {
@@ -244,8 +244,7 @@ void Network::forward(const std::vector<const Tensor*>& inputs, Workspace& ws, i
   }
 }
 
-void Network::backward(Workspace& ws, int target, const Tensor& seed,
-                       std::vector<std::vector<Tensor>>* pgrad) const {
+void Network::backward(Workspace& ws, int target, const Tensor& seed, std::vector<std::vector<Tensor>>* pgrad) const {
   std::vector<bool> need = ancestors(target);
   ws.grads.resize(nodes_.size());
   for (size_t i = 0; i < nodes_.size(); ++i)

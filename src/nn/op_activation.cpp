@@ -26,14 +26,22 @@ Activation::Activation(ActivationKind kind, double alpha) : kind_(kind), alpha_(
 
 std::string Activation::type() const {
   switch (kind_) {
-    case ActivationKind::Identity: return "Identity";
-    case ActivationKind::ReLU: return "ReLU";
-    case ActivationKind::LeakyReLU: return "LeakyReLU";
-    case ActivationKind::Tanh: return "Tanh";
-    case ActivationKind::Sigmoid: return "Sigmoid";
-    case ActivationKind::ELU: return "ELU";
-    case ActivationKind::SELU: return "SELU";
-    case ActivationKind::Softplus: return "Softplus";
+    case ActivationKind::Identity:
+      return "Identity";
+    case ActivationKind::ReLU:
+      return "ReLU";
+    case ActivationKind::LeakyReLU:
+      return "LeakyReLU";
+    case ActivationKind::Tanh:
+      return "Tanh";
+    case ActivationKind::Sigmoid:
+      return "Sigmoid";
+    case ActivationKind::ELU:
+      return "ELU";
+    case ActivationKind::SELU:
+      return "SELU";
+    case ActivationKind::Softplus:
+      return "Softplus";
   }
   return "?";
 }
@@ -59,14 +67,22 @@ Shape Activation::infer_shape(const std::vector<Shape>& in) const {
 
 double Activation::value(double z) const {
   switch (kind_) {
-    case ActivationKind::Identity: return z;
-    case ActivationKind::ReLU: return z > 0 ? z : 0.0;
-    case ActivationKind::LeakyReLU: return z > 0 ? z : alpha_ * z;
-    case ActivationKind::Tanh: return std::tanh(z);
-    case ActivationKind::Sigmoid: return sigmoid(z);
-    case ActivationKind::ELU: return z > 0 ? z : alpha_ * std::expm1(z);
-    case ActivationKind::SELU: return kSeluLambda * (z > 0 ? z : kSeluAlpha * std::expm1(z));
-    case ActivationKind::Softplus: return std::max(z, 0.0) + std::log1p(std::exp(-std::abs(z)));
+    case ActivationKind::Identity:
+      return z;
+    case ActivationKind::ReLU:
+      return z > 0 ? z : 0.0;
+    case ActivationKind::LeakyReLU:
+      return z > 0 ? z : alpha_ * z;
+    case ActivationKind::Tanh:
+      return std::tanh(z);
+    case ActivationKind::Sigmoid:
+      return sigmoid(z);
+    case ActivationKind::ELU:
+      return z > 0 ? z : alpha_ * std::expm1(z);
+    case ActivationKind::SELU:
+      return kSeluLambda * (z > 0 ? z : kSeluAlpha * std::expm1(z));
+    case ActivationKind::Softplus:
+      return std::max(z, 0.0) + std::log1p(std::exp(-std::abs(z)));
   }
   return z;
 }
@@ -76,9 +92,15 @@ double Activation::value(double z) const {
 void Activation::derivatives(double z, double& d1, double& d2, double& d3) const {
   d2 = d3 = 0.0;
   switch (kind_) {
-    case ActivationKind::Identity: d1 = 1.0; return;
-    case ActivationKind::ReLU: d1 = z > 0 ? 1.0 : 0.0; return;
-    case ActivationKind::LeakyReLU: d1 = z > 0 ? 1.0 : alpha_; return;
+    case ActivationKind::Identity:
+      d1 = 1.0;
+      return;
+    case ActivationKind::ReLU:
+      d1 = z > 0 ? 1.0 : 0.0;
+      return;
+    case ActivationKind::LeakyReLU:
+      d1 = z > 0 ? 1.0 : alpha_;
+      return;
     case ActivationKind::Tanh: {
       double t = std::tanh(z), s = 1.0 - t * t;
       d1 = s;
@@ -120,7 +142,9 @@ void Activation::forward(const std::vector<const Tensor*>& in, Tensor& out) cons
   double* y = out.data();
   const Index n = in[0]->size();
   switch (kind_) {
-    case ActivationKind::Identity: std::copy_n(x, n, y); return;
+    case ActivationKind::Identity:
+      std::copy_n(x, n, y);
+      return;
     case ActivationKind::ReLU:
       Eigen::Map<Eigen::ArrayXd>(y, n) = Eigen::Map<const Eigen::ArrayXd>(x, n).max(0.0);
       return;
@@ -185,7 +209,8 @@ void Activation::backward(const std::vector<const Tensor*>& in, const Tensor& ou
 Activation parse_activation(const std::string& text) {
   std::string t;
   for (char c : text)
-    if (!std::isspace(static_cast<unsigned char>(c))) t += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (!std::isspace(static_cast<unsigned char>(c)))
+      t += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   double alpha = -1.0;
   if (auto p = t.find('('); p != std::string::npos && t.back() == ')') {
     try {
@@ -204,9 +229,10 @@ Activation parse_activation(const std::string& text) {
   if (t == "elu") return Activation(ActivationKind::ELU, alpha >= 0 ? alpha : 1.0);
   if (t == "selu") return Activation(ActivationKind::SELU);
   if (t == "softplus") return Activation(ActivationKind::Softplus);
-  throw Error(fmt::format("unknown activation '{}'; known: relu, leakyrelu(alpha), tanh, sigmoid, elu(alpha), selu, "
-                          "softplus, identity",
-                          text));
+  throw Error(
+      fmt::format("unknown activation '{}'; known: relu, leakyrelu(alpha), tanh, sigmoid, elu(alpha), selu, "
+                  "softplus, identity",
+                  text));
 }
 
 }  // namespace unbox

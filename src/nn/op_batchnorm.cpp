@@ -8,7 +8,11 @@
 namespace unbox {
 
 BatchNorm::BatchNorm(Index channels, double epsilon)
-    : channels_(channels), epsilon_(epsilon), scale_({channels}, 1.0), bias_({channels}, 0.0), mean_({channels}, 0.0),
+    : channels_(channels),
+      epsilon_(epsilon),
+      scale_({channels}, 1.0),
+      bias_({channels}, 0.0),
+      mean_({channels}, 0.0),
       var_({channels}, 1.0) {
   if (channels <= 0) throw Error("BatchNorm needs a positive number of channels");
   if (!(epsilon >= 0)) throw Error("BatchNorm: epsilon must be non-negative");

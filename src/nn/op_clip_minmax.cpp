@@ -21,8 +21,8 @@ ClipMinMax::ClipMinMax(const Shape& event_shape, double k) : k_(k) {
 Shape ClipMinMax::infer_shape(const std::vector<Shape>& in) const {
   if (in.size() != 1) throw Error("ClipMinMax takes one input");
   if (shape_size(in[0]) != a_.per_event())
-    throw Error(fmt::format("ClipMinMax for {} values per event fed per-event shape {}", a_.per_event(),
-                            shape_string(in[0])));
+    throw Error(
+        fmt::format("ClipMinMax for {} values per event fed per-event shape {}", a_.per_event(), shape_string(in[0])));
   return in[0];
 }
 
@@ -31,8 +31,7 @@ void ClipMinMax::forward(const std::vector<const Tensor*>& in, Tensor& out) cons
   const double* x = in[0]->data();
   double* y = out.data();
   for (Index e = 0; e < B; ++e)
-    for (Index j = 0; j < n; ++j)
-      y[e * n + j] = (std::clamp(x[e * n + j], lo_[j], hi_[j]) - a_[j]) / (b_[j] - a_[j]);
+    for (Index j = 0; j < n; ++j) y[e * n + j] = (std::clamp(x[e * n + j], lo_[j], hi_[j]) - a_[j]) / (b_[j] - a_[j]);
 }
 
 // Derivative 1 / (b - a) strictly inside the clip, 0 at and beyond it.
@@ -62,7 +61,8 @@ void ClipMinMax::apply_tangent(const std::vector<const Tensor*>& primal_in, cons
 }
 
 std::vector<Parameter> ClipMinMax::parameters() {
-  return {{"lo", &lo_, false, false}, {"hi", &hi_, false, false}, {"min", &a_, false, false}, {"max", &b_, false, false}};
+  return {
+      {"lo", &lo_, false, false}, {"hi", &hi_, false, false}, {"min", &a_, false, false}, {"max", &b_, false, false}};
 }
 
 nlohmann::json ClipMinMax::attributes() const { return {{"shape", a_.event_shape()}, {"k", k_}}; }

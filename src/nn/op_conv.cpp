@@ -300,7 +300,8 @@ void Pool::forward(const std::vector<const Tensor*>& in, Tensor& out) const {
       const double* xp = x.data() + p * HW;
       max_winners(g, window_, xp, win.data());
       double* y = out.data() + p * P;
-      for (Index o = 0; o < P; ++o) y[o] = win[static_cast<size_t>(o)] >= 0 ? xp[win[static_cast<size_t>(o)]] : -INFINITY;
+      for (Index o = 0; o < P; ++o)
+        y[o] = win[static_cast<size_t>(o)] >= 0 ? xp[win[static_cast<size_t>(o)]] : -INFINITY;
     }
     return;
   }

@@ -117,9 +117,7 @@ void Dense::apply_tangent(const std::vector<const Tensor*>&, const Tensor&, cons
       ConstMatrixMap(tin[0]->data(), rows, in_) * ConstMatrixMap(weight_.data(), out_, in_).transpose();
 }
 
-std::vector<Parameter> Dense::parameters() {
-  return {{"weight", &weight_, true, true}, {"bias", &bias_, true, false}};
-}
+std::vector<Parameter> Dense::parameters() { return {{"weight", &weight_, true, true}, {"bias", &bias_, true, false}}; }
 
 nlohmann::json Dense::attributes() const { return {{"in", in_}, {"out", out_}}; }
 

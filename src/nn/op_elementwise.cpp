@@ -13,10 +13,14 @@ namespace unbox {
 namespace {
 const char* binary_name(BinaryKind k) {
   switch (k) {
-    case BinaryKind::Add: return "Add";
-    case BinaryKind::Sub: return "Sub";
-    case BinaryKind::Mul: return "Mul";
-    case BinaryKind::Div: return "Div";
+    case BinaryKind::Add:
+      return "Add";
+    case BinaryKind::Sub:
+      return "Sub";
+    case BinaryKind::Mul:
+      return "Mul";
+    case BinaryKind::Div:
+      return "Div";
   }
   return "?";
 }
@@ -38,10 +42,18 @@ void binary_loop(const double* A, Index sa, const std::vector<Index>& offa, cons
 template <class F>
 void dispatch(BinaryKind k, F&& run) {
   switch (k) {
-    case BinaryKind::Add: run([](double a, double b) { return a + b; }); return;
-    case BinaryKind::Sub: run([](double a, double b) { return a - b; }); return;
-    case BinaryKind::Mul: run([](double a, double b) { return a * b; }); return;
-    case BinaryKind::Div: run([](double a, double b) { return a / b; }); return;
+    case BinaryKind::Add:
+      run([](double a, double b) { return a + b; });
+      return;
+    case BinaryKind::Sub:
+      run([](double a, double b) { return a - b; });
+      return;
+    case BinaryKind::Mul:
+      run([](double a, double b) { return a * b; });
+      return;
+    case BinaryKind::Div:
+      run([](double a, double b) { return a / b; });
+      return;
   }
 }
 }  // namespace
@@ -56,15 +68,22 @@ Binary::Binary(BinaryKind kind, Tensor constant, ConstSide side)
 
 void Binary::operand_shapes(const std::vector<const Tensor*>& in, Shape& a, Shape& b) const {
   switch (side_) {
-    case ConstSide::None: a = in[0]->event_shape(), b = in[1]->event_shape(); return;
-    case ConstSide::Left: a = constant_.event_shape(), b = in[0]->event_shape(); return;
-    case ConstSide::Right: a = in[0]->event_shape(), b = constant_.event_shape(); return;
+    case ConstSide::None:
+      a = in[0]->event_shape(), b = in[1]->event_shape();
+      return;
+    case ConstSide::Left:
+      a = constant_.event_shape(), b = in[0]->event_shape();
+      return;
+    case ConstSide::Right:
+      a = in[0]->event_shape(), b = constant_.event_shape();
+      return;
   }
 }
 
 Shape Binary::infer_shape(const std::vector<Shape>& in) const {
   const size_t want = side_ == ConstSide::None ? 2 : 1;
-  if (in.size() != want) throw Error(fmt::format("{} takes {} tensor input{}", binary_name(kind_), want, want > 1 ? "s" : ""));
+  if (in.size() != want)
+    throw Error(fmt::format("{} takes {} tensor input{}", binary_name(kind_), want, want > 1 ? "s" : ""));
   if (side_ == ConstSide::None) return broadcast_shapes(in[0], in[1]);
   return broadcast_shapes(in[0], constant_.event_shape());
 }
@@ -77,9 +96,15 @@ void Binary::forward(const std::vector<const Tensor*>& in, Tensor& out) const {
   const double *A, *B;
   Index stride_a = shape_size(sa), stride_b = shape_size(sb);
   switch (side_) {
-    case ConstSide::None: A = in[0]->data(), B = in[1]->data(); break;
-    case ConstSide::Left: A = constant_.data(), stride_a = 0, B = in[0]->data(); break;
-    default: A = in[0]->data(), B = constant_.data(), stride_b = 0; break;
+    case ConstSide::None:
+      A = in[0]->data(), B = in[1]->data();
+      break;
+    case ConstSide::Left:
+      A = constant_.data(), stride_a = 0, B = in[0]->data();
+      break;
+    default:
+      A = in[0]->data(), B = constant_.data(), stride_b = 0;
+      break;
   }
   dispatch(kind_, [&](auto f) { binary_loop(A, stride_a, offa, B, stride_b, offb, out.data(), out.events(), f); });
 }
@@ -93,10 +118,12 @@ void Binary::backward(const std::vector<const Tensor*>& in, const Tensor& out, c
   const Index pa = shape_size(sa), pb = shape_size(sb), n = shape_size(os), rows = out.events();
   // Operand values (constant: stride 0) and gradient targets (null for the constant).
   const double* A = side_ == ConstSide::Left ? constant_.data() : in[0]->data();
-  const double* B = side_ == ConstSide::None ? in[1]->data() : side_ == ConstSide::Right ? constant_.data() : in[0]->data();
+  const double* B = side_ == ConstSide::None    ? in[1]->data()
+                    : side_ == ConstSide::Right ? constant_.data()
+                                                : in[0]->data();
   const Index sa_ = side_ == ConstSide::Left ? 0 : pa, sb_ = side_ == ConstSide::Right ? 0 : pb;
   double* ga = side_ == ConstSide::Left ? nullptr : gin[0] ? gin[0]->data() : nullptr;
-  double* gb = side_ == ConstSide::None ? (gin[1] ? gin[1]->data() : nullptr)
+  double* gb = side_ == ConstSide::None   ? (gin[1] ? gin[1]->data() : nullptr)
                : side_ == ConstSide::Left ? (gin[0] ? gin[0]->data() : nullptr)
                                           : nullptr;
   for (Index r = 0; r < rows; ++r) {
@@ -106,10 +133,18 @@ void Binary::backward(const std::vector<const Tensor*>& in, const Tensor& out, c
       const double a = A[r * sa_ + ia], b = B[r * sb_ + ib];
       double da = 0, db = 0;
       switch (kind_) {
-        case BinaryKind::Add: da = 1, db = 1; break;
-        case BinaryKind::Sub: da = 1, db = -1; break;
-        case BinaryKind::Mul: da = b, db = a; break;
-        case BinaryKind::Div: da = 1 / b, db = -a / (b * b); break;
+        case BinaryKind::Add:
+          da = 1, db = 1;
+          break;
+        case BinaryKind::Sub:
+          da = 1, db = -1;
+          break;
+        case BinaryKind::Mul:
+          da = b, db = a;
+          break;
+        case BinaryKind::Div:
+          da = 1 / b, db = -a / (b * b);
+          break;
       }
       if (ga) ga[r * pa + ia] += g[j] * da;
       if (gb) gb[r * pb + ib] += g[j] * db;
@@ -143,14 +178,17 @@ std::vector<Parameter> Binary::parameters() {
 
 nlohmann::json Binary::attributes() const {
   nlohmann::json j = {{"op", binary_name(kind_)},
-                      {"side", side_ == ConstSide::None ? "none" : side_ == ConstSide::Left ? "left" : "right"}};
+                      {"side", side_ == ConstSide::None   ? "none"
+                               : side_ == ConstSide::Left ? "left"
+                                                          : "right"}};
   if (side_ != ConstSide::None) j["shape"] = constant_.event_shape();
   return j;
 }
 
 std::string Binary::describe(const std::vector<Shape>&) const {
   if (side_ == ConstSide::None) return binary_name(kind_);
-  return fmt::format("{} {} {}", binary_name(kind_), side_ == ConstSide::Left ? "const," : "const", shape_string(constant_.event_shape()));
+  return fmt::format("{} {} {}", binary_name(kind_), side_ == ConstSide::Left ? "const," : "const",
+                     shape_string(constant_.event_shape()));
 }
 
 // ----------------------------------------------------------------------- PRelu
@@ -218,9 +256,12 @@ void SoftmaxAxis::split(const Shape& es, Index batch, Index& outer, Index& n, In
   outer = batch, n = 1, inner = 1;
   for (Index d = 0; d < static_cast<Index>(es.size()); ++d) {
     const Index v = es[static_cast<size_t>(d)];
-    if (d < axis_) outer *= v;
-    else if (d == axis_ || flatten_) n *= v;
-    else inner *= v;
+    if (d < axis_)
+      outer *= v;
+    else if (d == axis_ || flatten_)
+      n *= v;
+    else
+      inner *= v;
   }
 }
 

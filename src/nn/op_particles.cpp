@@ -1,6 +1,6 @@
-// Operations on particle lists (ops/preprocess.hpp, ops/linear.hpp, ops/pooling.hpp): per-feature standardization shared by
-// all particles, a dense layer on the last axis, the masked particle sum/mean, and the
-// ONNX reductions; and the Particle Flow Network builder.
+// Operations on particle lists (ops/preprocess.hpp, ops/linear.hpp, ops/pooling.hpp): per-feature standardization
+// shared by all particles, a dense layer on the last axis, the masked particle sum/mean, and the ONNX reductions; and
+// the Particle Flow Network builder.
 #include "unbox/ops.hpp"
 
 #include <fmt/format.h>
@@ -14,11 +14,14 @@ namespace unbox {
 // ------------------------------------------------------- ParticleStandardize
 
 ParticleStandardize::ParticleStandardize(Index particles, Index features, Index mask_feature)
-    : particles_(particles), features_(features), mask_feature_(mask_feature), mean_({features}, 0.0),
+    : particles_(particles),
+      features_(features),
+      mask_feature_(mask_feature),
+      mean_({features}, 0.0),
       std_({features}, 1.0) {
   if (particles <= 0 || features <= 0)
-    throw Error(fmt::format("ParticleStandardize needs positive sizes, got {} particles x {} features", particles,
-                            features));
+    throw Error(
+        fmt::format("ParticleStandardize needs positive sizes, got {} particles x {} features", particles, features));
   if (mask_feature >= features)
     throw Error(fmt::format("mask feature {} outside the {} features per particle", mask_feature, features));
 }
@@ -267,8 +270,10 @@ Shape Reduce::infer_shape(const std::vector<Shape>& in) const {
   Shape out;
   for (Index d = 0; d < r; ++d) {
     const bool reduced = axes_.empty() || std::binary_search(axes_.begin(), axes_.end(), d);
-    if (!reduced) out.push_back(in[0][static_cast<size_t>(d)]);
-    else if (keepdims_) out.push_back(1);
+    if (!reduced)
+      out.push_back(in[0][static_cast<size_t>(d)]);
+    else if (keepdims_)
+      out.push_back(1);
   }
   for (Index a : axes_)
     if (a < 0 || a >= r)
@@ -340,7 +345,8 @@ std::unique_ptr<Op> make_op_particles(const std::string& type, const nlohmann::j
   if (type == "ParticleStandardize")
     return std::make_unique<ParticleStandardize>(a.at("particles").get<Index>(), a.at("features").get<Index>(),
                                                  a.at("mask_feature").get<Index>());
-  if (type == "ParticleDense") return std::make_unique<ParticleDense>(a.at("in").get<Index>(), a.at("out").get<Index>());
+  if (type == "ParticleDense")
+    return std::make_unique<ParticleDense>(a.at("in").get<Index>(), a.at("out").get<Index>());
   if (type == "ParticlePool")
     return std::make_unique<ParticlePool>(a.at("particles").get<Index>(), a.at("features").get<Index>(),
                                           a.at("mask_feature").get<Index>(), a.at("mean").get<bool>());
@@ -385,9 +391,10 @@ void particle_grid(const std::vector<std::string>& features, Index& particles, I
       split(c, pp, q);
       if (k == 0) prefix = pp;
       if (pp != prefix || q != names[static_cast<size_t>(k)])
-        throw Error(fmt::format("particle column '{}' breaks the particle-major order: expected {}_{} (columns "
-                                "must be p0_a, p0_b, ..., p1_a, p1_b, ...)",
-                                c, prefix, names[static_cast<size_t>(k)]));
+        throw Error(
+            fmt::format("particle column '{}' breaks the particle-major order: expected {}_{} (columns "
+                        "must be p0_a, p0_b, ..., p1_a, p1_b, ...)",
+                        c, prefix, names[static_cast<size_t>(k)]));
     }
     if (seen[prefix]) throw Error(fmt::format("particle '{}' appears twice among the particle columns", prefix));
     seen[prefix] = true;
@@ -423,8 +430,8 @@ Network build_particle_flow_network(const std::vector<std::string>& features, co
     width = w;
   }
   last = net.add_node("dense_out", std::make_unique<Dense>(width, 1), {last});
-  last = net.add_node("output", std::make_unique<Activation>(tanh_output ? ActivationKind::Tanh : ActivationKind::Sigmoid),
-                      {last});
+  last = net.add_node(
+      "output", std::make_unique<Activation>(tanh_output ? ActivationKind::Tanh : ActivationKind::Sigmoid), {last});
   net.set_output(last);
   return net;
 }

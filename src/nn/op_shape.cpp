@@ -59,7 +59,9 @@ void Reshape::forward(const std::vector<const Tensor*>& in, Tensor& out) const {
 
 void Reshape::backward(const std::vector<const Tensor*>&, const Tensor&, const Tensor& gout,
                        const std::vector<Tensor*>& gin, std::vector<Tensor>*) const {
-  if (gin[0]) Eigen::Map<Eigen::ArrayXd>(gin[0]->data(), gout.size()) += Eigen::Map<const Eigen::ArrayXd>(gout.data(), gout.size());
+  if (gin[0])
+    Eigen::Map<Eigen::ArrayXd>(gin[0]->data(), gout.size()) +=
+        Eigen::Map<const Eigen::ArrayXd>(gout.data(), gout.size());
 }
 
 void Reshape::apply_tangent(const std::vector<const Tensor*>&, const Tensor&, const std::vector<const Tensor*>& tin,
@@ -74,7 +76,8 @@ std::string Reshape::describe(const std::vector<Shape>&) const { return "Reshape
 Shape Transpose::infer_shape(const std::vector<Shape>& in) const {
   if (in.size() != 1) throw Error("Transpose takes one input");
   if (perm_.size() != in[0].size())
-    throw Error(fmt::format("Transpose permutation of {} axes for per-event shape {}", perm_.size(), shape_string(in[0])));
+    throw Error(
+        fmt::format("Transpose permutation of {} axes for per-event shape {}", perm_.size(), shape_string(in[0])));
   Shape out;
   std::vector<bool> seen(perm_.size(), false);
   for (Index p : perm_) {

@@ -189,7 +189,8 @@ void Concat::apply_tangent(const std::vector<const Tensor*>&, const Tensor&, con
 Shape Add::infer_shape(const std::vector<Shape>& in) const {
   if (in.empty()) throw Error("Add needs at least one input");
   for (auto& s : in)
-    if (s != in[0]) throw Error(fmt::format("Add inputs differ in shape: {} and {}", shape_string(in[0]), shape_string(s)));
+    if (s != in[0])
+      throw Error(fmt::format("Add inputs differ in shape: {} and {}", shape_string(in[0]), shape_string(s)));
   return in[0];
 }
 
@@ -202,7 +203,8 @@ void Add::forward(const std::vector<const Tensor*>& in, Tensor& out) const {
 void Add::backward(const std::vector<const Tensor*>&, const Tensor&, const Tensor& gout,
                    const std::vector<Tensor*>& gin, std::vector<Tensor>*) const {
   for (Tensor* g : gin)
-    if (g) Eigen::Map<Eigen::ArrayXd>(g->data(), g->size()) += Eigen::Map<const Eigen::ArrayXd>(gout.data(), gout.size());
+    if (g)
+      Eigen::Map<Eigen::ArrayXd>(g->data(), g->size()) += Eigen::Map<const Eigen::ArrayXd>(gout.data(), gout.size());
 }
 
 void Add::apply_tangent(const std::vector<const Tensor*>&, const Tensor&, const std::vector<const Tensor*>& tin,
@@ -220,9 +222,10 @@ std::unique_ptr<Op> make_op(const std::string& type, const nlohmann::json& a) {
   if (type == "Concat") return std::make_unique<Concat>(a.value("axis", Index{0}));
   if (type == "Add") return std::make_unique<Add>();
   static const std::pair<const char*, ActivationKind> acts[] = {
-      {"Identity", ActivationKind::Identity}, {"ReLU", ActivationKind::ReLU},   {"LeakyReLU", ActivationKind::LeakyReLU},
-      {"Tanh", ActivationKind::Tanh},         {"Sigmoid", ActivationKind::Sigmoid}, {"ELU", ActivationKind::ELU},
-      {"SELU", ActivationKind::SELU},         {"Softplus", ActivationKind::Softplus}};
+      {"Identity", ActivationKind::Identity},   {"ReLU", ActivationKind::ReLU},
+      {"LeakyReLU", ActivationKind::LeakyReLU}, {"Tanh", ActivationKind::Tanh},
+      {"Sigmoid", ActivationKind::Sigmoid},     {"ELU", ActivationKind::ELU},
+      {"SELU", ActivationKind::SELU},           {"Softplus", ActivationKind::Softplus}};
   for (auto& [name, kind] : acts)
     if (type == name) return std::make_unique<Activation>(kind, a.value("alpha", 0.0));
   // Convolution, pooling, BatchNorm, broadcasting arithmetic, shape ops (ops/*.hpp).

@@ -94,13 +94,16 @@ struct Objective {
 Objective make_objective(const Network& net, Loss loss) {
   const Node& out = net.node(net.output_node());
   if (shape_size(out.shape) != 1)
-    throw Error(fmt::format("training needs one output neuron; the output '{}' has {}", out.name,
-                            shape_size(out.shape)));
+    throw Error(
+        fmt::format("training needs one output neuron; the output '{}' has {}", out.name, shape_size(out.shape)));
   const std::string type = out.op ? out.op->type() : "";
   if (loss == Loss::Auto) {
-    if (type == "Sigmoid") loss = Loss::BinaryCrossEntropy;
-    else if (type == "Tanh") loss = Loss::MeanSquaredError;
-    else throw Error(fmt::format("cannot choose a loss for an output of type {}; give one", type));
+    if (type == "Sigmoid")
+      loss = Loss::BinaryCrossEntropy;
+    else if (type == "Tanh")
+      loss = Loss::MeanSquaredError;
+    else
+      throw Error(fmt::format("cannot choose a loss for an output of type {}; give one", type));
   }
   if (loss == Loss::BinaryCrossEntropy) {
     if (type != "Sigmoid") throw Error("binary cross-entropy needs a sigmoid output");
@@ -133,9 +136,12 @@ std::vector<Index> validation_events(Index n_events, const TrainOptions& o) {
 
 std::string loss_name(Loss loss) {
   switch (loss) {
-    case Loss::BinaryCrossEntropy: return "binary cross-entropy";
-    case Loss::MeanSquaredError: return "mean squared error (targets +1/-1)";
-    default: return "auto";
+    case Loss::BinaryCrossEntropy:
+      return "binary cross-entropy";
+    case Loss::MeanSquaredError:
+      return "mean squared error (targets +1/-1)";
+    default:
+      return "auto";
   }
 }
 
@@ -166,7 +172,8 @@ TrainResult train(Network& net, const Tensor& inputs, const std::vector<double>&
     double ws = 0, wb = 0;
     for (Index i : train_idx) (labels[static_cast<size_t>(i)] > 0.5 ? ws : wb) += w[static_cast<size_t>(i)];
     if (ws <= 0 || wb <= 0) throw Error("train: cannot balance classes: one class has no positive total weight");
-    for (Index i = 0; i < n_events; ++i) w[static_cast<size_t>(i)] *= labels[static_cast<size_t>(i)] > 0.5 ? 0.5 / ws : 0.5 / wb;
+    for (Index i = 0; i < n_events; ++i)
+      w[static_cast<size_t>(i)] *= labels[static_cast<size_t>(i)] > 0.5 ? 0.5 / ws : 0.5 / wb;
   }
   double wsum = 0;
   for (Index i : train_idx) wsum += w[static_cast<size_t>(i)];
@@ -187,8 +194,7 @@ TrainResult train(Network& net, const Tensor& inputs, const std::vector<double>&
   };
   std::vector<Slot> slots;
   for (size_t i = 0; i < net.nodes().size(); ++i)
-    if (net.nodes()[i].op)
-    {
+    if (net.nodes()[i].op) {
       auto params = net.op(static_cast<int>(i)).parameters();
       for (size_t k = 0; k < params.size(); ++k)
         if (params[k].trainable)
@@ -299,7 +305,8 @@ TrainResult train(Network& net, const Tensor& inputs, const std::vector<double>&
         const Index n = s.value->size();
         for (Index j = 0; j < n; ++j) {
           double g = 0;
-          for (Index c = 0; c < chunks; ++c) g += chunk_grads[static_cast<size_t>(c)][static_cast<size_t>(s.node)][k][j];
+          for (Index c = 0; c < chunks; ++c)
+            g += chunk_grads[static_cast<size_t>(c)][static_cast<size_t>(s.node)][k][j];
           if (s.regularized) {
             if (o.l1 > 0) g += o.l1 * (val[j] > 0 ? 1.0 : (val[j] < 0 ? -1.0 : 0.0));
             if (o.l2 > 0) g += 2.0 * o.l2 * val[j];
@@ -334,8 +341,9 @@ TrainResult train(Network& net, const Tensor& inputs, const std::vector<double>&
       ++since_best;
     }
     const double left = (now() - t_start) / static_cast<double>(epoch) * static_cast<double>(o.epochs - epoch);
-    progress.line(fmt::format("epoch {:>3}/{}  loss {:.5f}  val_loss {:.5f}  val_auc {:.4f}  {:.1f}s{}  (at most {:.0f}s left)",
-                              epoch, o.epochs, epoch_loss, vloss, vauc, secs, improved ? "  *" : "", left));
+    progress.line(
+        fmt::format("epoch {:>3}/{}  loss {:.5f}  val_loss {:.5f}  val_auc {:.4f}  {:.1f}s{}  (at most {:.0f}s left)",
+                    epoch, o.epochs, epoch_loss, vloss, vauc, secs, improved ? "  *" : "", left));
     if (o.hook) o.hook(TrainEvent{TrainEvent::Epoch, step, epoch, epoch_loss, vloss, vauc, &net});
     if (o.patience > 0 && since_best >= o.patience) {
       result.stopped_early = true;

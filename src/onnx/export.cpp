@@ -144,8 +144,9 @@ void Exporter::export_node(int id) {
   }
   if (type == "Dense") {
     const auto& d = static_cast<const Dense&>(op);
-    auto* n = node("Gemm", {in[0], initializer(out + "/weight", d.weight().shape(), d.weight().data()),
-                            initializer(out + "/bias", d.bias().shape(), d.bias().data())},
+    auto* n = node("Gemm",
+                   {in[0], initializer(out + "/weight", d.weight().shape(), d.weight().data()),
+                    initializer(out + "/bias", d.bias().shape(), d.bias().data())},
                    out);
     set_int(n, "transB", 1);
     return;
@@ -153,14 +154,30 @@ void Exporter::export_node(int id) {
   if (op.is_activation() && dynamic_cast<const Activation*>(&op)) {
     const auto& a = static_cast<const Activation&>(op);
     switch (a.kind()) {
-      case ActivationKind::Identity: node("Identity", in, out); return;
-      case ActivationKind::ReLU: node("Relu", in, out); return;
-      case ActivationKind::LeakyReLU: set_float(node("LeakyRelu", in, out), "alpha", a.alpha()); return;
-      case ActivationKind::Tanh: node("Tanh", in, out); return;
-      case ActivationKind::Sigmoid: node("Sigmoid", in, out); return;
-      case ActivationKind::ELU: set_float(node("Elu", in, out), "alpha", a.alpha()); return;
-      case ActivationKind::SELU: node("Selu", in, out); return;
-      case ActivationKind::Softplus: node("Softplus", in, out); return;
+      case ActivationKind::Identity:
+        node("Identity", in, out);
+        return;
+      case ActivationKind::ReLU:
+        node("Relu", in, out);
+        return;
+      case ActivationKind::LeakyReLU:
+        set_float(node("LeakyRelu", in, out), "alpha", a.alpha());
+        return;
+      case ActivationKind::Tanh:
+        node("Tanh", in, out);
+        return;
+      case ActivationKind::Sigmoid:
+        node("Sigmoid", in, out);
+        return;
+      case ActivationKind::ELU:
+        set_float(node("Elu", in, out), "alpha", a.alpha());
+        return;
+      case ActivationKind::SELU:
+        node("Selu", in, out);
+        return;
+      case ActivationKind::Softplus:
+        node("Softplus", in, out);
+        return;
     }
   }
   if (type == "Softmax") return set_int(node("Softmax", in, out), "axis", -1);
@@ -196,8 +213,9 @@ void Exporter::export_node(int id) {
   }
   if (type == "Conv") {
     const auto& c = static_cast<const Conv&>(op);
-    auto* n = node("Conv", {in[0], initializer(out + "/weight", c.weight().shape(), c.weight().data()),
-                            initializer(out + "/bias", c.bias().shape(), c.bias().data())},
+    auto* n = node("Conv",
+                   {in[0], initializer(out + "/weight", c.weight().shape(), c.weight().data()),
+                    initializer(out + "/bias", c.bias().shape(), c.bias().data())},
                    out);
     window(n, c.window());
     set_ints(n, "dilations", c.window().dilations);

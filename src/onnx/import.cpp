@@ -10,9 +10,9 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
-#include <limits>
 #include <fstream>
 #include <iterator>
+#include <limits>
 #include <map>
 #include <set>
 
@@ -23,11 +23,18 @@
 namespace unbox {
 
 const std::vector<std::string>& onnx_supported_ops() {
-  static const std::vector<std::string> ops = {
-      "Add", "AveragePool", "BatchNormalization", "Concat", "Constant", "Conv", "Div", "Dropout", "Elu", "Flatten",
-      "Gemm", "GlobalAveragePool", "GlobalMaxPool", "Identity", "LeakyRelu", "LogSoftmax", "MatMul", "MaxPool", "Mul",
-      "Pad", "PRelu", "ReduceMean", "ReduceSum", "Relu", "Reshape", "Selu", "Sigmoid", "Softmax", "Softplus", "Squeeze", "Sub", "Sum", "Tanh", "Transpose",
-      "Unsqueeze"};
+  static const std::vector<std::string> ops = {"Add",           "AveragePool", "BatchNormalization",
+                                               "Concat",        "Constant",    "Conv",
+                                               "Div",           "Dropout",     "Elu",
+                                               "Flatten",       "Gemm",        "GlobalAveragePool",
+                                               "GlobalMaxPool", "Identity",    "LeakyRelu",
+                                               "LogSoftmax",    "MatMul",      "MaxPool",
+                                               "Mul",           "Pad",         "PRelu",
+                                               "ReduceMean",    "ReduceSum",   "Relu",
+                                               "Reshape",       "Selu",        "Sigmoid",
+                                               "Softmax",       "Softplus",    "Squeeze",
+                                               "Sub",           "Sum",         "Tanh",
+                                               "Transpose",     "Unsqueeze"};
   return ops;
 }
 
@@ -65,16 +72,26 @@ double float_attribute(float f) {
 
 const char* type_name(int t) {
   switch (t) {
-    case onnx::TensorProto::FLOAT: return "float32";
-    case onnx::TensorProto::DOUBLE: return "float64";
-    case onnx::TensorProto::INT64: return "int64";
-    case onnx::TensorProto::INT32: return "int32";
-    case onnx::TensorProto::FLOAT16: return "float16";
-    case onnx::TensorProto::BOOL: return "bool";
-    case onnx::TensorProto::STRING: return "string";
-    case onnx::TensorProto::UINT8: return "uint8";
-    case onnx::TensorProto::INT8: return "int8";
-    default: return "non-float";
+    case onnx::TensorProto::FLOAT:
+      return "float32";
+    case onnx::TensorProto::DOUBLE:
+      return "float64";
+    case onnx::TensorProto::INT64:
+      return "int64";
+    case onnx::TensorProto::INT32:
+      return "int32";
+    case onnx::TensorProto::FLOAT16:
+      return "float16";
+    case onnx::TensorProto::BOOL:
+      return "bool";
+    case onnx::TensorProto::STRING:
+      return "string";
+    case onnx::TensorProto::UINT8:
+      return "uint8";
+    case onnx::TensorProto::INT8:
+      return "int8";
+    default:
+      return "non-float";
   }
 }
 
@@ -99,14 +116,23 @@ Constant tensor_values(const onnx::TensorProto& t, const std::string& where) {
   const bool raw = t.has_raw_data();
   size_t width = 0;
   switch (type) {
-    case onnx::TensorProto::FLOAT: width = 4; break;
-    case onnx::TensorProto::DOUBLE: width = 8; break;
-    case onnx::TensorProto::INT64: width = 8, c.integer = true; break;
-    case onnx::TensorProto::INT32: width = 4, c.integer = true; break;
+    case onnx::TensorProto::FLOAT:
+      width = 4;
+      break;
+    case onnx::TensorProto::DOUBLE:
+      width = 8;
+      break;
+    case onnx::TensorProto::INT64:
+      width = 8, c.integer = true;
+      break;
+    case onnx::TensorProto::INT32:
+      width = 4, c.integer = true;
+      break;
     default:
-      throw OnnxUnsupported(fmt::format("{}: tensor '{}' has type {} (non-float type; unbox reads float32, float64 "
-                                        "and int64 shapes)",
-                                        where, t.name(), type_name(type)));
+      throw OnnxUnsupported(
+          fmt::format("{}: tensor '{}' has type {} (non-float type; unbox reads float32, float64 "
+                      "and int64 shapes)",
+                      where, t.name(), type_name(type)));
   }
   auto mismatch = [&](size_t have) {
     return Error(fmt::format("{}: tensor '{}' of shape {} holds {} values (corrupt file?)", where, t.name(),
@@ -114,11 +140,16 @@ Constant tensor_values(const onnx::TensorProto& t, const std::string& where) {
   };
   {
     size_t have = 0;
-    if (raw) have = t.raw_data().size() / width;
-    else if (type == onnx::TensorProto::FLOAT) have = static_cast<size_t>(t.float_data_size());
-    else if (type == onnx::TensorProto::DOUBLE) have = static_cast<size_t>(t.double_data_size());
-    else if (type == onnx::TensorProto::INT64) have = static_cast<size_t>(t.int64_data_size());
-    else have = static_cast<size_t>(t.int32_data_size());
+    if (raw)
+      have = t.raw_data().size() / width;
+    else if (type == onnx::TensorProto::FLOAT)
+      have = static_cast<size_t>(t.float_data_size());
+    else if (type == onnx::TensorProto::DOUBLE)
+      have = static_cast<size_t>(t.double_data_size());
+    else if (type == onnx::TensorProto::INT64)
+      have = static_cast<size_t>(t.int64_data_size());
+    else
+      have = static_cast<size_t>(t.int32_data_size());
     if (have != static_cast<size_t>(n) || (raw && t.raw_data().size() % width != 0)) throw mismatch(have);
   }
   c.values.resize(static_cast<size_t>(n));
@@ -128,23 +159,52 @@ Constant tensor_values(const onnx::TensorProto& t, const std::string& where) {
     for (Index i = 0; i < n; ++i) {
       const char* p = r.data() + static_cast<size_t>(i) * width;
       switch (type) {
-        case onnx::TensorProto::FLOAT: { float v; std::memcpy(&v, p, 4); c.values[static_cast<size_t>(i)] = v; break; }
-        case onnx::TensorProto::DOUBLE: { double v; std::memcpy(&v, p, 8); c.values[static_cast<size_t>(i)] = v; break; }
-        case onnx::TensorProto::INT64: { std::int64_t v; std::memcpy(&v, p, 8); c.values[static_cast<size_t>(i)] = static_cast<double>(v); break; }
-        default: { std::int32_t v; std::memcpy(&v, p, 4); c.values[static_cast<size_t>(i)] = v; break; }
+        case onnx::TensorProto::FLOAT: {
+          float v;
+          std::memcpy(&v, p, 4);
+          c.values[static_cast<size_t>(i)] = v;
+          break;
+        }
+        case onnx::TensorProto::DOUBLE: {
+          double v;
+          std::memcpy(&v, p, 8);
+          c.values[static_cast<size_t>(i)] = v;
+          break;
+        }
+        case onnx::TensorProto::INT64: {
+          std::int64_t v;
+          std::memcpy(&v, p, 8);
+          c.values[static_cast<size_t>(i)] = static_cast<double>(v);
+          break;
+        }
+        default: {
+          std::int32_t v;
+          std::memcpy(&v, p, 4);
+          c.values[static_cast<size_t>(i)] = v;
+          break;
+        }
       }
     }
     return c;
   }
   auto copy = [&](const auto& field) {
     if (static_cast<Index>(field.size()) != n) throw mismatch(static_cast<size_t>(field.size()));
-    for (Index i = 0; i < n; ++i) c.values[static_cast<size_t>(i)] = static_cast<double>(field.Get(static_cast<int>(i)));
+    for (Index i = 0; i < n; ++i)
+      c.values[static_cast<size_t>(i)] = static_cast<double>(field.Get(static_cast<int>(i)));
   };
   switch (type) {
-    case onnx::TensorProto::FLOAT: copy(t.float_data()); break;
-    case onnx::TensorProto::DOUBLE: copy(t.double_data()); break;
-    case onnx::TensorProto::INT64: copy(t.int64_data()); break;
-    default: copy(t.int32_data()); break;
+    case onnx::TensorProto::FLOAT:
+      copy(t.float_data());
+      break;
+    case onnx::TensorProto::DOUBLE:
+      copy(t.double_data());
+      break;
+    case onnx::TensorProto::INT64:
+      copy(t.int64_data());
+      break;
+    default:
+      copy(t.int32_data());
+      break;
   }
   return c;
 }
@@ -156,7 +216,8 @@ std::string read_file(const std::string& path, const char* what) {
   const auto bytes = static_cast<std::streamoff>(in.tellg());
   in.seekg(0, std::ios::beg);
   // The file, and protobuf's parsed copy of it.
-  if (bytes > 0) check_memory(fmt::format("reading {} '{}'", what, path), saturating_product(static_cast<std::uint64_t>(bytes), 2));
+  if (bytes > 0)
+    check_memory(fmt::format("reading {} '{}'", what, path), saturating_product(static_cast<std::uint64_t>(bytes), 2));
   return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
 }
 
@@ -234,18 +295,20 @@ class Importer {
   const Constant& constant(size_t k) const {
     auto it = consts_.find(in_name(k));
     if (it == consts_.end())
-      unsupported(fmt::format("input {} ('{}') must be a constant (an initializer or Constant); it is computed from "
-                              "the graph's inputs",
-                              k, in_name(k)));
+      unsupported(
+          fmt::format("input {} ('{}') must be a constant (an initializer or Constant); it is computed from "
+                      "the graph's inputs",
+                      k, in_name(k)));
     return it->second;
   }
   const Value& value(size_t k) const {
     auto it = values_.find(in_name(k));
     if (it != values_.end()) return it->second;
     if (consts_.count(in_name(k)))
-      unsupported(fmt::format("input {} ('{}') is a constant; unbox computes only on values that depend on the "
-                              "graph's inputs",
-                              k, in_name(k)));
+      unsupported(
+          fmt::format("input {} ('{}') is a constant; unbox computes only on values that depend on the "
+                      "graph's inputs",
+                      k, in_name(k)));
     bad(fmt::format("input '{}' is not defined before this node", in_name(k)));
   }
   std::vector<Index> const_ints(size_t k) const {
@@ -289,11 +352,10 @@ class Importer {
   Tensor event_constant(const Constant& c, Index r) const {
     Shape s = c.shape;
     if (static_cast<Index>(s.size()) > r)
-      unsupported(fmt::format("constant of shape {} has a higher rank than the tensor it combines with",
-                              shape_string(s)));
+      unsupported(
+          fmt::format("constant of shape {} has a higher rank than the tensor it combines with", shape_string(s)));
     if (static_cast<Index>(s.size()) == r) {
-      if (s[0] != 1)
-        unsupported(fmt::format("constant of shape {} varies along the event axis", shape_string(s)));
+      if (s[0] != 1) unsupported(fmt::format("constant of shape {} varies along the event axis", shape_string(s)));
       s.erase(s.begin());
     }
     return Tensor(with_batch(s, 1), c.values);
@@ -349,7 +411,8 @@ OnnxModel Importer::run() {
       // One event of this input as doubles must fit the memory budget (a dimension of 10^12
       // would otherwise grow memory without limit once events flow).
       std::uint64_t per_event = 8;
-      for (size_t d = 1; d < full.size(); ++d) per_event = saturating_product(per_event, static_cast<std::uint64_t>(full[d]));
+      for (size_t d = 1; d < full.size(); ++d)
+        per_event = saturating_product(per_event, static_cast<std::uint64_t>(full[d]));
       check_memory(fmt::format("{} (shape {}, per event)", where, shape_string(Shape(full.begin() + 1, full.end()))),
                    per_event);
     }
@@ -391,7 +454,8 @@ OnnxModel Importer::run() {
         bad(fmt::format("input '{}' is not a graph input, an initializer or the output of any node (missing tensor)",
                         i));
       if (it->second >= k)
-        bad(fmt::format("input '{}' is produced by node {} ('{}', {}), which comes later: the nodes are not in "
+        bad(
+            fmt::format("input '{}' is produced by node {} ('{}', {}), which comes later: the nodes are not in "
                         "dependency (topological) order, as ONNX requires",
                         i, it->second, g.node(it->second).name(), g.node(it->second).op_type()));
     }
@@ -412,9 +476,9 @@ OnnxModel Importer::run() {
   if (out_.output_nodes.empty()) throw Error(fmt::format("ONNX model '{}' has no outputs", path_));
   out_.net.set_output(out_.output_nodes[0]);
   out_.net.metadata["format"] = "onnx";
-  out_.net.metadata["architecture"] = fmt::format("ONNX opset {} from {} {}", opset_,
-                                                  model_.producer_name().empty() ? "?" : model_.producer_name(),
-                                                  model_.producer_version());
+  out_.net.metadata["architecture"] =
+      fmt::format("ONNX opset {} from {} {}", opset_, model_.producer_name().empty() ? "?" : model_.producer_name(),
+                  model_.producer_version());
   out_.net.metadata["onnx_feature_names"] = has_feature_names_;
   out_.net.metadata["onnx"] = {{"file", path_},
                                {"opset", opset_},
@@ -520,10 +584,9 @@ void Importer::import_node() {
     // Axes: an attribute, or for ReduceSum from opset 13 an optional constant input.
     const Value& x = value(0);
     const auto r = static_cast<Index>(x.shape.size());
-    std::vector<Index> axes = op == "ReduceSum" && opset_ >= 13 ? (has_input(1) ? const_ints(1) : std::vector<Index>{})
-                                                                 : ints_attr("axes");
-    if (axes.empty() && op == "ReduceSum" && opset_ >= 13 && int_attr("noop_with_empty_axes", 0) != 0)
-      return alias(x);
+    std::vector<Index> axes =
+        op == "ReduceSum" && opset_ >= 13 ? (has_input(1) ? const_ints(1) : std::vector<Index>{}) : ints_attr("axes");
+    if (axes.empty() && op == "ReduceSum" && opset_ >= 13 && int_attr("noop_with_empty_axes", 0) != 0) return alias(x);
     if (axes.empty()) unsupported("a reduction over all axes would include the event axis");
     for (Index& ax : axes) ax = event_axis(ax, r, "reduction axis");
     add(std::make_unique<Reduce>(op == "ReduceSum" ? ReduceKind::Sum : ReduceKind::Mean, axes,
@@ -621,7 +684,8 @@ void Importer::import_node() {
       }
       for (Index a : axes) {
         Index d = event_axis(a, r, "Squeeze axis") + 1;
-        if (full[static_cast<size_t>(d)] != 1) bad(fmt::format("Squeeze axis {} has length {}", a, full[static_cast<size_t>(d)]));
+        if (full[static_cast<size_t>(d)] != 1)
+          bad(fmt::format("Squeeze axis {} has length {}", a, full[static_cast<size_t>(d)]));
         drop[static_cast<size_t>(d)] = true;
       }
       Shape s;
@@ -640,7 +704,8 @@ void Importer::import_node() {
   if (op == "Pad") {
     const Value& x = value(0);
     const Index r = static_cast<Index>(x.shape.size());
-    if (string_attr("mode", "constant") != "constant") unsupported(fmt::format("Pad mode '{}' (unbox pads with zeros)", string_attr("mode", "")));
+    if (string_attr("mode", "constant") != "constant")
+      unsupported(fmt::format("Pad mode '{}' (unbox pads with zeros)", string_attr("mode", "")));
     std::vector<Index> pads = opset_ < 11 ? (attr("pads") ? ints_attr("pads") : ints_attr("paddings")) : const_ints(1);
     double fill = opset_ < 11 ? float_attr("value", 0.0) : (has_input(2) ? constant(2).values.at(0) : 0.0);
     if (fill != 0.0) unsupported(fmt::format("Pad with the value {} (unbox pads with zeros)", fill));
@@ -706,7 +771,8 @@ void Importer::softmax(bool log) {
 
 void Importer::gemm() {
   const Value& a = value(0);
-  if (a.shape.size() != 2) unsupported(fmt::format("Gemm input of rank {}; unbox needs [events, features]", a.shape.size()));
+  if (a.shape.size() != 2)
+    unsupported(fmt::format("Gemm input of rank {}; unbox needs [events, features]", a.shape.size()));
   require_int("transA", 0, "the events must be the rows of A");
   const Constant& b = constant(1);
   if (b.shape.size() != 2) bad("B must be a matrix");
@@ -776,7 +842,8 @@ void Importer::binary(BinaryKind kind) {
       if (auto* ax = attr("axis")) {
         Index axis = ax->i() < 0 ? ax->i() + static_cast<Index>(x.shape.size()) : ax->i();
         legacy = *cptr;
-        while (static_cast<Index>(legacy.shape.size()) + axis < static_cast<Index>(x.shape.size())) legacy.shape.push_back(1);
+        while (static_cast<Index>(legacy.shape.size()) + axis < static_cast<Index>(x.shape.size()))
+          legacy.shape.push_back(1);
         cptr = &legacy;
       }
     }
@@ -789,7 +856,8 @@ void Importer::binary(BinaryKind kind) {
       return alias(x);
     }
     Tensor c = event_constant(*cptr, static_cast<Index>(x.shape.size()));
-    add(std::make_unique<Binary>(kind, std::move(c), c0 ? Binary::ConstSide::Left : Binary::ConstSide::Right), {x.node});
+    add(std::make_unique<Binary>(kind, std::move(c), c0 ? Binary::ConstSide::Left : Binary::ConstSide::Right),
+        {x.node});
     return;
   }
   const Value &a = value(0), &b = value(1);
@@ -801,8 +869,7 @@ void Importer::binary(BinaryKind kind) {
 
 Window Importer::window_from_attributes(const Shape& in_full, const std::vector<Index>& kernel) {
   const Index n = static_cast<Index>(kernel.size());
-  if (n < 1 || n > 2)
-    unsupported(fmt::format("{}-D {} (unbox supports 1-D and 2-D)", n, node_->op_type()));
+  if (n < 1 || n > 2) unsupported(fmt::format("{}-D {} (unbox supports 1-D and 2-D)", n, node_->op_type()));
   if (static_cast<Index>(in_full.size()) != n + 2)
     bad(fmt::format("input of shape {} for a {}-D window", shape_string(in_full), n));
   Window w;
@@ -847,7 +914,8 @@ void Importer::conv() {
   if (auto k = ints_attr("kernel_shape"); !k.empty() && k != kernel) bad("kernel_shape disagrees with the weights");
   Window w = window_from_attributes(x.shape, kernel);
   const Index groups = int_attr("group", 1), cin = x.shape[1], cout = wt.shape[0];
-  if (wt.shape[1] * groups != cin) bad(fmt::format("weights {} for {} input channels in {} groups", shape_string(wt.shape), cin, groups));
+  if (wt.shape[1] * groups != cin)
+    bad(fmt::format("weights {} for {} input channels in {} groups", shape_string(wt.shape), cin, groups));
   auto c = std::make_unique<Conv>(cin, cout, w, groups);
   std::copy(wt.values.begin(), wt.values.end(), c->weight().data());
   if (has_input(2)) {
@@ -887,7 +955,8 @@ void Importer::batchnorm() {
   Tensor* dst[] = {&bn->scale(), &bn->bias(), &bn->mean(), &bn->var()};
   for (size_t k = 0; k < 4; ++k) {
     const Constant& c = constant(k + 1);
-    if (shape_size(c.shape) != C) bad(fmt::format("input {} has {} values for {} channels", k + 1, shape_size(c.shape), C));
+    if (shape_size(c.shape) != C)
+      bad(fmt::format("input {} has {} values for {} channels", k + 1, shape_size(c.shape), C));
     std::copy(c.values.begin(), c.values.end(), dst[k]->data());
   }
   add(std::move(bn), {x.node});
@@ -899,8 +968,8 @@ OnnxModel read_onnx(const std::string& path) {
   std::string bytes = read_file(path, "ONNX model");
   onnx::ModelProto model;
   if (bytes.empty() || !model.ParseFromString(bytes))
-    throw Error(fmt::format("'{}' is not a valid ONNX model: the protobuf does not parse (truncated or corrupt file?)",
-                            path));
+    throw Error(
+        fmt::format("'{}' is not a valid ONNX model: the protobuf does not parse (truncated or corrupt file?)", path));
   if (!model.has_graph() || model.graph().node_size() == 0)
     throw Error(fmt::format("'{}' is not a valid ONNX model: it holds no graph (truncated or corrupt file?)", path));
   return Importer(model, path).run();
@@ -925,12 +994,14 @@ std::string onnx_input_summary(const Network& net) {
   for (int id : net.input_nodes()) {
     const Node& n = net.node(id);
     if (n.shape.size() == 1)
-      s += fmt::format("input '{}' {}: {} data columns (by default the data's columns in order, leaving out the label "
-                       "and weight; or the data columns chosen for it), or an array '{}' of per-event shape {}\n",
-                       n.name, shape_string(n.shape), n.shape[0], n.name, shape_string(n.shape));
+      s += fmt::format(
+          "input '{}' {}: {} data columns (by default the data's columns in order, leaving out the label "
+          "and weight; or the data columns chosen for it), or an array '{}' of per-event shape {}\n",
+          n.name, shape_string(n.shape), n.shape[0], n.name, shape_string(n.shape));
     else
-      s += fmt::format("input '{}' {}: an npz/HDF5 array named '{}' of shape [events, {}]\n", n.name,
-                       shape_string(n.shape), n.name, shape_string(n.shape).substr(1, shape_string(n.shape).size() - 2));
+      s +=
+          fmt::format("input '{}' {}: an npz/HDF5 array named '{}' of shape [events, {}]\n", n.name,
+                      shape_string(n.shape), n.name, shape_string(n.shape).substr(1, shape_string(n.shape).size() - 2));
   }
   return s;
 }
@@ -938,7 +1009,8 @@ std::string onnx_input_summary(const Network& net) {
 Tensor read_onnx_tensor(const std::string& path, Shape& full_shape) {
   std::string bytes = read_file(path, "ONNX tensor");
   onnx::TensorProto t;
-  if (!t.ParseFromString(bytes)) throw Error(fmt::format("'{}' is not a valid ONNX tensor (truncated or corrupt?)", path));
+  if (!t.ParseFromString(bytes))
+    throw Error(fmt::format("'{}' is not a valid ONNX tensor (truncated or corrupt?)", path));
   Constant c = tensor_values(t, fmt::format("'{}'", path));
   if (c.integer) throw OnnxUnsupported(fmt::format("'{}' holds integers (non-float type)", path));
   full_shape = c.shape;

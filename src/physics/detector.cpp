@@ -47,7 +47,8 @@ double hadron_resolution(const DetectorOptions& o, double pt, double eta) {
 }
 double track_resolution(const DetectorOptions& o, int pdg_id, double pt, double eta) {
   int a = std::abs(pdg_id);
-  return a == 11 ? electron_resolution(o, pt, eta) : (a == 13 ? muon_resolution(o, pt, eta) : hadron_resolution(o, pt, eta));
+  return a == 11 ? electron_resolution(o, pt, eta)
+                 : (a == 13 ? muon_resolution(o, pt, eta) : hadron_resolution(o, pt, eta));
 }
 double ecal_resolution(const DetectorOptions& o, double energy, double eta) {
   double e = std::max(energy, 1e-9), a = std::abs(eta);

@@ -49,7 +49,7 @@ struct Step {
   int out = 0;              // factor id of the result
   // Inputs by what they contain: {v} only, {a, v}, {b, v} (a < b the output's vertices).
   std::vector<int> unary, left, right;
-  bool other = false;       // an input on three or more vertices: generic loop
+  bool other = false;  // an input on three or more vertices: generic loop
 };
 
 struct Program {
@@ -103,7 +103,8 @@ Program compile(const EdgeList& edges, std::map<std::string, int>& memo, std::ma
       const Factor& fa = p.factors[f];
       std::string roles;
       for (int u : fa.vars)
-        roles += u == v ? 'x' : static_cast<char>('0' + (std::find(out_vars.begin(), out_vars.end(), u) - out_vars.begin()));
+        roles +=
+            u == v ? 'x' : static_cast<char>('0' + (std::find(out_vars.begin(), out_vars.end(), u) - out_vars.begin()));
       if (fa.kind == Kind::Theta) std::sort(roles.begin(), roles.end());
       parts.push_back(fa.key + "[" + roles + "]");
     }
@@ -122,10 +123,14 @@ Program compile(const EdgeList& edges, std::map<std::string, int>& memo, std::ma
     live = keep;
     for (int f : s.inputs) {
       const auto& vars = p.factors[f].vars;
-      if (vars.size() == 1) s.unary.push_back(f);
-      else if (vars.size() == 2 && (vars[0] == out_vars[0] || vars[1] == out_vars[0])) s.left.push_back(f);
-      else if (vars.size() == 2) s.right.push_back(f);
-      else s.other = true;
+      if (vars.size() == 1)
+        s.unary.push_back(f);
+      else if (vars.size() == 2 && (vars[0] == out_vars[0] || vars[1] == out_vars[0]))
+        s.left.push_back(f);
+      else if (vars.size() == 2)
+        s.right.push_back(f);
+      else
+        s.other = true;
     }
     p.steps.push_back(std::move(s));
   }
@@ -141,7 +146,7 @@ using AlignedVector = std::vector<double, Eigen::aligned_allocator<double>>;
 struct Workspace {
   AlignedVector z, theta, memo, memo2, arena, scratch_a, scratch_b, scratch_c, w;
   std::vector<char> done, done2;  // memo slot computed for this jet
-  std::vector<Index> keep;  // non-padding particle indices
+  std::vector<Index> keep;        // non-padding particle indices
   std::vector<size_t> offset;
 };
 
@@ -155,10 +160,14 @@ Index round8(Index x) { return (x + 7) / 8 * 8; }
 // dst(a, x) [*]= f, where f is a factor on {a, x} stored [a][x] when a < x, else [x][a].
 void load_oriented(MatrixMap& dst, const double* f, Index m, bool direct, bool first) {
   ConstMatrixMap F(f, m, m);
-  if (first && direct) dst = F;
-  else if (first) dst = F.transpose();
-  else if (direct) dst.array() *= F.array();
-  else dst.array() *= F.transpose().array();
+  if (first && direct)
+    dst = F;
+  else if (first)
+    dst = F.transpose();
+  else if (direct)
+    dst.array() *= F.array();
+  else
+    dst.array() *= F.transpose().array();
 }
 
 double run(const Program& p, Workspace& ws, Index m) {
@@ -175,8 +184,10 @@ double run(const Program& p, Workspace& ws, Index m) {
   auto data = [&](int f) -> double* {
     const Factor& fa = p.factors[f];
     switch (fa.kind) {
-      case Kind::Z: return ws.z.data();
-      case Kind::Theta: return ws.theta.data() + static_cast<size_t>((fa.index - 1) * m2);
+      case Kind::Z:
+        return ws.z.data();
+      case Kind::Theta:
+        return ws.theta.data() + static_cast<size_t>((fa.index - 1) * m2);
       default:
         if (fa.index < 0) return ws.arena.data() + ws.offset[f];
         return fa.vars.size() == 2 ? ws.memo2.data() + static_cast<size_t>(fa.index * m2)
@@ -199,8 +210,10 @@ double run(const Program& p, Workspace& ws, Index m) {
       if (s.unary.empty()) w.setOnes();
       for (size_t i = 0; i < s.unary.size(); ++i) {
         Eigen::Map<const Eigen::VectorXd> u(data(s.unary[i]), m);
-        if (i == 0) w = u;
-        else w.array() *= u.array();
+        if (i == 0)
+          w = u;
+        else
+          w.array() *= u.array();
       }
       if (k == 0) {
         out[0] = w.sum();
@@ -214,7 +227,8 @@ double run(const Program& p, Workspace& ws, Index m) {
         if (s.left.size() == 1 && direct(s.left[0], a, s.v)) {
           o.noalias() = ConstMatrixMap(data(s.left[0]), m, m) * w;
         } else {
-          for (size_t i = 0; i < s.left.size(); ++i) load_oriented(A, data(s.left[i]), m, direct(s.left[i], a, s.v), i == 0);
+          for (size_t i = 0; i < s.left.size(); ++i)
+            load_oriented(A, data(s.left[i]), m, direct(s.left[i], a, s.v), i == 0);
           o.noalias() = A * w;
         }
         return;
@@ -222,7 +236,8 @@ double run(const Program& p, Workspace& ws, Index m) {
       // out(a, b) = sum_x A(a, x) w(x) B(x, b): a GEMM.
       const int b = out_vars[1];
       MatrixMap B(ws.scratch_b.data(), m, m), C(out, m, m);
-      for (size_t i = 0; i < s.left.size(); ++i) load_oriented(A, data(s.left[i]), m, direct(s.left[i], a, s.v), i == 0);
+      for (size_t i = 0; i < s.left.size(); ++i)
+        load_oriented(A, data(s.left[i]), m, direct(s.left[i], a, s.v), i == 0);
       for (size_t i = 0; i < s.right.size(); ++i)
         load_oriented(B, data(s.right[i]), m, direct(s.right[i], s.v, b), i == 0);
       if (s.left.empty()) A.setOnes();
@@ -264,7 +279,8 @@ double run(const Program& p, Workspace& ws, Index m) {
     std::array<const double*, 32> ptr{};
     std::array<Index, 32> sv{};
     std::array<std::array<Index, 4>, 32> so{};
-    if (nf > 32 || k > 4) throw Error("EFP graph too large for the evaluator (more than 32 factors or 4-vertex factors)");
+    if (nf > 32 || k > 4)
+      throw Error("EFP graph too large for the evaluator (more than 32 factors or 4-vertex factors)");
     for (size_t i = 0; i < nf; ++i) {
       const Factor& fa = p.factors[s.inputs[i]];
       ptr[i] = data(s.inputs[i]);
@@ -273,7 +289,8 @@ double run(const Program& p, Workspace& ws, Index m) {
       sv[i] = 0;
       for (size_t j = 0; j < r; ++j) {
         const Index stride = ipow(m, r - 1 - j);
-        if (fa.vars[j] == s.v) sv[i] = stride;
+        if (fa.vars[j] == s.v)
+          sv[i] = stride;
         else
           for (size_t o = 0; o < k; ++o)
             if (out_vars[o] == fa.vars[j]) so[i][o] = stride;
@@ -330,10 +347,12 @@ void check_inputs(const Tensor& pt, const Tensor& eta, const Tensor& phi) {
     for (Index j = 0; j < p; ++j) {
       const double v = pt.at(e, j);
       if (!(v >= 0) || !std::isfinite(v))
-        throw Error(fmt::format("jet {}, particle {}: pT = {} (expected a finite value >= 0; 0 marks padding)", e, j, v));
+        throw Error(
+            fmt::format("jet {}, particle {}: pT = {} (expected a finite value >= 0; 0 marks padding)", e, j, v));
       if (v > 0 && (!std::isfinite(eta.at(e, j)) || !std::isfinite(phi.at(e, j))))
-        throw Error(fmt::format("jet {}, particle {}: eta = {}, phi = {} (expected finite values for a particle with pT > 0)",
-                                e, j, eta.at(e, j), phi.at(e, j)));
+        throw Error(
+            fmt::format("jet {}, particle {}: eta = {}, phi = {} (expected finite values for a particle with pT > 0)",
+                        e, j, eta.at(e, j), phi.at(e, j)));
     }
 }
 
@@ -393,7 +412,8 @@ Tensor efp_values(const Tensor& pt, const Tensor& eta, const Tensor& phi, const 
           continue;
         }
         const size_t m2 = static_cast<size_t>(round8(m * m)), mp = static_cast<size_t>(round8(m));
-        if (ws.z.size() < static_cast<size_t>(m)) ws.z.resize(static_cast<size_t>(m)), ws.w.resize(static_cast<size_t>(m));
+        if (ws.z.size() < static_cast<size_t>(m))
+          ws.z.resize(static_cast<size_t>(m)), ws.w.resize(static_cast<size_t>(m));
         if (ws.theta.size() < m2 * max_power) ws.theta.resize(m2 * max_power);
         if (ws.scratch_a.size() < m2) ws.scratch_a.resize(m2), ws.scratch_b.resize(m2);
         if (ws.memo.size() < memo.size() * mp) ws.memo.resize(memo.size() * mp);
@@ -420,7 +440,8 @@ Tensor efp_values(const Tensor& pt, const Tensor& eta, const Tensor& phi, const 
         }
         for (int pw = 2; pw <= max_power; ++pw)
           for (size_t q = 0; q < static_cast<size_t>(m * m); ++q) th[(pw - 1) * m2 + q] = th[(pw - 2) * m2 + q] * th[q];
-        for (Index c2 = 0; c2 < n_comp; ++c2) comp[static_cast<size_t>(c2)] = run(programs[static_cast<size_t>(c2)], ws, m);
+        for (Index c2 = 0; c2 < n_comp; ++c2)
+          comp[static_cast<size_t>(c2)] = run(programs[static_cast<size_t>(c2)], ws, m);
         for (Index g = 0; g < n_graphs; ++g) {
           double v = 1;
           for (int ci : graph_comps[static_cast<size_t>(g)]) v *= comp[static_cast<size_t>(ci)];
@@ -450,8 +471,8 @@ nlohmann::json efp_graph_json(const EfpGraph& g) {
 }
 
 std::string efp_graph_table(const std::vector<EfpGraph>& graphs) {
-  std::string t = fmt::format("{:>5}  {:<9} {:>2} {:>2} {:>9} {:>10} {:>9}  {}\n", "id", "column", "n", "d", "chromatic",
-                              "VE cost", "connected", "edges");
+  std::string t = fmt::format("{:>5}  {:<9} {:>2} {:>2} {:>9} {:>10} {:>9}  {}\n", "id", "column", "n", "d",
+                              "chromatic", "VE cost", "connected", "edges");
   for (const EfpGraph& g : graphs) {
     std::string e;
     for (auto [a, b] : g.edges) e += fmt::format("{}{}-{}", e.empty() ? "" : " ", a, b);

@@ -12,11 +12,11 @@
 #include <array>
 #include <bit>
 #include <cmath>
-#include <tuple>
 #include <map>
 #include <mutex>
 #include <numeric>
 #include <set>
+#include <tuple>
 
 #include "physics/efp_internal.hpp"
 #include "unbox/core.hpp"
@@ -252,8 +252,8 @@ const std::vector<EfpGraph>& all_graphs() {
     std::vector<Conn> conn;
     for (int d = 1; d <= kMaxDegree; ++d)
       for (const Key& k : level[d])
-        conn.push_back({k, efp_detail::chromatic_number(k.n, k.edges),
-                        efp_detail::elimination_order(k.n, k.edges).complexity});
+        conn.push_back(
+            {k, efp_detail::chromatic_number(k.n, k.edges), efp_detail::elimination_order(k.n, k.edges).complexity});
     // All graphs: multisets of connected components (indices non-increasing, so the
     // largest component comes first in the edge list).
     std::map<Key, EfpGraph> all;
@@ -293,10 +293,10 @@ const std::vector<EfpGraph>& all_graphs() {
 
 std::vector<EfpGraph> efp_graphs(int dmax, bool connected_only) {
   if (dmax < 0 || dmax > kMaxDegree)
-    throw Error(fmt::format(
-        "EFP degree {} is out of range: dmax must be between 0 and {} (the enumeration and the "
-        "published counts stop at d = 7; there are already 1000 graphs up to d = 7)",
-        dmax, kMaxDegree));
+    throw Error(
+        fmt::format("EFP degree {} is out of range: dmax must be between 0 and {} (the enumeration and the "
+                    "published counts stop at d = 7; there are already 1000 graphs up to d = 7)",
+                    dmax, kMaxDegree));
   std::vector<EfpGraph> out;
   for (const EfpGraph& g : all_graphs())
     if (g.d <= dmax && (!connected_only || g.connected)) out.push_back(g);

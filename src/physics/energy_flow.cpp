@@ -93,8 +93,8 @@ int charge3(int pdg_id) {
   if (q2 > 6 || q3 > 6 || q1 > 6) return 0;
   int c;
   if (q1 == 0) {
-    c = quark[q2] - quark[q3];     // meson q2 anti-q3
-    if (q2 % 2 == 1) c = -c;       // down-type heavier quark: the antiquark convention flips
+    c = quark[q2] - quark[q3];  // meson q2 anti-q3
+    if (q2 % 2 == 1) c = -c;    // down-type heavier quark: the antiquark convention flips
   } else {
     c = quark[q1] + quark[q2] + quark[q3];
   }
@@ -126,12 +126,18 @@ void EnergyFlow::run(const GenEvent& event, std::int64_t index, const Reconstruc
     if (pt == 0) continue;  // along the beam: never reaches the detector
     const double eta = std::asinh(p.pz / pt), phi = std::atan2(p.py, p.px);
     Species s;
-    if (a == 11) s = Species::Electron;
-    else if (a == 13) s = Species::Muon;
-    else if (a == 22 || a == 111) s = Species::Photon;
-    else if (a == 310 || a == 3122) s = Species::Vee;
-    else if (a <= 6 || a == 21) s = Species::Parton;
-    else s = charge3(p.pdg_id) != 0 ? Species::ChargedHadron : Species::NeutralHadron;
+    if (a == 11)
+      s = Species::Electron;
+    else if (a == 13)
+      s = Species::Muon;
+    else if (a == 22 || a == 111)
+      s = Species::Photon;
+    else if (a == 310 || a == 3122)
+      s = Species::Vee;
+    else if (a <= 6 || a == 21)
+      s = Species::Parton;
+    else
+      s = charge3(p.pdg_id) != 0 ? Species::ChargedHadron : Species::NeutralHadron;
     const bool charged = s == Species::Electron || s == Species::Muon || s == Species::ChargedHadron;
     int track = -1;
     if (charged) {
@@ -148,12 +154,19 @@ void EnergyFlow::run(const GenEvent& event, std::int64_t index, const Reconstruc
     double fe = 0, fh = 0;
     switch (s) {
       case Species::Electron:
-      case Species::Photon: fe = 1; break;
-      case Species::Vee: fe = 0.3, fh = 0.7; break;
+      case Species::Photon:
+        fe = 1;
+        break;
+      case Species::Vee:
+        fe = 0.3, fh = 0.7;
+        break;
       case Species::ChargedHadron:
       case Species::NeutralHadron:
-      case Species::Parton: fh = 1; break;
-      default: break;
+      case Species::Parton:
+        fh = 1;
+        break;
+      default:
+        break;
     }
     const int order = static_cast<int>(hits_.size());
     if (fe > 0) hits_.push_back({cell_key(0, eta, phi), order, -1, fe * p.e});
@@ -165,9 +178,8 @@ void EnergyFlow::run(const GenEvent& event, std::int64_t index, const Reconstruc
   }
 
   // 3. Towers, in cell order.
-  std::sort(hits_.begin(), hits_.end(), [](const Hit& x, const Hit& y) {
-    return x.cell != y.cell ? x.cell < y.cell : x.order < y.order;
-  });
+  std::sort(hits_.begin(), hits_.end(),
+            [](const Hit& x, const Hit& y) { return x.cell != y.cell ? x.cell < y.cell : x.order < y.order; });
   for (size_t b = 0; b < hits_.size();) {
     size_t e = b;
     double deposit = 0, track_e = 0, track_var = 0;
@@ -304,8 +316,10 @@ void EnergyFlow::run(const GenEvent& event, std::int64_t index, const Reconstruc
       bool real = false, lepton = false;
       for (const auto& c : j.constituents()) {
         const int u = c.user_index();
-        if (u == kGhostB) flavour = 5;
-        else if (u == kGhostC && flavour == 0) flavour = 4;
+        if (u == kGhostB)
+          flavour = 5;
+        else if (u == kGhostC && flavour == 0)
+          flavour = 4;
         else if (u >= 0) {
           real = true;
           lepton |= lepton_object_[static_cast<size_t>(u)] != 0;

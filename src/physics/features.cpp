@@ -15,10 +15,10 @@
 namespace unbox::physics {
 
 const std::vector<std::string>& stop_dilepton_object_columns() {
-  static const std::vector<std::string> names = {
-      "obj_l1_pt", "obj_l1_eta", "obj_l1_phi", "obj_l1_m", "obj_l2_pt", "obj_l2_eta", "obj_l2_phi", "obj_l2_m",
-      "obj_j1_pt", "obj_j1_eta", "obj_j1_phi", "obj_j1_m", "obj_j2_pt", "obj_j2_eta", "obj_j2_phi", "obj_j2_m",
-      "obj_met_phi"};
+  static const std::vector<std::string> names = {"obj_l1_pt",  "obj_l1_eta", "obj_l1_phi", "obj_l1_m",   "obj_l2_pt",
+                                                 "obj_l2_eta", "obj_l2_phi", "obj_l2_m",   "obj_j1_pt",  "obj_j1_eta",
+                                                 "obj_j1_phi", "obj_j1_m",   "obj_j2_pt",  "obj_j2_eta", "obj_j2_phi",
+                                                 "obj_j2_m",   "obj_met_phi"};
   return names;
 }
 
@@ -33,9 +33,17 @@ FeatureBuilder::~FeatureBuilder() = default;
 FeatureBuilder::FeatureBuilder(FeatureBuilder&&) noexcept = default;
 FeatureBuilder& FeatureBuilder::operator=(FeatureBuilder&&) noexcept = default;
 FeatureBuilder::FeatureBuilder(const FeatureBuilder& b)
-    : options_(b.options_), cuts_(b.cuts_), object_step_(b.object_step_), cutflow_(b.cutflow_), cols_(b.cols_),
-      object_cols_(b.object_cols_), weights_(b.weights_), selected_(b.selected_), seen_(b.seen_),
-      needs_truth_(b.needs_truth_), flow_(std::make_unique<EnergyFlow>()) {}
+    : options_(b.options_),
+      cuts_(b.cuts_),
+      object_step_(b.object_step_),
+      cutflow_(b.cutflow_),
+      cols_(b.cols_),
+      object_cols_(b.object_cols_),
+      weights_(b.weights_),
+      selected_(b.selected_),
+      seen_(b.seen_),
+      needs_truth_(b.needs_truth_),
+      flow_(std::make_unique<EnergyFlow>()) {}
 FeatureBuilder& FeatureBuilder::operator=(const FeatureBuilder& b) {
   if (this != &b) *this = FeatureBuilder(b);
   return *this;
@@ -84,9 +92,9 @@ bool FeatureBuilder::add(const GenEvent& gen, std::int64_t index) {
   if (o.objects) {
     StopDileptonObjects obj;
     if (pass) stop_dilepton_objects(chosen_, obj);  // the same objects stop_dilepton_features just used
-    const double v[] = {obj.l1.pt, obj.l1.eta, obj.l1.phi, obj.l1.m, obj.l2.pt, obj.l2.eta,
-                        obj.l2.phi, obj.l2.m, obj.j1.pt, obj.j1.eta, obj.j1.phi, obj.j1.m,
-                        obj.j2.pt, obj.j2.eta, obj.j2.phi, obj.j2.m, obj.met.phi};
+    const double v[] = {obj.l1.pt,  obj.l1.eta, obj.l1.phi, obj.l1.m,   obj.l2.pt,  obj.l2.eta,
+                        obj.l2.phi, obj.l2.m,   obj.j1.pt,  obj.j1.eta, obj.j1.phi, obj.j1.m,
+                        obj.j2.pt,  obj.j2.eta, obj.j2.phi, obj.j2.m,   obj.met.phi};
     static_assert(std::size(v) == 17);
     for (size_t c = 0; c < object_cols_.size(); ++c) object_cols_[c].push_back(pass ? v[c] : nan);
   }
@@ -152,14 +160,14 @@ FeatureResult build_features(const std::string& path, const FeatureOptions& o) {
 }
 
 std::string FeatureResult::to_table() const {
-  std::string t = fmt::format("{} ({}): {} events read, {} selected\ncut-flow:\n", source, format, events_read,
-                              data.events());
+  std::string t =
+      fmt::format("{} ({}): {} events read, {} selected\ncut-flow:\n", source, format, events_read, data.events());
   t += cutflow.to_table();
   return t;
 }
 
 nlohmann::json FeatureResult::to_json() const {
-  return {{"source", source},       {"format", format},     {"events_read", events_read},
+  return {{"source", source},          {"format", format},        {"events_read", events_read},
           {"selected", data.events()}, {"columns", data.names()}, {"cutflow", cutflow.to_json()}};
 }
 

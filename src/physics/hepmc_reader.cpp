@@ -26,9 +26,9 @@ namespace {
 bool hadron_has_quark(int pdg_id, int quark) {
   int a = std::abs(pdg_id);
   if (a < 100 || a >= 1000000) return false;
-  if (a % 10 == 0) return false;             // not a hadron (nJ = 0)
+  if (a % 10 == 0) return false;  // not a hadron (nJ = 0)
   int q3 = (a / 10) % 10, q2 = (a / 100) % 10, q1 = (a / 1000) % 10;
-  if (q3 == 0) return false;                  // diquarks (e.g. 5101) and special codes
+  if (q3 == 0) return false;  // diquarks (e.g. 5101) and special codes
   return q1 == quark || q2 == quark || q3 == quark;
 }
 
@@ -72,9 +72,7 @@ bool to_double(std::string_view t, double& v) {
   return ec == std::errc() && ptr == t.data() + t.size() && !t.empty();
 }
 
-std::string shown(std::string_view t) {
-  return t.size() > 40 ? std::string(t.substr(0, 37)) + "..." : std::string(t);
-}
+std::string shown(std::string_view t) { return t.size() > 40 ? std::string(t.substr(0, 37)) + "..." : std::string(t); }
 
 struct RawParticle {
   std::int64_t parent = 0;  // 0, a particle id (> 0) or a vertex id (< 0)
@@ -150,12 +148,26 @@ class HepMC3Reader : public EventReader {
         break;
       }
       switch (line_[0]) {
-        case 'U': parse_units(); break;
-        case 'W': parse_weights(); break;
-        case 'P': parse_particle(); break;
-        case 'V': parse_vertex(); break;
-        case 'A': case 'T': case 'C': case 'F': case 'N': break;  // attributes and tool information
-        default: bad_line(fmt::format("unexpected line '{}' in event {}", shown(line_), number_));
+        case 'U':
+          parse_units();
+          break;
+        case 'W':
+          parse_weights();
+          break;
+        case 'P':
+          parse_particle();
+          break;
+        case 'V':
+          parse_vertex();
+          break;
+        case 'A':
+        case 'T':
+        case 'C':
+        case 'F':
+        case 'N':
+          break;  // attributes and tool information
+        default:
+          bad_line(fmt::format("unexpected line '{}' in event {}", shown(line_), number_));
       }
     }
     finish_event();
@@ -183,9 +195,10 @@ class HepMC3Reader : public EventReader {
   }
 
   [[noreturn]] void truncated_between_events() const {
-    throw Error(fmt::format("{}: truncated HepMC3 file: it ends without 'HepMC::Asciiv3-END_EVENT_LISTING' after {} "
-                            "complete event(s) (last event number {})",
-                            path_, events_read_, last_number_));
+    throw Error(
+        fmt::format("{}: truncated HepMC3 file: it ends without 'HepMC::Asciiv3-END_EVENT_LISTING' after {} "
+                    "complete event(s) (last event number {})",
+                    path_, events_read_, last_number_));
   }
 
   [[noreturn]] void truncated_inside_event() const {
@@ -230,9 +243,12 @@ class HepMC3Reader : public EventReader {
   void parse_units() {
     auto t = tokens(line_);
     if (t.size() != 3) bad_line(fmt::format("the units line '{}' should be 'U GEV|MEV MM|CM'", shown(line_)));
-    if (t[1] == "GEV") scale_ = 1.0;
-    else if (t[1] == "MEV") scale_ = 1e-3;
-    else bad_line(fmt::format("unknown momentum unit '{}' (HepMC3 writes GEV or MEV)", shown(t[1])));
+    if (t[1] == "GEV")
+      scale_ = 1.0;
+    else if (t[1] == "MEV")
+      scale_ = 1e-3;
+    else
+      bad_line(fmt::format("unknown momentum unit '{}' (HepMC3 writes GEV or MEV)", shown(t[1])));
     if (t[2] != "MM" && t[2] != "CM")
       bad_line(fmt::format("unknown length unit '{}' (HepMC3 writes MM or CM)", shown(t[2])));
   }
@@ -242,8 +258,10 @@ class HepMC3Reader : public EventReader {
     if (t.size() < 2) bad_line("a weight line without weights");
     for (size_t k = 1; k < t.size(); ++k) {
       double w;
-      if (!to_double(t[k], w)) bad_line(fmt::format("event {}: weight {} is '{}', expected a number", number_, k, shown(t[k])));
-      if (!std::isfinite(w)) bad_line(fmt::format("event {}: weight {} is {}; event weights must be finite", number_, k, shown(t[k])));
+      if (!to_double(t[k], w))
+        bad_line(fmt::format("event {}: weight {} is '{}', expected a number", number_, k, shown(t[k])));
+      if (!std::isfinite(w))
+        bad_line(fmt::format("event {}: weight {} is {}; event weights must be finite", number_, k, shown(t[k])));
       if (k == 1) weight_ = w;
     }
     weight_seen_ = true;
@@ -287,8 +305,8 @@ class HepMC3Reader : public EventReader {
     const std::string_view line(line_);
     size_t open = line.find('['), close = line.find(']');
     if (open == std::string_view::npos || close == std::string_view::npos || close < open)
-      bad_line(fmt::format("the vertex line '{}' has no incoming-particle list '[...]' (a HepMC2 vertex?)",
-                           shown(line_)));
+      bad_line(
+          fmt::format("the vertex line '{}' has no incoming-particle list '[...]' (a HepMC2 vertex?)", shown(line_)));
     auto head = tokens(line.substr(0, open));
     if (head.size() != 3) bad_line("expected 'V id status [particles]'");
     RawVertex v;
@@ -303,7 +321,8 @@ class HepMC3Reader : public EventReader {
     size_t start = 0;
     while (start <= list.size()) {
       size_t comma = list.find(',', start);
-      std::string_view item = list.substr(start, comma == std::string_view::npos ? std::string_view::npos : comma - start);
+      std::string_view item =
+          list.substr(start, comma == std::string_view::npos ? std::string_view::npos : comma - start);
       while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
       while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
       if (!item.empty() || comma != std::string_view::npos) {
@@ -340,8 +359,9 @@ class HepMC3Reader : public EventReader {
       for (std::int64_t id : v.in) {
         auto& slot = end_vertex_[static_cast<size_t>(id - 1)];
         if (slot != 0)
-          fail_at(path_, v.line, 0,
-                  fmt::format("corrupt HepMC3 event {}: particle {} enters vertices {} and {}", number_, id, slot, v.id));
+          fail_at(
+              path_, v.line, 0,
+              fmt::format("corrupt HepMC3 event {}: particle {} enters vertices {} and {}", number_, id, slot, v.id));
         slot = v.id;
       }
     vertex_index_.clear();
@@ -377,7 +397,8 @@ class HepMC3Reader : public EventReader {
       g.pdg_id = p.pdg;
       g.status = p.status;
       if (!std::isfinite(g.m))
-        fail_at(path_, p.line, 0, fmt::format("event {}: particle {} has a momentum too large to square", number_, k + 1));
+        fail_at(path_, p.line, 0,
+                fmt::format("event {}: particle {} has a momentum too large to square", number_, k + 1));
       if (g.status == 1) out.final_state.push_back(g);
       if (is_flavour_parton(g)) out.partons.push_back(g);
       bool b = is_b_hadron(g.pdg_id), c = !b && is_c_hadron(g.pdg_id);
@@ -416,11 +437,16 @@ bool is_flavour_parton(const GenParticle& p) {
 
 bool is_invisible(int pdg_id) {
   switch (std::abs(pdg_id)) {
-    case 12: case 14: case 16:                    // neutrinos
-    case 1000012: case 1000014: case 1000016:     // sneutrinos
-    case 1000022:                                 // lightest neutralino
-    case 1000039:                                 // gravitino
-    case 51: case 52:                             // DMsimp dark-matter candidates (scalar, fermion)
+    case 12:
+    case 14:
+    case 16:  // neutrinos
+    case 1000012:
+    case 1000014:
+    case 1000016:  // sneutrinos
+    case 1000022:  // lightest neutralino
+    case 1000039:  // gravitino
+    case 51:
+    case 52:  // DMsimp dark-matter candidates (scalar, fermion)
       return true;
     default:
       return false;

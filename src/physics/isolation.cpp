@@ -12,16 +12,17 @@ namespace unbox {
 
 std::string isolation_column_name(double r0) { return "iso_" + format_double(r0); }
 
-Tensor isolation(const Tensor& ref_pt, const Tensor& ref_eta, const Tensor& ref_phi, const Tensor& pt, const Tensor& eta,
-                 const Tensor& phi, const IsolationOptions& opt) {
+Tensor isolation(const Tensor& ref_pt, const Tensor& ref_eta, const Tensor& ref_phi, const Tensor& pt,
+                 const Tensor& eta, const Tensor& phi, const IsolationOptions& opt) {
   if (opt.r0.empty()) throw Error("isolation needs at least one cone radius R0");
   for (double r : opt.r0)
     if (!(r > 0) || !std::isfinite(r)) throw Error(fmt::format("isolation cone radius R0 = {}: must be > 0", r));
   if (!(opt.veto >= 0) || !std::isfinite(opt.veto))
     throw Error(fmt::format("isolation veto radius {}: must be >= 0", opt.veto));
   if (pt.rank() != 2 || eta.shape() != pt.shape() || phi.shape() != pt.shape())
-    throw Error(fmt::format("isolation: particle arrays must be [events, particles] of one shape; got pt {}, eta {}, phi {}",
-                            shape_string(pt.shape()), shape_string(eta.shape()), shape_string(phi.shape())));
+    throw Error(
+        fmt::format("isolation: particle arrays must be [events, particles] of one shape; got pt {}, eta {}, phi {}",
+                    shape_string(pt.shape()), shape_string(eta.shape()), shape_string(phi.shape())));
   const Index n = pt.dim(0), p = pt.dim(1);
   for (const Tensor* r : {&ref_pt, &ref_eta, &ref_phi})
     if (r->rank() != 1 || r->events() != n)
@@ -39,11 +40,12 @@ Tensor isolation(const Tensor& ref_pt, const Tensor& ref_eta, const Tensor& ref_
       const double v = pt.at(e, j);
       if (v == 0) continue;  // padding
       if (!(v > 0) || !std::isfinite(v))
-        throw Error(fmt::format("event {}, particle {}: pT = {} (expected a finite value >= 0; 0 marks padding)", e, j, v));
+        throw Error(
+            fmt::format("event {}, particle {}: pT = {} (expected a finite value >= 0; 0 marks padding)", e, j, v));
       const double de = eta.at(e, j) - re, dp = std::remainder(phi.at(e, j) - rf, 2 * std::numbers::pi);
       if (!std::isfinite(de) || !std::isfinite(dp))
-        throw Error(fmt::format("event {}, particle {}: eta = {}, phi = {} (expected finite values)", e, j, eta.at(e, j),
-                                phi.at(e, j)));
+        throw Error(fmt::format("event {}, particle {}: eta = {}, phi = {} (expected finite values)", e, j,
+                                eta.at(e, j), phi.at(e, j)));
       const double dr = std::sqrt(de * de + dp * dp);
       if (dr < opt.veto) continue;
       for (Index r = 0; r < nr; ++r)

@@ -11,8 +11,8 @@ namespace {
 
 // E1 E2 - p1 . p2 >= 0 for two time-like or light-like vectors, without cancellation:
 // (m1^2 p2^2 + m2^2 p1^2 + m1^2 m2^2) / (E1 E2 + p1 p2) + p1 p2 |u1 - u2|^2 / 2.
-double dot_minus(double e1, double m1, double x1, double y1, double z1, double e2, double m2, double x2,
-                 double y2, double z2) {
+double dot_minus(double e1, double m1, double x1, double y1, double z1, double e2, double m2, double x2, double y2,
+                 double z2) {
   const double p1 = std::sqrt(x1 * x1 + y1 * y1 + z1 * z1);
   const double p2 = std::sqrt(x2 * x2 + y2 * y2 + z2 * z2);
   const double den = e1 * e2 + p1 * p2;
@@ -70,8 +70,9 @@ double LorentzVector::phi() const {
 
 double LorentzVector::rapidity() const {
   const double et = this->et();
-  if (et == 0) return pz_ > 0 ? std::numeric_limits<double>::infinity()
-                              : (pz_ < 0 ? -std::numeric_limits<double>::infinity() : 0.0);
+  if (et == 0)
+    return pz_ > 0 ? std::numeric_limits<double>::infinity()
+                   : (pz_ < 0 ? -std::numeric_limits<double>::infinity() : 0.0);
   // y = asinh(pz / ET) with ET = sqrt(m^2 + pt^2): exact identity, no cancellation.
   return std::asinh(pz_ / et);
 }
@@ -123,8 +124,8 @@ double transverse_mass(double vx, double vy, double mv, double ix, double iy, do
 }
 
 double transverse_mass(const LorentzVector& visible, double met, double met_phi, double m_invisible) {
-  return transverse_mass(visible.px(), visible.py(), visible.mass(), met * std::cos(met_phi),
-                         met * std::sin(met_phi), m_invisible);
+  return transverse_mass(visible.px(), visible.py(), visible.mass(), met * std::cos(met_phi), met * std::sin(met_phi),
+                         m_invisible);
 }
 
 }  // namespace unbox::physics

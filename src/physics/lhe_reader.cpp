@@ -48,7 +48,8 @@ class LheReader : public EventReader {
       }
       auto p = line_.find_first_not_of(" \t");
       if (p != std::string::npos && line_.compare(p, 6, "<event") == 0 &&
-          (line_.size() == p + 6 || line_[p + 6] == '>' || line_[p + 6] == ' ')) break;
+          (line_.size() == p + 6 || line_[p + 6] == '>' || line_[p + 6] == ' '))
+        break;
     }
     std::int64_t event_line = lineno_;
     ++events_;
@@ -69,7 +70,10 @@ class LheReader : public EventReader {
       if (!std::isfinite(head[k]))
         fail_at(path_, lineno_, 0,
                 fmt::format("LHE event {}: {} is {}; expected a finite number", events_,
-                            k == 2 ? "the event weight XWGTUP" : k == 3 ? "SCALUP" : k == 4 ? "AQEDUP" : "AQCDUP",
+                            k == 2   ? "the event weight XWGTUP"
+                            : k == 3 ? "SCALUP"
+                            : k == 4 ? "AQEDUP"
+                                     : "AQCDUP",
                             head[k]));
     out.number = events_;
     out.weight = head[2];
@@ -115,9 +119,9 @@ class LheReader : public EventReader {
       // A further line of 13 numbers is a particle NUP did not count (NUP too small).
       double extra[13];
       if (parse_numbers(extra, 13))
-        fail_at(path_, lineno_, 0,
-                fmt::format("LHE event {}: NUP = {} but a further particle line follows (NUP too small?)", events_,
-                            nup));
+        fail_at(
+            path_, lineno_, 0,
+            fmt::format("LHE event {}: NUP = {} but a further particle line follows (NUP too small?)", events_, nup));
       if (line_.find("<event") != std::string::npos)
         fail_at(path_, lineno_, 0, fmt::format("LHE event {} (line {}) has no '</event>'", events_, event_line));
     }

@@ -183,9 +183,9 @@ Test regions_test(const Mat3& a, const Mat3& b) {
 // The regions are disjoint iff s(mu) > 0 for some mu > 0; s is unimodal in log mu, so a
 // golden-section search over log mu finds its maximum.
 struct Dual {
-  double ma2, mb2, ea2, eb2, d;         // masses^2, energies^2, D
-  double pax, pay, pbx, pby;            // visible momenta
-  double bax, bay, bbx, bby, ca, cb;    // linear parts and constants of A and of the shifted B
+  double ma2, mb2, ea2, eb2, d;       // masses^2, energies^2, D
+  double pax, pay, pbx, pby;          // visible momenta
+  double bax, bay, bbx, bby, ca, cb;  // linear parts and constants of A and of the shifted B
   double s(double mu) const {
     const double bx = mu * bax + bbx, by = mu * bay + bby;
     const double b2 = bx * bx + by * by, pab = pax * bx + pay * by, pbb = pbx * bx + pby * by;
@@ -246,8 +246,7 @@ bool dual_regions_intersect(const Dual& u) {
 // (v = the component perpendicular to u); they meet iff
 //   alpha_a alpha_b / (alpha_a + alpha_b) v_miss^2 + beta_a + beta_b <= u.pmiss,
 // with alpha = p / (2K), beta = (p^2 chi^2 - K^2) / (2 K p), K = (M^2 - chi^2) / 2.
-bool parallel_parabolas_intersect(double pa, double pb, double chia, double chib, double upar, double uperp,
-                                  double M) {
+bool parallel_parabolas_intersect(double pa, double pb, double chia, double chib, double upar, double uperp, double M) {
   const double ka = 0.5 * (M * M - chia * chia), kb = 0.5 * (M * M - chib * chib);
   if (!(ka > 0) || !(kb > 0)) return false;
   const double aa = pa / (2 * ka), ab = pb / (2 * kb);
@@ -294,7 +293,7 @@ double massless_mt2(double px, double py, double rx, double ry, double mx, doubl
     lx = py, ly = -px, hx = -ry, hy = rx;
   } else {
     if (dot2(px, py, rx, ry) <= 0) return 0.0;  // back to back: the parabolas open the same way
-    lx = py, ly = -px, hx = -py, hy = px;         // parallel: the half plane n.p > 0
+    lx = py, ly = -px, hx = -py, hy = px;       // parallel: the half plane n.p > 0
   }
   // Cut with n.m < 0.
   const double sl = dot2(lx, ly, mx, my), sh = dot2(hx, hy, mx, my);
@@ -371,7 +370,6 @@ double mt2(double ma, double pax, double pay, double mb, double pbx, double pby,
   a.e2 = a.m * a.m + a.px * a.px + a.py * a.py;
   b.e2 = b.m * b.m + b.px * b.px + b.py * b.py;
   const double qx = mx * s, qy = my * s;
-
 
   // Upper bound: the best of a few trial splittings (any splitting bounds mT2 from above).
   const double ea = std::sqrt(a.e2), eb = std::sqrt(b.e2);
@@ -475,9 +473,9 @@ void mt2_batch(std::size_t n, const double* a_pt, const double* a_phi, const dou
   const auto count = static_cast<std::int64_t>(n);
 #pragma omp parallel for schedule(static)
   for (std::int64_t i = 0; i < count; ++i) {
-    out[i] = mt2(a_m[i], a_pt[i] * std::cos(a_phi[i]), a_pt[i] * std::sin(a_phi[i]), b_m[i],
-                 b_pt[i] * std::cos(b_phi[i]), b_pt[i] * std::sin(b_phi[i]), met[i] * std::cos(met_phi[i]),
-                 met[i] * std::sin(met_phi[i]), o);
+    out[i] =
+        mt2(a_m[i], a_pt[i] * std::cos(a_phi[i]), a_pt[i] * std::sin(a_phi[i]), b_m[i], b_pt[i] * std::cos(b_phi[i]),
+            b_pt[i] * std::sin(b_phi[i]), met[i] * std::cos(met_phi[i]), met[i] * std::sin(met_phi[i]), o);
   }
 }
 

@@ -7,7 +7,8 @@ namespace unbox {
 
 namespace {
 std::string replace_all(std::string s, const std::string& what, const std::string& with) {
-  for (size_t at = s.find(what); at != std::string::npos; at = s.find(what, at + with.size())) s.replace(at, what.size(), with);
+  for (size_t at = s.find(what); at != std::string::npos; at = s.find(what, at + with.size()))
+    s.replace(at, what.size(), with);
   return s;
 }
 }  // namespace
@@ -18,7 +19,8 @@ std::string particle_column(const ParticleColumns& cols, Index i, const std::str
 
 ParticleArrays particle_arrays(const Dataset& data, const ParticleColumns& cols) {
   if (cols.pattern.find("{var}") == std::string::npos)
-    throw Error(fmt::format("particle column pattern '{}' has no {{var}} (e.g. p{{i}}_{{var}} or {{var}})", cols.pattern));
+    throw Error(
+        fmt::format("particle column pattern '{}' has no {{var}} (e.g. p{{i}}_{{var}} or {{var}})", cols.pattern));
   const std::string src = data.source.empty() ? std::string("the data") : data.source;
   const std::vector<std::string> vars{cols.pt, cols.eta, cols.phi};
   ParticleArrays out;
@@ -27,8 +29,8 @@ ParticleArrays particle_arrays(const Dataset& data, const ParticleColumns& cols)
     for (const auto& v : vars) {
       const std::string name = particle_column(cols, 0, v);
       if (!data.has(name))
-        throw Error(fmt::format("no particle array '{}' in {} (pattern '{}' names [events, particles] arrays)", name, src,
-                                cols.pattern));
+        throw Error(fmt::format("no particle array '{}' in {} (pattern '{}' names [events, particles] arrays)", name,
+                                src, cols.pattern));
       Tensor x = data.get(name);
       if (x.rank() == 1) x.reshape({x.events(), 1});
       if (x.rank() != 2)
@@ -61,10 +63,10 @@ ParticleArrays particle_arrays(const Dataset& data, const ParticleColumns& cols)
     for (const auto& n : data.names()) names += (names.empty() ? "" : ", ") + n;
     if (names.size() > 300) names = names.substr(0, 300) + ", ...";
     auto generic = [&](const std::string& var) { return replace_all(cols.pattern, "{var}", var); };
-    throw Error(fmt::format("no particle column '{}' in {} (expected columns {}, {}, {} for i = 0, 1, ...; "
-                            "another naming scheme can be chosen); it has: {}",
-                            particle_column(cols, 0, cols.pt), src, generic(cols.pt), generic(cols.eta),
-                            generic(cols.phi), names));
+    throw Error(fmt::format(
+        "no particle column '{}' in {} (expected columns {}, {}, {} for i = 0, 1, ...; "
+        "another naming scheme can be chosen); it has: {}",
+        particle_column(cols, 0, cols.pt), src, generic(cols.pt), generic(cols.eta), generic(cols.phi), names));
   }
   const Index n = data.events();
   out.pt = Tensor({n, p}), out.eta = Tensor({n, p}), out.phi = Tensor({n, p});

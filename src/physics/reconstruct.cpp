@@ -137,9 +137,12 @@ RecoEvent reconstruct(const GenEvent& event, const ReconstructionOptions& o) {
       int flavour = 0;
       bool real = false;
       for (const auto& c : j.constituents()) {
-        if (c.user_index() == kGhostB) flavour = 5;
-        else if (c.user_index() == kGhostC && flavour == 0) flavour = 4;
-        else if (c.user_index() >= 0) real = true;
+        if (c.user_index() == kGhostB)
+          flavour = 5;
+        else if (c.user_index() == kGhostC && flavour == 0)
+          flavour = 4;
+        else if (c.user_index() >= 0)
+          real = true;
       }
       if (!real) continue;
       if (!ghosts) flavour = parton_flavour(event.partons, j.eta(), j.phi_std(), o.flavour_dr);

@@ -94,8 +94,10 @@ std::vector<Cut> generator_cuts(const GeneratorCutOptions& o) {
        [=](const RecoEvent& t, const RecoEvent&) { return count_leptons(t, o.veto_lepton_pt) < 3; }, true},
       {"gen_bjet20", fmt::format(">= 1 b jet (truth flavour) with pT > {:g} GeV", o.bjet_pt),
        [=](const RecoEvent& t, const RecoEvent&) {
-         return std::any_of(t.jets.begin(), t.jets.end(), [&](const Jet& j) { return j.flavour == 5 && j.pt > o.bjet_pt; });
-       }, true},
+         return std::any_of(t.jets.begin(), t.jets.end(),
+                            [&](const Jet& j) { return j.flavour == 5 && j.pt > o.bjet_pt; });
+       },
+       true},
       {"gen_met50", fmt::format("MET > {:g} GeV (truth)", o.met),
        [=](const RecoEvent& t, const RecoEvent&) { return t.met.pt > o.met; }, true},
   };
@@ -141,7 +143,9 @@ std::vector<Cut> cms_preselection(const CmsPreselectionOptions& o) {
          return std::abs(pair_mass(*l[0], *l[1]) - o.z_mass) > o.z_window;
        }},
       {"2jets", fmt::format(">= {} jets pT > {:g} GeV |eta| < {:g}", o.min_jets, o.jet_pt, o.jet_eta),
-       [=](const RecoEvent&, const RecoEvent& r) { return static_cast<int>(selected_jets(r, o).size()) >= o.min_jets; }},
+       [=](const RecoEvent&, const RecoEvent& r) {
+         return static_cast<int>(selected_jets(r, o).size()) >= o.min_jets;
+       }},
       {"1btag", fmt::format(">= {} b-tagged among them", o.min_btags),
        [=](const RecoEvent&, const RecoEvent& r) {
          auto j = selected_jets(r, o);
@@ -207,7 +211,8 @@ bool CutFlow::apply(const std::vector<Cut>& cuts, const RecoEvent& truth, const 
 }
 
 std::string CutFlow::to_table() const {
-  std::string t = fmt::format("  {:<18} {:<44} {:>9} {:>8} {:>14}\n", "cut", "requirement", "events", "eff", "weighted");
+  std::string t =
+      fmt::format("  {:<18} {:<44} {:>9} {:>8} {:>14}\n", "cut", "requirement", "events", "eff", "weighted");
   t += fmt::format("  {:<18} {:<44} {:>9} {:>8} {:>14.6g}\n", "all", "", total_events, "", total_weight);
   Index prev = total_events;
   for (size_t i = 0; i < names.size(); ++i) {
@@ -221,7 +226,8 @@ std::string CutFlow::to_table() const {
 nlohmann::json CutFlow::to_json() const {
   nlohmann::json cuts = nlohmann::json::array();
   for (size_t i = 0; i < names.size(); ++i)
-    cuts.push_back({{"name", names[i]}, {"description", descriptions[i]}, {"events", events[i]}, {"weighted", weights[i]}});
+    cuts.push_back(
+        {{"name", names[i]}, {"description", descriptions[i]}, {"events", events[i]}, {"weighted", weights[i]}});
   return {{"total_events", total_events}, {"total_weighted", total_weight}, {"cuts", cuts}};
 }
 

@@ -21,10 +21,10 @@ double safe_log(double pt) { return std::log(std::max(pt, 1e-6)); }
 
 const std::vector<std::string>& stop_dilepton_columns() {
   static const std::vector<std::string> names = {
-      "log_met",      "log_l1_pt",    "log_l2_pt",    "log_j1_pt",    "log_j2_pt", "l1_eta",  "l2_eta",
-      "j1_eta",       "j2_eta",       "l1_dphi",      "l2_dphi",      "j1_dphi",   "j2_dphi", "l1_dphi_sign",
-      "l2_dphi_sign", "j1_dphi_sign", "j2_dphi_sign", "j1_btag",      "j2_btag",   "mt2ll",   "dphi_ll",
-      "deta_ll",      "m_ll",         "met",          "ht",           "isr_pt"};
+      "log_met",      "log_l1_pt",    "log_l2_pt",    "log_j1_pt", "log_j2_pt", "l1_eta",  "l2_eta",
+      "j1_eta",       "j2_eta",       "l1_dphi",      "l2_dphi",   "j1_dphi",   "j2_dphi", "l1_dphi_sign",
+      "l2_dphi_sign", "j1_dphi_sign", "j2_dphi_sign", "j1_btag",   "j2_btag",   "mt2ll",   "dphi_ll",
+      "deta_ll",      "m_ll",         "met",          "ht",        "isr_pt"};
   return names;
 }
 

@@ -33,11 +33,20 @@ std::string escape_html(const std::string& s) {
   o.reserve(s.size());
   for (char c : s) {
     switch (c) {
-      case '&': o += "&amp;"; break;
-      case '<': o += "&lt;"; break;
-      case '>': o += "&gt;"; break;
-      case '"': o += "&quot;"; break;
-      default: o += c;
+      case '&':
+        o += "&amp;";
+        break;
+      case '<':
+        o += "&lt;";
+        break;
+      case '>':
+        o += "&gt;";
+        break;
+      case '"':
+        o += "&quot;";
+        break;
+      default:
+        o += c;
     }
   }
   return o;
@@ -82,8 +91,10 @@ std::string provenance_text(const nlohmann::json& r) {
     for (const auto& c : p["cuts"])
       t += fmt::format(" {} ({} events);", c["cut"].get<std::string>(), c["events"].get<long long>());
   }
-  if (p.contains("weight")) t += fmt::format(" Weights: column '{}'.", p["weight"].get<std::string>());
-  else t += " Unweighted.";
+  if (p.contains("weight"))
+    t += fmt::format(" Weights: column '{}'.", p["weight"].get<std::string>());
+  else
+    t += " Unweighted.";
   if (p.contains("model")) t += fmt::format(" Model: {}.", p["model"].get<std::string>());
   return t;
 }
@@ -104,15 +115,15 @@ void add_rows(ojson& rows, const std::string& cls, const nlohmann::json& edges, 
 ojson rect_layer(const std::string& xtitle, const std::string& ytitle, ojson color, double fill_opacity,
                  double log_floor = 0.0) {
   ojson layer = {{"mark", {{"type", "rect"}, {"fillOpacity", fill_opacity}, {"strokeWidth", 1.5}}},
-          {"encoding",
-           {{"x", {{"field", "lo"}, {"type", "quantitative"}, {"title", xtitle}, {"scale", {{"zero", false}}}}},
-            {"x2", {{"field", "hi"}}},
-            {"y", {{"field", "value"}, {"type", "quantitative"}, {"title", ytitle}}},
-            {"y2", {{"datum", 0}}},
-            {"color", {{"field", "class"}, {"type", "nominal"}, {"title", ""}, {"scale", color}}},
-            {"stroke", {{"field", "class"}, {"type", "nominal"}, {"title", ""}, {"scale", color}}},
-            {"tooltip", ojson::array({ojson{{"field", "class"}}, ojson{{"field", "lo"}}, ojson{{"field", "hi"}},
-                                      ojson{{"field", "value"}, {"format", ".4g"}}})}}}};
+                 {"encoding",
+                  {{"x", {{"field", "lo"}, {"type", "quantitative"}, {"title", xtitle}, {"scale", {{"zero", false}}}}},
+                   {"x2", {{"field", "hi"}}},
+                   {"y", {{"field", "value"}, {"type", "quantitative"}, {"title", ytitle}}},
+                   {"y2", {{"datum", 0}}},
+                   {"color", {{"field", "class"}, {"type", "nominal"}, {"title", ""}, {"scale", color}}},
+                   {"stroke", {{"field", "class"}, {"type", "nominal"}, {"title", ""}, {"scale", color}}},
+                   {"tooltip", ojson::array({ojson{{"field", "class"}}, ojson{{"field", "lo"}}, ojson{{"field", "hi"}},
+                                             ojson{{"field", "value"}, {"format", ".4g"}}})}}}};
   if (log_floor > 0) {
     layer["encoding"]["y"]["scale"] = {{"type", "log"}};
     layer["encoding"]["y2"] = {{"datum", log_floor}};
@@ -145,8 +156,8 @@ std::vector<ReportFigure> histogram_figures(const nlohmann::json& r, const std::
     ReportFigure f;
     f.title = labelled ? fmt::format("{}: signal and background", x) : fmt::format("{}", x);
     ojson rows = ojson::array();
-    std::vector<std::string> classes = labelled ? std::vector<std::string>{"signal", "background"}
-                                                : std::vector<std::string>{"all"};
+    std::vector<std::string> classes =
+        labelled ? std::vector<std::string>{"signal", "background"} : std::vector<std::string>{"all"};
     for (const auto& c : classes) add_rows(rows, c, xe, r["classes"][c]["normalized"]);
     ojson top = rect_layer(x, ylab, color_scale(classes), 0.12, log_y ? log_floor_of(rows) : 0.0);
     top["data"] = {{"values", rows}};
@@ -156,8 +167,7 @@ std::vector<ReportFigure> histogram_figures(const nlohmann::json& r, const std::
       ojson rrows = ojson::array();
       const auto& ratio = r["ratio"];
       for (size_t i = 0; i < ratio.size(); ++i)
-        if (ratio[i].is_number())
-          rrows.push_back({{"x", 0.5 * (jnum(xe[i]) + jnum(xe[i + 1]))}, {"ratio", ratio[i]}});
+        if (ratio[i].is_number()) rrows.push_back({{"x", 0.5 * (jnum(xe[i]) + jnum(xe[i + 1]))}, {"ratio", ratio[i]}});
       ojson bottom = {
           {"data", {{"values", rrows}}},
           {"width", 520},
@@ -166,8 +176,11 @@ std::vector<ReportFigure> histogram_figures(const nlohmann::json& r, const std::
            ojson::array(
                {ojson{{"mark", {{"type", "point"}, {"filled", true}, {"color", "black"}}},
                       {"encoding",
-                       {{"x", {{"field", "x"}, {"type", "quantitative"}, {"title", x},
-                               {"scale", {{"domain", {xe.front(), xe.back()}}, {"zero", false}}}}},
+                       {{"x",
+                         {{"field", "x"},
+                          {"type", "quantitative"},
+                          {"title", x},
+                          {"scale", {{"domain", {xe.front(), xe.back()}}, {"zero", false}}}}},
                         {"y", {{"field", "ratio"}, {"type", "quantitative"}, {"title", "signal / background"}}}}}},
                 ojson{{"mark", {{"type", "rule"}, {"strokeDash", {4, 4}}, {"color", "gray"}}},
                       {"encoding", {{"y", {{"datum", 1}}}}}}})}};
@@ -216,8 +229,8 @@ std::vector<ReportFigure> histogram_figures(const nlohmann::json& r, const std::
     const auto& ye = r["y"]["edges"];
     ReportFigure f;
     f.title = fmt::format("{} against {}", y, x);
-    std::vector<std::string> classes = labelled ? std::vector<std::string>{"signal", "background"}
-                                                : std::vector<std::string>{"all"};
+    std::vector<std::string> classes =
+        labelled ? std::vector<std::string>{"signal", "background"} : std::vector<std::string>{"all"};
     ojson panels = ojson::array();
     for (const auto& c : classes) {
       ojson rows = ojson::array();
@@ -236,14 +249,18 @@ std::vector<ReportFigure> histogram_figures(const nlohmann::json& r, const std::
              {"x2", {{"field", "xhi"}}},
              {"y", {{"field", "ylo"}, {"type", "quantitative"}, {"title", y}, {"scale", {{"zero", false}}}}},
              {"y2", {{"field", "yhi"}}},
-             {"color", {{"field", "value"}, {"type", "quantitative"}, {"title", "fraction"},
-                        {"scale", {{"scheme", "viridis"}}}}}}}});
+             {"color",
+              {{"field", "value"},
+               {"type", "quantitative"},
+               {"title", "fraction"},
+               {"scale", {{"scheme", "viridis"}}}}}}}});
     }
     f.spec = {{"$schema", kSchema}, {"hconcat", panels}, {"resolve", {{"scale", {{"color", "independent"}}}}}};
-    std::string nmi = r.contains("nmi") && r["nmi"].is_number()
-                          ? fmt::format(" Normalized mutual information of {} and {}: {:.4f} ({} equal-frequency bins).",
-                                        x, y, r["nmi"].get<double>(), r["nmi_bins"].get<long long>())
-                          : std::string();
+    std::string nmi =
+        r.contains("nmi") && r["nmi"].is_number()
+            ? fmt::format(" Normalized mutual information of {} and {}: {:.4f} ({} equal-frequency bins).", x, y,
+                          r["nmi"].get<double>(), r["nmi_bins"].get<long long>())
+            : std::string();
     f.caption = fmt::format("{} against {} per class, each normalized to unit sum over the {} x {} cells.{}{}", y, x,
                             xe.size() - 1, ye.size() - 1, nmi, prov);
     figs.push_back(std::move(f));
@@ -294,18 +311,20 @@ ReportSection roc_section(const Dataset& d, const std::string& path) {
   }
   ReportFigure f;
   f.title = "ROC curve";
-  f.spec = {{"$schema", kSchema},
-            {"data", {{"values", rows}}},
-            {"width", 360},
-            {"height", 360},
-            {"mark", {{"type", "line"}, {"interpolate", "linear"}}},
-            {"encoding",
-             {{"x", {{"field", "fpr"}, {"type", "quantitative"}, {"title", "background efficiency (false-positive rate)"}}},
-              {"y", {{"field", "tpr"}, {"type", "quantitative"}, {"title", "signal efficiency (true-positive rate)"}}},
-              {"order", {{"field", "fpr"}}}}}};
-  f.caption = fmt::format("Signal against background efficiency as the threshold on the score falls; {} points of {} "
-                          "(trapezoid area {:.4f}).",
-                          rows.size(), n, auc);
+  f.spec = {
+      {"$schema", kSchema},
+      {"data", {{"values", rows}}},
+      {"width", 360},
+      {"height", 360},
+      {"mark", {{"type", "line"}, {"interpolate", "linear"}}},
+      {"encoding",
+       {{"x", {{"field", "fpr"}, {"type", "quantitative"}, {"title", "background efficiency (false-positive rate)"}}},
+        {"y", {{"field", "tpr"}, {"type", "quantitative"}, {"title", "signal efficiency (true-positive rate)"}}},
+        {"order", {{"field", "fpr"}}}}}};
+  f.caption = fmt::format(
+      "Signal against background efficiency as the threshold on the score falls; {} points of {} "
+      "(trapezoid area {:.4f}).",
+      rows.size(), n, auc);
   s.figures.push_back(std::move(f));
   return s;
 }
@@ -316,9 +335,11 @@ ReportSection cutflow_section(const nlohmann::json& j, const std::string& path) 
   ReportSection s;
   s.title = fmt::format("Cut-flow ({})", fs::path(path).filename().string());
   s.source = path;
-  const double total = jnum(cf["total_events"]), total_w = cf.contains("total_weighted") ? jnum(cf["total_weighted"]) : total;
-  std::string t = "<table><thead><tr><th>cut</th><th>requirement</th><th>events</th><th>of all</th>"
-                  "<th>weighted</th></tr></thead><tbody>";
+  const double total = jnum(cf["total_events"]),
+               total_w = cf.contains("total_weighted") ? jnum(cf["total_weighted"]) : total;
+  std::string t =
+      "<table><thead><tr><th>cut</th><th>requirement</th><th>events</th><th>of all</th>"
+      "<th>weighted</th></tr></thead><tbody>";
   t += fmt::format("<tr><td>(read)</td><td></td><td>{:.0f}</td><td>1.000</td><td>{:.6g}</td></tr>", total, total_w);
   ojson rows = ojson::array();
   rows.push_back({{"step", 0}, {"cut", "(read)"}, {"events", total}});
@@ -335,14 +356,15 @@ ReportSection cutflow_section(const nlohmann::json& j, const std::string& path) 
   s.html = t;
   ReportFigure f;
   f.title = "Events after each cut";
-  f.spec = {{"$schema", kSchema},
-            {"data", {{"values", rows}}},
-            {"width", 520},
-            {"height", 220},
-            {"mark", "bar"},
-            {"encoding",
-             {{"x", {{"field", "cut"}, {"type", "nominal"}, {"sort", {{"field", "step"}}}, {"title", "cut (in order)"}}},
-              {"y", {{"field", "events"}, {"type", "quantitative"}, {"title", "events passing"}}}}}};
+  f.spec = {
+      {"$schema", kSchema},
+      {"data", {{"values", rows}}},
+      {"width", 520},
+      {"height", 220},
+      {"mark", "bar"},
+      {"encoding",
+       {{"x", {{"field", "cut"}, {"type", "nominal"}, {"sort", {{"field", "step"}}}, {"title", "cut (in order)"}}},
+        {"y", {{"field", "events"}, {"type", "quantitative"}, {"title", "events passing"}}}}}};
   f.caption = fmt::format("Unweighted events left after each cut, applied in order, of {:.0f} read.", total);
   s.figures.push_back(std::move(f));
   return s;
@@ -357,9 +379,10 @@ std::string report_js_dir(const std::string& requested) {
     dir = env && *env ? env : UNBOX_REPORT_JS_DIR;
   }
   if (dir.empty() || !fs::exists(fs::path(dir) / "vega" / "build" / "vega.min.js"))
-    throw Error(fmt::format("the report's plotting library (vega, vega-lite, vega-embed) is not installed in '{}': "
-                            "run scripts/install-deps (npm ci in report/) or set UNBOX_REPORT_JS to a node_modules folder",
-                            dir));
+    throw Error(
+        fmt::format("the report's plotting library (vega, vega-lite, vega-embed) is not installed in '{}': "
+                    "run scripts/install-deps (npm ci in report/) or set UNBOX_REPORT_JS to a node_modules folder",
+                    dir));
   return dir;
 }
 
@@ -392,9 +415,9 @@ Report build_report(const std::vector<std::string>& paths, const ReportOptions& 
       if (j.is_object() && j.value("type", std::string()) == "histogram") {
         ReportSection s;
         s.source = path;
-        s.title = j["dimensions"].get<int>() == 1
-                      ? fmt::format("Histogram of {}", j["x"]["name"].get<std::string>())
-                      : fmt::format("{} against {}", j["y"]["name"].get<std::string>(), j["x"]["name"].get<std::string>());
+        s.title = j["dimensions"].get<int>() == 1 ? fmt::format("Histogram of {}", j["x"]["name"].get<std::string>())
+                                                  : fmt::format("{} against {}", j["y"]["name"].get<std::string>(),
+                                                                j["x"]["name"].get<std::string>());
         s.figures = histogram_figures(j, path);
         rep.sections.push_back(std::move(s));
         continue;
@@ -449,8 +472,8 @@ std::string Report::html(const std::string& js_dir) const {
        "nav ol{line-height:1.6} figure{margin:1.5em 0} figcaption{font-size:.9em;color:#444;max-width:760px}\n"
        "table{border-collapse:collapse} th,td{border-bottom:1px solid #ddd;padding:.25em .8em;text-align:left}\n"
        ".source{font-size:.85em;color:#666} .absent{color:#a00}\n</style>\n";
-  for (const char* lib : {"vega/build/vega.min.js", "vega-lite/build/vega-lite.min.js",
-                          "vega-embed/build/vega-embed.min.js"})
+  for (const char* lib :
+       {"vega/build/vega.min.js", "vega-lite/build/vega-lite.min.js", "vega-embed/build/vega-embed.min.js"})
     h += "<script>\n" + inline_js(read_text((d / lib).string()), (d / lib).string()) + "\n</script>\n";
   h += "</head>\n<body>\n<h1>" + escape_html(title) + "</h1>\n<nav><h2>Contents</h2><ol>\n";
   for (const auto& s : sections) h += "<li><a href=\"#" + s.id + "\">" + escape_html(s.title) + "</a></li>\n";
@@ -461,15 +484,16 @@ std::string Report::html(const std::string& js_dir) const {
     h += "<section id=\"" + s.id + "\">\n<h2>" + escape_html(s.title) + "</h2>\n<p class=\"source\">from " +
          escape_html(s.source) + "</p>\n" + s.html + "\n";
     for (const auto& f : s.figures) {
-      h += "<figure><div class=\"figure\" id=\"" + f.id + "\"></div><figcaption><b>" + escape_html(f.title) +
-           ".</b> " + escape_html(f.caption) + "</figcaption></figure>\n";
+      h += "<figure><div class=\"figure\" id=\"" + f.id + "\"></div><figcaption><b>" + escape_html(f.title) + ".</b> " +
+           escape_html(f.caption) + "</figcaption></figure>\n";
       specs[f.id] = f.spec;
     }
     h += "</section>\n";
   }
   if (!unrecognized.empty()) {
     h += "<section id=\"absent\"><h2>Files not shown</h2><p class=\"absent\">No section of this report reads these "
-         "files (recognized today: unbox hist --out, unbox eval --json and --roc, unbox physics features --cutflow):</p><ul>\n";
+         "files (recognized today: unbox hist --out, unbox eval --json and --roc, unbox physics features "
+         "--cutflow):</p><ul>\n";
     for (const auto& u : unrecognized) h += "<li>" + escape_html(u) + "</li>\n";
     h += "</ul></section>\n";
   }
@@ -478,7 +502,8 @@ std::string Report::html(const std::string& js_dir) const {
        "const specs = JSON.parse(document.getElementById('unbox-specs').textContent);\n"
        "window.unboxRendered = 0;\n"
        "const jobs = Object.entries(specs).map(([id, spec]) =>\n"
-       "  vegaEmbed('#' + id, spec, {renderer: 'svg', actions: {export: true, source: false, compiled: false, editor: false}})\n"
+       "  vegaEmbed('#' + id, spec, {renderer: 'svg', actions: {export: true, source: false, compiled: false, editor: "
+       "false}})\n"
        "    .then(() => { window.unboxRendered++; document.getElementById(id).dataset.rendered = 'yes'; })\n"
        "    .catch(e => console.error('figure ' + id + ': ' + e)));\n"
        "Promise.all(jobs).then(() => { document.body.dataset.figuresDone = String(window.unboxRendered); });\n"

@@ -3,12 +3,12 @@
 
 #include <fmt/format.h>
 
-#include <chrono>
 #include <charconv>
+#include <chrono>
 
-#include "unbox/physics/efp.hpp"
 #include "unbox/metrics.hpp"
 #include "unbox/network.hpp"
+#include "unbox/physics/efp.hpp"
 #include "unbox/toys.hpp"
 #include "unbox/train.hpp"
 
@@ -62,7 +62,8 @@ AdoStudyResult ado_study(const AdoStudyOptions& o) {
   a.label_column = second.label_column = "label";
   const std::vector<std::string> particles = xaug_particle_columns();
   Architecture arch = parse_architecture(o.pfn_arch, "relu", "sigmoid");
-  if (arch.pfn_phi.empty()) throw Error(fmt::format("ado study: the target architecture '{}' is not a pfn:PHI:F architecture", o.pfn_arch));
+  if (arch.pfn_phi.empty())
+    throw Error(fmt::format("ado study: the target architecture '{}' is not a pfn:PHI:F architecture", o.pfn_arch));
   Network pfn = build_network(particles, arch);
   TrainOptions t;
   t.epochs = o.pfn_epochs;
@@ -91,10 +92,11 @@ AdoStudyResult ado_study(const AdoStudyOptions& o) {
     eo.beta = beta;
     const Tensor v = efp_values(pt, eta, phi, graphs, eo);
     for (size_t k = 0; k < graphs.size(); ++k) {
-      const std::string name = betas.size() == 1 ? efp_column_name(graphs[k])
-                                                 : fmt::format("{}_b{}", efp_column_name(graphs[k]), beta);
+      const std::string name =
+          betas.size() == 1 ? efp_column_name(graphs[k]) : fmt::format("{}_b{}", efp_column_name(graphs[k]), beta);
       Tensor col({second.events()});
-      for (Index e = 0; e < second.events(); ++e) col[e] = v[e * static_cast<Index>(graphs.size()) + static_cast<Index>(k)];
+      for (Index e = 0; e < second.events(); ++e)
+        col[e] = v[e * static_cast<Index>(graphs.size()) + static_cast<Index>(k)];
       second.add(name, std::move(col));
       pool.push_back(name);
       nlohmann::json info = efp_graph_json(graphs[k]);

@@ -45,13 +45,13 @@ std::string point_name(double m1, double m2) { return format_double(m1) + "," + 
 // Readable names of the inputs for tables and the summary (the paper's symbols).
 std::string pretty(const std::string& c) {
   static const std::map<std::string, std::string> names = {
-      {"log_met", "MET"},         {"log_l1_pt", "pT_l1"},     {"log_l2_pt", "pT_l2"},
-      {"log_j1_pt", "pT_j1"},     {"log_j2_pt", "pT_j2"},     {"l1_eta", "eta_l1"},
-      {"l2_eta", "eta_l2"},       {"j1_eta", "eta_j1"},       {"j2_eta", "eta_j2"},
-      {"l1_dphi", "phi_l1"},      {"l2_dphi", "phi_l2"},      {"j1_dphi", "phi_j1"},
-      {"j2_dphi", "phi_j2"},      {"l1_dphi_sign", "phi_s_l1"}, {"l2_dphi_sign", "phi_s_l2"},
+      {"log_met", "MET"},           {"log_l1_pt", "pT_l1"},       {"log_l2_pt", "pT_l2"},
+      {"log_j1_pt", "pT_j1"},       {"log_j2_pt", "pT_j2"},       {"l1_eta", "eta_l1"},
+      {"l2_eta", "eta_l2"},         {"j1_eta", "eta_j1"},         {"j2_eta", "eta_j2"},
+      {"l1_dphi", "phi_l1"},        {"l2_dphi", "phi_l2"},        {"j1_dphi", "phi_j1"},
+      {"j2_dphi", "phi_j2"},        {"l1_dphi_sign", "phi_s_l1"}, {"l2_dphi_sign", "phi_s_l2"},
       {"j1_dphi_sign", "phi_s_j1"}, {"j2_dphi_sign", "phi_s_j2"}, {"j1_btag", "b_j1"},
-      {"j2_btag", "b_j2"},        {"mt2ll", "mT2ll"},         {"met", "MET"}};
+      {"j2_btag", "b_j2"},          {"mt2ll", "mT2ll"},           {"met", "MET"}};
   auto it = names.find(c);
   return it == names.end() ? c : it->second;
 }
@@ -152,9 +152,10 @@ Dataset generate_events(const StopStudyOptions& o, bool spin, json& samples) {
     Dataset d = o.source(p.name, p.n, p.seed, spin);
     for (const auto& c : required_columns())
       if (!d.has(c))
-        throw Error(fmt::format("the event source gave no column '{}' for {} (the study needs the stop-dilepton "
-                                "columns and 'weight')",
-                                c, p.name));
+        throw Error(
+            fmt::format("the event source gave no column '{}' for {} (the study needs the stop-dilepton "
+                        "columns and 'weight')",
+                        c, p.name));
     const bool all = std::all_of(cols.begin(), cols.end(), [&](const std::string& c) { return d.has(c); });
     for (size_t k = 0; k < cols.size(); ++k) {
       if (d.has(cols[k])) {
@@ -214,10 +215,10 @@ Split split_events(Index n, const StopStudyOptions& o) {
   const auto n_train = static_cast<Index>(std::llround(o.train_fraction * static_cast<double>(n)));
   const auto n_val = static_cast<Index>(std::llround(o.validation_fraction * static_cast<double>(n)));
   if (n_train < 10 || n_val < 10 || n - n_train - n_val < 10)
-    throw Error(fmt::format("too few selected events ({}) for training, validation and test splits of {:.0f} %, "
-                            "{:.0f} % and {:.0f} %: generate more events",
-                            n, 100 * o.train_fraction, 100 * o.validation_fraction,
-                            100 * (1 - o.train_fraction - o.validation_fraction)));
+    throw Error(fmt::format(
+        "too few selected events ({}) for training, validation and test splits of {:.0f} %, "
+        "{:.0f} % and {:.0f} %: generate more events",
+        n, 100 * o.train_fraction, 100 * o.validation_fraction, 100 * (1 - o.train_fraction - o.validation_fraction)));
   Split s;
   s.train_val.assign(order.begin(), order.begin() + n_train + n_val);
   s.test.assign(order.begin() + n_train + n_val, order.end());
@@ -322,14 +323,20 @@ AdoResult run_ado(const std::vector<double>& f, const std::vector<double>& g, co
 // ---- pieces of the analysis -----------------------------------------------------------
 
 json ams_json(const AmsWithError& a) {
-  return {{"ams", a.ams}, {"err", a.err}, {"threshold", a.threshold}, {"s", a.s}, {"b", a.b},
-          {"bootstrap_mean", a.bootstrap_mean}, {"selected_signal_events", a.n_s},
-          {"selected_background_events", a.n_b}, {"background_rel_stat_err", a.b_rel_err}};
+  return {{"ams", a.ams},
+          {"err", a.err},
+          {"threshold", a.threshold},
+          {"s", a.s},
+          {"b", a.b},
+          {"bootstrap_mean", a.bootstrap_mean},
+          {"selected_signal_events", a.n_s},
+          {"selected_background_events", a.n_b},
+          {"background_rel_stat_err", a.b_rel_err}};
 }
 
 // Figure 8: equal-width histogram of the scores, signal and background.
-void output_histogram(const std::vector<double>& score, const std::vector<double>& label,
-                      const std::vector<double>& w, double lumi_scale, const Writer& out, json& analysis) {
+void output_histogram(const std::vector<double>& score, const std::vector<double>& label, const std::vector<double>& w,
+                      double lumi_scale, const Writer& out, json& analysis) {
   const Index bins = 40;
   const auto [mn, mx] = std::minmax_element(score.begin(), score.end());
   const double lo = *mn, hi = *mx > *mn ? *mx : *mn + 1.0;
@@ -345,8 +352,8 @@ void output_histogram(const std::vector<double>& score, const std::vector<double
                     num(ws[k]), num(wb[k])});
   out.csv("fig8_output_histogram.csv",
           {"lo", "hi", "signal_events", "background_events", "signal_expected", "background_expected"}, rows);
-  analysis["fig8"] = {{"neuron", "output:pre"}, {"bins", bins}, {"lo", lo}, {"hi", hi},
-                      {"file", "fig8_output_histogram.csv"}};
+  analysis["fig8"] = {
+      {"neuron", "output:pre"}, {"bins", bins}, {"lo", lo}, {"hi", hi}, {"file", "fig8_output_histogram.csv"}};
 }
 
 json ad_json(const ActivationDifferenceResult& r, Index top) {
@@ -510,9 +517,12 @@ MetAngleMedians met_angle_medians(const Dataset& events) {
     const double c1 = std::cos(a1[i]), c2 = std::cos(a2[i]);
     const std::pair<double, double> p{met[i], w[static_cast<size_t>(i)]};
     all.push_back(p);
-    if (c1 < -0.5 && c2 < -0.5) opp.push_back(p);
-    else if (c1 > 0.5 && c2 > 0.5) adj.push_back(p);
-    else rest.push_back(p);
+    if (c1 < -0.5 && c2 < -0.5)
+      opp.push_back(p);
+    else if (c1 > 0.5 && c2 > 0.5)
+      adj.push_back(p);
+    else
+      rest.push_back(p);
   }
   MetAngleMedians m;
   m.n_opposite = static_cast<std::int64_t>(opp.size());
@@ -526,14 +536,20 @@ MetAngleMedians met_angle_medians(const Dataset& events) {
 }
 
 std::vector<std::string> stop_study_files(const StopStudyOptions& o) {
-  std::vector<std::string> f = {"events.json", "splits.json", "seeds.csv", "test_events.csv", "model.unbox",
-                                "metrics.json", "fig8_output_histogram.csv"};
+  std::vector<std::string> f = {"events.json",
+                                "splits.json",
+                                "seeds.csv",
+                                "test_events.csv",
+                                "model.unbox",
+                                "metrics.json",
+                                "fig8_output_histogram.csv"};
   if (o.explain)
     for (const char* x : {"ad_layers.json", "ad_L2.csv", "ad_L3.csv", "ad_L5.csv", "ad_output.csv", "nmi.csv",
                           "nmi.json", "maximize_L2.csv", "maximize_L2_histograms.json", "maximize_L5.csv",
                           "maximize_L5_histograms.json", "caveman.json", "taylor.csv", "lrp.csv", "ig.csv"})
       f.emplace_back(x);
-  for (const char* x : {"ado.json", "fig13_met_angles.csv", "fig13_met_angles.json", "fig13_met_histograms.csv", "fig20_isr.csv", "fig20_isr.json"})
+  for (const char* x : {"ado.json", "fig13_met_angles.csv", "fig13_met_angles.json", "fig13_met_histograms.csv",
+                        "fig20_isr.csv", "fig20_isr.json"})
     f.emplace_back(x);
   if (std::abs(o.m_stop - 185.0) < 1e-9 && std::abs(o.m_lsp - 5.0) < 1e-9 && o.compare_spin)
     f.emplace_back("spin_correlation.json");
@@ -572,19 +588,20 @@ StopStudyResult stop_study(const StopStudyOptions& o) {
   for (double l : c.label) (l > 0.5 ? res.events_signal : res.events_background) += 1;
   for (size_t i = 0; i < c.label.size(); ++i)
     (c.label[i] > 0.5 ? res.expected_signal : res.expected_background) += c.weight[i] * o.lumi;
-  out.json_file("splits.json", {{"selected_events", c.events.events()},
-                                {"train", res.train_events},
-                                {"validation", res.validation_events},
-                                {"test", res.test_events},
-                                {"test_signal", res.events_signal},
-                                {"test_background", res.events_background},
-                                {"test_weight_scale", c.scale},
-                                {"fractions", {o.train_fraction, o.validation_fraction,
-                                               1 - o.train_fraction - o.validation_fraction}},
-                                {"seed", o.seed},
-                                {"note", "a seeded shuffle of all selected events; the first part trains (train() "
-                                         "holds out the validation events among them), the rest is the test split; "
-                                         "test weights are scaled by selected/test events"}});
+  out.json_file("splits.json",
+                {{"selected_events", c.events.events()},
+                 {"train", res.train_events},
+                 {"validation", res.validation_events},
+                 {"test", res.test_events},
+                 {"test_signal", res.events_signal},
+                 {"test_background", res.events_background},
+                 {"test_weight_scale", c.scale},
+                 {"fractions", {o.train_fraction, o.validation_fraction, 1 - o.train_fraction - o.validation_fraction}},
+                 {"seed", o.seed},
+                 {"note",
+                  "a seeded shuffle of all selected events; the first part trains (train() "
+                  "holds out the validation events among them), the rest is the test split; "
+                  "test weights are scaled by selected/test events"}});
   const Network& net = c.nets[0];
   if (!o.out.empty()) {
     // The test split itself, with the network's score, so every figure of merit can be redone.
@@ -619,8 +636,7 @@ StopStudyResult stop_study(const StopStudyOptions& o) {
     for (auto& s : res.seeds)
       rows.push_back({std::to_string(s.seed), num(s.auc), num(s.ams_network.ams), num(s.ams_network.err),
                       num(s.ams_network.threshold), std::to_string(s.epochs_run), num(s.seconds)});
-    out.csv("seeds.csv", {"seed", "auc", "ams_network", "ams_network_err", "ams_threshold", "epochs", "seconds"},
-            rows);
+    out.csv("seeds.csv", {"seed", "auc", "ams_network", "ams_network_err", "ams_threshold", "epochs", "seconds"}, rows);
   }
   out.json_file("metrics.json", {{"split", "test"},
                                  {"auc", res.auc},
@@ -647,120 +663,126 @@ StopStudyResult stop_study(const StopStudyOptions& o) {
   ActivationDifferenceResult ad_out;
   res.nmi_mt2 = json::object();
   if (o.explain) {
-  progress.update(1, "activation difference");
-  json ad_layers = json::object();
-  const int hidden = static_cast<int>(net.layers().size()) - 2;  // L1..L11 (the last is the output layer)
-  for (int layer : {2, 3, 5}) {
-    if (layer > hidden) continue;
-    auto r = run_activation_difference(net, ex, "output:pre", layer, o.seed);
-    top[layer] = r.ranking.at(0).variable;
-    ad_layers["L" + std::to_string(layer)] = {{"top", top[layer]}, {"ranking", ad_json(r, 10)}};
-  }
-  out.json_file("ad_layers.json", ad_layers);
-  json tables = json::object();
-  for (auto& [layer, neuron] : top) {
-    auto r = run_activation_difference(net, ex, neuron, 0, o.seed);
-    write_ad(r, "ad_L" + std::to_string(layer) + ".csv", out);
-    tables["L" + std::to_string(layer)] = {{"neuron", neuron}, {"ranking", ad_json(r, 6)}};
-  }
-  ad_out = run_activation_difference(net, ex, "output:pre", 0, o.seed);
-  write_ad(ad_out, "ad_output.csv", out);
-  tables["output"] = {{"neuron", "output:pre"}, {"ranking", ad_json(ad_out, 6)}};
-  an["activation_difference"] = {{"layers", ad_layers}, {"tables", tables}};
-
-  // Figure 9: NMI of every hidden neuron with mT2ll, MET and the output.
-  progress.update(2, "mutual information");
-  MutualInfoResult mi = run_mutual_info(net, ex);
-  {
-    std::map<int, double> best;
-    std::vector<std::vector<std::string>> rows;
-    for (size_t k = 0; k < mi.neurons.size(); ++k) {
-      const int l = layer_of(mi.neurons[k]);
-      if (l >= 1) best[l] = std::max(best.count(l) ? best[l] : 0.0, mi.nmi[k][0]);
-      rows.push_back({mi.neurons[k], num(mi.nmi[k][0]), num(mi.nmi[k][1]), num(mi.nmi[k][2])});
+    progress.update(1, "activation difference");
+    json ad_layers = json::object();
+    const int hidden = static_cast<int>(net.layers().size()) - 2;  // L1..L11 (the last is the output layer)
+    for (int layer : {2, 3, 5}) {
+      if (layer > hidden) continue;
+      auto r = run_activation_difference(net, ex, "output:pre", layer, o.seed);
+      top[layer] = r.ranking.at(0).variable;
+      ad_layers["L" + std::to_string(layer)] = {{"top", top[layer]}, {"ranking", ad_json(r, 10)}};
     }
-    for (auto& [l, v] : best) res.nmi_mt2["L" + std::to_string(l)] = v;
-    out.csv("nmi.csv", {"neuron", "mt2ll", "met", "output"}, rows);
-    json fig9 = json::object();
+    out.json_file("ad_layers.json", ad_layers);
+    json tables = json::object();
     for (auto& [layer, neuron] : top) {
-      auto it = std::find(mi.neurons.begin(), mi.neurons.end(), neuron);
-      if (it == mi.neurons.end()) continue;
-      const auto k = static_cast<size_t>(it - mi.neurons.begin());
-      fig9["L" + std::to_string(layer)] = {
-          {"neuron", neuron}, {"mt2ll", mi.nmi[k][0]}, {"met", mi.nmi[k][1]}, {"output", mi.nmi[k][2]}};
+      auto r = run_activation_difference(net, ex, neuron, 0, o.seed);
+      write_ad(r, "ad_L" + std::to_string(layer) + ".csv", out);
+      tables["L" + std::to_string(layer)] = {{"neuron", neuron}, {"ranking", ad_json(r, 6)}};
     }
-    an["fig9"] = fig9;
-    out.json_file("nmi.json", {{"nmi_mt2_per_layer", res.nmi_mt2}, {"fig9", fig9}, {"events", mi.events},
-                               {"bins", mi.bins}, {"estimator", "binned, equal frequency"}});
-  }
+    ad_out = run_activation_difference(net, ex, "output:pre", 0, o.seed);
+    write_ad(ad_out, "ad_output.csv", out);
+    tables["output"] = {{"neuron", "output:pre"}, {"ranking", ad_json(ad_out, 6)}};
+    an["activation_difference"] = {{"layers", ad_layers}, {"tables", tables}};
 
-  // Figures 10-12: maximization of the top neurons of L2 and L5; Figure 11: caveman of L2's.
-  progress.update(3, "maximization");
-  Dataset population_l2;
-  json max_json = json::object();
-  for (int layer : {2, 5}) {
-    if (!top.count(layer)) continue;
-    const std::string& neuron = top[layer];
-    std::vector<double> act = evaluate(net, gather_inputs(net, ex), {net.resolve(neuron)}).values();
-    std::vector<std::pair<double, double>> vw;
-    for (double v : act) vw.emplace_back(v, 1.0);
-    const double threshold = weighted_quantile(vw, 0.99);  // the paper's "activation threshold"
-    MaximizeResult r = run_maximize(net, ex, neuron, threshold, o);
-    Dataset pop = r.to_dataset();
-    HistogramOptions h;
-    h.top = 5;
-    PopulationHistograms hist = population_histograms(r, h);
-    const std::string base = "maximize_L" + std::to_string(layer);
-    if (!o.out.empty()) {
-      write_dataset(pop, (std::filesystem::path(o.out) / (base + ".csv")).string());
-      res.files.push_back(base + ".csv");
+    // Figure 9: NMI of every hidden neuron with mT2ll, MET and the output.
+    progress.update(2, "mutual information");
+    MutualInfoResult mi = run_mutual_info(net, ex);
+    {
+      std::map<int, double> best;
+      std::vector<std::vector<std::string>> rows;
+      for (size_t k = 0; k < mi.neurons.size(); ++k) {
+        const int l = layer_of(mi.neurons[k]);
+        if (l >= 1) best[l] = std::max(best.count(l) ? best[l] : 0.0, mi.nmi[k][0]);
+        rows.push_back({mi.neurons[k], num(mi.nmi[k][0]), num(mi.nmi[k][1]), num(mi.nmi[k][2])});
+      }
+      for (auto& [l, v] : best) res.nmi_mt2["L" + std::to_string(l)] = v;
+      out.csv("nmi.csv", {"neuron", "mt2ll", "met", "output"}, rows);
+      json fig9 = json::object();
+      for (auto& [layer, neuron] : top) {
+        auto it = std::find(mi.neurons.begin(), mi.neurons.end(), neuron);
+        if (it == mi.neurons.end()) continue;
+        const auto k = static_cast<size_t>(it - mi.neurons.begin());
+        fig9["L" + std::to_string(layer)] = {
+            {"neuron", neuron}, {"mt2ll", mi.nmi[k][0]}, {"met", mi.nmi[k][1]}, {"output", mi.nmi[k][2]}};
+      }
+      an["fig9"] = fig9;
+      out.json_file("nmi.json", {{"nmi_mt2_per_layer", res.nmi_mt2},
+                                 {"fig9", fig9},
+                                 {"events", mi.events},
+                                 {"bins", mi.bins},
+                                 {"estimator", "binned, equal frequency"}});
     }
-    json ranked_1d = json::array(), ranked_2d = json::array();
-    for (auto& x : hist.one) ranked_1d.push_back({{"variables", x.names}, {"score_nats", x.score}});
-    for (auto& x : hist.two) ranked_2d.push_back({{"variables", x.names}, {"score_nats", x.score}});
-    out.json_file(base + "_histograms.json", {{"summary", r.to_json()}, {"histograms", hist.to_json()}});
-    max_json["L" + std::to_string(layer)] = {{"neuron", neuron},
-                                             {"threshold", threshold},
-                                             {"converged_fraction", r.converged_fraction()},
-                                             {"top_1d", ranked_1d},
-                                             {"top_2d", ranked_2d}};
-    if (layer == 2) population_l2 = std::move(pop);
-  }
-  an["maximize"] = max_json;
 
-  progress.update(4, "caveman");
-  if (top.count(2)) {
-    CavemanResult cv = run_caveman(net, ex, population_l2, top[2], o.seed);
-    out.json_file("caveman.json", cv.to_json());
-    an["caveman"] = {{"neuron", top[2]},
-                     {"formula", cv.variable.formula()},
-                     {"auc", cv.auc},
-                     {"neuron_auc", cv.neuron_auc},
-                     {"linear_auc", cv.linear_auc},
-                     {"correlation", cv.correlation}};
-  }
-
-  progress.update(5, "Taylor");
-  {
-    std::vector<Index> rows(static_cast<size_t>(std::min<Index>(ex.events(), 3000)));
-    std::iota(rows.begin(), rows.end(), Index{0});
-    TaylorResult t = run_taylor(net, ex.subset(rows));
-    std::vector<std::vector<std::string>> csv;
-    json top_t = json::array();
-    for (auto& f : t.features) {
-      csv.push_back({"\"" + f.name + "\"", std::to_string(f.order), num(f.value), num(f.share), num(f.signal),
-                     num(f.background)});
-      if (top_t.size() < 10) top_t.push_back({{"feature", f.name}, {"value", f.value}, {"share", f.share}});
+    // Figures 10-12: maximization of the top neurons of L2 and L5; Figure 11: caveman of L2's.
+    progress.update(3, "maximization");
+    Dataset population_l2;
+    json max_json = json::object();
+    for (int layer : {2, 5}) {
+      if (!top.count(layer)) continue;
+      const std::string& neuron = top[layer];
+      std::vector<double> act = evaluate(net, gather_inputs(net, ex), {net.resolve(neuron)}).values();
+      std::vector<std::pair<double, double>> vw;
+      for (double v : act) vw.emplace_back(v, 1.0);
+      const double threshold = weighted_quantile(vw, 0.99);  // the paper's "activation threshold"
+      MaximizeResult r = run_maximize(net, ex, neuron, threshold, o);
+      Dataset pop = r.to_dataset();
+      HistogramOptions h;
+      h.top = 5;
+      PopulationHistograms hist = population_histograms(r, h);
+      const std::string base = "maximize_L" + std::to_string(layer);
+      if (!o.out.empty()) {
+        write_dataset(pop, (std::filesystem::path(o.out) / (base + ".csv")).string());
+        res.files.push_back(base + ".csv");
+      }
+      json ranked_1d = json::array(), ranked_2d = json::array();
+      for (auto& x : hist.one) ranked_1d.push_back({{"variables", x.names}, {"score_nats", x.score}});
+      for (auto& x : hist.two) ranked_2d.push_back({{"variables", x.names}, {"score_nats", x.score}});
+      out.json_file(base + "_histograms.json", {{"summary", r.to_json()}, {"histograms", hist.to_json()}});
+      max_json["L" + std::to_string(layer)] = {{"neuron", neuron},
+                                               {"threshold", threshold},
+                                               {"converged_fraction", r.converged_fraction()},
+                                               {"top_1d", ranked_1d},
+                                               {"top_2d", ranked_2d}};
+      if (layer == 2) population_l2 = std::move(pop);
     }
-    out.csv("taylor.csv", {"feature", "order", "mean_abs", "share", "signal", "background"}, csv);
-    an["taylor"] = {{"neuron", "output:pre"}, {"order", 2}, {"events", t.events}, {"top", top_t}};
-  }
+    an["maximize"] = max_json;
 
-  progress.update(6, "LRP and Integrated Gradients");
-  an["lrp"] = {{"neuron", "output:pre"}, {"composite", "epsilon-gamma-box"},
-               {"ranking", aggregation_ranking(run_lrp(net, ex), "lrp.csv", out)}};
-  an["integrated_gradients"] = {{"neuron", "output:pre"}, {"baseline", "mean"},
-                                {"ranking", aggregation_ranking(run_integrated_gradients(net, ex, o.seed), "ig.csv", out)}};
+    progress.update(4, "caveman");
+    if (top.count(2)) {
+      CavemanResult cv = run_caveman(net, ex, population_l2, top[2], o.seed);
+      out.json_file("caveman.json", cv.to_json());
+      an["caveman"] = {{"neuron", top[2]},
+                       {"formula", cv.variable.formula()},
+                       {"auc", cv.auc},
+                       {"neuron_auc", cv.neuron_auc},
+                       {"linear_auc", cv.linear_auc},
+                       {"correlation", cv.correlation}};
+    }
+
+    progress.update(5, "Taylor");
+    {
+      std::vector<Index> rows(static_cast<size_t>(std::min<Index>(ex.events(), 3000)));
+      std::iota(rows.begin(), rows.end(), Index{0});
+      TaylorResult t = run_taylor(net, ex.subset(rows));
+      std::vector<std::vector<std::string>> csv;
+      json top_t = json::array();
+      for (auto& f : t.features) {
+        csv.push_back({"\"" + f.name + "\"", std::to_string(f.order), num(f.value), num(f.share), num(f.signal),
+                       num(f.background)});
+        if (top_t.size() < 10) top_t.push_back({{"feature", f.name}, {"value", f.value}, {"share", f.share}});
+      }
+      out.csv("taylor.csv", {"feature", "order", "mean_abs", "share", "signal", "background"}, csv);
+      an["taylor"] = {{"neuron", "output:pre"}, {"order", 2}, {"events", t.events}, {"top", top_t}};
+    }
+
+    progress.update(6, "LRP and Integrated Gradients");
+    an["lrp"] = {{"neuron", "output:pre"},
+                 {"composite", "epsilon-gamma-box"},
+                 {"ranking", aggregation_ranking(run_lrp(net, ex), "lrp.csv", out)}};
+    an["integrated_gradients"] = {
+        {"neuron", "output:pre"},
+        {"baseline", "mean"},
+        {"ranking", aggregation_ranking(run_integrated_gradients(net, ex, o.seed), "ig.csv", out)}};
 
   }  // o.explain
 
@@ -808,9 +830,12 @@ StopStudyResult stop_study(const StopStudyOptions& o) {
           hists.push_back(h[static_cast<size_t>(cat)]);
         }
       }
-      fig13[name] = {{"median_met_both_opposite", m.opposite}, {"median_met_both_adjacent", m.adjacent},
-                     {"median_met_rest", m.rest},              {"median_met_all", m.all},
-                     {"events_both_opposite", m.n_opposite},   {"events_both_adjacent", m.n_adjacent},
+      fig13[name] = {{"median_met_both_opposite", m.opposite},
+                     {"median_met_both_adjacent", m.adjacent},
+                     {"median_met_rest", m.rest},
+                     {"median_met_all", m.all},
+                     {"events_both_opposite", m.n_opposite},
+                     {"events_both_adjacent", m.n_adjacent},
                      {"events_rest", m.n_rest}};
       rows.push_back({name, num(m.opposite), num(m.adjacent), num(m.rest), num(m.all), std::to_string(m.n_opposite),
                       std::to_string(m.n_adjacent), std::to_string(m.n_rest)});
@@ -829,10 +854,11 @@ StopStudyResult stop_study(const StopStudyOptions& o) {
       out.csv("fig13_met_histograms.csv", hist_names, hrows);
     }
     out.json_file("fig13_met_angles.json",
-                  {{"definition", "opposite: cos dphi(l, MET) < -1/2 for both leptons; adjacent: > 1/2 for both; "
-                                  "rest: the others. Weighted medians in GeV over every selected event; "
-                                  "fig13_met_histograms.csv: expected events at the luminosity per 25 GeV of MET, the "
-                                  "last bin (575-600 GeV) holding everything above."},
+                  {{"definition",
+                    "opposite: cos dphi(l, MET) < -1/2 for both leptons; adjacent: > 1/2 for both; "
+                    "rest: the others. Weighted medians in GeV over every selected event; "
+                    "fig13_met_histograms.csv: expected events at the luminosity per 25 GeV of MET, the "
+                    "last bin (575-600 GeV) holding everything above."},
                    {"samples", fig13}});
     an["fig13"] = fig13;
   }
@@ -864,18 +890,21 @@ StopStudyResult stop_study(const StopStudyOptions& o) {
         h[static_cast<size_t>(std::clamp(static_cast<int>(v / hi * bins), 0, bins - 1))] += 1;
       }
       const double cnt = static_cast<double>(vw.size());
-      fig20[name] = {{"events", vw.size()}, {"signal_fraction", cnt > 0 ? sig / cnt : 0.0},
-                     {"mean_isr_pt", cnt > 0 ? sum / cnt : 0.0}, {"median_isr_pt", weighted_quantile(vw, 0.5)}};
+      fig20[name] = {{"events", vw.size()},
+                     {"signal_fraction", cnt > 0 ? sig / cnt : 0.0},
+                     {"mean_isr_pt", cnt > 0 ? sum / cnt : 0.0},
+                     {"median_isr_pt", weighted_quantile(vw, 0.5)}};
       hists.push_back(h);
     }
     std::vector<std::vector<std::string>> rows;
     for (int k = 0; k < bins; ++k)
-      rows.push_back({num(hi * k / bins), num(hi * (k + 1) / bins), num(hists[0][k]), num(hists[1][k]),
-                      num(hists[2][k])});
+      rows.push_back(
+          {num(hi * k / bins), num(hi * (k + 1) / bins), num(hists[0][k]), num(hists[1][k]), num(hists[2][k])});
     out.csv("fig20_isr.csv", {"lo", "hi", "background_like", "middle", "signal_like"}, rows);
     out.json_file("fig20_isr.json",
-                  {{"variable", "isr_pt: eq. (6) of the paper (pT of the first untagged jet of j1, j2; else the "
-                                "pT of the system recoiling against l1, l2, j1, j2 and the MET), GeV"},
+                  {{"variable",
+                    "isr_pt: eq. (6) of the paper (pT of the first untagged jet of j1, j2; else the "
+                    "pT of the system recoiling against l1, l2, j1, j2 and the MET), GeV"},
                    {"slices", "by output:pre quantile over the test split: [0, 10 %), [45, 55 %), [90, 100 %]"},
                    {"overflow", "the last bin holds everything above 500 GeV"},
                    {"slices_result", fig20}});
@@ -891,11 +920,14 @@ StopStudyResult stop_study(const StopStudyOptions& o) {
     o2.seeds = 1;
     std::vector<SeedResult> s2;
     Core c2 = run_core(o2, !o.spin_correlation, s2, sec, "spin_");
-    const auto m2 = best_ams_with_error(column(c2.test, "mt2ll"), c2.label, c2.weight, o.lumi, o.br, o.bootstrap,
-                                        o.seed + 2000);
+    const auto m2 =
+        best_ams_with_error(column(c2.test, "mt2ll"), c2.label, c2.weight, o.lumi, o.br, o.bootstrap, o.seed + 2000);
     auto entry = [&](double a, const AmsWithError& n, const AmsWithError& m) {
-      return json{{"auc", a}, {"ams_network", n.ams}, {"ams_network_err", n.err},
-                  {"ams_mt2_cut", m.ams}, {"ams_mt2_cut_err", m.err}};
+      return json{{"auc", a},
+                  {"ams_network", n.ams},
+                  {"ams_network_err", n.err},
+                  {"ams_mt2_cut", m.ams},
+                  {"ams_mt2_cut_err", m.err}};
     };
     json with = entry(res.auc, res.ams_network, res.ams_mt2), without = entry(s2[0].auc, s2[0].ams_network, m2);
     if (!o.spin_correlation) std::swap(with, without);
@@ -906,20 +938,20 @@ StopStudyResult stop_study(const StopStudyOptions& o) {
   // A summary in words, from the numbers.
   {
     std::string s;
-    s += fmt::format("At (m_stop, m_lsp) = ({}) GeV with {} signal and {} background test events, the network "
-                     "reaches AUC {:.3f} and AMS {:.2f} +- {:.2f} (output:pre >= {:.3g}) against the best mT2ll cut's "
-                     "{:.2f} +- {:.2f} at {:.0f} GeV",
-                     res.point, res.events_signal, res.events_background, res.auc, res.ams_network.ams,
-                     res.ams_network.err, res.ams_network.threshold, res.ams_mt2.ams, res.ams_mt2.err,
-                     res.ams_mt2.threshold);
+    s += fmt::format(
+        "At (m_stop, m_lsp) = ({}) GeV with {} signal and {} background test events, the network "
+        "reaches AUC {:.3f} and AMS {:.2f} +- {:.2f} (output:pre >= {:.3g}) against the best mT2ll cut's "
+        "{:.2f} +- {:.2f} at {:.0f} GeV",
+        res.point, res.events_signal, res.events_background, res.auc, res.ams_network.ams, res.ams_network.err,
+        res.ams_network.threshold, res.ams_mt2.ams, res.ams_mt2.err, res.ams_mt2.threshold);
     const json paper = paper_numbers(o.m_stop, o.m_lsp);
     if (paper.contains("ams_mt2_cut"))
       s += fmt::format(" (paper: {} vs {} at {} GeV)", paper["ams_network"].get<double>(),
                        paper["ams_mt2_cut"].get<double>(), paper["mt2_cut_gev"].get<double>());
     s += ". ";
     if (o.seeds > 1)
-      s += fmt::format("Over {} seeds AUC {:.3f} +- {:.3f}, AMS {:.2f} +- {:.2f}. ", o.seeds, res.auc_mean,
-                       res.auc_std, res.ams_mean, res.ams_std);
+      s += fmt::format("Over {} seeds AUC {:.3f} +- {:.3f}, AMS {:.2f} +- {:.2f}. ", o.seeds, res.auc_mean, res.auc_std,
+                       res.ams_mean, res.ams_std);
     if (ad_out.ranking.size() >= 3)
       s += fmt::format("The network cuts mainly on {}, {} and {} (activation differences {:.2f}, {:.2f}, {:.2f}). ",
                        pretty(ad_out.ranking[0].variable), pretty(ad_out.ranking[1].variable),
@@ -935,7 +967,7 @@ StopStudyResult stop_study(const StopStudyOptions& o) {
         }
       if (!best_l.empty()) s += fmt::format("Neuron {} tracks mT2ll with NMI {:.2f}. ", best_l, best_v);
     }
-      if (an.contains("caveman"))
+    if (an.contains("caveman"))
       s += fmt::format("A caveman variable of {} separates with AUC {:.3f} (the neuron itself {:.3f}{}). ",
                        an["caveman"]["neuron"].get<std::string>(), an["caveman"]["auc"].get<double>(),
                        an["caveman"]["neuron_auc"].get<double>(),
@@ -944,16 +976,17 @@ StopStudyResult stop_study(const StopStudyOptions& o) {
                      an["ado_mt2"].get<double>());
     if (an["fig13"].contains("ttbar")) {
       const auto& t = an["fig13"]["ttbar"];
-      s += fmt::format("In tt-bar the median MET is {:.0f} GeV with both leptons opposite the MET, {:.0f} GeV with "
-                       "both adjacent ({:.0f} GeV otherwise). ",
-                       t["median_met_both_opposite"].get<double>(), t["median_met_both_adjacent"].get<double>(),
-                       t["median_met_rest"].get<double>());
+      s += fmt::format(
+          "In tt-bar the median MET is {:.0f} GeV with both leptons opposite the MET, {:.0f} GeV with "
+          "both adjacent ({:.0f} GeV otherwise). ",
+          t["median_met_both_opposite"].get<double>(), t["median_met_both_adjacent"].get<double>(),
+          t["median_met_rest"].get<double>());
     }
     const auto& f20 = an["fig20"];
-    s += fmt::format("The most signal-like 10 % of events have median ISR pT {:.0f} GeV against {:.0f} GeV for the "
-                     "most background-like.",
-                     f20["signal_like"]["median_isr_pt"].get<double>(),
-                     f20["background_like"]["median_isr_pt"].get<double>());
+    s += fmt::format(
+        "The most signal-like 10 % of events have median ISR pT {:.0f} GeV against {:.0f} GeV for the "
+        "most background-like.",
+        f20["signal_like"]["median_isr_pt"].get<double>(), f20["background_like"]["median_isr_pt"].get<double>());
     if (an.contains("spin_correlation"))
       s += fmt::format(" Without tt-bar spin correlations the AUC is {:.3f} (with: {:.3f}).",
                        an["spin_correlation"]["without"]["auc"].get<double>(),
@@ -989,7 +1022,9 @@ json StopStudyResult::to_json() const {
   j["expected_signal"] = expected_signal;
   j["expected_background"] = expected_background;
   j["nmi_mt2"] = nmi_mt2;
-  j["split"] = {{"train", train_events}, {"validation", validation_events}, {"test", test_events},
+  j["split"] = {{"train", train_events},
+                {"validation", validation_events},
+                {"test", test_events},
                 {"test_weight_scale", test_weight_scale}};
   j["lumi_fb"] = options.lumi;
   j["br"] = options.br;
@@ -1011,11 +1046,14 @@ json StopStudyResult::to_json() const {
                   {"threads", thread_count()}};
   json s = json::array();
   for (auto& x : seeds)
-    s.push_back({{"seed", x.seed}, {"auc", x.auc}, {"ams_network", x.ams_network.ams},
-                 {"ams_network_err", x.ams_network.err}, {"ams_threshold", x.ams_network.threshold},
+    s.push_back({{"seed", x.seed},
+                 {"auc", x.auc},
+                 {"ams_network", x.ams_network.ams},
+                 {"ams_network_err", x.ams_network.err},
+                 {"ams_threshold", x.ams_network.threshold},
                  {"epochs", x.epochs_run}});
-  j["seeds"] = {{"runs", s}, {"auc_mean", auc_mean}, {"auc_std", auc_std}, {"ams_mean", ams_mean},
-                {"ams_std", ams_std}};
+  j["seeds"] = {
+      {"runs", s}, {"auc_mean", auc_mean}, {"auc_std", auc_std}, {"ams_mean", ams_mean}, {"ams_std", ams_std}};
   j["ams_network_detail"] = ams_json(ams_network);
   j["ams_mt2_cut_detail"] = ams_json(ams_mt2);
   j["samples"] = samples;
@@ -1036,16 +1074,16 @@ std::string StopStudyResult::table() const {
   };
   auto pct = [](double v) { return std::isfinite(v) ? fmt::format("{:.0f} %", 100 * v) : std::string("none"); };
   std::string t;
-  t += fmt::format("stop study ({}) GeV, {:.1f} fb^-1, b_r = {}, test split: {} signal / {} background events "
-                   "(expected {:.1f} / {:.1f})\n",
-                   point, options.lumi, options.br, events_signal, events_background, expected_signal,
-                   expected_background);
+  t += fmt::format(
+      "stop study ({}) GeV, {:.1f} fb^-1, b_r = {}, test split: {} signal / {} background events "
+      "(expected {:.1f} / {:.1f})\n",
+      point, options.lumi, options.br, events_signal, events_background, expected_signal, expected_background);
   t += fmt::format("  {:<34} {:>18} {:>12}\n", "", "unbox", "paper");
   t += fmt::format("  {:<34} {:>18} {:>12}\n", "AUC (test, weighted)", fmt::format("{:.4f}", auc), "-");
   t += fmt::format("  {:<34} {:>18} {:>12}\n", "AMS network (output:pre)",
                    fmt::format("{:.2f} +- {:.2f}", ams_network.ams, ams_network.err), p("ams_network"));
-  t += fmt::format("  {:<34} {:>18} {:>12}\n", "  threshold (output:pre >=)", fmt::format("{:.4g}", ams_network.threshold),
-                   paper.contains("ams_threshold") ? "< -10.4" : "-");
+  t += fmt::format("  {:<34} {:>18} {:>12}\n", "  threshold (output:pre >=)",
+                   fmt::format("{:.4g}", ams_network.threshold), paper.contains("ams_threshold") ? "< -10.4" : "-");
   t += fmt::format("  {:<34} {:>18} {:>12}\n", "AMS best mT2ll cut",
                    fmt::format("{:.2f} +- {:.2f}", ams_mt2.ams, ams_mt2.err), p("ams_mt2_cut"));
   t += fmt::format("  {:<34} {:>18} {:>12}\n", "  mT2ll cut (GeV)", fmt::format("{:.0f}", ams_mt2.threshold),

@@ -32,9 +32,12 @@ Dataset toy_events(const std::string& process, std::int64_t n, std::uint64_t see
   using std::numbers::pi;
   double xsec = 0.0, m_stop = 0.0, m_lsp = 0.0;
   bool signal = false;
-  if (process == "ttbar") xsec = kXsecTtbar;
-  else if (process == "tw") xsec = kXsecTw;
-  else if (process == "ww") xsec = kXsecWw;
+  if (process == "ttbar")
+    xsec = kXsecTtbar;
+  else if (process == "tw")
+    xsec = kXsecTw;
+  else if (process == "ww")
+    xsec = kXsecWw;
   else if (process.rfind("stop:", 0) == 0 && std::sscanf(process.c_str() + 5, "%lf,%lf", &m_stop, &m_lsp) == 2) {
     signal = true;
     xsec = stop_xsec_pb(m_stop);
@@ -42,7 +45,7 @@ Dataset toy_events(const std::string& process, std::int64_t n, std::uint64_t see
     throw Error(fmt::format("unknown process '{}': expected ttbar, tw, ww or stop:M1,M2", process));
   }
   if (n < 0) throw Error("a negative number of events was asked for");
-  const double dilepton = 0.0455;                         // e/mu pairs
+  const double dilepton = 0.0455;                                                  // e/mu pairs
   const double w_event = xsec * 1000.0 * dilepton / std::max<std::int64_t>(n, 1);  // fb per event
   std::mt19937_64 rng(seed * 0x9E3779B97F4A7C15ULL + std::hash<std::string>{}(process));
   std::uniform_real_distribution<double> u(0.0, 1.0);
@@ -85,13 +88,32 @@ Dataset toy_events(const std::string& process, std::int64_t n, std::uint64_t see
     const double dphi_ll = std::abs(std::remainder(a1 - a2 * (u(rng) < 0.5 ? 1 : -1), 2 * pi));
     const bool b1 = u(rng) < 0.8, b2 = u(rng) < (signal ? 0.5 : 0.6);
     const double isr = b1 ? (b2 ? 20.0 + 40.0 * -std::log(1.0 - u(rng)) : j2) : j1;
-    const double row[physics::kStopDileptonColumns] = {
-        std::log(met), std::log(l1), std::log(l2), std::log(j1), std::log(j2),
-        eta_l1, eta_l2, 1.3 * g(rng), 1.3 * g(rng),
-        a1, a2, pi * u(rng), pi * u(rng),
-        u(rng) < 0.5 ? 1.0 : -1.0, u(rng) < 0.5 ? 1.0 : -1.0, u(rng) < 0.5 ? 1.0 : -1.0, u(rng) < 0.5 ? 1.0 : -1.0,
-        b1 ? 1.0 : -1.0, b2 ? 1.0 : -1.0,
-        mt2, dphi_ll, eta_l1 - eta_l2, 20.0 + 2.0 * std::sqrt(l1 * l2), met, j1 + j2, isr};
+    const double row[physics::kStopDileptonColumns] = {std::log(met),
+                                                       std::log(l1),
+                                                       std::log(l2),
+                                                       std::log(j1),
+                                                       std::log(j2),
+                                                       eta_l1,
+                                                       eta_l2,
+                                                       1.3 * g(rng),
+                                                       1.3 * g(rng),
+                                                       a1,
+                                                       a2,
+                                                       pi * u(rng),
+                                                       pi * u(rng),
+                                                       u(rng) < 0.5 ? 1.0 : -1.0,
+                                                       u(rng) < 0.5 ? 1.0 : -1.0,
+                                                       u(rng) < 0.5 ? 1.0 : -1.0,
+                                                       u(rng) < 0.5 ? 1.0 : -1.0,
+                                                       b1 ? 1.0 : -1.0,
+                                                       b2 ? 1.0 : -1.0,
+                                                       mt2,
+                                                       dphi_ll,
+                                                       eta_l1 - eta_l2,
+                                                       20.0 + 2.0 * std::sqrt(l1 * l2),
+                                                       met,
+                                                       j1 + j2,
+                                                       isr};
     for (size_t k = 0; k < names.size(); ++k) cols[k].push_back(row[k]);
     weight.push_back(w);
   }

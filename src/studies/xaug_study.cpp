@@ -125,7 +125,8 @@ std::string XaugStudyResult::table(Index rows) const {
                      [&](size_t a, size_t b) { return n.relevance.mean.mnr[a] > n.relevance.mean.mnr[b]; });
     std::string top;
     for (size_t i = 0; i < std::min<size_t>(4, order.size()); ++i)
-      top += fmt::format("{}{} {:.3f}", i ? ", " : "", n.relevance.mean.features[order[i]], n.relevance.mean.mnr[order[i]]);
+      top += fmt::format("{}{} {:.3f}", i ? ", " : "", n.relevance.mean.features[order[i]],
+                         n.relevance.mean.mnr[order[i]]);
     out += fmt::format("  {:<24} {:>8.4f} {:>8.4f} {:>12}  {}\n", n.name, n.auc_mean, n.auc_std,
                        n.xaug ? fmt::format("{:.1f}%", 100 * n.xaug_share) : "-", top);
   }

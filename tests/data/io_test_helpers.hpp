@@ -73,8 +73,8 @@ inline ::testing::AssertionResult bit_identical(const Tensor& a, const Tensor& b
     return ::testing::AssertionFailure() << "shapes " << shape_string(a.shape()) << " vs " << shape_string(b.shape());
   for (Index i = 0; i < a.size(); ++i)
     if (!same_bits(a[i], b[i]))
-      return ::testing::AssertionFailure() << "element " << i << ": " << format_double(a[i]) << " vs "
-                                           << format_double(b[i]);
+      return ::testing::AssertionFailure()
+             << "element " << i << ": " << format_double(a[i]) << " vs " << format_double(b[i]);
   return ::testing::AssertionSuccess();
 }
 

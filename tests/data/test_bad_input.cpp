@@ -111,7 +111,7 @@ TEST(BadInputCsv, HeaderOnlyHasNoEvents) {
   TempDir dir;
   std::string path = dir.file("header.csv");
   write_bytes(path, "a,b,label\n\n");
-  EXPECT_EQ(read_csv(path).events(), 0);  // the format reader is faithful ...
+  EXPECT_EQ(read_csv(path).events(), 0);            // the format reader is faithful ...
   EXPECT_EQ(error_of([&] { read_dataset(path); }),  // ... every use of a data file needs events
             "'" + path + "' holds no events: only a header line, no data rows");
   std::string npy_path = dir.file("empty.npy");
@@ -171,9 +171,13 @@ TEST(TrainingData, UnusableEventsAreRefusedCountingFromOne) {
   };
   EXPECT_EQ(error_of([&] { check_training_data(make({1}, {1}), {"x"}); }),
             "'t.csv' holds 1 event; training needs at least two (one of each class)");
-  EXPECT_TRUE(contains(error_of([&] { check_training_data(make({1, 2, 3}, {1, 1, 1}), {"x"}); }),
+  EXPECT_TRUE(contains(error_of([&] {
+                         check_training_data(make({1, 2, 3}, {1, 1, 1}), {"x"});
+                       }),
                        "holds only one class (3 events, all signal (1))"));
-  EXPECT_TRUE(contains(error_of([&] { check_training_data(make({1, 1e300, 3}, {0, 1, 0}), {"x"}); }),
+  EXPECT_TRUE(contains(error_of([&] {
+                         check_training_data(make({1, 1e300, 3}, {0, 1, 0}), {"x"});
+                       }),
                        "column 'x' holds 1e+300 at event 2"));
   EXPECT_TRUE(contains(error_of([&] { check_training_data(make({1, 2, 3}, {0, 2, 1}), {"x"}); }), "event 2 has 2"));
   Dataset w = make({1, 2, 3}, {0, 1, 0});

@@ -139,8 +139,7 @@ TEST(CsvRead, NanAndInfRefusedByDefault) {
   TempDir dir;
   for (std::string cell : {"nan", "NaN", "inf", "-inf", "Infinity"}) {
     EXPECT_EQ(error_of([&] { csv_from(dir, "x,y\n1,2\n3," + cell + "\n"); }),
-              dir.file("data.csv") + ":3:2: column 'y' holds '" + cell +
-                  "'; NaN and infinite values are refused")
+              dir.file("data.csv") + ":3:2: column 'y' holds '" + cell + "'; NaN and infinite values are refused")
         << cell;
   }
 }
@@ -274,8 +273,8 @@ TEST(CsvRead, ErrorLineNumbersAreRightInLaterChunks) {
   testing::write_bytes(dir.file("big.csv"), text);
   std::string message = error_of([&] { read_csv(dir.file("big.csv")); });
   set_thread_count(saved);
-  EXPECT_EQ(message, dir.file("big.csv") + ":" + std::to_string(line) +
-                         ":2: expected a number in column 'b', found '8x'");
+  EXPECT_EQ(message,
+            dir.file("big.csv") + ":" + std::to_string(line) + ":2: expected a number in column 'b', found '8x'");
 }
 
 }  // namespace

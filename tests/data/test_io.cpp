@@ -87,8 +87,7 @@ TEST(IoDataset, MissingColumnNamesTheSourceAndWhatItHas) {
   d.add("eta", Tensor({1}, {2}));
   write_dataset(d, dir.file("d.csv"));
   Dataset back = read_dataset(dir.file("d.csv"));
-  EXPECT_EQ(error_of([&] { back.get("phi"); }),
-            "no column 'phi' in '" + dir.file("d.csv") + "'; it has: pt, eta");
+  EXPECT_EQ(error_of([&] { back.get("phi"); }), "no column 'phi' in '" + dir.file("d.csv") + "'; it has: pt, eta");
 }
 
 TEST(IoWrite, FailedWritesLeaveNoFileInAnyFormat) {

@@ -31,8 +31,8 @@ void put64(std::string& s, std::uint64_t v) {
 // A .npy file with the given header fields and raw data, as numpy would write it.
 std::string npy(const std::string& descr, bool fortran, const std::string& shape, const std::string& data,
                 int version = 1) {
-  std::string dict = "{'descr': '" + descr + "', 'fortran_order': " + (fortran ? "True" : "False") +
-                     ", 'shape': " + shape + ", }";
+  std::string dict =
+      "{'descr': '" + descr + "', 'fortran_order': " + (fortran ? "True" : "False") + ", 'shape': " + shape + ", }";
   size_t prefix = version == 1 ? 10 : 12;
   while ((prefix + dict.size() + 1) % 64) dict += ' ';
   dict += '\n';
@@ -231,16 +231,18 @@ TEST(NpyRead, UnsupportedDtypesAreClearErrors) {
   std::string f = dir.file("z.npy");
   write_bytes(f, npy("<c16", false, "(1,)", std::string(16, '\0')));
   EXPECT_EQ(error_of([&] { read_npy(f); }),
-            "'" + f + "' has the unsupported dtype '<c16' (complex numbers); expected float32/float64, "
-            "int8..int64, uint8..uint64 or bool");
+            "'" + f +
+                "' has the unsupported dtype '<c16' (complex numbers); expected float32/float64, "
+                "int8..int64, uint8..uint64 or bool");
   write_bytes(f, npy("|O", false, "(1,)", std::string(8, '\0')));
   EXPECT_EQ(error_of([&] { read_npy(f); }),
-            "'" + f + "' has the unsupported dtype '|O' (Python objects); expected float32/float64, "
-            "int8..int64, uint8..uint64 or bool");
+            "'" + f +
+                "' has the unsupported dtype '|O' (Python objects); expected float32/float64, "
+                "int8..int64, uint8..uint64 or bool");
   write_bytes(f, npy("<U3", false, "(1,)", std::string(12, '\0')));
-  EXPECT_EQ(error_of([&] { read_npy(f); }),
-            "'" + f + "' has the unsupported dtype '<U3' (text); expected float32/float64, "
-            "int8..int64, uint8..uint64 or bool");
+  EXPECT_EQ(error_of([&] { read_npy(f); }), "'" + f +
+                                                "' has the unsupported dtype '<U3' (text); expected float32/float64, "
+                                                "int8..int64, uint8..uint64 or bool");
 }
 
 TEST(NpyRead, TruncatedDataIsAnError) {
@@ -384,8 +386,9 @@ TEST(NpzRead, BrokenArchivesAreClearErrors) {
             "'" + f + "' is not a readable NumPy .npz (zip) archive: member 'x.npy' fails its CRC check (corrupt)");
   write_bytes(f, zip({{"x.npy", npy("<c16", false, "(1,)", std::string(16, '\0'))}}));
   EXPECT_EQ(error_of([&] { read_npz(f); }),
-            "array 'x' in '" + f + "' has the unsupported dtype '<c16' (complex numbers); expected float32/float64, "
-            "int8..int64, uint8..uint64 or bool");
+            "array 'x' in '" + f +
+                "' has the unsupported dtype '<c16' (complex numbers); expected float32/float64, "
+                "int8..int64, uint8..uint64 or bool");
 }
 
 }  // namespace

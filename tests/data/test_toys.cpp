@@ -93,8 +93,8 @@ TEST(Toys, GoldenValuesPinTheGenerator) {
   Dataset g = generate_toy("gauss-marginal", 4, 1);
   // Printed once with %.17g and pasted here. The uniform toys are exact (no libm); the
   // Gaussians go through std::log, whose last bit may differ between C libraries.
-  EXPECT_EQ(d.get("x").values(),
-            (std::vector<double>{-0.95795154316654596, 0.82271609582235361, -0.85114991985766664, 0.27046243662747216}));
+  EXPECT_EQ(d.get("x").values(), (std::vector<double>{-0.95795154316654596, 0.82271609582235361, -0.85114991985766664,
+                                                      0.27046243662747216}));
   EXPECT_EQ(d.get("y").values(), (std::vector<double>{0.35089811378291946, 0.4707521324902324, -0.56984714870209663,
                                                       -0.089453193644654427}));
   EXPECT_EQ(d.get("label").values(), (std::vector<double>{1, 0, 0, 1}));
@@ -286,6 +286,6 @@ TEST(ToysXaug, XaugVariablesCarryTheRelevance) {
   size_t best = 0;
   for (size_t j = 1; j < agg.mnr.size(); ++j)
     if (agg.mnr[j] > agg.mnr[best]) best = j;
-  EXPECT_EQ(agg.features[best].rfind("xaug_", 0), 0u) << "top feature " << agg.features[best] << " AUCs " << aucs[0]
-                                                      << " " << aucs[1];
+  EXPECT_EQ(agg.features[best].rfind("xaug_", 0), 0u)
+      << "top feature " << agg.features[best] << " AUCs " << aucs[0] << " " << aucs[1];
 }

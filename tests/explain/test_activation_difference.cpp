@@ -5,14 +5,14 @@
 #include <cmath>
 #include <random>
 
+#include "explain/convention_util.hpp"
 #include "unbox/explain/activation_difference.hpp"
 #include "unbox/train.hpp"
-#include "explain/convention_util.hpp"
 
+using unbox::test::labelled_events;
+using unbox::test::mi_options;
 using unbox::test::with_neuron;
 using unbox::test::with_population;
-using unbox::test::mi_options;
-using unbox::test::labelled_events;
 
 using namespace unbox;
 
@@ -33,7 +33,8 @@ Dataset five_inputs(Index n, std::uint64_t seed) {
   std::vector<double> label(static_cast<size_t>(n));
   std::vector<std::vector<double>> x;
   for (int i = 0; i < 5; ++i) x.push_back(normals(n, seed * 10 + static_cast<std::uint64_t>(i)));
-  for (Index e = 0; e < n; ++e) label[static_cast<size_t>(e)] = x[0][static_cast<size_t>(e)] + x[1][static_cast<size_t>(e)] > 0;
+  for (Index e = 0; e < n; ++e)
+    label[static_cast<size_t>(e)] = x[0][static_cast<size_t>(e)] + x[1][static_cast<size_t>(e)] > 0;
   for (int i = 0; i < 5; ++i) d.add("x" + std::to_string(i + 1), Tensor({n}, x[static_cast<size_t>(i)]));
   d.add("label", Tensor({n}, label));
   return d;
@@ -91,7 +92,8 @@ TEST(ActivationDifference, TrainedNetworkUsesOnlyX1AndX2) {
   auto j = r.to_json();
   EXPECT_EQ(j["neuron"], "output");
   EXPECT_EQ(j["ranking"].size(), 5u);
-  for (size_t i = 1; i < 5; ++i) EXPECT_GE(j["ranking"][i - 1]["ad"].get<double>(), j["ranking"][i]["ad"].get<double>());
+  for (size_t i = 1; i < 5; ++i)
+    EXPECT_GE(j["ranking"][i - 1]["ad"].get<double>(), j["ranking"][i]["ad"].get<double>());
 }
 
 TEST(ActivationDifference, TailNetworkReproducesTheNeuron) {
@@ -106,7 +108,8 @@ TEST(ActivationDifference, TailNetworkReproducesTheNeuron) {
   const auto layers = net.layers();
   for (int k = 1; k <= 2; ++k) {
     std::vector<NeuronRef> lk;
-    for (Index j = 0; j < layers[static_cast<size_t>(k)].width; ++j) lk.push_back({layers[static_cast<size_t>(k)].post_node, j});
+    for (Index j = 0; j < layers[static_cast<size_t>(k)].width; ++j)
+      lk.push_back({layers[static_cast<size_t>(k)].post_node, j});
     Tensor h = evaluate(net, inputs, lk);
     NeuronRef target = net.resolve("L3N2");
     Network tail = network_from_layer(net, k, target.node);

@@ -54,8 +54,10 @@ TEST(Ado, EqualsBruteForceWithTiesAndWeights) {
       EXPECT_NEAR(fast.discordant, ref.discordant, 1e-13);
       EXPECT_NEAR(fast.tied, ref.tied, 1e-13);
       EXPECT_EQ(fast.n_pairs, ref.n_pairs);
-      if (ties) EXPECT_GT(ref.tied, 0.1);  // the tie handling is really exercised
-      else EXPECT_EQ(ref.tied, 0.0);
+      if (ties)
+        EXPECT_GT(ref.tied, 0.1);  // the tie handling is really exercised
+      else
+        EXPECT_EQ(ref.tied, 0.0);
       EXPECT_GT(ref.ado, 0.6);  // correlated discriminants
       EXPECT_LT(ref.ado, 0.95);
     }
@@ -81,7 +83,7 @@ TEST(Ado, InvariantUnderStrictlyIncreasingTransforms) {
     const double base = ado(s.f, s.g, s.labels, s.weights).ado;
     std::vector<double> f2(s.f.size()), g2(s.g.size());
     for (size_t i = 0; i < f2.size(); ++i) {
-      f2[i] = std::exp(2.0 * s.f[i]) + 7.0;          // increasing
+      f2[i] = std::exp(2.0 * s.f[i]) + 7.0;                  // increasing
       g2[i] = std::atan(s.g[i]) + s.g[i] * s.g[i] * s.g[i];  // increasing
     }
     EXPECT_DOUBLE_EQ(ado(f2, s.g, s.labels, s.weights).ado, base);

@@ -16,8 +16,11 @@ Network tanh_net(Index in, std::mt19937_64& rng, bool sigmoid_out) {
   std::vector<std::string> f;
   for (Index i = 0; i < in; ++i) f.push_back("x" + std::to_string(i));
   SequentialBuilder b(f);
-  b.standardize().dense(12).activation(Activation(ActivationKind::Tanh)).dense(8).activation(
-      Activation(ActivationKind::Tanh));
+  b.standardize()
+      .dense(12)
+      .activation(Activation(ActivationKind::Tanh))
+      .dense(8)
+      .activation(Activation(ActivationKind::Tanh));
   b.dense(1);
   if (sigmoid_out) b.activation(Activation(ActivationKind::Sigmoid));
   Network n = b.build();

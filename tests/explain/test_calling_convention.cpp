@@ -3,9 +3,9 @@
 // The accumulators behind the aggregates merge: two halves give the whole (to 1e-12).
 #include <gtest/gtest.h>
 
+#include <fmt/format.h>
 #include <cmath>
 #include <functional>
-#include <fmt/format.h>
 
 #include <random>
 
@@ -135,8 +135,8 @@ TEST(CallingConvention, LibraryJsonIsTheCliJson) {
   test_events::TempDir dir;
   save_network(model(), dir.file("m.unbox"));
   write_dataset(toy(300, 4), dir.file("d.csv"));
-  auto r = test_events::run_unbox(dir, fmt::format("taylor --model {} --data {} --order 2 --json", dir.file("m.unbox"),
-                                            dir.file("d.csv")));
+  auto r = test_events::run_unbox(
+      dir, fmt::format("taylor --model {} --data {} --order 2 --json", dir.file("m.unbox"), dir.file("d.csv")));
   ASSERT_EQ(r.code, 0) << r.err;
   Dataset d = read_dataset(dir.file("d.csv"));
   d.label_column = "label";

@@ -5,17 +5,17 @@
 
 #include <cmath>
 
+#include "explain/convention_util.hpp"
 #include "unbox/explain/caveman.hpp"
 #include "unbox/explain/maximize.hpp"
 #include "unbox/metrics.hpp"
 #include "unbox/toys.hpp"
 #include "unbox/train.hpp"
-#include "explain/convention_util.hpp"
 
+using unbox::test::labelled_events;
+using unbox::test::mi_options;
 using unbox::test::with_neuron;
 using unbox::test::with_population;
-using unbox::test::mi_options;
-using unbox::test::labelled_events;
 
 using namespace unbox;
 

@@ -310,8 +310,11 @@ TEST(Lrp, CanonizationEqualsTheFoldedNetwork) {
 
 TEST(Lrp, DefaultTargetIsThePreActivationAndSoftmaxInsideIsRefused) {
   SequentialBuilder b({"a", "b"});
-  b.standardize().dense(3).activation(Activation(ActivationKind::Tanh)).dense(1).activation(
-      Activation(ActivationKind::Sigmoid));
+  b.standardize()
+      .dense(3)
+      .activation(Activation(ActivationKind::Tanh))
+      .dense(1)
+      .activation(Activation(ActivationKind::Sigmoid));
   Network n = b.build();
   std::string note;
   EXPECT_EQ(default_target(n, &note), "output:pre");
@@ -379,7 +382,7 @@ TEST(Lrp, AggregationMatchesBruteForceAndModelsCombine) {
   EXPECT_NEAR(a.mnr_class[0][0], 1.0, 1e-15);
   EXPECT_NEAR(a.mean[1], -3.5 / 3, 1e-15);
   ASSERT_EQ(a.map_rows.size(), 2u);
-  ASSERT_EQ(a.map_cols.size(), 2u);  // z, theta
+  ASSERT_EQ(a.map_cols.size(), 2u);               // z, theta
   EXPECT_NEAR(a.map[0][0 * 2 + 0], 0.75, 1e-15);  // p0 z
   EXPECT_NEAR(a.map[0][1 * 2 + 0], 0.25, 1e-15);  // p1 z
   EXPECT_NEAR(mnr_share(a, "p1_"), 0.25 / 1.75, 1e-15);

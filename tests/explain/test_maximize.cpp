@@ -5,17 +5,17 @@
 
 #include <cmath>
 
+#include "explain/convention_util.hpp"
 #include "unbox/explain/maximize.hpp"
 #include "unbox/metrics.hpp"
 #include "unbox/ops.hpp"
 #include "unbox/toys.hpp"
 #include "unbox/train.hpp"
-#include "explain/convention_util.hpp"
 
+using unbox::test::labelled_events;
+using unbox::test::mi_options;
 using unbox::test::with_neuron;
 using unbox::test::with_population;
-using unbox::test::mi_options;
-using unbox::test::labelled_events;
 
 using namespace unbox;
 
@@ -99,7 +99,8 @@ TEST(Maximize, LinearNetworkAscentIsMonotonicAndEndsInTheCorner) {
     }
     if (!previous.empty()) {
       double gain = 0;
-      for (Index p = 0; p < r.size(); ++p) gain += r.activation[static_cast<size_t>(p)] - previous[static_cast<size_t>(p)];
+      for (Index p = 0; p < r.size(); ++p)
+        gain += r.activation[static_cast<size_t>(p)] - previous[static_cast<size_t>(p)];
       EXPECT_GT(gain, 0.0) << "ascent must make progress at " << steps << " steps";
     }
     previous = r.activation;
@@ -152,7 +153,8 @@ TEST(Maximize, ThresholdStopsEachPointAndFlagsOnlyTheBoundary) {
       const double v = r.points.at(p, i);
       EXPECT_GE(v, r.lo[static_cast<size_t>(i)]);
       EXPECT_LE(v, r.hi[static_cast<size_t>(i)]);
-      EXPECT_EQ(r.boundary[static_cast<size_t>(p * 2 + i)], v == r.lo[static_cast<size_t>(i)] || v == r.hi[static_cast<size_t>(i)]);
+      EXPECT_EQ(r.boundary[static_cast<size_t>(p * 2 + i)],
+                v == r.lo[static_cast<size_t>(i)] || v == r.hi[static_cast<size_t>(i)]);
     }
   }
   EXPECT_GT(started_above, 0);
@@ -171,8 +173,8 @@ TEST(Maximize, ThresholdStopsEachPointAndFlagsOnlyTheBoundary) {
   }
   // The population file: inputs, activation, steps, converged, boundary flags; nothing else.
   Dataset f = r.to_dataset();
-  EXPECT_EQ(f.names(), (std::vector<std::string>{"a", "b", "activation", "steps", "converged", "boundary_a",
-                                                 "boundary_b"}));
+  EXPECT_EQ(f.names(),
+            (std::vector<std::string>{"a", "b", "activation", "steps", "converged", "boundary_a", "boundary_b"}));
 }
 
 TEST(Maximize, HeldDiscreteInputsKeepTheirSampledValues) {

@@ -7,14 +7,14 @@
 #include <cmath>
 #include <random>
 
+#include "explain/convention_util.hpp"
 #include "unbox/explain/mutual_info.hpp"
 #include "unbox/train.hpp"
-#include "explain/convention_util.hpp"
 
+using unbox::test::labelled_events;
+using unbox::test::mi_options;
 using unbox::test::with_neuron;
 using unbox::test::with_population;
-using unbox::test::mi_options;
-using unbox::test::labelled_events;
 
 using namespace unbox;
 
@@ -72,7 +72,10 @@ TEST(MutualInfo, ASpikeStaysInOneBinAndNoBinIsEmpty) {
   // A ReLU-like column: 60% exact zeros, the rest continuous.
   std::vector<double> x = normals(10000, 2);
   for (size_t i = 0; i < x.size(); ++i)
-    if (i % 5 < 3) x[i] = 0.0; else x[i] = std::abs(x[i]) + 0.01;
+    if (i % 5 < 3)
+      x[i] = 0.0;
+    else
+      x[i] = std::abs(x[i]) + 0.01;
   BinnedColumn c = bin_column(x, {});
   std::vector<int> count(static_cast<size_t>(c.bins), 0);
   for (auto b : c.index) ++count[b];
@@ -99,7 +102,7 @@ TEST(MutualInfo, IdenticalAndMonotonicColumnsGiveOne) {
   std::vector<double> x = normals(50000, 3), fx(x.size()), gx(x.size());
   for (size_t i = 0; i < x.size(); ++i) {
     fx[i] = std::exp(x[i]) + x[i] * x[i] * x[i];  // strictly increasing
-    gx[i] = -2.0 * x[i];                           // decreasing
+    gx[i] = -2.0 * x[i];                          // decreasing
   }
   EXPECT_GT(normalized_mutual_info(x, fx), 0.99);
   EXPECT_GT(normalized_mutual_info(x, gx), 0.99);

@@ -138,7 +138,7 @@ TEST_P(SmoothNetworks, DerivativesMatchFiniteDifferences) {
   Network net = stack(3, "6,5", GetParam(), "sigmoid", 11);
   Tensor x = random_tensor(7, 3, 5);
   check_against_finite_differences(net, {x}, net.resolve("output"));
-  check_against_finite_differences(net, {x}, net.resolve("L2N3"));      // a hidden neuron
+  check_against_finite_differences(net, {x}, net.resolve("L2N3"));  // a hidden neuron
   check_against_finite_differences(net, {x}, net.resolve("output:pre"));
 }
 INSTANTIATE_TEST_SUITE_P(Activations, SmoothNetworks, ::testing::Values("tanh", "elu", "softplus", "sigmoid", "selu"));
@@ -259,8 +259,10 @@ TEST(Taylor, WeightedAndPerClassAveragesMatchADirectComputation) {
       for (Index e = 0; e < N; ++e) {
         if (cls >= 0 && labels[static_cast<size_t>(e)] != cls) continue;
         double t;
-        if (idx.size() == 1) t = d.first.at(e, idx[0]);
-        else if (idx.size() == 2) t = d.second.at(e, pair_index(idx[0], idx[1], n));
+        if (idx.size() == 1)
+          t = d.first.at(e, idx[0]);
+        else if (idx.size() == 2)
+          t = d.second.at(e, pair_index(idx[0], idx[1], n));
         else {
           auto tl = triple_list(n);
           Index pos = 0;
@@ -271,7 +273,8 @@ TEST(Taylor, WeightedAndPerClassAveragesMatchADirectComputation) {
         double fac = 1;
         if (conv == TaylorConvention::Monomial) {
           if (idx.size() == 2 && idx[0] == idx[1]) fac = 0.5;
-          if (idx.size() == 3) fac = (idx[0] == idx[1] && idx[1] == idx[2]) ? 1.0 / 6 : (idx[0] == idx[1] || idx[1] == idx[2]) ? 0.5 : 1.0;
+          if (idx.size() == 3)
+            fac = (idx[0] == idx[1] && idx[1] == idx[2]) ? 1.0 / 6 : (idx[0] == idx[1] || idx[1] == idx[2]) ? 0.5 : 1.0;
         }
         s += weights[static_cast<size_t>(e)] * std::abs(fac * t);
         w += weights[static_cast<size_t>(e)];

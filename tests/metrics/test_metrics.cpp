@@ -20,8 +20,10 @@ double brute_auc(const std::vector<double>& s, const std::vector<double>& y, con
     for (size_t j = 0; j < s.size(); ++j) {
       if (y[j] != 0) continue;
       long double pw = static_cast<long double>(w[i]) * w[j];
-      if (s[i] > s[j]) num += pw;
-      else if (s[i] == s[j]) num += pw / 2;
+      if (s[i] > s[j])
+        num += pw;
+      else if (s[i] == s[j])
+        num += pw / 2;
     }
   }
   return static_cast<double>(num / (ws * wb));

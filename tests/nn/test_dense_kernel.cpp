@@ -31,7 +31,7 @@ TEST(DenseKernel, MatchesLongDoubleReferenceOnEveryShape) {
   for (Index rows : {1, 3, 4, 8, 9, 17, 64}) {
     for (Index k : {1, 2, 5, 19, 64, 130}) {
       for (Index n : {1, 2, 3, 4, 7, 8, 9, 16, 23, 24, 25, 33, 64, 129}) {
-        for (int mode = 0; mode < 3; ++mode) {  // 0: bias, 1: no bias, 2: accumulate
+        for (int mode = 0; mode < 3; ++mode) {   // 0: bias, 1: no bias, 2: accumulate
           const Index ldx = k + 3, ldy = n + 2;  // strides wider than the rows
           auto x = randoms(static_cast<size_t>(rows * ldx), g);
           auto w = randoms(static_cast<size_t>(n * k), g);  // W [n x k]: P = W^T
@@ -100,7 +100,8 @@ void expect_close(const Tensor& a, const Tensor& b, double tol, const std::strin
   ASSERT_EQ(a.size(), b.size()) << what;
   double scale = 0;
   for (Index i = 0; i < b.size(); ++i) scale = std::max(scale, std::fabs(b.data()[i]));
-  for (Index i = 0; i < a.size(); ++i) ASSERT_NEAR(a.data()[i], b.data()[i], tol * (scale + 1e-300)) << what << " " << i;
+  for (Index i = 0; i < a.size(); ++i)
+    ASSERT_NEAR(a.data()[i], b.data()[i], tol * (scale + 1e-300)) << what << " " << i;
 }
 
 TEST(DenseKernel, EngineMatchesEigenPathOnRandomNetworks) {
@@ -109,7 +110,7 @@ TEST(DenseKernel, EngineMatchesEigenPathOnRandomNetworks) {
     Index inputs;
     const char* arch;
     const char* act;
-  } cases[] = {{19, "paper", "relu"}, {30, "128,64,32", "tanh"}, {3, "1,2,3,5,8,9,17", "elu"},
+  } cases[] = {{19, "paper", "relu"},       {30, "128,64,32", "tanh"}, {3, "1,2,3,5,8,9,17", "elu"},
                {40, "33,7,65", "softplus"}, {1, "24,25,1", "sigmoid"}, {9, "130,4", "selu"}};
   for (const auto& c : cases) {
     Network net = random_network(g, c.inputs, c.arch, c.act);

@@ -208,12 +208,14 @@ TEST(Network, BatchNormFoldsIntoItsLayerAndOutputNamesEveryClass) {
   EXPECT_THROW(n.resolve("output[5]"), Error);
   EXPECT_EQ(expand_output_neurons(n, {"output", "L1N0"}),
             (std::vector<std::string>{"output[0]", "output[1]", "output[2]", "output[3]", "output[4]", "L1N0"}));
-  EXPECT_EQ(output_aliases(n), "'output' = L2N0 .. L2N4 (output[j] = the j-th of 5 values, one per class), "
-                               "'output:pre' = L2N0:pre .. L2N4:pre");
+  EXPECT_EQ(output_aliases(n),
+            "'output' = L2N0 .. L2N4 (output[j] = the j-th of 5 values, one per class), "
+            "'output:pre' = L2N0:pre .. L2N4:pre");
   // The values, by hand.
   const std::vector<double> x{0.7, -1.2, 0.4};
-  Tensor v = evaluate(n, {Tensor({1, 3}, x)}, {n.resolve("L1N0"), n.resolve("L1N1"), n.resolve("L1N2"),
-                                               n.resolve("L1N3"), n.resolve("L1N2:pre")});
+  Tensor v =
+      evaluate(n, {Tensor({1, 3}, x)},
+               {n.resolve("L1N0"), n.resolve("L1N1"), n.resolve("L1N2"), n.resolve("L1N3"), n.resolve("L1N2:pre")});
   const auto& w = static_cast<const Dense&>(n.op(dense1));
   const auto& b = static_cast<const BatchNorm&>(n.op(bnode));
   double pre2 = 0;

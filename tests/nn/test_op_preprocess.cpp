@@ -26,8 +26,8 @@ TEST(OpPreprocess, ClipMinMaxValuesAndDerivatives) {
   op.fit(x);
   EXPECT_NEAR(op.lo()[0], m - 3 * s, 1e-9);
   EXPECT_NEAR(op.hi()[0], m + 3 * s, 1e-9);
-  EXPECT_EQ(op.min()[0], 0.0);                      // min of the clipped data
-  EXPECT_NEAR(op.max()[0], m + 3 * s, 1e-9);        // the outlier is clipped
+  EXPECT_EQ(op.min()[0], 0.0);                // min of the clipped data
+  EXPECT_NEAR(op.max()[0], m + 3 * s, 1e-9);  // the outlier is clipped
   Tensor y({101, 1});
   op.forward({&x}, y);
   EXPECT_EQ(y[0], 0.0);

@@ -223,7 +223,8 @@ TEST(OpsConv, PoolingGradientsAndTangents) {
       Network n1 = single(std::make_unique<Pool>(kind, window({3}, {2}, {1, 1}, {2}), include), {2, 9});
       check_all_gradients(n1, {random_tensor({2, 2, 9}, rng)}, rng);
       check_tangent(n1, random_tensor({2, 2, 9}, rng), rng);
-      Network n2 = single(std::make_unique<Pool>(kind, window({2, 3}, {2, 1}, {1, 0, 1, 1}, {1, 1}), include), {2, 5, 4});
+      Network n2 =
+          single(std::make_unique<Pool>(kind, window({2, 3}, {2, 1}, {1, 0, 1, 1}, {1, 1}), include), {2, 5, 4});
       check_all_gradients(n2, {random_tensor({2, 2, 5, 4}, rng)}, rng);
       check_tangent(n2, random_tensor({2, 2, 5, 4}, rng), rng);
     }
@@ -340,7 +341,8 @@ TEST(OpsConv, CnnWithSideInputSavesAndLoadsBitExactly) {
   bn->mean() = random_tensor({3}, rng);
   int b = net.add_node("bn", std::move(bn), {c});
   int r = net.add_node("relu", std::make_unique<PRelu>(Tensor({1, 1}, {0.1})), {b});
-  int p = net.add_node("pool", std::make_unique<Pool>(PoolKind::Max, window({2, 2}, {2, 2}, {0, 0, 0, 0}, {1, 1})), {r});
+  int p =
+      net.add_node("pool", std::make_unique<Pool>(PoolKind::Max, window({2, 2}, {2, 2}, {0, 0, 0, 0}, {1, 1})), {r});
   int f = net.add_node("flat", std::make_unique<Reshape>(Shape{3 * 3 * 2}), {p});
   int j = net.add_node("join", std::make_unique<Concat>(0), {f, side});
   auto d = std::make_unique<Dense>(21, 1);

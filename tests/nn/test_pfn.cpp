@@ -30,7 +30,8 @@ std::vector<std::string> particle_names(Index P) {
 // A PFN with random weights (tanh: smooth, so differences are accurate) and a set
 // standardization.
 Network random_pfn(std::mt19937_64& rng, bool mean = false) {
-  Network net = build_particle_flow_network(particle_names(kP), {6, 4}, {5}, Activation(ActivationKind::Tanh), false, mean);
+  Network net =
+      build_particle_flow_network(particle_names(kP), {6, 4}, {5}, Activation(ActivationKind::Tanh), false, mean);
   for (size_t i = 0; i < net.nodes().size(); ++i) {
     if (!net.nodes()[i].op) continue;
     for (auto& p : net.op(static_cast<int>(i)).parameters()) {
@@ -180,7 +181,8 @@ TEST(Pfn, ModelFileRoundTrip) {
   const std::string path = ::testing::TempDir() + "pfn_roundtrip.unbox";
   save_network(net, path);
   Network back = load_network(path);
-  EXPECT_EQ(evaluate(back, {x}, {back.resolve("output")}).values(), evaluate(net, {x}, {net.resolve("output")}).values());
+  EXPECT_EQ(evaluate(back, {x}, {back.resolve("output")}).values(),
+            evaluate(net, {x}, {net.resolve("output")}).values());
 }
 
 TEST(Pfn, ReduceOpsAgainstHandSums) {

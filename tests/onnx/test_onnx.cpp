@@ -22,9 +22,7 @@ using test::random_tensor;
 
 std::string temp(const std::string& name) { return testing::TempDir() + "/" + name; }
 
-void write_bytes(const std::string& path, const std::string& bytes) {
-  std::ofstream(path, std::ios::binary) << bytes;
-}
+void write_bytes(const std::string& path, const std::string& bytes) { std::ofstream(path, std::ios::binary) << bytes; }
 
 std::string read_bytes(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -97,7 +95,8 @@ TEST(Onnx, ExportThenImportIsBitExactAndKeepsNames) {
     EXPECT_EQ(y1.values(), y2.values());  // bit for bit
     auto g1 = input_gradient(net, in, out), g2 = input_gradient(back, in, out_back);
     for (size_t k = 0; k < g1.size(); ++k)
-      for (Index i = 0; i < g1[k].size(); ++i) EXPECT_NEAR(g1[k][i], g2[k][i], 1e-12 * std::max(1.0, std::abs(g1[k][i])));
+      for (Index i = 0; i < g1[k].size(); ++i)
+        EXPECT_NEAR(g1[k][i], g2[k][i], 1e-12 * std::max(1.0, std::abs(g1[k][i])));
     if (which == 0) {
       EXPECT_EQ(back.feature_names(0), (std::vector<std::string>{"pt", "eta", "met"}));
       EXPECT_TRUE(back.is_plain_stack());
@@ -180,8 +179,9 @@ TEST(Onnx, UnsupportedOperatorNamesNodeOpAndOpset) {
 TEST(Onnx, BackendTestDataConvPoolBatchNorm) {
   const std::filesystem::path root = "/usr/share/libonnx-testdata/data/pytorch-converted";
   if (!std::filesystem::exists(root)) GTEST_SKIP() << "libonnx-testdata is not installed";
-  for (const char* name : {"test_Conv2d_depthwise_strided", "test_Conv1d_dilated", "test_MaxPool2d_stride_padding_dilation",
-                           "test_AvgPool1d_stride", "test_BatchNorm2d_eval", "test_PReLU_2d_multiparam"}) {
+  for (const char* name :
+       {"test_Conv2d_depthwise_strided", "test_Conv1d_dilated", "test_MaxPool2d_stride_padding_dilation",
+        "test_AvgPool1d_stride", "test_BatchNorm2d_eval", "test_PReLU_2d_multiparam"}) {
     OnnxModel m = read_onnx((root / name / "model.onnx").string());
     Shape s;
     Tensor x = read_onnx_tensor((root / name / "test_data_set_0" / "input_0.pb").string(), s);

@@ -207,7 +207,8 @@ inline HepMC3::GenEvent ttbar_hepmc(const TtbarEvent& t, int number, double weig
     int nu = (t.l_pdg[i] < 0 ? 1 : -1) * (std::abs(t.l_pdg[i]) + 1);
     h.particle(nu, t.nu_pt[i], t.nu_eta[i], t.nu_phi[i]);
   }
-  for (int i = 0; i < 6; ++i) h.particle(i % 2 ? 211 : 22, t.soft_pt[i], t.soft_eta[i], t.soft_phi[i], i % 2 ? kPionMass : 0);
+  for (int i = 0; i < 6; ++i)
+    h.particle(i % 2 ? 211 : 22, t.soft_pt[i], t.soft_eta[i], t.soft_phi[i], i % 2 ? kPionMass : 0);
   if (t.isr) h.jet(t.isr_pt, t.isr_eta, t.isr_phi, 5, 0, 0, 21);
   return h.build(number, weight);
 }
@@ -215,7 +216,11 @@ inline HepMC3::GenEvent ttbar_hepmc(const TtbarEvent& t, int number, double weig
 // The same event at parton level, as one LHE <event> block (GeV): g g -> t tbar (+ g),
 // t -> W+ b, W+ -> l+ nu, and the tbar likewise; final partons with status 1.
 inline std::string ttbar_lhe_event(const TtbarEvent& t, double weight) {
-  struct Line { int id, status, m1, m2; P4 p; double m; };
+  struct Line {
+    int id, status, m1, m2;
+    P4 p;
+    double m;
+  };
   std::vector<Line> lines;
   P4 b[2], l[2], n[2], isr = P4::from(t.isr_pt, t.isr_eta, t.isr_phi, 0);
   for (int i = 0; i < 2; ++i) {
@@ -229,8 +234,10 @@ inline std::string ttbar_lhe_event(const TtbarEvent& t, double weight) {
   lines.push_back({21, -1, 0, 0, P4{0, 0, ep, ep}, 0});
   lines.push_back({21, -1, 0, 0, P4{0, 0, -em, em}, 0});
   for (int i = 0; i < 2; ++i) {
-    P4 w = l[i]; w += n[i];
-    P4 top = w; top += b[i];
+    P4 w = l[i];
+    w += n[i];
+    P4 top = w;
+    top += b[i];
     int sign = i == 0 ? 1 : -1;
     int top_index = static_cast<int>(lines.size()) + 1;
     lines.push_back({6 * sign, 2, 1, 2, top, top.m()});
@@ -246,8 +253,8 @@ inline std::string ttbar_lhe_event(const TtbarEvent& t, double weight) {
   std::snprintf(buf, sizeof buf, " %zu 1 %.10e 1.7e+02 7.8e-03 1.1e-01\n", lines.size(), weight);
   out += buf;
   for (const auto& x : lines) {
-    std::snprintf(buf, sizeof buf, " %d %d %d %d 0 0 %.12e %.12e %.12e %.12e %.8e 0 9\n", x.id, x.status, x.m1,
-                  x.m2, x.p.px, x.p.py, x.p.pz, x.p.e, x.m);
+    std::snprintf(buf, sizeof buf, " %d %d %d %d 0 0 %.12e %.12e %.12e %.12e %.8e 0 9\n", x.id, x.status, x.m1, x.m2,
+                  x.p.px, x.p.py, x.p.pz, x.p.e, x.m);
     out += buf;
   }
   out += "</event>\n";

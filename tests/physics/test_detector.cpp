@@ -71,9 +71,9 @@ TEST(EventsDetector, SmearingMatchesTheConfiguredResolution) {
       {one_jet(60, 1.0, 0), false, std::sqrt(0.05 * 0.05 + 1.5 * 1.5 / jet_e)},
   };
   for (const auto& c : cases) {
-    EXPECT_NEAR(c.lepton ? muon_resolution(o, c.event.leptons[0].pt, c.event.leptons[0].eta)
-                         : jet_resolution(o, jet_e, 1.0),
-                c.sigma, 1e-15);
+    EXPECT_NEAR(
+        c.lepton ? muon_resolution(o, c.event.leptons[0].pt, c.event.leptons[0].eta) : jet_resolution(o, jet_e, 1.0),
+        c.sigma, 1e-15);
     double truth = c.lepton ? c.event.leptons[0].pt : c.event.jets[0].pt;
     double s1 = 0, s2 = 0;
     long k = 0;

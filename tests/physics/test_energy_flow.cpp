@@ -264,8 +264,9 @@ ResponseRow measure(double pt, double eta_lo, double eta_hi, int n, std::uint64_
 }  // namespace
 
 TEST(EnergyFlow, JetResponseAndResolution) {
-  std::string table = "| jet pT (GeV) | region | response (raw) | response (scaled) | resolution sigma68/pT | HCAL on the whole jet |\n"
-                      "|---|---|---|---|---|---|\n";
+  std::string table =
+      "| jet pT (GeV) | region | response (raw) | response (scaled) | resolution sigma68/pT | HCAL on the whole jet |\n"
+      "|---|---|---|---|---|---|\n";
   struct Region {
     const char* name;
     double lo, hi;
@@ -390,7 +391,7 @@ TEST(EnergyFlow, LeptonsFailingIdentificationStayInTheFlow) {
     } else {
       ASSERT_TRUE(out.leptons.empty());
       ++failed;
-      ASSERT_EQ(out.jets.size(), 1u) << i;  // the unidentified electron is a jet
+      ASSERT_EQ(out.jets.size(), 1u) << i;    // the unidentified electron is a jet
       const double raw = std::hypot(sx, sy);  // the jet holds every object; then the card's scale
       EXPECT_NEAR(out.jets[0].pt, raw * jet_energy_scale(o, raw, out.jets[0].eta), 1e-9 * raw);
       EXPECT_NEAR(out.jets[0].eta, 1.0, 0.02);

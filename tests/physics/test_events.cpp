@@ -74,7 +74,8 @@ TEST(EventsReader, HepMC3KnownEventRoundTrip) {
   EXPECT_FALSE(e.parton_level);
   // 1 muon + 1 neutrino + 3 fragmentation pions + 3 B decay pions + 1 photon.
   EXPECT_EQ(e.final_state.size(), 9u);
-  auto mu = std::find_if(e.final_state.begin(), e.final_state.end(), [](const GenParticle& p) { return p.pdg_id == 13; });
+  auto mu =
+      std::find_if(e.final_state.begin(), e.final_state.end(), [](const GenParticle& p) { return p.pdg_id == 13; });
   ASSERT_NE(mu, e.final_state.end());
   EXPECT_NEAR(mu->px, 42.5 * std::cos(-1.2), 1e-12);
   EXPECT_NEAR(mu->py, 42.5 * std::sin(-1.2), 1e-12);
@@ -127,7 +128,7 @@ TEST(EventsReader, LheGivesFinalStatePartonsAndQuarkTags) {
     EXPECT_TRUE(e.parton_level);
     EXPECT_EQ(e.number, static_cast<std::int64_t>(i + 1));
     EXPECT_NEAR(e.weight, 0.5 + i / 3.0, 1e-9);  // written with 10 decimals
-    EXPECT_EQ(e.final_state.size(), 7u);  // b, l, nu twice, and the ISR gluon
+    EXPECT_EQ(e.final_state.size(), 7u);         // b, l, nu twice, and the ISR gluon
     ASSERT_EQ(e.b_tags.size(), 2u);
     auto lep = std::find_if(e.final_state.begin(), e.final_state.end(),
                             [&](const GenParticle& p) { return p.pdg_id == t.l_pdg[0]; });
@@ -221,7 +222,8 @@ TEST(EventsReader, CorruptLheFilesGiveClearErrors) {
   {
     std::istringstream in(text);
     std::string line, out;
-    for (int k = 1; std::getline(in, line); ++k) out += (k == ev2 + 3 ? std::string(" 5 1 3 3 0 0 1.0 x 2.0") : line) + "\n";
+    for (int k = 1; std::getline(in, line); ++k)
+      out += (k == ev2 + 3 ? std::string(" 5 1 3 3 0 0 1.0 x 2.0") : line) + "\n";
     test_events::write_text(bad, out);
   }
   msg = error_of(bad);
@@ -313,13 +315,14 @@ TEST(EventsReco, GhostAssociatedFlavour) {
   GenEvent e;
   const double eta[3] = {0.0, 1.5, -1.5}, phi[3] = {0.0, 2.0, -2.0};
   for (int c = 0; c < 3; ++c)
-    for (int i = 0; i < 4; ++i) e.final_state.push_back(particle(211, 10, eta[c] + 0.05 * i, phi[c] - 0.03 * i, 0.13957));
+    for (int i = 0; i < 4; ++i)
+      e.final_state.push_back(particle(211, 10, eta[c] + 0.05 * i, phi[c] - 0.03 * i, 0.13957));
   ReconstructionOptions ghost;
   ghost.flavour = ReconstructionOptions::Flavour::Ghost;
   RecoEvent plain = reconstruct(e, ghost);
   e.b_tags.push_back(particle(521, 20, eta[0] + 0.1, phi[0], 5.279, 2));
   e.c_tags.push_back(particle(421, 15, eta[1], phi[1] + 0.1, 1.865, 2));
-  e.c_tags.push_back(particle(411, 15, eta[0], phi[0] + 0.1, 1.869, 2));  // b wins over c
+  e.c_tags.push_back(particle(411, 15, eta[0], phi[0] + 0.1, 1.869, 2));         // b wins over c
   e.b_tags.push_back(particle(511, 20, -eta[0] + 3.0, phi[0] + 3.0, 5.279, 2));  // far from every jet
   RecoEvent tagged = reconstruct(e, ghost);
   ASSERT_EQ(plain.jets.size(), 3u);
@@ -358,16 +361,16 @@ TEST(EventsReco, GhostAssociatedFlavour) {
 // (b over c over light; gluons light), by hand on jets at known axes.
 TEST(EventsReco, PartonFlavourRule) {
   std::vector<GenParticle> partons = {
-      particle(21, 50, 0.0, 0.0, 0, 23),   // gluon on the axis: light
-      particle(4, 20, 0.3, 0.0, 1.5, 23),  // c at Delta-R 0.3
+      particle(21, 50, 0.0, 0.0, 0, 23),     // gluon on the axis: light
+      particle(4, 20, 0.3, 0.0, 1.5, 23),    // c at Delta-R 0.3
       particle(-5, 30, 0.0, 0.55, 4.8, 23),  // b at Delta-R 0.55: outside
   };
   EXPECT_EQ(parton_flavour(partons, 0.0, 0.0, 0.5), 4);
-  EXPECT_EQ(parton_flavour(partons, 0.0, 0.1, 0.5), 5);   // b now at 0.45, c at 0.316: b wins
-  EXPECT_EQ(parton_flavour(partons, 0.0, -0.25, 0.5), 4);   // c at 0.39
-  EXPECT_EQ(parton_flavour(partons, -0.3, -0.1, 0.5), 0);   // only the gluon (0.32): light
+  EXPECT_EQ(parton_flavour(partons, 0.0, 0.1, 0.5), 5);    // b now at 0.45, c at 0.316: b wins
+  EXPECT_EQ(parton_flavour(partons, 0.0, -0.25, 0.5), 4);  // c at 0.39
+  EXPECT_EQ(parton_flavour(partons, -0.3, -0.1, 0.5), 0);  // only the gluon (0.32): light
   EXPECT_EQ(parton_flavour(partons, 2.0, 0.0, 0.5), 0);
-  partons.push_back(particle(2, 40, 0.0, -0.2, 0, 23));  // a u quark: light
+  partons.push_back(particle(2, 40, 0.0, -0.2, 0, 23));    // a u quark: light
   EXPECT_EQ(parton_flavour(partons, -0.3, -0.3, 0.5), 0);  // the u (0.32) and the gluon (0.42)
   EXPECT_EQ(parton_flavour(partons, 0.0, 0.0, 0.5), 4);
   EXPECT_EQ(parton_flavour(partons, 0.0, 0.1, 0.2), 0);  // a smaller cone
@@ -377,12 +380,13 @@ TEST(EventsReco, MissingMomentumIsMinusTheVisibleSum) {
   GenEvent e;
   e.final_state.push_back(particle(13, 40, 0.5, 0.2, 0.10566));
   e.final_state.push_back(particle(211, 25, -0.4, 2.2, 0.13957));
-  e.final_state.push_back(particle(22, 5, 4.8, -1.0));     // outside every acceptance: still visible
-  e.final_state.push_back(particle(14, 60, 0.1, -2.0));    // invisible
+  e.final_state.push_back(particle(22, 5, 4.8, -1.0));            // outside every acceptance: still visible
+  e.final_state.push_back(particle(14, 60, 0.1, -2.0));           // invisible
   e.final_state.push_back(particle(1000022, 80, 1.0, 1.0, 100));  // invisible
   RecoEvent r = reconstruct(e);
   double mx = 0, my = 0, sumet = 0;
-  for (int i = 0; i < 3; ++i) mx -= e.final_state[i].px, my -= e.final_state[i].py, sumet += std::hypot(e.final_state[i].px, e.final_state[i].py);
+  for (int i = 0; i < 3; ++i)
+    mx -= e.final_state[i].px, my -= e.final_state[i].py, sumet += std::hypot(e.final_state[i].px, e.final_state[i].py);
   EXPECT_NEAR(r.met.pt, std::hypot(mx, my), 1e-12);
   EXPECT_NEAR(r.met.phi, std::atan2(my, mx), 1e-12);
   EXPECT_NEAR(r.met.sumet, sumet, 1e-12);

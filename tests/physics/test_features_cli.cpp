@@ -46,8 +46,8 @@ TEST(EventsCli, FeaturesEndToEnd) {
   }
   // Same seed, same file; --weight replaces the generator weights.
   std::string out2 = dir.file("again.csv");
-  auto r2 = test_events::run_unbox(dir, "physics features --data " + sample + " --out " + out2 +
-                                            " --label 1 --seed 7 --weight 2.5 --quiet");
+  auto r2 = test_events::run_unbox(
+      dir, "physics features --data " + sample + " --out " + out2 + " --label 1 --seed 7 --weight 2.5 --quiet");
   ASSERT_EQ(r2.code, 0) << r2.err;
   Dataset d2 = read_dataset(out2);
   ASSERT_EQ(d2.events(), d.events());
@@ -60,7 +60,8 @@ TEST(EventsCli, FeaturesEndToEnd) {
 TEST(EventsCli, BadInputExitsTwoWithOneLine) {
   test_events::TempDir dir;
   std::string junk = dir.file("junk.hepmc");
-  test_events::write_text(junk, "HepMC::Version 3.01.02\nHepMC::Asciiv3-START_EVENT_LISTING\nE 1 1 4\nU GEV MM\nP 1 0\n");
+  test_events::write_text(junk,
+                          "HepMC::Version 3.01.02\nHepMC::Asciiv3-START_EVENT_LISTING\nE 1 1 4\nU GEV MM\nP 1 0\n");
   auto r = test_events::run_unbox(dir, "physics features --data " + junk + " --out " + dir.file("f.csv"));
   EXPECT_EQ(r.code, 2);
   EXPECT_NE(r.err.find(junk), std::string::npos) << r.err;
@@ -82,8 +83,8 @@ TEST(EventsCli, ObjectsFeedMt2) {
   ts::write_ttbar_hepmc(sample, 80, 11);
   auto r0 = test_events::run_unbox(dir, "physics features --data " + sample + " --out " + plain + " --label 0 --quiet");
   ASSERT_EQ(r0.code, 0) << r0.err;
-  auto r1 = test_events::run_unbox(dir, "physics features --data " + sample + " --out " + objs +
-                                            " --label 0 --objects --quiet");
+  auto r1 = test_events::run_unbox(
+      dir, "physics features --data " + sample + " --out " + objs + " --label 0 --objects --quiet");
   ASSERT_EQ(r1.code, 0) << r1.err;
   Dataset d0 = read_dataset(plain), d1 = read_dataset(objs);
   std::vector<std::string> expect = physics::stop_dilepton_columns();

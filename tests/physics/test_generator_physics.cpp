@@ -14,11 +14,11 @@
 #include <cmath>
 #include <functional>
 
-#include "physics/generator/electroweak.hpp"
-#include "physics/generator/matrix_elements.hpp"
 #include "physics/generator/dirac.hpp"
-#include "physics/generator/rng.hpp"
+#include "physics/generator/electroweak.hpp"
 #include "physics/generator/generator_internal.hpp"
+#include "physics/generator/matrix_elements.hpp"
+#include "physics/generator/rng.hpp"
 #include "unbox/physics/generator.hpp"
 #include "unbox/physics/pdf.hpp"
 
@@ -54,8 +54,14 @@ TEST(Grv94, UnitTestValuesOfTheNote) {
   for (const auto& r : t) {
     Grv94Lo pdf(r[0]);
     const double x = r[1];
-    const double got[8] = {pdf.xf(0, x), pdf.xf(2, x) - pdf.xf(-2, x), pdf.xf(1, x) - pdf.xf(-1, x), pdf.xf(-2, x),
-                           pdf.xf(-1, x), pdf.xf(3, x), pdf.xf(4, x), pdf.xf(5, x)};
+    const double got[8] = {pdf.xf(0, x),
+                           pdf.xf(2, x) - pdf.xf(-2, x),
+                           pdf.xf(1, x) - pdf.xf(-1, x),
+                           pdf.xf(-2, x),
+                           pdf.xf(-1, x),
+                           pdf.xf(3, x),
+                           pdf.xf(4, x),
+                           pdf.xf(5, x)};
     for (int k = 0; k < 8; ++k) {
       const double ref = r[2 + k];
       if (ref == 0) {
@@ -170,7 +176,7 @@ TEST(GeneratorPartonic, LoTtbarCrossSectionAgainstTheNote) {
   Generator g(o);
   double gg = 0, mass = 0;
   const double s = g.lo_cross_section_quadrature(&gg, &mass);
-  EXPECT_NEAR(s, 580.73, 0.5);     // note §8d: 580.73 pb
+  EXPECT_NEAR(s, 580.73, 0.5);      // note §8d: 580.73 pb
   EXPECT_NEAR(gg, 0.8715, 0.0005);  // gg share
   EXPECT_NEAR(mass, 531.0, 3.0);    // <m_ttbar> ~ 531 GeV [computed]
   // With alpha_s(m_Z) = 0.130 run at one loop to m_t (0.11806): 595.22 pb.
@@ -257,7 +263,7 @@ TEST(GeneratorPartonic, TopDecayCurrentIsLeftHanded) {
 
 TEST(GeneratorPartonic, TopWidthAndPeterson) {
   EXPECT_NEAR(SmParameters::top_width(), 1.48, 0.01);  // note: 1.48 GeV at LO
-  EXPECT_NEAR(peterson_mean_for_tests(), 0.71, 0.02);   // <x_B> ~ 0.7
+  EXPECT_NEAR(peterson_mean_for_tests(), 0.71, 0.02);  // <x_B> ~ 0.7
 }
 
 }  // namespace

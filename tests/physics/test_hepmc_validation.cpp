@@ -144,8 +144,8 @@ TEST(HepMC3Parser, HepMC2IsNamedAndAByteOrderMarkIsAccepted) {
                          "HepMC::Version 2.06.09\nHepMC::IO_GenEvent-START_EVENT_LISTING\n"
                          "E 1 -1 -1.0 -1.0 -1.0 0 0 1 1 2 0 1 1.0\nHepMC::IO_GenEvent-END_EVENT_LISTING\n");
   EXPECT_TRUE(has(error_of(v2), "a HepMC2 file (HepMC::IO_GenEvent)")) << error_of(v2);
-  std::string mixed = write(dir, "mixed.hepmc",
-                            std::string(kHead) + "E 1 -1 -1.0 -1.0 -1.0 0 0 1 1 2 0 1 1.0\n" + kFoot);
+  std::string mixed =
+      write(dir, "mixed.hepmc", std::string(kHead) + "E 1 -1 -1.0 -1.0 -1.0 0 0 1 1 2 0 1 1.0\n" + kFoot);
   EXPECT_TRUE(has(error_of(mixed), "a HepMC2 event under a HepMC3 header?")) << error_of(mixed);
 
   std::string bom = write(dir, "bom.hepmc", "\xEF\xBB\xBF" + std::string(kHead) + event() + kFoot);
@@ -163,8 +163,8 @@ TEST(HepMC3Parser, HepMC2IsNamedAndAByteOrderMarkIsAccepted) {
 TEST(LheReader, NanWeightsAndTooSmallNupAreRefused) {
   TempDir dir;
   auto lhe = [&](const std::string& name, const std::string& head, int lines) {
-    std::string t = "<LesHouchesEvents version=\"3.0\">\n<init>\n2212 2212 6500 6500 0 0 0 0 3 1\n</init>\n<event>\n" +
-                    head + "\n";
+    std::string t =
+        "<LesHouchesEvents version=\"3.0\">\n<init>\n2212 2212 6500 6500 0 0 0 0 3 1\n</init>\n<event>\n" + head + "\n";
     const char* ps[] = {"21 -1 0 0 501 502 0 0 100 100 0 0 9", "21 -1 0 0 502 501 0 0 -100 100 0 0 9",
                         "11 1 1 2 0 0 50 10 5 51.2 0.000511 0 9", "-11 1 1 2 0 0 -50 -10 5 51.2 0.000511 0 9"};
     for (int i = 0; i < lines; ++i) t += std::string(ps[i]) + "\n";

@@ -23,7 +23,8 @@ TEST(Isolation, HandMadeEvents) {
       ref_phi({2}, std::vector<double>{pi - 0.05, 0});
   Tensor pt({2, 5}, std::vector<double>{20, 2, 0, 4, 1, /**/ 5, 0, 0, 0, 0});
   Tensor eta({2, 5}, std::vector<double>{0, 0, 0.01, 0.25, 0.03, /**/ 1.25, 0, 0, 0, 0});
-  Tensor phi({2, 5}, std::vector<double>{pi - 0.05, -pi + 0.10, pi - 0.05, pi - 0.05, pi - 0.05 + 0.04, /**/ 0, 0, 0, 0, 0});
+  Tensor phi({2, 5},
+             std::vector<double>{pi - 0.05, -pi + 0.10, pi - 0.05, pi - 0.05, pi - 0.05 + 0.04, /**/ 0, 0, 0, 0, 0});
   IsolationOptions opt;
   opt.r0 = {0.1, 0.2, 0.25, 0.3};
   Tensor v = isolation(ref_pt, ref_eta, ref_phi, pt, eta, phi, opt);

@@ -87,9 +87,7 @@ double brute_mt2(T ma, T ax, T ay, T mb, T bx, T by, T mx, T my, T ca, T cb) {
   auto F = [&](T x, T y) {
     return std::max(stable_mt2_sq<T>(ax, ay, ma, x, y, ca), stable_mt2_sq<T>(bx, by, mb, mx - x, my - y, cb));
   };
-  std::function<T(T)> inner = [&](T x) {
-    return golden_min<T>([&](T y) { return F(x, y); }, -R, R, 160);
-  };
+  std::function<T(T)> inner = [&](T x) { return golden_min<T>([&](T y) { return F(x, y); }, -R, R, 160); };
   T xs = 0;
   golden_min<T>(inner, -R, R, 160, &xs);
   T ys = 0;
@@ -161,7 +159,8 @@ TEST(PhysicsKinematics, InvariantMassNoCancellation) {
   for (double d : {1.0, 1e-3, 1e-6}) {
     const auto a = LorentzVector::from_pt_eta_phi_m(100, 0.3, 0.2, 0);
     const auto b = LorentzVector::from_pt_eta_phi_m(50, 0.3 + d, 0.2 - d, 0);
-    const double exact = std::sqrt(2 * 100 * 50 * (2 * std::pow(std::sinh(d / 2), 2) + 2 * std::pow(std::sin(d / 2), 2)));
+    const double exact =
+        std::sqrt(2 * 100 * 50 * (2 * std::pow(std::sinh(d / 2), 2) + 2 * std::pow(std::sin(d / 2), 2)));
     EXPECT_NEAR(invariant_mass(a, b) / exact, 1.0, 1e-9) << d;
     EXPECT_NEAR((a + b).mass() / exact, 1.0, 1e-9) << d;
   }
@@ -176,10 +175,10 @@ TEST(PhysicsKinematics, InvariantMassNoCancellation) {
 
 TEST(PhysicsKinematics, DeltaPhiWrapsIntoHalfOpenInterval) {
   EXPECT_NEAR(delta_phi(0.1, -0.1), 0.2, 1e-15);
-  EXPECT_NEAR(delta_phi(3.0, -3.0), 6.0 - 2 * kPi, 1e-14);   // across the branch cut
+  EXPECT_NEAR(delta_phi(3.0, -3.0), 6.0 - 2 * kPi, 1e-14);  // across the branch cut
   EXPECT_NEAR(delta_phi(-3.0, 3.0), 2 * kPi - 6.0, 1e-14);
-  EXPECT_EQ(delta_phi(kPi, 0.0), kPi);                        // +pi stays
-  EXPECT_EQ(delta_phi(0.0, kPi), kPi);                        // -pi becomes +pi
+  EXPECT_EQ(delta_phi(kPi, 0.0), kPi);  // +pi stays
+  EXPECT_EQ(delta_phi(0.0, kPi), kPi);  // -pi becomes +pi
   EXPECT_NEAR(delta_phi(7 * kPi + 0.3, 0.0), -kPi + 0.3, 1e-12);
   EXPECT_NEAR(delta_r(1.0, 3.1, 0.0, -3.1), std::hypot(1.0, 2 * kPi - 6.2), 1e-12);
 }
@@ -188,7 +187,8 @@ TEST(PhysicsKinematics, TransverseMassMatchesEquation3AndMassiveForm) {
   // Eq. (3): massless.
   const double pl = 40, pn = 35, fl = 0.4, fn = 2.9;
   const double eq3 = std::sqrt(2 * pl * pn * (1 - std::cos(fl - fn)));
-  EXPECT_NEAR(transverse_mass(pl * std::cos(fl), pl * std::sin(fl), 0, pn * std::cos(fn), pn * std::sin(fn)), eq3, 1e-12);
+  EXPECT_NEAR(transverse_mass(pl * std::cos(fl), pl * std::sin(fl), 0, pn * std::cos(fn), pn * std::sin(fn)), eq3,
+              1e-12);
   const auto lep = LorentzVector::from_pt_eta_phi_m(pl, 1.7, fl, 0);
   EXPECT_NEAR(transverse_mass(lep, pn, fn), eq3, 1e-12);
   // Massive: compare with the naive formula where it does not cancel.
@@ -265,13 +265,14 @@ TEST(PhysicsMt2, AgreesWithBruteForceOnRandomEvents) {
     const double fast = run(e), slow = run_brute(e);
     // The brute force evaluates F at one point, so it can only be above the true minimum.
     EXPECT_LE(fast, slow * (1 + 1e-9) + 1e-9) << i;
-    EXPECT_NEAR(fast / slow, 1.0, 1e-6) << "event " << i << ": ma " << e.ma << " mb " << e.mb << " chi " << e.ca
-                                         << "," << e.cb;
+    EXPECT_NEAR(fast / slow, 1.0, 1e-6) << "event " << i << ": ma " << e.ma << " mb " << e.mb << " chi " << e.ca << ","
+                                        << e.cb;
     const double bound = std::max(e.ma + e.ca, e.mb + e.cb);
     EXPECT_GE(fast, bound * (1 - 1e-12));
     // Any splitting bounds mT2 from above (here: all missing momentum to one side).
     EXPECT_LE(fast, std::sqrt(std::max(naive_mt2_sq(e.ax, e.ay, e.ma, e.mx, e.my, e.ca),
-                                       naive_mt2_sq(e.bx, e.by, e.mb, 0, 0, e.cb))) * (1 + 1e-12));
+                                       naive_mt2_sq(e.bx, e.by, e.mb, 0, 0, e.cb))) *
+                        (1 + 1e-12));
     ++checked;
   }
   EXPECT_EQ(checked, 300);
@@ -333,8 +334,16 @@ TEST(PhysicsMt2, MasslessClosedFormAgreesWithBruteForce) {
   for (int i = 0; i < 200; ++i) {
     const double pa = r.uniform(1, 500), fa = r.uniform(-kPi, kPi), pb = r.uniform(1, 500), fb = r.uniform(-kPi, kPi);
     const double pm = r.uniform(0, 600), fm = r.uniform(-kPi, kPi);
-    const Ev e{0, pa * std::cos(fa), pa * std::sin(fa), 0, pb * std::cos(fb), pb * std::sin(fb),
-               pm * std::cos(fm), pm * std::sin(fm), 0, 0};
+    const Ev e{0,
+               pa * std::cos(fa),
+               pa * std::sin(fa),
+               0,
+               pb * std::cos(fb),
+               pb * std::sin(fb),
+               pm * std::cos(fm),
+               pm * std::sin(fm),
+               0,
+               0};
     const double fast = run(e), slow = run_brute_ld(e);
     if (fast == 0) {
       ++zero;
@@ -358,8 +367,10 @@ TEST(PhysicsMt2, NearlyBackToBackMasslessVisiblesAreNotZero) {
     for (int side : {1, -1}) {
       for (double sign : {1.0, -1.0}) {
         const double pa = 2500, pb = 1700, fa = 0.3, fb = fa + kPi - side * delta;
-        const Ev e{0, pa * std::cos(fa), pa * std::sin(fa), 0, pb * std::cos(fb), pb * std::sin(fb),
-                   sign * 300, sign * -800, 0, 0};
+        const Ev e{0,          pa * std::cos(fa), pa * std::sin(fa),
+                   0,          pb * std::cos(fb), pb * std::sin(fb),
+                   sign * 300, sign * -800,       0,
+                   0};
         const double fast = run(e), slow = run_brute_ld(e);
         if (slow > 1e-6) {
           ++nonzero;
@@ -438,8 +449,14 @@ TEST(PhysicsMt2, TruthWPairsNeverExceedTheWMass) {
         double ne = k, nx = -lx, ny = -ly, nz = -lz;
         boost(beta, le, lx, ly, lz);
         boost(beta, ne, nx, ny, nz);
-        lep[w][0] = le; lep[w][1] = lx; lep[w][2] = ly; lep[w][3] = lz;
-        nu[w][0] = ne; nu[w][1] = nx; nu[w][2] = ny; nu[w][3] = nz;
+        lep[w][0] = le;
+        lep[w][1] = lx;
+        lep[w][2] = ly;
+        lep[w][3] = lz;
+        nu[w][0] = ne;
+        nu[w][1] = nx;
+        nu[w][2] = ny;
+        nu[w][3] = nz;
       }
       const double v = mt2(0, lep[0][1], lep[0][2], 0, lep[1][1], lep[1][2], nu[0][1] + nu[1][1], nu[0][2] + nu[1][2]);
       const double bound = std::max(mass[0], mass[1]);
@@ -467,9 +484,14 @@ TEST(PhysicsMt2, BatchMatchesScalarOnAnyThreadCount) {
   const std::size_t n = 503;
   std::vector<double> apt(n), aphi(n), am(n), bpt(n), bphi(n), bm(n), met(n), mphi(n), one(n), two(n);
   for (std::size_t i = 0; i < n; ++i) {
-    apt[i] = r.uniform(0, 200); aphi[i] = r.uniform(-kPi, kPi); am[i] = r.uniform(0, 10);
-    bpt[i] = r.uniform(0, 200); bphi[i] = r.uniform(-kPi, kPi); bm[i] = i % 3 ? 0.0 : r.uniform(0, 10);
-    met[i] = r.uniform(0, 300); mphi[i] = r.uniform(-kPi, kPi);
+    apt[i] = r.uniform(0, 200);
+    aphi[i] = r.uniform(-kPi, kPi);
+    am[i] = r.uniform(0, 10);
+    bpt[i] = r.uniform(0, 200);
+    bphi[i] = r.uniform(-kPi, kPi);
+    bm[i] = i % 3 ? 0.0 : r.uniform(0, 10);
+    met[i] = r.uniform(0, 300);
+    mphi[i] = r.uniform(-kPi, kPi);
   }
   Mt2Options o;
   o.mchi_a = o.mchi_b = 10;
@@ -489,8 +511,9 @@ TEST(PhysicsMt2, BatchMatchesScalarOnAnyThreadCount) {
 #endif
   for (std::size_t i = 0; i < n; ++i) {
     EXPECT_EQ(one[i], two[i]);
-    const double v = mt2(am[i], apt[i] * std::cos(aphi[i]), apt[i] * std::sin(aphi[i]), bm[i], bpt[i] * std::cos(bphi[i]),
-                         bpt[i] * std::sin(bphi[i]), met[i] * std::cos(mphi[i]), met[i] * std::sin(mphi[i]), o);
+    const double v =
+        mt2(am[i], apt[i] * std::cos(aphi[i]), apt[i] * std::sin(aphi[i]), bm[i], bpt[i] * std::cos(bphi[i]),
+            bpt[i] * std::sin(bphi[i]), met[i] * std::cos(mphi[i]), met[i] * std::sin(mphi[i]), o);
     EXPECT_EQ(one[i], v);
   }
   am[7] = -1;

@@ -66,11 +66,12 @@ TEST(EventsSelection, CmsPreselectionCutsOneByOne) {
   };
   std::vector<Variant> variants = {
       {"2lep", [](RecoEvent& e) { e.leptons[0].pt = 24, e.leptons[1].pt = 22; }},  // leading below 25
-      {"2lep", [](RecoEvent& e) { e.leptons[1].eta = 2.45; }},         // outside |eta| < 2.4
+      {"2lep", [](RecoEvent& e) { e.leptons[1].eta = 2.45; }},                     // outside |eta| < 2.4
       {"2lep", [](RecoEvent& e) { e.leptons.pop_back(); }},
       {"opposite_sign", [](RecoEvent& e) { e.leptons[1] = lepton(-13, 40, -0.3, 2.5); }},
       {"mll20", [](RecoEvent& e) { e.leptons[1] = lepton(13, 21, 0.3, 0.2); }},  // m ~ 4 GeV
-      {"z_veto", [](RecoEvent& e) {  // e+ e- at m ~ 91
+      {"z_veto",
+       [](RecoEvent& e) {  // e+ e- at m ~ 91
          e.leptons[1] = lepton(11, 40, 0.2, 0.0);
          double target = 91.0;  // m^2 = 2 pt1 pt2 (cosh deta - cos dphi)
          e.leptons[1].phi = std::acos(1 - target * target / (2 * 60 * 40));
@@ -81,8 +82,8 @@ TEST(EventsSelection, CmsPreselectionCutsOneByOne) {
       {"met80", [](RecoEvent& e) { e.met.pt = 79; }},
       {"3lep_veto", [](RecoEvent& e) { e.leptons.push_back(lepton(11, 16, 1.0, -1.0)); }},
       {"met_sqrt_ht", [](RecoEvent& e) { e.met.pt = 81, e.jets[0].pt = 300; }},  // 81 < 5 sqrt(350) = 93.5
-      {"dphi_j1", [](RecoEvent& e) { e.met.phi = 1.2 + 0.6; }},   // cos 0.6 = 0.825 > 0.80
-      {"dphi_j2", [](RecoEvent& e) { e.met.phi = -1.5 - 0.2; }},  // cos 0.2 = 0.98 > 0.96
+      {"dphi_j1", [](RecoEvent& e) { e.met.phi = 1.2 + 0.6; }},                  // cos 0.6 = 0.825 > 0.80
+      {"dphi_j2", [](RecoEvent& e) { e.met.phi = -1.5 - 0.2; }},                 // cos 0.2 = 0.98 > 0.96
   };
   for (const auto& v : variants) {
     RecoEvent e = passing();
@@ -157,13 +158,20 @@ TEST(EventsSelection, Sus17001ThresholdsAndCutFlow) {
   const std::vector<Case> cases = {
       {"MET/sqrt(HT) = 5 exactly", [](RecoEvent&) {}, sig},
       {"MET/sqrt(HT) just above 5", [](RecoEvent& e) { e.met.pt = 100.0 + 1e-9; }, -1},
-      {"a forward jet does not enter HT", [](RecoEvent& e) { e.met.pt = 100.0 + 1e-9, e.jets.push_back(jet(200, 3.0, 0.0, false)); }, -1},
-      {"a 29 GeV jet does not enter HT", [](RecoEvent& e) { e.met.pt = 100.0 + 1e-9, e.jets.push_back(jet(29, 0.0, 0.0, false)); }, -1},
-      {"a 31 GeV jet does", [](RecoEvent& e) { e.met.pt = 100.0 + 1e-9, e.jets.push_back(jet(31, 0.0, 0.0, false)); }, sig},
-      {"third lepton at 15 GeV exactly", [](RecoEvent& e) { e.met.pt = 101, e.leptons.push_back(lepton(11, 15.0, 1.0, -1.0)); }, -1},
-      {"third lepton just above 15 GeV", [](RecoEvent& e) { e.met.pt = 101, e.leptons.push_back(lepton(11, 15.0 + 1e-9, 1.0, -1.0)); }, veto},
-      {"third lepton outside |eta| 2.4", [](RecoEvent& e) { e.met.pt = 101, e.leptons.push_back(lepton(13, 40, 2.45, -1.0)); }, -1},
-      {"third lepton of the same sign", [](RecoEvent& e) { e.met.pt = 101, e.leptons.push_back(lepton(-11, 30, 0.0, -1.0)); }, veto},
+      {"a forward jet does not enter HT",
+       [](RecoEvent& e) { e.met.pt = 100.0 + 1e-9, e.jets.push_back(jet(200, 3.0, 0.0, false)); }, -1},
+      {"a 29 GeV jet does not enter HT",
+       [](RecoEvent& e) { e.met.pt = 100.0 + 1e-9, e.jets.push_back(jet(29, 0.0, 0.0, false)); }, -1},
+      {"a 31 GeV jet does", [](RecoEvent& e) { e.met.pt = 100.0 + 1e-9, e.jets.push_back(jet(31, 0.0, 0.0, false)); },
+       sig},
+      {"third lepton at 15 GeV exactly",
+       [](RecoEvent& e) { e.met.pt = 101, e.leptons.push_back(lepton(11, 15.0, 1.0, -1.0)); }, -1},
+      {"third lepton just above 15 GeV",
+       [](RecoEvent& e) { e.met.pt = 101, e.leptons.push_back(lepton(11, 15.0 + 1e-9, 1.0, -1.0)); }, veto},
+      {"third lepton outside |eta| 2.4",
+       [](RecoEvent& e) { e.met.pt = 101, e.leptons.push_back(lepton(13, 40, 2.45, -1.0)); }, -1},
+      {"third lepton of the same sign",
+       [](RecoEvent& e) { e.met.pt = 101, e.leptons.push_back(lepton(-11, 30, 0.0, -1.0)); }, veto},
   };
   CutFlow flow(cuts);
   std::vector<Index> expect(cuts.size(), 0);
@@ -201,7 +209,8 @@ TEST(EventsSelection, MetSignificanceByHand) {
   RecoEvent e;
   e.jets = {jet(100, 0.0, 0.0, false)};
   e.met.sumet = 100;  // no unclustered energy
-  double sigma_par = jet_resolution(o, std::sqrt(100.0 * 100.0 + 25.0), 0.0) * 100, sigma_perp = 100 * o.jet_phi_resolution;
+  double sigma_par = jet_resolution(o, std::sqrt(100.0 * 100.0 + 25.0), 0.0) * 100,
+         sigma_perp = 100 * o.jet_phi_resolution;
   e.met.pt = 60, e.met.phi = 0.0;
   EXPECT_NEAR(met_significance(e, o), 3600 / (sigma_par * sigma_par), 1e-9);
   e.met.phi = M_PI / 2;

@@ -46,9 +46,10 @@ std::map<std::string, double> features(const RecoEvent& ev) {
 
 TEST(PhysicsStopDilepton, ColumnNamesAreTheIssues) {
   const std::vector<std::string> expect = {
-      "log_met", "log_l1_pt", "log_l2_pt", "log_j1_pt", "log_j2_pt", "l1_eta", "l2_eta", "j1_eta", "j2_eta",
-      "l1_dphi", "l2_dphi", "j1_dphi", "j2_dphi", "l1_dphi_sign", "l2_dphi_sign", "j1_dphi_sign", "j2_dphi_sign",
-      "j1_btag", "j2_btag", "mt2ll", "dphi_ll", "deta_ll", "m_ll", "met", "ht", "isr_pt"};
+      "log_met",      "log_l1_pt",    "log_l2_pt",    "log_j1_pt", "log_j2_pt", "l1_eta",  "l2_eta",
+      "j1_eta",       "j2_eta",       "l1_dphi",      "l2_dphi",   "j1_dphi",   "j2_dphi", "l1_dphi_sign",
+      "l2_dphi_sign", "j1_dphi_sign", "j2_dphi_sign", "j1_btag",   "j2_btag",   "mt2ll",   "dphi_ll",
+      "deta_ll",      "m_ll",         "met",          "ht",        "isr_pt"};
   EXPECT_EQ(stop_dilepton_columns(), expect);
   ASSERT_EQ(stop_dilepton_input_columns().size(), 19u);
   EXPECT_EQ(stop_dilepton_input_columns().back(), "j2_btag");
@@ -81,17 +82,18 @@ TEST(PhysicsStopDilepton, TwoBTagsPairingSwapAndPhiWrapAround) {
   // phi relative to the MET at 3.0: l1 at -2.0 is 2 pi - 5 counter-clockwise (across the cut).
   EXPECT_NEAR(f["l1_dphi"], 2 * M_PI - 5.0, 1e-14);
   EXPECT_EQ(f["l1_dphi_sign"], 1.0);
-  EXPECT_NEAR(f["l2_dphi"], 2.0, 1e-14);   // 1.0 - 3.0 = -2: clockwise
+  EXPECT_NEAR(f["l2_dphi"], 2.0, 1e-14);  // 1.0 - 3.0 = -2: clockwise
   EXPECT_EQ(f["l2_dphi_sign"], -1.0);
   EXPECT_NEAR(f["j1_dphi"], 2 * M_PI - 4.0, 1e-14);  // -1 - 3 = -4 -> 2 pi - 4, counter-clockwise
   EXPECT_EQ(f["j1_dphi_sign"], 1.0);
-  EXPECT_NEAR(f["j2_dphi"], 0.5, 1e-14);   // 2.5 - 3.0 = -0.5
+  EXPECT_NEAR(f["j2_dphi"], 0.5, 1e-14);  // 2.5 - 3.0 = -0.5
   EXPECT_EQ(f["j2_dphi_sign"], -1.0);
   EXPECT_EQ(f["j1_btag"], 1.0);
   EXPECT_EQ(f["j2_btag"], 1.0);
   // Extras.
   const double mx = 120 * std::cos(3.0), my = 120 * std::sin(3.0);
-  EXPECT_NEAR(f["mt2ll"], mt2(0, 80 * std::cos(-2.0), 80 * std::sin(-2.0), 0, 50 * std::cos(1.0), 50 * std::sin(1.0), mx, my),
+  EXPECT_NEAR(f["mt2ll"],
+              mt2(0, 80 * std::cos(-2.0), 80 * std::sin(-2.0), 0, 50 * std::cos(1.0), 50 * std::sin(1.0), mx, my),
               1e-9);
   EXPECT_NEAR(f["dphi_ll"], 3.0, 1e-14);
   EXPECT_NEAR(f["deta_ll"], 1.7, 1e-14);
@@ -122,9 +124,9 @@ TEST(PhysicsStopDilepton, OneBTagFilledWithHardestUntaggedJet) {
   EXPECT_EQ(f["j2_btag"], -1.0);
   EXPECT_EQ(f["j1_eta"], -0.3);
   EXPECT_EQ(f["j2_eta"], 0.1);
-  EXPECT_NEAR(f["j1_dphi"], 1.5, 1e-14);   // -2.5 - (-1) = -1.5
+  EXPECT_NEAR(f["j1_dphi"], 1.5, 1e-14);  // -2.5 - (-1) = -1.5
   EXPECT_EQ(f["j1_dphi_sign"], -1.0);
-  EXPECT_NEAR(f["j2_dphi"], 1.5, 1e-14);   // 0.5 + 1 = 1.5
+  EXPECT_NEAR(f["j2_dphi"], 1.5, 1e-14);  // 0.5 + 1 = 1.5
   EXPECT_EQ(f["j2_dphi_sign"], 1.0);
   // j1 tagged, j2 not: ISR pT = pT(j2).
   EXPECT_EQ(f["isr_pt"], 90.0);
@@ -173,10 +175,12 @@ TEST(PhysicsStopDilepton, Mt2llUsesMasslessLeptons) {
   ev.leptons[1].m = 15.0;
   auto massive = features(ev);
   const double mx = 150 * std::cos(0.3), my = 150 * std::sin(0.3);
-  const double want = mt2(0, 80 * std::cos(-2.0), 80 * std::sin(-2.0), 0, 50 * std::cos(1.0), 50 * std::sin(1.0), mx, my);
+  const double want =
+      mt2(0, 80 * std::cos(-2.0), 80 * std::sin(-2.0), 0, 50 * std::cos(1.0), 50 * std::sin(1.0), mx, my);
   EXPECT_NEAR(massless["mt2ll"], want, 1e-9);
   EXPECT_EQ(massive["mt2ll"], massless["mt2ll"]);
-  EXPECT_GT(mt2(20, 80 * std::cos(-2.0), 80 * std::sin(-2.0), 15, 50 * std::cos(1.0), 50 * std::sin(1.0), mx, my), want + 1);
+  EXPECT_GT(mt2(20, 80 * std::cos(-2.0), 80 * std::sin(-2.0), 15, 50 * std::cos(1.0), 50 * std::sin(1.0), mx, my),
+            want + 1);
 }
 
 TEST(PhysicsStopDilepton, SignConventionsAtZeroAndPi) {

@@ -167,9 +167,9 @@ TEST(StopStudy, Figure13MediansMatchAHandCount) {
   using std::numbers::pi;
   // angles (l1, l2), MET, weight
   const std::vector<std::array<double, 4>> ev = {
-      {pi, 2.5, 50, 1},   {2.2, 3.0, 70, 3},    {3.1, 2.3, 90, 1},    // both opposite (cos < -1/2)
-      {0.1, 0.5, 200, 1}, {1.0, 0.2, 300, 1},                          // both adjacent (cos > 1/2)
-      {0.1, 3.0, 120, 1}, {1.5, 1.6, 130, 2},   {2.0, 0.3, 140, 1}};   // the rest (2.0: cos = -0.42)
+      {pi, 2.5, 50, 1},   {2.2, 3.0, 70, 3},  {3.1, 2.3, 90, 1},    // both opposite (cos < -1/2)
+      {0.1, 0.5, 200, 1}, {1.0, 0.2, 300, 1},                       // both adjacent (cos > 1/2)
+      {0.1, 3.0, 120, 1}, {1.5, 1.6, 130, 2}, {2.0, 0.3, 140, 1}};  // the rest (2.0: cos = -0.42)
   Dataset d;
   std::vector<double> a1, a2, met, w;
   for (auto& e : ev) {
@@ -188,10 +188,10 @@ TEST(StopStudy, Figure13MediansMatchAHandCount) {
   EXPECT_EQ(m.n_opposite, 3);
   EXPECT_EQ(m.n_adjacent, 2);
   EXPECT_EQ(m.n_rest, 3);
-  EXPECT_EQ(m.opposite, 70.0);  // weights 1, 3, 1: the weight-3 event holds the middle
-  EXPECT_EQ(m.adjacent, 200.0); // lower median of two equal weights
+  EXPECT_EQ(m.opposite, 70.0);   // weights 1, 3, 1: the weight-3 event holds the middle
+  EXPECT_EQ(m.adjacent, 200.0);  // lower median of two equal weights
   EXPECT_EQ(m.rest, 130.0);
-  EXPECT_EQ(m.all, 120.0);      // cumulative weights 1, 4, 5, 6 of 11 pass 5.5 at 120
+  EXPECT_EQ(m.all, 120.0);  // cumulative weights 1, 4, 5, 6 of 11 pass 5.5 at 120
 }
 
 TEST(StopStudy, WithoutAnEventSourceTheStudySaysTheGeneratorIsMissing) {

@@ -19,9 +19,12 @@ int main(int argc, char** argv) {
   unsigned long long seed = 1;
   bool mev = false;
   for (int i = 2; i < argc; ++i) {
-    if (!std::strcmp(argv[i], "--events") && i + 1 < argc) n = std::atoi(argv[++i]);
-    else if (!std::strcmp(argv[i], "--seed") && i + 1 < argc) seed = std::strtoull(argv[++i], nullptr, 10);
-    else if (!std::strcmp(argv[i], "--mev")) mev = true;
+    if (!std::strcmp(argv[i], "--events") && i + 1 < argc)
+      n = std::atoi(argv[++i]);
+    else if (!std::strcmp(argv[i], "--seed") && i + 1 < argc)
+      seed = std::strtoull(argv[++i], nullptr, 10);
+    else if (!std::strcmp(argv[i], "--mev"))
+      mev = true;
     else {
       std::fprintf(stderr, "make_hepmc_sample: unknown argument '%s'\n", argv[i]);
       return 2;

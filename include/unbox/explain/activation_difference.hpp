@@ -20,19 +20,19 @@
 namespace unbox {
 
 struct ActivationDifferenceOptions {
-  int layer = 0;               // 0: the model inputs; k >= 1: the neurons of hidden layer Lk
-  Index samples = 20000;       // events sampled (all events when the data has fewer)
-  Index bootstrap = 200;       // bootstrap replicas for the uncertainty (0: none)
+  int layer = 0;          // 0: the model inputs; k >= 1: the neurons of hidden layer Lk
+  Index samples = 20000;  // events sampled (all events when the data has fewer)
+  Index bootstrap = 200;  // bootstrap replicas for the uncertainty (0: none)
   std::uint64_t seed = 1;
-  std::string neuron = "output";     // the neuron explained
-  Index batch = 1024;                // events per evaluation batch
-  Index top = 0;                     // rows of table() (0: all)
+  std::string neuron = "output";  // the neuron explained
+  Index batch = 1024;             // events per evaluation batch
+  Index top = 0;                  // rows of table() (0: all)
 };
 
 struct ActivationDifferenceEntry {
   std::string variable;  // input feature name, or LkNj
   double ad = 0.0;
-  double err = 0.0;      // bootstrap standard deviation of the mean
+  double err = 0.0;  // bootstrap standard deviation of the mean
 };
 
 struct ActivationDifferenceResult {
@@ -40,7 +40,7 @@ struct ActivationDifferenceResult {
   int layer = 0;
   Index samples = 0, bootstrap = 0, events = 0;
   std::uint64_t seed = 1;
-  double sigma = 0.0;    // sigma_z over the data
+  double sigma = 0.0;                              // sigma_z over the data
   std::vector<ActivationDifferenceEntry> ranking;  // sorted by ad, descending
 
   // {"neuron", "layer", "ranking": [{"variable", "ad", "err"}...], ...}

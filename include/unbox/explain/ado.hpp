@@ -14,10 +14,10 @@
 // given list of pairs (the guided search's disordered pairs).
 #pragma once
 
+#include <cstdint>
 #include <nlohmann/json.hpp>
 #include <span>
 #include <string>
-#include <cstdint>
 #include <utility>
 #include <vector>
 
@@ -34,7 +34,7 @@ struct AdoResult {
   double tied = 0.0;        // weighted fraction tied in f or in g
   Index n_signal = 0, n_background = 0;
   double w_signal = 0.0, w_background = 0.0;  // summed weights
-  Index n_pairs = 0;  // pairs averaged over (n_signal * n_background for ado())
+  Index n_pairs = 0;                          // pairs averaged over (n_signal * n_background for ado())
   nlohmann::json to_json() const;
 };
 
@@ -63,8 +63,8 @@ struct DiscordantPairs {
   Index total = 0;
   bool sampled = false;
 };
-DiscordantPairs discordant_pairs(std::span<const double> f, std::span<const double> g,
-                                 std::span<const double> labels, Index max_pairs, std::uint64_t seed);
+DiscordantPairs discordant_pairs(std::span<const double> f, std::span<const double> g, std::span<const double> labels,
+                                 Index max_pairs, std::uint64_t seed);
 
 // The brute-force double loop (for tests and tiny inputs): O(n_sig * n_bkg).
 AdoResult ado_brute_force(std::span<const double> f, std::span<const double> g, std::span<const double> labels,

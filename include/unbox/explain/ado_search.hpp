@@ -26,21 +26,21 @@
 namespace unbox {
 
 struct AdoSearchOptions {
-  std::string target;              // the discriminant to explain: a data column, or a neuron of the model
-  std::vector<std::string> base;   // the HL columns the first network sees
-  std::vector<std::string> pool;   // candidate columns (empty: every other data column)
+  std::string target;             // the discriminant to explain: a data column, or a neuron of the model
+  std::vector<std::string> base;  // the HL columns the first network sees
+  std::vector<std::string> pool;  // candidate columns (empty: every other data column)
   std::string arch = "32,32";     // the small network's hidden widths
   std::string activation = "relu";
   Index epochs = 30;
   Index patience = 4;
   Index batch = 128;
   double learning_rate = 2e-3;
-  double train_fraction = 0.5;    // events for training; the rest measure AUC, ADO, pairs
-  Index max_pairs = 100000;       // disordered pairs kept (sampled beyond this)
-  Index max_steps = 5;            // additions at most
-  double margin = 0.001;          // stop when ADO[target] improves by less than this
+  double train_fraction = 0.5;  // events for training; the rest measure AUC, ADO, pairs
+  Index max_pairs = 100000;     // disordered pairs kept (sampled beyond this)
+  Index max_steps = 5;          // additions at most
+  double margin = 0.001;        // stop when ADO[target] improves by less than this
   std::uint64_t seed = 1;
-  bool quiet = true;              // no training progress output
+  bool quiet = true;  // no training progress output
 };
 
 struct AdoCandidate {

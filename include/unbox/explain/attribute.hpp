@@ -22,7 +22,7 @@ std::string attribution_method_name(AttributionMethod m);
 
 struct AttributeOptions {
   AttributionMethod method = AttributionMethod::IntegratedGradients;
-  std::string neuron;           // "" = the LRP default target (output:pre before a final activation)
+  std::string neuron;  // "" = the LRP default target (output:pre before a final activation)
   // Integrated Gradients: "zero", "mean" (the data mean, the default) or "event:K" (event K
   // of the data); steps = Gauss-Legendre points on [0, 1].
   std::string baseline = "mean";
@@ -31,9 +31,9 @@ struct AttributeOptions {
   Index samples = 25;
   double noise = 0.1;
   std::uint64_t seed = 1;
-  Index batch = 512;            // events whose interpolated copies go through together
-  Index bins = 10;              // profile bins of the aggregation
-  Index rows = 15;              // rows of table() (0: all)
+  Index batch = 512;                  // events whose interpolated copies go through together
+  Index bins = 10;                    // profile bins of the aggregation
+  Index rows = 15;                    // rows of table() (0: all)
   std::vector<std::string> profiles;  // inputs whose profile table table() prints
 };
 
@@ -55,7 +55,7 @@ struct AttributionResult {
   Index events = 0, steps = 0, samples = 0;
   double noise = 0;
   std::uint64_t seed = 1;
-  Attribution attribution;               // per event (the first model)
+  Attribution attribution;  // per event (the first model)
   std::vector<double> labels;
   // Integrated Gradients' completeness (sum A = f(x) - f(baseline)) on the first model:
   // mean and max of |error|, max of |error| / (|f(x) - f(baseline)| + |f(x)|).

@@ -31,15 +31,15 @@ struct CavemanTerm {
   Kind kind = Kind::Interior;
   std::vector<std::string> variables;
   double constant = 0.0;
-  std::vector<double> linear;               // per variable
+  std::vector<double> linear;  // per variable
   struct Quad {
-    int i, j;                               // indices into variables, i <= j
+    int i, j;  // indices into variables, i <= j
     double c;
   };
   std::vector<Quad> quadratic;
-  double coefficient = 0.0;                 // weight in the linear combination
-  Index cluster_points = 0;                 // population points of the island (0 for linear)
-  double histogram_score = 0.0;             // information of the histogram it came from (nats)
+  double coefficient = 0.0;      // weight in the linear combination
+  Index cluster_points = 0;      // population points of the island (0 for linear)
+  double histogram_score = 0.0;  // information of the histogram it came from (nats)
 
   // Value for one event, given the values of `variables` in order.
   double value(const double* x) const;
@@ -80,19 +80,19 @@ struct CavemanOptions {
   double min_cluster_fraction = 0.02;  // smaller islands are dropped
   Index fit_iterations = 600;          // Adam steps fitting each island's function
   double fit_learning_rate = 0.1;
-  Index fit_events = 50000;            // data events for the linear combination (the rest test it)
+  Index fit_events = 50000;  // data events for the linear combination (the rest test it)
   std::uint64_t seed = 1;
 };
 
 struct CavemanResult {
   CavemanVariable variable;
-  CavemanVariable linear;      // baseline: linear combination of the top inputs
-  double auc = 0.0;            // on the held-out events
+  CavemanVariable linear;  // baseline: linear combination of the top inputs
+  double auc = 0.0;        // on the held-out events
   double neuron_auc = 0.0;
   double linear_auc = 0.0;
-  double correlation = 0.0;    // Pearson correlation of the variable with the neuron (held out)
+  double correlation = 0.0;  // Pearson correlation of the variable with the neuron (held out)
   double linear_correlation = 0.0;
-  Index candidates = 0;        // island terms before the L1 selection
+  Index candidates = 0;  // island terms before the L1 selection
   Index population_points = 0;
   Index fit_events = 0, test_events = 0;
   nlohmann::json to_json() const;

@@ -29,35 +29,35 @@ Index histogram_bin(double v, const std::vector<double>& edges);
 
 struct HistogramViewOptions {
   Axis x;
-  std::optional<Axis> y;        // 2-D when set
-  std::string slice_name;       // slices of this variable (1-D only); "" = none
-  Index slices = 3;             // equal-population slices by numpy.quantile (linear)
-  Index nmi_bins = 20;          // 2-D: equal-frequency bins of the NMI (as unbox mi)
+  std::optional<Axis> y;   // 2-D when set
+  std::string slice_name;  // slices of this variable (1-D only); "" = none
+  Index slices = 3;        // equal-population slices by numpy.quantile (linear)
+  Index nmi_bins = 20;     // 2-D: equal-frequency bins of the NMI (as unbox mi)
 };
 
 // Per-class weighted contents: raw sums of weights, and normalized to unit sum over the
 // bins (numpy: h / h.sum()). For 2-D, index ix * ybins + iy.
 struct ClassHistogram {
-  std::string name;            // "all", "signal", "background", or a slice's label
-  Index events = 0;            // events of this class (finite, inside or outside the range)
-  double weight = 0.0;         // their total weight
-  double outside = 0.0;        // weight outside the range (underflow + overflow)
+  std::string name;      // "all", "signal", "background", or a slice's label
+  Index events = 0;      // events of this class (finite, inside or outside the range)
+  double weight = 0.0;   // their total weight
+  double outside = 0.0;  // weight outside the range (underflow + overflow)
   std::vector<double> sum;
   std::vector<double> normalized;
 };
 
 struct HistogramSlice {
-  std::string label;           // "most signal-like" ... "most background-like" (by position)
-  double lo = 0.0, hi = 0.0;   // the slice variable's range [lo, hi) (last closed)
+  std::string label;          // "most signal-like" ... "most background-like" (by position)
+  double lo = 0.0, hi = 0.0;  // the slice variable's range [lo, hi) (last closed)
   ClassHistogram all, signal, background;
 };
 
 struct HistogramViewResult {
-  std::string x, y;            // y empty for 1-D
+  std::string x, y;  // y empty for 1-D
   std::vector<double> x_edges, y_edges;
-  bool labelled = false;       // signal/background/ratio present
-  Index events = 0;            // events given
-  Index non_finite = 0;        // events skipped: a non-finite value of x, y or the slice variable
+  bool labelled = false;  // signal/background/ratio present
+  Index events = 0;       // events given
+  Index non_finite = 0;   // events skipped: a non-finite value of x, y or the slice variable
   ClassHistogram all, signal, background;
   // signal.normalized / background.normalized per bin; NaN (JSON null) where background is 0.
   std::vector<double> ratio;
@@ -83,8 +83,8 @@ struct HistogramViewResult {
 
 // `x` (and `y`, `slice` when the options ask for them) hold one value per event; `labels`
 // is empty (no classes) or 0/1 per event; `weights` empty (1) or per event.
-HistogramViewResult histogram_view(std::span<const double> x, std::span<const double> y,
-                                   std::span<const double> slice, std::span<const double> labels,
-                                   std::span<const double> weights, const HistogramViewOptions& options);
+HistogramViewResult histogram_view(std::span<const double> x, std::span<const double> y, std::span<const double> slice,
+                                   std::span<const double> labels, std::span<const double> weights,
+                                   const HistogramViewOptions& options);
 
 }  // namespace unbox

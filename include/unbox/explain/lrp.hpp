@@ -32,15 +32,13 @@
 // standardized value is the relevance of its raw column, measured against the training
 // mean, the standardized zero). Canonization folds BatchNorm into the Dense or Conv layer
 // feeding it; an unfolded BatchNorm is a per-channel linear layer with rule 0.
-// Particle Flow Networks (ops/preprocess.hpp, ops/linear.hpp, ops/pooling.hpp): ParticleDense is a linear layer (same rules,
-// counted as a layer Lk for composites and --layer-rule, a "dense" layer of a composite);
-// ParticleStandardize passes relevance unchanged to the flat p{i}_{q} columns (like
-// Standardize); ParticlePool (masked sum or mean) splits it in proportion, R_p = x_p / out * R
-// (mean: the same proportions), padded particles get exactly 0 and the raw input it reads
-// the mask from gets none; ReduceSum / ReduceMean split proportionally like average pooling.
-// Softmax
-// between the inputs and the target, products of two tensors and unknown operations are
-// refused with an Error naming the operation.
+// Particle Flow Networks (ops/preprocess.hpp, ops/linear.hpp, ops/pooling.hpp): ParticleDense is a linear layer (same
+// rules, counted as a layer Lk for composites and --layer-rule, a "dense" layer of a composite); ParticleStandardize
+// passes relevance unchanged to the flat p{i}_{q} columns (like Standardize); ParticlePool (masked sum or mean) splits
+// it in proportion, R_p = x_p / out * R (mean: the same proportions), padded particles get exactly 0 and the raw input
+// it reads the mask from gets none; ReduceSum / ReduceMean split proportionally like average pooling. Softmax between
+// the inputs and the target, products of two tensors and unknown operations are refused with an Error naming the
+// operation.
 #pragma once
 
 #include <cstdint>
@@ -114,9 +112,9 @@ LrpRule parse_lrp_rule(const std::string& name, double epsilon = 1e-6, double ga
 
 // Which rule each linear layer (Dense, Conv) gets.
 struct LrpComposite {
-  std::string name;                  // preset name or "rule:R"
-  std::optional<LrpRule> all;        // --rule R: every layer (nothing else at the input)
-  LrpRule input, dense, conv;        // the first linear layer(s); other Dense; other Conv
+  std::string name;                          // preset name or "rule:R"
+  std::optional<LrpRule> all;                // --rule R: every layer (nothing else at the input)
+  LrpRule input, dense, conv;                // the first linear layer(s); other Dense; other Conv
   std::map<std::string, LrpRule> overrides;  // by layer name (Lk) or node name
   // The rule of one linear layer: `all`, else by position (an input layer: no linear
   // layer before it) and type, then an override by layer name, then by node name.
@@ -138,29 +136,29 @@ Network canonize(const Network& net);
 
 struct LrpOptions {
   LrpComposite composite = lrp_composite("epsilon-gamma-box");
-  std::string neuron;       // "" = output:pre (the logit before a final sigmoid/tanh/softmax)
+  std::string neuron;  // "" = output:pre (the logit before a final sigmoid/tanh/softmax)
   bool canonize = true;
   Index batch = 1024;
-  double epsilon = 1e-6;    // the epsilon the composite was built with (reported in the result)
-  Index bins = 10;          // profile bins of the aggregation
-  Index rows = 15;          // rows of table() (0: all)
+  double epsilon = 1e-6;              // the epsilon the composite was built with (reported in the result)
+  Index bins = 10;                    // profile bins of the aggregation
+  Index rows = 15;                    // rows of table() (0: all)
   std::vector<std::string> profiles;  // inputs whose profile table table() prints
 };
 
 // Per-event relevances and the conservation report.
 struct LrpRelevance {
-  std::string target;                 // neuron name explained, e.g. "output:pre"
-  std::vector<std::string> features;  // one per input element (flat inputs: column names;
-                                      // tensor inputs: name[i,j,...])
+  std::string target;                    // neuron name explained, e.g. "output:pre"
+  std::vector<std::string> features;     // one per input element (flat inputs: column names;
+                                         // tensor inputs: name[i,j,...])
   std::vector<std::string> layer_rules;  // "L1 (Dense): epsilon" ...
-  Tensor relevance;                   // [N, features]
-  Tensor inputs;                      // [N, features] the input values
-  std::vector<double> output;         // relevance at the target (its value), per event
-  std::vector<double> input_sum;      // sum of input relevances, per event
-  std::vector<double> bias;           // absorbed by bias terms, per event
-  std::vector<double> epsilon;        // absorbed by the epsilon stabilizer, per event
-  std::vector<double> other;          // dropped at zero denominators or by beta with no
-                                      // negative part, per event
+  Tensor relevance;                      // [N, features]
+  Tensor inputs;                         // [N, features] the input values
+  std::vector<double> output;            // relevance at the target (its value), per event
+  std::vector<double> input_sum;         // sum of input relevances, per event
+  std::vector<double> bias;              // absorbed by bias terms, per event
+  std::vector<double> epsilon;           // absorbed by the epsilon stabilizer, per event
+  std::vector<double> other;             // dropped at zero denominators or by beta with no
+                                         // negative part, per event
 };
 
 // Relevance of one neuron for every event (batched, parallel; no dependence on threads).
@@ -172,7 +170,7 @@ LrpRelevance lrp(const Network& net, const std::vector<Tensor>& inputs, const Lr
 std::string default_target(const Network& net, std::string* note = nullptr);
 
 struct ConservationSummary {
-  double mean_abs_error = 0;       // mean |output relevance - sum of input relevances|
+  double mean_abs_error = 0;  // mean |output relevance - sum of input relevances|
   double mean_abs_bias = 0, mean_abs_epsilon = 0, mean_abs_other = 0;
   double max_abs_unexplained = 0;  // max |output - sum - bias - epsilon - other| (round-off)
   double mean_output = 0;
@@ -182,16 +180,16 @@ ConservationSummary summarize_conservation(const LrpRelevance& r);
 
 // ---- aggregation (shared with the gradient attributions) ----------------------------
 struct AggregationOptions {
-  Index bins = 10;          // profile bins (equal width between the 1% and 99% quantiles)
-  Index top = 10;           // rows in the terminal table
+  Index bins = 10;  // profile bins (equal width between the 1% and 99% quantiles)
+  Index top = 10;   // rows in the terminal table
 };
 
 // One model's aggregates of per-event scores S [N, F] (relevances or attributions).
 struct Aggregation {
   std::vector<std::string> features;
-  std::vector<double> mnr;                  // mean normalized relevance per feature
+  std::vector<double> mnr;                     // mean normalized relevance per feature
   std::vector<std::vector<double>> mnr_class;  // [class 0, class 1][feature] (empty: no labels)
-  std::vector<double> mean;                 // mean signed score per feature
+  std::vector<double> mean;                    // mean signed score per feature
   // Profiles: per feature, bin edges (bins + 1), mean score and event count per bin.
   std::vector<std::vector<double>> profile_edges, profile_mean, profile_count;
   // Maps for particle-list or image inputs: per class (-1 = all events, 0, 1), the mean
@@ -248,13 +246,13 @@ double mnr_share(const Aggregation& a, const std::string& prefix);
 // +- std across them. table() and to_json() are what `unbox lrp` prints.
 struct LrpResult {
   std::string target, note, composite;
-  std::vector<std::string> models;       // one name per model (set by the caller; default "model")
+  std::vector<std::string> models;  // one name per model (set by the caller; default "model")
   std::vector<std::string> layer_rules;
   double epsilon = 1e-6;
   bool canonized = true;
   Index events = 0;
-  LrpRelevance relevance;                // per event (the first model)
-  std::vector<double> labels;            // per event (empty without labels)
+  LrpRelevance relevance;                         // per event (the first model)
+  std::vector<double> labels;                     // per event (empty without labels)
   std::vector<ConservationSummary> conservation;  // per model
   std::vector<Aggregation> per_model;
   AggregateSummary summary;

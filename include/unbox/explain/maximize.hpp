@@ -26,14 +26,14 @@ enum class BoxKind {
 struct MaximizeOptions {
   std::string neuron = "output";  // the neuron maximized (or minimized)
   Index points = 10000;
-  double threshold = 0.0;     // stop when activation >= threshold (<= with minimize)
+  double threshold = 0.0;  // stop when activation >= threshold (<= with minimize)
   bool minimize = false;
-  Index steps = 300;          // step limit per point
+  Index steps = 300;  // step limit per point
   // Adam on the inputs with a per-input step size `step_size` x (that input's data std),
   // so inputs of very different scales (GeV and radians) move at comparable rates.
   double step_size = 0.02;
   BoxKind box = BoxKind::DataRange;
-  double box_k = 3.0;         // for BoxKind::StdDev
+  double box_k = 3.0;  // for BoxKind::StdDev
   // Inputs with at most `discrete_max_values` distinct values in the data (b-tags, signs)
   // are discrete. Held: they keep their sampled value (drawn from the data) and do not
   // move; otherwise they are continuous, as in the paper.
@@ -54,10 +54,10 @@ struct MaximizeOptions {
 
 // A diagonal-covariance Gaussian mixture on standardized inputs u = (x - mean) / std.
 struct GaussianMixture {
-  std::vector<double> mean, stddev;         // per input, the standardization
-  std::vector<double> weight;               // [k]
-  std::vector<std::vector<double>> mu;      // [k][d]
-  std::vector<std::vector<double>> var;     // [k][d]
+  std::vector<double> mean, stddev;      // per input, the standardization
+  std::vector<double> weight;            // [k]
+  std::vector<std::vector<double>> mu;   // [k][d]
+  std::vector<std::vector<double>> var;  // [k][d]
   // log p(u) and, when grad is given, d log p / d x (physical units) added scaled by `scale`.
   double log_density(const double* x, double* grad = nullptr, double scale = 1.0) const;
 };
@@ -65,7 +65,7 @@ GaussianMixture fit_gaussian_mixture(const Tensor& data, Index components, Index
 
 struct MaximizeResult {
   std::string neuron;
-  std::vector<std::string> inputs;      // model order, as the model names them
+  std::vector<std::string> inputs;  // model order, as the model names them
   bool minimize = false;
   double threshold = 0.0;
   BoxKind box = BoxKind::DataRange;
@@ -100,19 +100,19 @@ MaximizeResult maximize(const Network& model, const Events& events, const Maximi
 // ---- histograms of a population ----------------------------------------------------
 
 struct PopulationHistogram {
-  std::vector<int> vars;              // 1 to 3 input indices
+  std::vector<int> vars;  // 1 to 3 input indices
   std::vector<std::string> names;
-  std::vector<double> lo, hi;         // axis ranges, equal-width bins
-  Index bins = 0;                     // per axis
-  std::vector<double> counts;         // row-major over vars (first var slowest)
-  double score = 0.0;                 // nats: KL (1-D), MI (2-D), total correlation (3-D)
+  std::vector<double> lo, hi;  // axis ranges, equal-width bins
+  Index bins = 0;              // per axis
+  std::vector<double> counts;  // row-major over vars (first var slowest)
+  double score = 0.0;          // nats: KL (1-D), MI (2-D), total correlation (3-D)
   nlohmann::json to_json() const;
 };
 
 struct HistogramOptions {
-  Index bins = 20;       // 1-D and 2-D
-  Index bins3 = 10;      // 3-D (20^3 cells would be mostly empty at 10^4 points)
-  Index top = 20;        // kept per dimension (the paper's 20)
+  Index bins = 20;   // 1-D and 2-D
+  Index bins3 = 10;  // 3-D (20^3 cells would be mostly empty at 10^4 points)
+  Index top = 20;    // kept per dimension (the paper's 20)
   bool converged_only = true;
 };
 

@@ -38,25 +38,25 @@ std::string to_string(Binning b);
 struct MutualInfoOptions {
   MiEstimator estimator = MiEstimator::Binned;
   Binning binning = Binning::EqualFrequency;
-  Index bins = 20;                 // 2..1000
-  Index k = 3;                     // KSG neighbours
+  Index bins = 20;  // 2..1000
+  Index k = 3;      // KSG neighbours
   // KSG costs O(N log N) per pair; it runs on a seeded random subset of this many
   // events (0: all events).
   Index knn_events = 20000;
-  std::uint64_t seed = 1;          // KSG subset and tie-breaking jitter
-  Index batch = 4096;              // events per evaluation batch
+  std::uint64_t seed = 1;                      // KSG subset and tie-breaking jitter
+  Index batch = 4096;                          // events per evaluation batch
   std::vector<std::string> neurons = {"all"};  // rows: neurons, "all", "Lk", "Lk:pre" (expand_neurons)
   std::vector<std::string> variables;          // columns: data columns or neurons (empty: the model's input columns)
-  Index top = 5;                   // rows of the top-neurons table
+  Index top = 5;                               // rows of the top-neurons table
 };
 
 // One column discretized: bin index per event (0..bins-1, every bin occupied).
 struct BinnedColumn {
   std::vector<std::uint16_t> index;
   Index bins = 0;
-  std::vector<Index> counts;       // events per bin
-  bool discrete = false;           // the column's distinct values are its bins
-  double entropy = 0.0;            // H in nats of the bin occupation
+  std::vector<Index> counts;  // events per bin
+  bool discrete = false;      // the column's distinct values are its bins
+  double entropy = 0.0;       // H in nats of the bin occupation
 };
 
 // Discretize one column. Equal-frequency bins are cut at order statistics (ties stay in
@@ -77,8 +77,7 @@ double normalized_mutual_info(std::span<const double> x, std::span<const double>
 // clipped at 0. Columns are scaled to unit variance; exact ties are broken by a seeded
 // jitter of 1e-10 (as scikit-learn does), so discrete columns give a number but not a
 // meaningful one.
-double ksg_mutual_info(std::span<const double> x, std::span<const double> y, Index k = 3,
-                       std::uint64_t seed = 1);
+double ksg_mutual_info(std::span<const double> x, std::span<const double> y, Index k = 3, std::uint64_t seed = 1);
 // sqrt(1 - exp(-2 I)).
 double information_coefficient(double mi_nats);
 
@@ -86,9 +85,9 @@ struct MutualInfoResult {
   MiEstimator estimator = MiEstimator::Binned;
   Binning binning = Binning::EqualFrequency;
   Index bins = 20, k = 3;
-  Index events = 0;                       // events used (KSG: the subset)
-  std::vector<std::string> neurons;       // rows
-  std::vector<std::string> variables;     // columns
+  Index events = 0;                    // events used (KSG: the subset)
+  std::vector<std::string> neurons;    // rows
+  std::vector<std::string> variables;  // columns
   // [neuron][variable]. nmi: eq. (1) for the binned estimator; for KSG the information
   // coefficient (the normalized score of that estimator). mi: nats.
   std::vector<std::vector<double>> nmi;
@@ -115,9 +114,8 @@ struct MutualInfoResult {
 // The matrix between the columns of `rows` ([N, a]) and of `cols` ([N, b]). Each column is
 // binned once; joint histograms run in parallel over (row, column) pairs and the result
 // does not depend on the number of threads.
-MutualInfoResult mutual_info_matrix(const Tensor& rows, const std::vector<std::string>& row_names,
-                                    const Tensor& cols, const std::vector<std::string>& col_names,
-                                    const MutualInfoOptions& options = {});
+MutualInfoResult mutual_info_matrix(const Tensor& rows, const std::vector<std::string>& row_names, const Tensor& cols,
+                                    const std::vector<std::string>& col_names, const MutualInfoOptions& options = {});
 
 // Neuron lists: neuron names (L2N12, L12N0:pre, output, NODE[j]) and whole layers: "L2"
 // (every neuron of hidden layer 2 after its activation), "L2:pre", "all" (every neuron

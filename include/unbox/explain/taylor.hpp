@@ -29,11 +29,11 @@ struct TaylorOptions {
   std::string neuron = "output";  // any neuron name; "output" is after the output activation
   int order = 2;                  // highest order, 1..3
   TaylorConvention convention = TaylorConvention::Monomial;
-  bool physical_units = false;    // derivatives with respect to the raw data columns
-  Index batch = 0;                // events per tile of the derivative engine (0: automatic)
-  bool per_event = false;         // also keep every event's coefficients (TaylorResult::coefficients)
-  Index rows = 20;                // rows of table() (0: all)
-  double top_percent = 0;         // > 0: table() and to_json() name the top features and their variables
+  bool physical_units = false;  // derivatives with respect to the raw data columns
+  Index batch = 0;              // events per tile of the derivative engine (0: automatic)
+  bool per_event = false;       // also keep every event's coefficients (TaylorResult::coefficients)
+  Index rows = 20;              // rows of table() (0: all)
+  double top_percent = 0;       // > 0: table() and to_json() name the top features and their variables
 };
 
 struct TaylorFeature {
@@ -41,8 +41,8 @@ struct TaylorFeature {
   std::vector<std::string> variables;  // one per derivative index (length = order)
   std::vector<Index> indices;          // variable positions
   int order = 1;
-  double value = 0;                    // weighted <|t|> over all events
-  double share = 0;                    // value / sum of all values
+  double value = 0;                                              // weighted <|t|> over all events
+  double share = 0;                                              // value / sum of all values
   double signal = std::numeric_limits<double>::quiet_NaN();      // label 1 only
   double background = std::numeric_limits<double>::quiet_NaN();  // label 0 only
 };
@@ -67,8 +67,8 @@ struct TaylorAccumulator {
 };
 
 struct TaylorResult {
-  std::string neuron;      // its name, e.g. "L2N0" or "output"
-  std::string target;      // what it is, e.g. "L12N0 (after Tanh)"
+  std::string neuron;  // its name, e.g. "L2N0" or "output"
+  std::string target;  // what it is, e.g. "L12N0 (after Tanh)"
   TaylorConvention convention = TaylorConvention::Monomial;
   bool physical_units = false;
   int order = 2;

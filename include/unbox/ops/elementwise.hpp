@@ -30,8 +30,8 @@ enum class BinaryKind { Add, Sub, Mul, Div };
 class Binary final : public Op {
  public:
   enum class ConstSide { None, Left, Right };
-  explicit Binary(BinaryKind kind);                                // two tensors
-  Binary(BinaryKind kind, Tensor constant, ConstSide side);        // constant [1, shape...]
+  explicit Binary(BinaryKind kind);                          // two tensors
+  Binary(BinaryKind kind, Tensor constant, ConstSide side);  // constant [1, shape...]
   std::string type() const override { return "Binary"; }
   std::unique_ptr<Op> clone() const override { return std::make_unique<Binary>(*this); }
   Shape infer_shape(const std::vector<Shape>& in) const override;

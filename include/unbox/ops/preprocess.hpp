@@ -12,7 +12,7 @@ namespace unbox {
 // standardization: derivatives taken through it are in physical units.
 class Standardize final : public Op {
  public:
-  Standardize(Tensor mean, Tensor stddev);  // both shaped [1, per-event...]
+  Standardize(Tensor mean, Tensor stddev);         // both shaped [1, per-event...]
   explicit Standardize(const Shape& event_shape);  // mean 0, std 1
   std::string type() const override { return "Standardize"; }
   std::unique_ptr<Op> clone() const override { return std::make_unique<Standardize>(*this); }

@@ -22,13 +22,13 @@
 namespace unbox {
 
 struct EfpGraph {
-  int id = 0;                 // position in the stable order of efp_graphs(dmax, false) (see below)
-  int n = 0;                  // vertices (those with at least one edge)
-  int d = 0;                  // edges, counted with multiplicity (the degree of the polynomial)
-  int chromatic_number = 0;   // of the underlying simple graph (0 for d = 0)
-  int ve_complexity = 0;      // exponent c of the per-jet cost M^c with the best elimination order
-                              // (max over connected components; 0 for d = 0, 1 for... see efp.cpp)
-  bool connected = false;     // d = 0 counts as connected (the empty product), as in EnergyFlow
+  int id = 0;                              // position in the stable order of efp_graphs(dmax, false) (see below)
+  int n = 0;                               // vertices (those with at least one edge)
+  int d = 0;                               // edges, counted with multiplicity (the degree of the polynomial)
+  int chromatic_number = 0;                // of the underlying simple graph (0 for d = 0)
+  int ve_complexity = 0;                   // exponent c of the per-jet cost M^c with the best elimination order
+                                           // (max over connected components; 0 for d = 0, 1 for... see efp.cpp)
+  bool connected = false;                  // d = 0 counts as connected (the empty product), as in EnergyFlow
   std::vector<std::pair<int, int>> edges;  // canonical edge list, a < b, sorted, repeated edges repeated
 };
 

@@ -49,8 +49,8 @@ struct EnergyFlowObject {
   enum Kind { Track, Photon, NeutralHadron };
   Kind kind = Track;
   double pt = 0, eta = 0, phi = 0, e = 0;  // massless
-  int pdg_id = 0;     // tracks: the particle's; photons 22; neutral hadrons 0
-  int particle = -1;  // tracks: index in GenEvent::final_state
+  int pdg_id = 0;                          // tracks: the particle's; photons 22; neutral hadrons 0
+  int particle = -1;                       // tracks: index in GenEvent::final_state
 };
 
 // Buffers reused from event to event: one per thread.

@@ -35,12 +35,12 @@ struct GeneratorOptions {
   double stop_mass = 0, lsp_mass = 0;  // GeV, for GenProcess::Stop
   double sqrt_s = 13000.0;             // GeV
   std::uint64_t seed = 1;
-  bool taus = false;              // W -> tau nu with tau -> e/mu nu nu as well
-  bool spin_correlation = true;   // t tbar spin correlations (LO spin density)
-  bool weighted = false;          // weighted events instead of unweighted
-  bool cuts = true;               // the paper's generator-level cuts on partons after decays
-  bool isr = true;                // initial-state radiation (one emission, the pair recoils)
-  bool hadronize = true;          // fragmentation, B hadrons and their decays; off: partons final
+  bool taus = false;             // W -> tau nu with tau -> e/mu nu nu as well
+  bool spin_correlation = true;  // t tbar spin correlations (LO spin density)
+  bool weighted = false;         // weighted events instead of unweighted
+  bool cuts = true;              // the paper's generator-level cuts on partons after decays
+  bool isr = true;               // initial-state radiation (one emission, the pair recoils)
+  bool hadronize = true;         // fragmentation, B hadrons and their decays; off: partons final
   StopTopPolarization stop_top_polarization = StopTopPolarization::Unpolarized;
   // Importance bias for tails: a stream is kept with probability
   //   p = min(1, max(bias_floor, (q / bias_scale)^bias_power)),
@@ -59,18 +59,18 @@ void parse_gen_process(const std::string& spec, GeneratorOptions& options);
 
 // Truth quantities of one event (NaN where they do not apply).
 struct GenTruth {
-  double mt2ll = 0;              // mT2 of the two W leptons, the W neutrinos as missing momentum
-  double mbl1 = 0, mbl2 = 0;     // m(l+ b) from the top (side 1), m(l- bbar) from the antitop
+  double mt2ll = 0;                         // mT2 of the two W leptons, the W neutrinos as missing momentum
+  double mbl1 = 0, mbl2 = 0;                // m(l+ b) from the top (side 1), m(l- bbar) from the antitop
   double w_cos_star1 = 0, w_cos_star2 = 0;  // charged lepton in the W frame vs the W in the top frame
   double hel_cos1 = 0, hel_cos2 = 0;        // l+ on k in the t frame, l- on -k in the tbar frame
   double pt_system = 0, m_system = 0;       // the produced pair
-  double ckk = 0;               // t tbar: C_kk(beta, Theta) of the event's channel (else NaN)
-  double met_parton = 0;        // |sum pT| of the neutrinos and LSPs at parton level
-  double m_blnu1 = 0, m_blnu2 = 0;  // m(b W) of each side (top mass or off-shell top)
+  double ckk = 0;                           // t tbar: C_kk(beta, Theta) of the event's channel (else NaN)
+  double met_parton = 0;                    // |sum pT| of the neutrinos and LSPs at parton level
+  double m_blnu1 = 0, m_blnu2 = 0;          // m(b W) of each side (top mass or off-shell top)
   double m_chi_side1 = 0, m_chi_side2 = 0;  // m(b W chi) (stops; = m_stop)
-  double m_top_chi1 = 0;        // two-body stops: m(t + chi) of side 1
+  double m_top_chi1 = 0;                    // two-body stops: m(t + chi) of side 1
   int process = 0;
-  int gg = 0;                   // initial state was g g
+  int gg = 0;  // initial state was g g
 };
 
 // One entry of the generator's event record (for HepMC3 output): momentum in GeV, the index
@@ -81,22 +81,22 @@ struct GenRecordParticle {
 };
 
 struct GeneratedEvent {
-  std::int64_t index = 0;  // the stream
+  std::int64_t index = 0;                 // the stream
   std::vector<GenRecordParticle> record;  // incoming partons first, then everything made
-  GenEvent event;          // hadron level (or parton level when hadronize is off)
+  GenEvent event;                         // hadron level (or parton level when hadronize is off)
   GenTruth truth;
-  double weight = 0;       // see the normalization above
+  double weight = 0;  // see the normalization above
 };
 
 // Cross sections and factors a run uses (pb).
 struct GenNormalization {
-  double sigma_lo = 0;         // our LO cross section (quadrature for t tbar and stops; MC else)
-  double sigma_best = 0;       // the note's best cross section
-  double branching = 0;        // dilepton branching fraction per pair
-  double k_factor = 0;         // sigma_best / sigma_lo
-  double max_weight = 0;       // unweighting maximum (pb per point)
+  double sigma_lo = 0;    // our LO cross section (quadrature for t tbar and stops; MC else)
+  double sigma_best = 0;  // the note's best cross section
+  double branching = 0;   // dilepton branching fraction per pair
+  double k_factor = 0;    // sigma_best / sigma_lo
+  double max_weight = 0;  // unweighting maximum (pb per point)
   double unweighting_efficiency = 0;
-  double gg_share = 0;         // gg fraction of sigma_lo (t tbar, stops)
+  double gg_share = 0;  // gg fraction of sigma_lo (t tbar, stops)
 };
 
 class Generator {
@@ -131,8 +131,7 @@ class Generator {
   // streams (block size from `events` only), joined in stream order; the weight column and the
   // cut-flow sums are divided by the number of streams at the end. With truth, the truth
   // columns (gen_truth_columns()) are appended in row order.
-  FeatureResult run_features(std::int64_t events, const FeatureOptions& features, bool truth,
-                             bool quiet = true) const;
+  FeatureResult run_features(std::int64_t events, const FeatureOptions& features, bool truth, bool quiet = true) const;
 
   // The LO cross section by quadrature (pb; t tbar and stops), with the gg share and <m_pair>.
   double lo_cross_section_quadrature(double* gg_share = nullptr, double* mean_mass = nullptr) const;

@@ -25,8 +25,8 @@ struct IsolationOptions {
 
 // ref_pt, ref_eta, ref_phi: [N]; pt, eta, phi: [N, P]. Returns [N, R] (column r = r0[r]).
 // ref_pt must be > 0 and every used value finite (Error naming the event otherwise).
-Tensor isolation(const Tensor& ref_pt, const Tensor& ref_eta, const Tensor& ref_phi, const Tensor& pt, const Tensor& eta,
-                 const Tensor& phi, const IsolationOptions& opt);
+Tensor isolation(const Tensor& ref_pt, const Tensor& ref_eta, const Tensor& ref_phi, const Tensor& pt,
+                 const Tensor& eta, const Tensor& phi, const IsolationOptions& opt);
 
 // Stable column name for a radius: "iso_" + the shortest decimal form of R0, e.g. iso_0.1, iso_0.25.
 std::string isolation_column_name(double r0);

@@ -28,7 +28,7 @@ class LorentzVector {
   double e() const { return e_; }
   double mass() const { return m_; }
   double pt() const;
-  double p() const;     // |3-momentum|
+  double p() const;  // |3-momentum|
   double eta() const;
   double phi() const;
   double rapidity() const;

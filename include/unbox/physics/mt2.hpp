@@ -30,8 +30,8 @@
 namespace unbox::physics {
 
 struct Mt2Options {
-  double mchi_a = 0.0;   // invisible mass hypothesis on side a (GeV)
-  double mchi_b = 0.0;   // on side b
+  double mchi_a = 0.0;       // invisible mass hypothesis on side a (GeV)
+  double mchi_b = 0.0;       // on side b
   double precision = 1e-10;  // relative width of the final bisection bracket
 };
 

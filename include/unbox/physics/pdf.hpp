@@ -33,11 +33,23 @@ class Grv94Lo {
 
  private:
   double q2_;
-  struct V { double n, a, b, A, B, C, D; };
-  struct W { double al, be, a, b, A, B, C, D, E, Ep; double s; double sa = 0, esb = 0; };
-  struct S { double sh, al, be, a, A, B, D, E, Ep; double s; double pre = 0, esb = 0; };
+  struct V {
+    double n, a, b, A, B, C, D;
+  };
+  struct W {
+    double al, be, a, b, A, B, C, D, E, Ep;
+    double s;
+    double sa = 0, esb = 0;
+  };
+  struct S {
+    double sh, al, be, a, A, B, D, E, Ep;
+    double s;
+    double pre = 0, esb = 0;
+  };
   // Logarithms of x shared by all forms: ln x, ln(1 - x), ln ln(1/x), sqrt x.
-  struct Logs { double lnx, ln1mx, lx, lnlx, sqx; };
+  struct Logs {
+    double lnx, ln1mx, lx, lnlx, sqx;
+  };
   V uv_, dv_, del_;
   W udb_, g_;
   S s_, c_, b_;

@@ -35,11 +35,12 @@ struct GenEvent {
 };
 
 // PDG classification helpers.
-bool is_b_hadron(int pdg_id);       // a hadron with a b (anti)quark among its constituents
-bool is_c_hadron(int pdg_id);       // a hadron with a c but no b quark
+bool is_b_hadron(int pdg_id);  // a hadron with a b (anti)quark among its constituents
+bool is_c_hadron(int pdg_id);  // a hadron with a c but no b quark
 bool is_invisible(int pdg_id);
 // A parton for jet flavour: a quark d..b or a gluon with pT > 1 GeV and |eta| <= 2.5.
-bool is_flavour_parton(const GenParticle& p);      // neutrinos and stable BSM neutral particles (neutralino, gravitino, sneutrinos)
+bool is_flavour_parton(
+    const GenParticle& p);  // neutrinos and stable BSM neutral particles (neutralino, gravitino, sneutrinos)
 
 enum class EventFormat { HepMC3, LHE };
 

@@ -41,8 +41,9 @@ struct ReconstructionOptions {
   std::vector<int> extra_invisible;
 };
 
-// Truth reconstruction. Jet flavour by options.flavour; btag = (flavour == 5) at this level. MET: minus the vector sum of all visible final-state particles (including
-// those outside the acceptance); sumet: their scalar pT sum. Weight: the event's.
+// Truth reconstruction. Jet flavour by options.flavour; btag = (flavour == 5) at this level. MET: minus the vector sum
+// of all visible final-state particles (including those outside the acceptance); sumet: their scalar pT sum. Weight:
+// the event's.
 RecoEvent reconstruct(const GenEvent& event, const ReconstructionOptions& options = {});
 
 // The parton flavour rule above for a jet axis (5, 4 or 0).

@@ -39,8 +39,8 @@
 namespace unbox::physics {
 
 struct GeneratorCutOptions {
-  double lepton_pt = 15.0;      // at least 2 above
-  double veto_lepton_pt = 20.0; // not 3 above
+  double lepton_pt = 15.0;       // at least 2 above
+  double veto_lepton_pt = 20.0;  // not 3 above
   double bjet_pt = 20.0;
   double met = 50.0;
 };

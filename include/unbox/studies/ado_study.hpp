@@ -14,19 +14,19 @@
 namespace unbox {
 
 struct AdoStudyOptions {
-  Index events = 6000;                 // jets per sample (two samples)
+  Index events = 6000;  // jets per sample (two samples)
   std::uint64_t seed = 1;
   std::string pfn_arch = "pfn:32,32:32";
   Index pfn_epochs = 15;
-  std::string base = "xaug_mass";      // comma list of xaug_* columns
-  int dmax = 4;                        // connected EFPs with 1 <= d <= dmax form the pool
-  std::string betas = "1,0.5";         // angular exponents; kappa = 1 (IRC safe)
+  std::string base = "xaug_mass";  // comma list of xaug_* columns
+  int dmax = 4;                    // connected EFPs with 1 <= d <= dmax form the pool
+  std::string betas = "1,0.5";     // angular exponents; kappa = 1 (IRC safe)
   AdoSearchOptions search;
 };
 
 struct AdoStudyResult {
   AdoStudyOptions options;
-  double pfn_auc = 0.0;       // on the second sample
+  double pfn_auc = 0.0;  // on the second sample
   Index pfn_parameters = 0;
   nlohmann::json pool_info;  // column -> {id, n, d, beta, edges}
   AdoSearchResult search;

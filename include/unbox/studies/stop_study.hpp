@@ -51,10 +51,10 @@ struct StopStudyOptions {
   // N signal and N background events generated before the selection; the background is split
   // among tt-bar, tW and WW in proportion to their cross sections.
   std::int64_t events = 60000;
-  int seeds = 1;                 // networks trained (seed, seed + 1, ...); the first is explained
+  int seeds = 1;  // networks trained (seed, seed + 1, ...); the first is explained
   std::uint64_t seed = 1;
-  double lumi = 35.9;            // fb^-1
-  double br = 10.0;              // b_r of eq. (5)
+  double lumi = 35.9;  // fb^-1
+  double br = 10.0;    // b_r of eq. (5)
   // Fractions of the selected events (a seeded shuffle): training, validation (early stopping),
   // and the rest is the test split on which every figure of merit is computed.
   double train_fraction = 0.5, validation_fraction = 0.2;
@@ -63,15 +63,15 @@ struct StopStudyOptions {
   bool spin_correlation = true;  // tt-bar spin correlations in the main study
   // At (185, 5): also run the core study (train, AUC, AMS) with the other spin setting.
   bool compare_spin = true;
-  std::int64_t bootstrap = 200;  // replicas for the AMS errors
-  std::int64_t explain_events = 10000;    // test events the explanation methods run on
-  std::int64_t maximize_points = 2000;    // activation-maximization starting points
+  std::int64_t bootstrap = 200;         // replicas for the AMS errors
+  std::int64_t explain_events = 10000;  // test events the explanation methods run on
+  std::int64_t maximize_points = 2000;  // activation-maximization starting points
   // Off: only the figures of merit, Figures 8, 13, 20 and ADO (no activation differences, NMI,
   // maximization, caveman, Taylor, LRP or Integrated Gradients).
   bool explain = true;
-  std::string out;               // folder for the result files ("" = none)
+  std::string out;  // folder for the result files ("" = none)
   bool quiet = false;
-  EventSource source;            // required
+  EventSource source;  // required
 };
 
 // The best-cut AMS and its bootstrap uncertainty from the finite sample: test events are
@@ -85,8 +85,8 @@ struct AmsWithError {
   double b_rel_err = 0.0;
 };
 AmsWithError best_ams_with_error(const std::vector<double>& scores, const std::vector<double>& labels,
-                                 const std::vector<double>& weights, double lumi, double br,
-                                 std::int64_t replicas, std::uint64_t seed);
+                                 const std::vector<double>& weights, double lumi, double br, std::int64_t replicas,
+                                 std::uint64_t seed);
 
 // One trained network's figures of merit on the test split.
 struct SeedResult {
@@ -99,22 +99,22 @@ struct SeedResult {
 
 struct StopStudyResult {
   StopStudyOptions options;
-  std::string point;                       // "750,1"
+  std::string point;  // "750,1"
   // Selected events per process, before the split (rows, and expected events at lumi).
   nlohmann::ordered_json samples;
   std::int64_t train_events = 0, validation_events = 0, test_events = 0;
-  double test_weight_scale = 1.0;          // test weights are multiplied by this (1 / test fraction)
-  std::int64_t events_signal = 0, events_background = 0;  // test split, after selection
+  double test_weight_scale = 1.0;                           // test weights are multiplied by this (1 / test fraction)
+  std::int64_t events_signal = 0, events_background = 0;    // test split, after selection
   double expected_signal = 0.0, expected_background = 0.0;  // test split x scale x lumi
   double auc = 0.0;
-  AmsWithError ams_network;                // output:pre, the first network
-  AmsWithError ams_mt2;                    // mT2(ll) cut
+  AmsWithError ams_network;  // output:pre, the first network
+  AmsWithError ams_mt2;      // mT2(ll) cut
   std::vector<SeedResult> seeds;
   double auc_mean = 0.0, auc_std = 0.0, ams_mean = 0.0, ams_std = 0.0;
-  nlohmann::ordered_json nmi_mt2;          // {"L1": .., "L2": .., ...}
-  nlohmann::ordered_json analysis;         // every other piece, by name
-  std::string summary;                     // in words, from the numbers
-  std::vector<std::string> files;          // written to options.out
+  nlohmann::ordered_json nmi_mt2;   // {"L1": .., "L2": .., ...}
+  nlohmann::ordered_json analysis;  // every other piece, by name
+  std::string summary;              // in words, from the numbers
+  std::vector<std::string> files;   // written to options.out
   nlohmann::ordered_json stage_seconds;
 
   // The paper's numbers beside ours.

@@ -23,23 +23,23 @@ Network build_particle_cnn(const std::vector<std::string>& features, Index parti
                            std::uint64_t seed);
 
 struct XaugStudyOptions {
-  Index events = 20000;          // training events (20% of them validate)
-  Index test_events = 10000;     // independent test sample (AUC, LRP)
-  Index explain_events = 2000;   // test events explained by LRP
+  Index events = 20000;         // training events (20% of them validate)
+  Index test_events = 10000;    // independent test sample (AUC, LRP)
+  Index explain_events = 2000;  // test events explained by LRP
   std::uint64_t seed = 1;
   Index epochs = 15;
-  Index models = 1;              // trainings with different seeds per network (mean +- std)
+  Index models = 1;  // trainings with different seeds per network (mean +- std)
   bool cnn = true;
   LrpComposite composite = lrp_single_rule(parse_lrp_rule("epsilon"));
   bool quiet = true;
 };
 
 struct XaugNetworkResult {
-  std::string name;        // "dense particles", "dense particles+XAUG", "cnn ..."
+  std::string name;  // "dense particles", "dense particles+XAUG", "cnn ..."
   bool xaug = false;
   std::vector<double> auc;  // per training
   double auc_mean = 0, auc_std = 0;
-  double xaug_share = 0;    // share of the total MNR held by the xaug_ features
+  double xaug_share = 0;  // share of the total MNR held by the xaug_ features
   AggregateSummary relevance;
   ConservationSummary conservation;
 };

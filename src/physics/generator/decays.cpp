@@ -46,9 +46,7 @@ double breit_wigner(Rng& rng, double m0, double width, double lo, double hi) {
   return std::sqrt(std::max(m2, 0.0));
 }
 
-double w_leptonic_fraction(bool taus) {
-  return kBrE + kBrMu + (taus ? kBrTau * (kBrTauE + kBrTauMu) : 0.0);
-}
+double w_leptonic_fraction(bool taus) { return kBrE + kBrMu + (taus ? kBrTau * (kBrTauE + kBrTauMu) : 0.0); }
 
 void pick_w_leptons(Rng& rng, bool positive, bool taus, int& lepton, int& neutrino) {
   const double u = rng.uniform() * w_leptonic_fraction(taus);

@@ -34,8 +34,7 @@ Dirac::Dirac() {
 M4 Dirac::slash(const std::complex<double> v[4]) const {
   M4 r;
   for (int i = 0; i < 4; ++i)
-    for (int j = 0; j < 4; ++j)
-      r(i, j) = g[0](i, j) * v[0] - g[1](i, j) * v[1] - g[2](i, j) * v[2] - g[3](i, j) * v[3];
+    for (int j = 0; j < 4; ++j) r(i, j) = g[0](i, j) * v[0] - g[1](i, j) * v[1] - g[2](i, j) * v[2] - g[3](i, j) * v[3];
   return r;
 }
 

@@ -44,8 +44,10 @@ double me2_gb_tw(const EwParameters& ew, const P4& pg, const P4& pb, const P4& p
   const double gp = pg.p();
   const double nx = pg.x / gp, ny = pg.y / gp, nz = pg.z / gp;
   double ux, uy, uz;
-  if (std::abs(nz) < 0.9) ux = -ny, uy = nx, uz = 0;
-  else ux = 0, uy = -nz, uz = ny;
+  if (std::abs(nz) < 0.9)
+    ux = -ny, uy = nx, uz = 0;
+  else
+    ux = 0, uy = -nz, uz = ny;
   const double un = std::sqrt(ux * ux + uy * uy + uz * uz);
   ux /= un, uy /= un, uz /= un;
   const P4 e1(0, ux, uy, uz), e2(0, ny * uz - nz * uy, nz * ux - nx * uz, nx * uy - ny * ux);
@@ -69,8 +71,8 @@ double me2_gb_tw(const EwParameters& ew, const P4& pg, const P4& pb, const P4& p
   return T0 * ew.gs2 * 0.25 * ew.g2 * ew.g2 * 4.0 / 24.0 / 4.0;
 }
 
-double me2_qq_ww(const EwParameters& ew, bool up, const P4& p1, const P4& p2, const P4& k1, const P4& k2,
-                 const P4& k3, const P4& k4, double kappa) {
+double me2_qq_ww(const EwParameters& ew, bool up, const P4& p1, const P4& p2, const P4& k1, const P4& k2, const P4& k3,
+                 const P4& k4, double kappa) {
   const Dirac& D = Dirac::get();
   Cx Jm[4], Jp[4];
   lefthanded_current(k1, k2, Jm);  // W-: l-(k1) nubar(k2)

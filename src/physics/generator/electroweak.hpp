@@ -25,8 +25,8 @@ double me2_gb_tw(const EwParameters& ew, const P4& pg, const P4& pb, const P4& p
 
 // q(p1) qbar(p2) -> W-(l-(k1) nubar(k2)) W+(nu(k3) l+(k4)) for an up-type (up = true) or
 // down-type quark; kappa: the relative sign of the s-channel (fixed by unitarity, see tests).
-double me2_qq_ww(const EwParameters& ew, bool up, const P4& p1, const P4& p2, const P4& k1, const P4& k2,
-                 const P4& k3, const P4& k4, double kappa = 1.0);
+double me2_qq_ww(const EwParameters& ew, bool up, const P4& p1, const P4& p2, const P4& k1, const P4& k2, const P4& k3,
+                 const P4& k4, double kappa = 1.0);
 
 // stop(P) -> b(pb) chi(pc) W+(nu(pn) l+(pl)) via an off-shell top of width gt, coupling
 // ubar_t (A P_R + B P_L) v_chi; spin-summed |M|^2 (arbitrary normalization).

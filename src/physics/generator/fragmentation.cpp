@@ -139,10 +139,14 @@ int light_species(Rng& rng) {
 }
 double light_mass(int id) {
   switch (std::abs(id)) {
-    case 211: return kMpi;
-    case 111: return kMpi0;
-    case 130: return kMkl;
-    default: return kMn;
+    case 211:
+      return kMpi;
+    case 111:
+      return kMpi0;
+    case 130:
+      return kMkl;
+    default:
+      return kMn;
   }
 }
 
@@ -154,8 +158,10 @@ void light_hadrons(Rng& rng, Record& rec, const P4& p, int mother) {
   // Axis and two transverse unit vectors.
   const double ax = p.x / pm, ay = p.y / pm, az = p.z / pm;
   double ux, uy, uz;
-  if (std::abs(az) < 0.9) ux = -ay, uy = ax, uz = 0;
-  else ux = 0, uy = -az, uz = ay;
+  if (std::abs(az) < 0.9)
+    ux = -ay, uy = ax, uz = 0;
+  else
+    ux = 0, uy = -az, uz = ay;
   const double un = std::sqrt(ux * ux + uy * uy + uz * uz);
   ux /= un, uy /= un, uz /= un;
   const double vx = ay * uz - az * uy, vy = az * ux - ax * uz, vz = ax * uy - ay * ux;
@@ -265,8 +271,10 @@ void fragment(Rng& rng, Record& rec) {
       const bool bquark = q.id > 0;
       int id = u < 0.4 ? 511 : (u < 0.8 ? 521 : (u < 0.9 ? 531 : 5122));
       // b quark -> Bbar0 (-511), B- (-521), Bbar_s (-531), Lambda_b (5122)
-      if (id == 5122) id = bquark ? 5122 : -5122;
-      else id = bquark ? -id : id;
+      if (id == 5122)
+        id = bquark ? 5122 : -5122;
+      else
+        id = bquark ? -id : id;
       const int bi = rec.add(bp, kMB, id, 1, qi);
       const P4 rest(std::max(0.0, q.p.e - bp.e), q.p.x - bp.x, q.p.y - bp.y, q.p.z - bp.z);
       light_hadrons(rng, rec, rest, qi);

@@ -96,8 +96,8 @@ double cos_between(const P4& a, const P4& b) { return dot3(a, b) / (a.p() * b.p(
 
 }  // namespace
 
-void Generator::Impl::truth_for_tops(const P4& t, const P4& tb, const P4* lp, const P4* lm, const P4* bt,
-                                     const P4* bb, const P4* wp, const P4* wm, GenTruth& tr) const {
+void Generator::Impl::truth_for_tops(const P4& t, const P4& tb, const P4* lp, const P4* lm, const P4* bt, const P4* bb,
+                                     const P4* wp, const P4* wm, GenTruth& tr) const {
   const P4 sys = t + tb;
   const P4 tz = boost_to_rest(t, sys), tbz = boost_to_rest(tb, sys);
   if (lp && lm) {

@@ -36,12 +36,24 @@ struct Generator::Impl {
   double sigma_best_fb() const { return sigma_best * branching * 1000.0; }
 
   explicit Impl(const GeneratorOptions& opt)
-      : o(opt), pdf(1.0), alpha_s(0), mu(0), mheavy(kMt), s_had(opt.sqrt_s * opt.sqrt_s),
-        gt(SmParameters::top_width()), ew() {
+      : o(opt),
+        pdf(1.0),
+        alpha_s(0),
+        mu(0),
+        mheavy(kMt),
+        s_had(opt.sqrt_s * opt.sqrt_s),
+        gt(SmParameters::top_width()),
+        ew() {
     switch (o.process) {
-      case GenProcess::TTbar: mu = kMt; break;
-      case GenProcess::TW: mu = kMt; break;
-      case GenProcess::WW: mu = kMw; break;
+      case GenProcess::TTbar:
+        mu = kMt;
+        break;
+      case GenProcess::TW:
+        mu = kMt;
+        break;
+      case GenProcess::WW:
+        mu = kMw;
+        break;
       case GenProcess::Stop:
         mu = o.stop_mass;
         mheavy = o.stop_mass;
@@ -66,10 +78,14 @@ struct Generator::Impl {
 
   double threshold() const {
     switch (o.process) {
-      case GenProcess::TTbar: return 2 * kMt;
-      case GenProcess::Stop: return 2 * o.stop_mass;
-      case GenProcess::TW: return kMt + kMw - 15 * kGw;
-      case GenProcess::WW: return 2 * (kMw - 15 * kGw);
+      case GenProcess::TTbar:
+        return 2 * kMt;
+      case GenProcess::Stop:
+        return 2 * o.stop_mass;
+      case GenProcess::TW:
+        return kMt + kMw - 15 * kGw;
+      case GenProcess::WW:
+        return 2 * (kMw - 15 * kGw);
     }
     return 0;
   }
@@ -101,10 +117,10 @@ struct Generator::Impl {
       p.c = std::tanh(rng.uniform(-za, za)) / b;
       const double jc = (1 - b * b * p.c * p.c) / b * 2 * za;
       const bool top = o.process == GenProcess::TTbar;
-      const double dgg = dsigma_dc(top ? me2_gg_ttbar(p.shat, m, alpha_s, p.c) : me2_gg_stops(p.shat, m, alpha_s, p.c),
-                                   p.shat, m);
-      const double dqq = dsigma_dc(top ? me2_qq_ttbar(p.shat, m, alpha_s, p.c) : me2_qq_stops(p.shat, m, alpha_s, p.c),
-                                   p.shat, m);
+      const double dgg =
+          dsigma_dc(top ? me2_gg_ttbar(p.shat, m, alpha_s, p.c) : me2_gg_stops(p.shat, m, alpha_s, p.c), p.shat, m);
+      const double dqq =
+          dsigma_dc(top ? me2_qq_ttbar(p.shat, m, alpha_s, p.c) : me2_qq_stops(p.shat, m, alpha_s, p.c), p.shat, m);
       const double wgg = f1[pdf_slot(0)] * f2[pdf_slot(0)] * dgg;
       double lq[10], wqq = 0;
       for (int q = 1; q <= 5; ++q) {
@@ -150,9 +166,9 @@ struct Generator::Impl {
       jac *= 0.5 / g;  // relative to uniform c (density 1/2)
     }
     const double wlo = kMw - 15 * kGw, whi = kMw + 15 * kGw;
-    const double bw_norm = (std::atan((whi * whi - kMw * kMw) / (kMw * kGw)) -
-                            std::atan((wlo * wlo - kMw * kMw) / (kMw * kGw))) /
-                           (kMw * kGw);  // integral of |prop|^2 dm^2 over the window
+    const double bw_norm =
+        (std::atan((whi * whi - kMw * kMw) / (kMw * kGw)) - std::atan((wlo * wlo - kMw * kMw) / (kMw * kGw))) /
+        (kMw * kGw);  // integral of |prop|^2 dm^2 over the window
     auto iso_decay = [&](const P4& w, P4& a, P4& bb) {
       double x, y, z;
       unit_vector(rng.uniform(-1, 1), rng.uniform(0, 2 * M_PI), x, y, z);
@@ -232,12 +248,8 @@ struct Generator::Impl {
     int lepton = 0, neutrino = 0;
   };
 
-  double stop_coupling_a() const {
-    return o.stop_top_polarization == StopTopPolarization::Left ? 0.0 : 1.0;
-  }
-  double stop_coupling_b() const {
-    return o.stop_top_polarization == StopTopPolarization::Right ? 0.0 : 1.0;
-  }
+  double stop_coupling_a() const { return o.stop_top_polarization == StopTopPolarization::Left ? 0.0 : 1.0; }
+  double stop_coupling_b() const { return o.stop_top_polarization == StopTopPolarization::Right ? 0.0 : 1.0; }
 
   // Three-body stop -> b W chi (W -> l nu) in the stop rest frame; weight for accept-reject.
   double stop3_point(Rng& rng, StopSide& s) const {
@@ -309,9 +321,8 @@ struct Generator::Impl {
   bool generate(std::int64_t index, GeneratedEvent& out, bool do_fragment) const;
   // Which of the streams 0, 1, ... yield an event, up to the one that gives the events-th.
   std::vector<char> stream_flags(const Generator& g, std::int64_t events, bool quiet) const;
-  void truth_for_tops(const P4& t, const P4& tb, const P4* lp, const P4* lm, const P4* bt, const P4* bb,
-                      const P4* wp, const P4* wm, GenTruth& tr) const;
+  void truth_for_tops(const P4& t, const P4& tb, const P4* lp, const P4* lm, const P4* bt, const P4* bb, const P4* wp,
+                      const P4* wm, GenTruth& tr) const;
 };
-
 
 }  // namespace unbox::physics

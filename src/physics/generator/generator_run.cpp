@@ -61,9 +61,10 @@ Generator::Generator(const GeneratorOptions& options) : options_(options), impl_
   if (options.process == GenProcess::Stop) {
     const double ms = options.stop_mass, mc = options.lsp_mass;
     if (!(ms > 0) || !(mc >= 0) || ms - mc <= SmParameters::m_w + SmParameters::m_b + 5.0)
-      throw Error(fmt::format("stop:{},{}: need m_stop - m_LSP above m_W + m_b + 5 GeV (four-body decays are "
-                              "not implemented)",
-                              ms, mc));
+      throw Error(
+          fmt::format("stop:{},{}: need m_stop - m_LSP above m_W + m_b + 5 GeV (four-body decays are "
+                      "not implemented)",
+                      ms, mc));
     I.two_body = ms - mc > SmParameters::m_top;
     if (!I.two_body) {
       Rng rng(kPrescanSeed, 0, 11);
@@ -78,9 +79,12 @@ Generator::Generator(const GeneratorOptions& options) : options_(options), impl_
   I.branching = std::pow(w_leptonic_fraction(options.taus), 2);
   I.sigma_best = [&] {
     switch (options.process) {
-      case GenProcess::TTbar: return 831.76;
-      case GenProcess::TW: return 71.7;
-      case GenProcess::WW: return 118.7;
+      case GenProcess::TTbar:
+        return 831.76;
+      case GenProcess::TW:
+        return 71.7;
+      case GenProcess::WW:
+        return 118.7;
       case GenProcess::Stop: {
         const double m[3] = {185, 350, 750}, s[3] = {111.0, 4.43, 0.0500};
         const int i = options.stop_mass < 350 ? 0 : 1;
@@ -246,15 +250,14 @@ std::int64_t Generator::run(std::int64_t events, const std::function<void(const 
 }
 
 const std::vector<std::string>& gen_truth_columns() {
-  static const std::vector<std::string> names{"truth_mt2ll", "truth_mbl1",  "truth_mbl2", "w_cos_star1",
-                                              "w_cos_star2", "hel_cos1",    "hel_cos2",   "pt_system",
-                                              "m_system",    "process"};
+  static const std::vector<std::string> names{"truth_mt2ll", "truth_mbl1", "truth_mbl2", "w_cos_star1", "w_cos_star2",
+                                              "hel_cos1",    "hel_cos2",   "pt_system",  "m_system",    "process"};
   return names;
 }
 
 std::vector<double> gen_truth_values(const GenTruth& t) {
-  return {t.mt2ll, t.mbl1, t.mbl2, t.w_cos_star1, t.w_cos_star2, t.hel_cos1, t.hel_cos2, t.pt_system, t.m_system,
-          static_cast<double>(t.process)};
+  return {t.mt2ll,    t.mbl1,     t.mbl2,      t.w_cos_star1, t.w_cos_star2,
+          t.hel_cos1, t.hel_cos2, t.pt_system, t.m_system,    static_cast<double>(t.process)};
 }
 
 FeatureResult Generator::run_features(std::int64_t events, const FeatureOptions& features, bool truth,
@@ -291,7 +294,8 @@ FeatureResult Generator::run_features(std::int64_t events, const FeatureOptions&
   while (streams < 0) {
     std::vector<Block> blocks(static_cast<size_t>(round));
 #pragma omp parallel for schedule(dynamic, 1)
-    for (int k = 0; k < round; ++k) run_block(start + k * block, start + (k + 1) * block, blocks[static_cast<size_t>(k)]);
+    for (int k = 0; k < round; ++k)
+      run_block(start + k * block, start + (k + 1) * block, blocks[static_cast<size_t>(k)]);
     for (int k = 0; k < round && streams < 0; ++k) {
       Block& blk = blocks[static_cast<size_t>(k)];
       const auto n = static_cast<std::int64_t>(blk.yielded.size());
@@ -335,8 +339,7 @@ FeatureResult Generator::run_features(std::int64_t events, const FeatureOptions&
         for (size_t c = 0; c < k; ++c) cols[c].push_back(tv[i + c]);
     const Index n = r.data.events();
     for (size_t c = 0; c < k; ++c) {
-      if (static_cast<Index>(cols[c].size()) != n)
-        throw Error("internal: truth rows do not match the feature rows");
+      if (static_cast<Index>(cols[c].size()) != n) throw Error("internal: truth rows do not match the feature rows");
       r.data.add(names[c], Tensor({n}, std::move(cols[c])));
     }
   }

@@ -12,9 +12,15 @@ struct P4 {
   P4 operator+(const P4& o) const { return {e + o.e, x + o.x, y + o.y, z + o.z}; }
   P4 operator-(const P4& o) const { return {e - o.e, x - o.x, y - o.y, z - o.z}; }
   P4 operator*(double f) const { return {e * f, x * f, y * f, z * f}; }
-  P4& operator+=(const P4& o) { e += o.e, x += o.x, y += o.y, z += o.z; return *this; }
+  P4& operator+=(const P4& o) {
+    e += o.e, x += o.x, y += o.y, z += o.z;
+    return *this;
+  }
   double m2() const { return e * e - x * x - y * y - z * z; }
-  double m() const { const double v = m2(); return v > 0 ? std::sqrt(v) : 0.0; }
+  double m() const {
+    const double v = m2();
+    return v > 0 ? std::sqrt(v) : 0.0;
+  }
   double p() const { return std::sqrt(x * x + y * y + z * z); }
   double pt() const { return std::hypot(x, y); }
   double phi() const { return std::atan2(y, x); }

@@ -46,8 +46,7 @@ double sigma_gg_stops(double shat, double m, double as) {
   const double rho = 4 * m * m / shat;
   if (rho >= 1) return 0;
   const double b = std::sqrt(1 - rho), b2 = b * b;
-  return M_PI * as * as / (96 * shat) *
-         (b * (41 - 31 * b2) + (18 * b2 - b2 * b2 - 17) * std::log((1 + b) / (1 - b)));
+  return M_PI * as * as / (96 * shat) * (b * (41 - 31 * b2) + (18 * b2 - b2 * b2 - 17) * std::log((1 + b) / (1 - b)));
 }
 
 double me2_qq_ttbar(double shat, double m, double as, double c) {
@@ -75,8 +74,7 @@ double me2_gg_stops(double shat, double m, double as, double c) {
   // agree exactly once the 1/2 is in.)
   const double rho = 4 * m * m / shat, b2 = 1 - rho;
   const double r = rho / (1 - b2 * c * c);
-  const double dsdt =
-      M_PI * as * as / (2 * shat * shat) * (7.0 / 48 + 3.0 * b2 * c * c / 16) * (1 + 2 * r * (r - 1));
+  const double dsdt = M_PI * as * as / (2 * shat * shat) * (7.0 / 48 + 3.0 * b2 * c * c / 16) * (1 + 2 * r * (r - 1));
   // convert to |M|^2 through dsigma/dc = beta |M|^2 / (32 pi shat)
   return dsdt * shat * std::sqrt(b2) / 2 * 32 * M_PI * shat / std::sqrt(b2);
 }
@@ -182,8 +180,8 @@ Amps gg_amps(const Kin& k, double m, double kappa, bool gauge_check = false) {
 
 }  // namespace
 
-double ttbar_spin_density(bool gg, double shat, double m, double c, double phi, Eigen::Matrix3d& C,
-                          Eigen::Vector3d& B1, Eigen::Vector3d& B2, double kappa) {
+double ttbar_spin_density(bool gg, double shat, double m, double c, double phi, Eigen::Matrix3d& C, Eigen::Vector3d& B1,
+                          Eigen::Vector3d& B2, double kappa) {
   const Dirac& D = Dirac::get();
   const Kin k = make_kin(shat, m, c, phi);
   const M4 X = D.slash(k.k1) + D.one * m;   // top: u ubar summed

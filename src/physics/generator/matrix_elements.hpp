@@ -50,8 +50,8 @@ Eigen::Matrix3d ttbar_spin_matrix(bool gg, double beta, double c, double phi);
 // frames reached by pure boosts) and the polarizations B1, B2 such that the joint decay density
 // of the charged leptons is proportional to 1 + B1.l+ - B2.l- + l+ . C . l- (l+ in the top rest
 // frame, l- in the antitop's; analysing powers +1 and -1).
-double ttbar_spin_density(bool gg, double shat, double m, double c, double phi, Eigen::Matrix3d& C,
-                          Eigen::Vector3d& B1, Eigen::Vector3d& B2, double kappa = 1.0);
+double ttbar_spin_density(bool gg, double shat, double m, double c, double phi, Eigen::Matrix3d& C, Eigen::Vector3d& B1,
+                          Eigen::Vector3d& B2, double kappa = 1.0);
 // The gauge check of the colour-ordered gg amplitude A1 with gluon 1's polarization replaced by
 // its momentum: |A1|^2 summed over the other polarization, relative to the physical value.
 double gg_ttbar_gauge_check(double shat, double m, double c, double kappa);
