@@ -36,9 +36,10 @@ void check_inputs(std::span<const double> f, std::span<const double> g, std::spa
   if (!w.empty() && w.size() != n) throw Error(fmt::format("ADO: {} events but {} weights", n, w.size()));
   for (size_t i = 0; i < n; ++i) {
     if (labels[i] != 0.0 && labels[i] != 1.0)
-      throw Error(fmt::format("ADO: labels must be 0 (background) or 1 (signal); event {} has {}", i, labels[i]));
-    if (std::isnan(f[i]) || std::isnan(g[i])) throw Error(fmt::format("ADO: event {} has a NaN discriminant value", i));
-    if (!w.empty() && !std::isfinite(w[i])) throw Error(fmt::format("ADO: weight of event {} is {}", i, w[i]));
+      throw Error(fmt::format("ADO: labels must be 0 (background) or 1 (signal); event {} has {}", i + 1, labels[i]));
+    if (std::isnan(f[i]) || std::isnan(g[i]))
+      throw Error(fmt::format("ADO: event {} has a NaN discriminant value", i + 1));
+    if (!w.empty() && !std::isfinite(w[i])) throw Error(fmt::format("ADO: weight of event {} is {}", i + 1, w[i]));
   }
 }
 

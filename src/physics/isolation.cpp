@@ -33,18 +33,18 @@ Tensor isolation(const Tensor& ref_pt, const Tensor& ref_eta, const Tensor& ref_
   for (Index e = 0; e < n; ++e) {
     const double rp = ref_pt[e], re = ref_eta[e], rf = ref_phi[e];
     if (!(rp > 0) || !std::isfinite(rp))
-      throw Error(fmt::format("event {}: reference pT = {} (expected a finite value > 0)", e, rp));
+      throw Error(fmt::format("event {}: reference pT = {} (expected a finite value > 0)", e + 1, rp));
     if (!std::isfinite(re) || !std::isfinite(rf))
-      throw Error(fmt::format("event {}: reference eta = {}, phi = {} (expected finite values)", e, re, rf));
+      throw Error(fmt::format("event {}: reference eta = {}, phi = {} (expected finite values)", e + 1, re, rf));
     for (Index j = 0; j < p; ++j) {
       const double v = pt.at(e, j);
       if (v == 0) continue;  // padding
       if (!(v > 0) || !std::isfinite(v))
         throw Error(
-            fmt::format("event {}, particle {}: pT = {} (expected a finite value >= 0; 0 marks padding)", e, j, v));
+            fmt::format("event {}, particle {}: pT = {} (expected a finite value >= 0; 0 marks padding)", e + 1, j, v));
       const double de = eta.at(e, j) - re, dp = std::remainder(phi.at(e, j) - rf, 2 * std::numbers::pi);
       if (!std::isfinite(de) || !std::isfinite(dp))
-        throw Error(fmt::format("event {}, particle {}: eta = {}, phi = {} (expected finite values)", e, j,
+        throw Error(fmt::format("event {}, particle {}: eta = {}, phi = {} (expected finite values)", e + 1, j,
                                 eta.at(e, j), phi.at(e, j)));
       const double dr = std::sqrt(de * de + dp * dp);
       if (dr < opt.veto) continue;

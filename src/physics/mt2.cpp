@@ -469,7 +469,7 @@ void mt2_batch(std::size_t n, const double* a_pt, const double* a_phi, const dou
     throw Error(fmt::format("mt2: invisible masses must be >= 0 (got {}, {})", o.mchi_a, o.mchi_b));
   for (std::size_t i = 0; i < n; ++i)
     if (a_m[i] < 0 || b_m[i] < 0)
-      throw Error(fmt::format("mt2: event {}: visible masses must be >= 0 (got {}, {})", i, a_m[i], b_m[i]));
+      throw Error(fmt::format("mt2: event {}: visible masses must be >= 0 (got {}, {})", i + 1, a_m[i], b_m[i]));
   const auto count = static_cast<std::int64_t>(n);
 #pragma omp parallel for schedule(static)
   for (std::int64_t i = 0; i < count; ++i) {

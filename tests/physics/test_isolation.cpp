@@ -48,7 +48,7 @@ TEST(Isolation, HandMadeEvents) {
     isolation(bad_ref, ref_eta, ref_phi, pt, eta, phi, opt);
     FAIL();
   } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("event 1"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("event 2"), std::string::npos) << e.what();
   }
   opt.r0 = {0};
   EXPECT_THROW(isolation(ref_pt, ref_eta, ref_phi, pt, eta, phi, opt), Error);
