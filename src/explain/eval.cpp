@@ -31,6 +31,10 @@ EvalResult eval_scores(std::span<const double> scores, const Events& events, con
   const std::vector<double> labels = events.labels();
   const std::vector<double> weights = events.weights();
   if (scores.size() != labels.size()) throw Error("eval: one score per event is needed");
+  for (size_t i = 0; i < weights.size(); ++i)
+    if (!std::isfinite(weights[i]))
+      throw Error(fmt::format("'{}': weight column '{}' is {} at event {} (expected a finite number)",
+                              events.data().source, events.data().weight_column.value_or("weight"), weights[i], i + 1));
   EvalResult r;
   r.score_name = score_name;
   r.source = events.data().source;
