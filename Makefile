@@ -54,7 +54,7 @@ bench-compare: configure
 	@cmake --build $(BUILD) -j $(JOBS) --target unbox_bench
 	@env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE OPENBLAS_NUM_THREADS=1 /usr/bin/python3 bench/compare.py --build $(BUILD)
 
-# The whole ctest suite under ASan+UBSan (RelWithDebInfo at -O1), in $(SAN_BUILD); the fuzz
+# The ctest suite under ASan+UBSan (RelWithDebInfo at -O1, without SAN_SKIP), in $(SAN_BUILD); the fuzz
 # smoke run is left out there (its harnesses are built with ASan+UBSan by clang already).
 sanitize: deps
 	@test -f $(SAN_BUILD)/CMakeCache.txt || cmake -S . -B $(SAN_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo \
