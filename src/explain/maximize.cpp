@@ -9,7 +9,8 @@
 #include <cmath>
 #include <limits>
 
-#include "explain/maximize_internal.hpp"
+#include "unbox/random.hpp"
+
 
 namespace unbox {
 
@@ -96,14 +97,14 @@ GaussianMixture fit_gaussian_mixture(const Tensor& data, Index components, Index
     throw Error(fmt::format("the Gaussian mixture needs 1 to {} components, got {}", kMaxComponents, components));
   const Index n_all = data.events(), d = data.per_event();
   if (n_all < components) throw Error("too few events to fit the Gaussian mixture");
-  detail::SeededRng rng(seed);
+  Rng rng(seed);
   // EM cost is linear in events; 20k events pin down a handful of components well.
   std::vector<Index> rows;
   const Index n = std::min<Index>(n_all, 20000);
   if (n == n_all) {
     for (Index e = 0; e < n; ++e) rows.push_back(e);
   } else {
-    for (Index e = 0; e < n; ++e) rows.push_back(rng.below(n_all));
+    for (Index e = 0; e < n; ++e) rows.push_back(static_cast<Index>(rng.below(static_cast<std::uint64_t>(n_all))));
   }
   auto stats = column_stats(data, 0);
   GaussianMixture g;
@@ -119,7 +120,7 @@ GaussianMixture fit_gaussian_mixture(const Tensor& data, Index components, Index
           g.stddev[static_cast<size_t>(i)];
   g.weight.assign(static_cast<size_t>(components), 1.0 / static_cast<double>(components));
   for (Index c = 0; c < components; ++c) {
-    const Index e = rng.below(n);
+    const Index e = static_cast<Index>(rng.below(static_cast<std::uint64_t>(n)));
     g.mu.emplace_back(u.begin() + e * d, u.begin() + (e + 1) * d);
     g.var.emplace_back(static_cast<size_t>(d), 1.0);
   }
@@ -151,7 +152,7 @@ GaussianMixture fit_gaussian_mixture(const Tensor& data, Index components, Index
         for (Index i = 0; i < d; ++i) m[static_cast<size_t>(i)] += r * u[static_cast<size_t>(e * d + i)];
       }
       if (nk < 1e-9) {  // an empty component restarts on a random event
-        const Index e = rng.below(n);
+        const Index e = static_cast<Index>(rng.below(static_cast<std::uint64_t>(n)));
         g.mu[static_cast<size_t>(c)].assign(u.begin() + e * d, u.begin() + (e + 1) * d);
         g.var[static_cast<size_t>(c)].assign(static_cast<size_t>(d), 1.0);
         g.weight[static_cast<size_t>(c)] = 1.0 / static_cast<double>(n);
@@ -352,18 +353,18 @@ MaximizeResult maximize(const Network& net, const Events& events, const Maximize
   r.held = su.held;
 
   // Starting points, drawn serially so they do not depend on the thread count.
-  detail::SeededRng rng(o.seed);
+  Rng rng(o.seed);
   r.start = Tensor({o.points, d});
   for (Index p = 0; p < o.points; ++p) {
     if (o.box == BoxKind::Sample) {
-      const Index e = rng.below(n);
+      const Index e = static_cast<Index>(rng.below(static_cast<std::uint64_t>(n)));
       std::copy_n(x.data() + e * d, d, r.start.data() + p * d);
       continue;
     }
     for (Index i = 0; i < d; ++i) {
       double& v = r.start[p * d + i];
       if (su.held[static_cast<size_t>(i)])
-        v = x[rng.below(n) * d + i];  // the data's own mix of values
+        v = x[static_cast<Index>(rng.below(static_cast<std::uint64_t>(n))) * d + i];  // the data's own mix of values
       else
         v = rng.uniform(su.lo[static_cast<size_t>(i)], su.hi[static_cast<size_t>(i)]);
     }

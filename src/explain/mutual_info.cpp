@@ -15,50 +15,15 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
-#include <exception>
 #include <limits>
 #include <numeric>
-#include <random>
+
+#include "unbox/parallel.hpp"
+#include "unbox/random.hpp"
 
 namespace unbox {
 
 namespace {
-
-// Seeded draws identical on every platform: std::mt19937_64's sequence is fixed by the
-// standard, the std::*_distribution transforms are not.
-struct Rng {
-  explicit Rng(std::uint64_t seed) : engine(seed) {}
-  double uniform() { return static_cast<double>(engine() >> 11) * 0x1.0p-53; }
-  std::uint64_t below(std::uint64_t n) {
-    const std::uint64_t limit = -n % n;
-    for (;;) {
-      const std::uint64_t r = engine();
-      if (r >= limit) return r % n;
-    }
-  }
-  std::mt19937_64 engine;
-};
-
-// body(i) for i in [0, n) over the threads. An exception (a column with NaN) must not
-// leave an OpenMP region, so it is caught and the one of the lowest index rethrown after.
-template <class F>
-void parallel_for(Index n, F body) {
-  std::exception_ptr error;
-  Index error_at = n;
-#pragma omp parallel for schedule(dynamic, 1)
-  for (Index i = 0; i < n; ++i) {
-    try {
-      body(i);
-    } catch (...) {
-#pragma omp critical(unbox_mi_error)
-      if (i < error_at) {
-        error_at = i;
-        error = std::current_exception();
-      }
-    }
-  }
-  if (error) std::rethrow_exception(error);
-}
 
 std::string lower(std::string s) {
   for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
