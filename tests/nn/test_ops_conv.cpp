@@ -292,7 +292,7 @@ TEST(OpsConv, PReluSoftmaxAxisShapes) {
   }
   for (bool log : {false, true})
     for (bool flatten : {false, true}) {
-      Network net = single(std::make_unique<SoftmaxAxis>(0, flatten, log), {3, 2});
+      Network net = single(std::make_unique<Softmax>(0, flatten, log), {3, 2});
       Tensor x({1, 3, 2}, {1, 2, 3, 4, 5, 7});
       Workspace ws;
       net.forward({&x}, ws);
