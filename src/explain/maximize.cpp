@@ -396,6 +396,7 @@ MaximizeResult maximize(const Network& net, const Events& events, const Maximize
           (v == su.lo[static_cast<size_t>(i)] || v == su.hi[static_cast<size_t>(i)]);
     }
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  if (o.histograms) r.histograms = population_histograms(r, *o.histograms);
   return r;
 }
 
@@ -468,7 +469,35 @@ nlohmann::json MaximizeResult::to_json() const {
     }
     j["plausibility"] = pj;
   }
+  if (!population_file.empty()) j["out"] = population_file;
+  if (!histograms_file.empty()) j["histograms_file"] = histograms_file;
+  if (histograms) {
+    auto top = [](const std::vector<PopulationHistogram>& v) {
+      nlohmann::json arr = nlohmann::json::array();
+      for (const auto& x : v) arr.push_back({{"variables", x.names}, {"score", x.score}});
+      return arr;
+    };
+    j["histograms"] = {{"population", histograms->population},
+                       {"points", histograms->points},
+                       {"one_kl", top(histograms->one)},
+                       {"two_mi", top(histograms->two)},
+                       {"three_tc", top(histograms->three)}};
+  }
   return j;
+}
+
+nlohmann::json MaximizeResult::histograms_to_json() const {
+  if (!histograms) throw Error("maximize: the result holds no histograms (ask for them in the options)");
+  nlohmann::json j = histograms->to_json();
+  j["neuron"] = neuron;
+  return j;
+}
+
+std::string MaximizeResult::heat_maps(int count, bool ascii) const {
+  if (!histograms || count <= 0 || histograms->two.empty()) return "";
+  const auto& two = histograms->two;
+  const std::vector<PopulationHistogram> top(two.begin(), two.begin() + std::min<size_t>(two.size(), static_cast<size_t>(count)));
+  return heat_map(top, ascii, 2);
 }
 
 std::string MaximizeResult::table() const {
@@ -500,6 +529,25 @@ std::string MaximizeResult::table() const {
                      : discrete[static_cast<size_t>(i)] ? "  (discrete)"
                                                         : "");
   }
+  if (histograms) {
+    const PopulationHistograms& h = *histograms;
+    auto list = [](const std::vector<PopulationHistogram>& v, const char* what) {
+      std::string s;
+      for (size_t i = 0; i < v.size() && i < 5; ++i) {
+        std::string nm;
+        for (size_t k = 0; k < v[i].names.size(); ++k) nm += (k ? "," : "") + v[i].names[k];
+        if (v[i].names.size() > 1) nm = "(" + nm + ")";
+        s += fmt::format("{}{} {:.3f}", i ? ", " : "", nm, v[i].score);
+      }
+      return s.empty() ? std::string() : fmt::format("  top {}: {}\n", what, s);
+    };
+    t += fmt::format("  histograms of {} {} points{}\n", h.points, h.population,
+                     histograms_file.empty() ? "" : " -> " + histograms_file);
+    t += list(h.one, "1-D by KL from start (nats)");
+    t += list(h.two, "2-D by mutual information (nats)");
+    t += list(h.three, "3-D by total correlation (nats)");
+  }
+  if (!population_file.empty()) t += fmt::format("  population -> {}\n", population_file);
   return t;
 }
 
