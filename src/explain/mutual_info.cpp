@@ -18,6 +18,7 @@
 #include <limits>
 #include <numeric>
 
+#include "unbox/naming.hpp"
 #include "unbox/parallel.hpp"
 #include "unbox/random.hpp"
 
@@ -612,7 +613,7 @@ std::vector<std::string> expand_neurons(const Network& net, const std::vector<st
         for (Index j = 0; j < layers[k].width; ++j) push(fmt::format("L{}N{}{}", k, j, pre ? ":pre" : ""));
       continue;
     }
-    push(item);
+    for (const std::string& name : expand_output_neurons(net, {item})) push(name);  // output -> output[j]
   }
   return out;
 }
