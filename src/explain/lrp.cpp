@@ -30,7 +30,7 @@ std::string default_target(const Network& net, std::string* note) {
     if (note)
       *note = fmt::format(
           "target: output:pre, the value before the final {} (the logit; sigmoid and tanh break "
-          "LRP's sign assumptions); --neuron output explains the post-activation value",
+          "LRP's sign assumptions); the neuron 'output' explains the post-activation value",
           n.op->type());
     return "output:pre";
   }
