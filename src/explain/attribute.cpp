@@ -77,7 +77,6 @@ void gauss_legendre01(Index n, std::vector<double>& x, std::vector<double>& w) {
   }
 }
 
-
 Attribution attribute(const Network& net, const std::vector<Tensor>& inputs, const AttributeOptions& o) {
   if (inputs.empty()) throw Error("attribute: no inputs");
   Attribution a;

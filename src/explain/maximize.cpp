@@ -11,7 +11,6 @@
 
 #include "unbox/random.hpp"
 
-
 namespace unbox {
 
 namespace {
@@ -496,7 +495,8 @@ nlohmann::json MaximizeResult::histograms_to_json() const {
 std::string MaximizeResult::heat_maps(int count, bool ascii) const {
   if (!histograms || count <= 0 || histograms->two.empty()) return "";
   const auto& two = histograms->two;
-  const std::vector<PopulationHistogram> top(two.begin(), two.begin() + std::min<size_t>(two.size(), static_cast<size_t>(count)));
+  const std::vector<PopulationHistogram> top(two.begin(),
+                                             two.begin() + std::min<size_t>(two.size(), static_cast<size_t>(count)));
   return heat_map(top, ascii, 2);
 }
 

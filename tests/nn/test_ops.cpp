@@ -267,7 +267,8 @@ void rewrite_header(const std::string& path, const std::function<void(nlohmann::
   const std::uint64_t n = h.size();
   out.append(reinterpret_cast<const char*>(&n), 8);
   out += h + rest;
-  const auto crc = static_cast<std::uint32_t>(crc32(0L, reinterpret_cast<const Bytef*>(out.data()), static_cast<uInt>(out.size())));
+  const auto crc =
+      static_cast<std::uint32_t>(crc32(0L, reinterpret_cast<const Bytef*>(out.data()), static_cast<uInt>(out.size())));
   out.append(reinterpret_cast<const char*>(&crc), 4);
   std::ofstream(path, std::ios::binary) << out;
 }
@@ -280,8 +281,8 @@ TEST(Ops, OldAddAndSoftmaxAxisModelFilesLoadAndGiveTheSameOutputs) {
   const int x = net.add_input("x", {3, 2});
   const int sum = net.add_node("sum", std::make_unique<Binary>(BinaryKind::Add), {x, x, x});
   const int col = net.add_node("col", std::make_unique<Softmax>(0, false, false), {sum});  // down the columns
-  const int row = net.add_node("row", std::make_unique<Softmax>(), {col});                  // along the rows
-  const int lsm = net.add_node("lsm", std::make_unique<Softmax>(1, false, true), {row});    // log, along the rows
+  const int row = net.add_node("row", std::make_unique<Softmax>(), {col});                 // along the rows
+  const int lsm = net.add_node("lsm", std::make_unique<Softmax>(1, false, true), {row});   // log, along the rows
   net.set_output(lsm);
   const std::string path = ::testing::TempDir() + "old_types.unbox";
   save_network(net, path);
