@@ -820,34 +820,38 @@ std::string MutualInfoResult::matrix_table() const {
   return out;
 }
 
-std::string MutualInfoResult::top_neurons_table(Index top) const {
+namespace {
+// One line per row label: the label, then its top `top` partners by score, best first
+// (`order(i)` ranks the partners of row i, `score(i, k)` is the score of row i and partner k).
+template <class Order, class Score>
+std::string top_partners(const std::vector<std::string>& rows, const std::vector<std::string>& partners,
+                         size_t min_width, Index top, Order order, Score score) {
   std::string out;
-  size_t wv = 8;
-  for (const auto& v : variables) wv = std::max(wv, v.size());
-  for (size_t v = 0; v < variables.size(); ++v) {
-    out += fmt::format("{:<{}}", variables[v], wv);
-    auto idx = neurons_by(static_cast<Index>(v));
-    for (Index t = 0; t < std::min<Index>(top, static_cast<Index>(idx.size())); ++t)
-      out += fmt::format("  {} {}", neurons[static_cast<size_t>(idx[static_cast<size_t>(t)])],
-                         fmt_score(nmi[static_cast<size_t>(idx[static_cast<size_t>(t)])][v]));
+  size_t w = min_width;
+  for (const auto& r : rows) w = std::max(w, r.size());
+  for (size_t i = 0; i < rows.size(); ++i) {
+    out += fmt::format("{:<{}}", rows[i], w);
+    const auto idx = order(static_cast<Index>(i));
+    for (Index t = 0; t < std::min<Index>(top, static_cast<Index>(idx.size())); ++t) {
+      const auto k = static_cast<size_t>(idx[static_cast<size_t>(t)]);
+      out += fmt::format("  {} {}", partners[k], fmt_score(score(i, k)));
+    }
     out += "\n";
   }
   return out;
 }
+}  // namespace
+
+std::string MutualInfoResult::top_neurons_table(Index top) const {
+  return top_partners(
+      variables, neurons, 8, top, [&](Index v) { return neurons_by(v); },
+      [&](size_t v, size_t i) { return nmi[i][v]; });
+}
 
 std::string MutualInfoResult::top_variables_table(Index top) const {
-  std::string out;
-  size_t wn = 6;
-  for (const auto& n : neurons) wn = std::max(wn, n.size());
-  for (size_t i = 0; i < neurons.size(); ++i) {
-    out += fmt::format("{:<{}}", neurons[i], wn);
-    auto idx = variables_by(static_cast<Index>(i));
-    for (Index t = 0; t < std::min<Index>(top, static_cast<Index>(idx.size())); ++t)
-      out += fmt::format("  {} {}", variables[static_cast<size_t>(idx[static_cast<size_t>(t)])],
-                         fmt_score(nmi[i][static_cast<size_t>(idx[static_cast<size_t>(t)])]));
-    out += "\n";
-  }
-  return out;
+  return top_partners(
+      neurons, variables, 6, top, [&](Index i) { return variables_by(i); },
+      [&](size_t i, size_t v) { return nmi[i][v]; });
 }
 
 }  // namespace unbox

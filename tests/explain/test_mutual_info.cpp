@@ -9,27 +9,20 @@
 #include <random>
 
 #include "explain/convention_util.hpp"
+#include "test_util.hpp"
 #include "unbox/explain/mutual_info.hpp"
 #include "unbox/ops.hpp"
 #include "unbox/train.hpp"
 
 using unbox::test::labelled_events;
 using unbox::test::mi_options;
+using unbox::test::normals;
 using unbox::test::with_neuron;
 using unbox::test::with_population;
 
 using namespace unbox;
 
 namespace {
-
-// Standard normals from our own transform (Box-Muller on 53-bit uniforms): fixed numbers.
-std::vector<double> normals(Index n, std::uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  auto u = [&] { return (static_cast<double>(rng() >> 11) + 0.5) * 0x1.0p-53; };
-  std::vector<double> out(static_cast<size_t>(n));
-  for (auto& v : out) v = std::sqrt(-2.0 * std::log(u())) * std::cos(6.283185307179586 * u());
-  return out;
-}
 
 Tensor as_matrix(const std::vector<std::vector<double>>& cols) {
   const Index n = static_cast<Index>(cols[0].size()), k = static_cast<Index>(cols.size());
