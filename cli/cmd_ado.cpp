@@ -3,7 +3,6 @@
 // network; `unbox ado study`: the worked study on the XAUG jet toy (PFN target, EFP pool).
 #include <fmt/format.h>
 
-#include <cstdio>
 #include <memory>
 #include <nlohmann/json.hpp>
 
@@ -18,6 +17,9 @@
 namespace unbox::cli {
 
 namespace {
+
+// The line naming the result file, under the table (none when no file was asked for).
+std::string result_line(const std::string& out) { return out.empty() ? "" : "  result -> " + out + "\n"; }
 
 struct AdoArgs {
   EventArgs data;
@@ -85,24 +87,14 @@ int run_search(AdoArgs& a) {
     const Network net = load_model(a.model);
     r = ado_search(net, Events(net, std::move(data), Binding{split_list(a.data.columns)}), o);
   }
-  auto j = r.to_json();
-  if (!a.out.empty()) write_text_atomically(a.out, j.dump(2) + "\n");
-  if (a.json)
-    std::printf("%s\n", j.dump(2).c_str());
-  else
-    std::fputs((r.table() + (a.out.empty() ? "" : "  result -> " + a.out + "\n")).c_str(), stdout);
+  print_result(r.to_json(), r.table() + result_line(a.out), a.json, a.out);
   return 0;
 }
 
 int run_study(AdoArgs& a) {
   if (a.threads > 0) set_thread_count(a.threads);
   AdoStudyResult r = ado_study(a.study_opt);
-  auto j = r.to_json();
-  if (!a.out.empty()) write_text_atomically(a.out, j.dump(2) + "\n");
-  if (a.json)
-    std::printf("%s\n", j.dump(2).c_str());
-  else
-    std::fputs((r.table() + (a.out.empty() ? "" : "  result -> " + a.out + "\n")).c_str(), stdout);
+  print_result(r.to_json(), r.table() + result_line(a.out), a.json, a.out);
   return 0;
 }
 

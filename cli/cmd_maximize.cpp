@@ -55,53 +55,21 @@ int run_maximize(MaximizeArgs& a) {
   const Events events = bind_events(net, a.data);
   Progress progress("maximize", a.opt.points, a.quiet || a.json);
   a.opt.progress = [&](Index done) { progress.update(done); };
+  a.opt.histograms = a.hist;
   MaximizeResult r = maximize(net, events, a.opt);
   progress.finish();
-  write_dataset(r.to_dataset(), a.out);
-  PopulationHistograms h = population_histograms(r, a.hist);
-  const std::string hist_path = a.histograms.empty() ? a.out + ".hist.json" : a.histograms;
-  nlohmann::json hj = h.to_json();
-  hj["neuron"] = r.neuron;
-  write_text_atomically(hist_path, hj.dump() + "\n");
+  r.population_file = a.out;
+  r.histograms_file = a.histograms.empty() ? a.out + ".hist.json" : a.histograms;
+  write_dataset(r.to_dataset(), r.population_file);
+  write_text_atomically(r.histograms_file, r.histograms_to_json().dump() + "\n");
   if (a.json) {
-    nlohmann::json j = r.to_json();
-    j["out"] = a.out;
-    j["histograms_file"] = hist_path;
-    auto top = [](const std::vector<PopulationHistogram>& v) {
-      nlohmann::json arr = nlohmann::json::array();
-      for (const auto& x : v) arr.push_back({{"variables", x.names}, {"score", x.score}});
-      return arr;
-    };
-    j["histograms"] = {{"population", h.population},
-                       {"points", h.points},
-                       {"one_kl", top(h.one)},
-                       {"two_mi", top(h.two)},
-                       {"three_tc", top(h.three)}};
-    std::printf("%s\n", j.dump(2).c_str());
+    std::printf("%s\n", r.to_json().dump(2).c_str());
     return 0;
   }
-  std::string t = r.table();
-  auto list = [](const std::vector<PopulationHistogram>& v, const char* what) {
-    std::string s;
-    for (size_t i = 0; i < v.size() && i < 5; ++i) {
-      std::string nm;
-      for (size_t k = 0; k < v[i].names.size(); ++k) nm += (k ? "," : "") + v[i].names[k];
-      if (v[i].names.size() > 1) nm = "(" + nm + ")";
-      s += fmt::format("{}{} {:.3f}", i ? ", " : "", nm, v[i].score);
-    }
-    return s.empty() ? std::string() : fmt::format("  top {}: {}\n", what, s);
-  };
-  t += fmt::format("  histograms of {} {} points -> {}\n", h.points, h.population, hist_path);
-  t += list(h.one, "1-D by KL from start (nats)");
-  t += list(h.two, "2-D by mutual information (nats)");
-  t += list(h.three, "3-D by total correlation (nats)");
-  t += fmt::format("  population -> {}\n", a.out);
-  std::fputs(t.c_str(), stdout);
-  if (a.heatmaps > 0 && !h.two.empty()) {
-    std::vector<PopulationHistogram> top(
-        h.two.begin(), h.two.begin() + std::min<size_t>(h.two.size(), static_cast<size_t>(a.heatmaps)));
+  std::fputs(r.table().c_str(), stdout);
+  if (const std::string maps = r.heat_maps(a.heatmaps, a.ascii); !maps.empty()) {
     std::fputs("\n", stdout);
-    std::fputs(heat_map(top, a.ascii, 2).c_str(), stdout);
+    std::fputs(maps.c_str(), stdout);
   }
   return 0;
 }

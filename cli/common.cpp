@@ -64,10 +64,8 @@ DataTransformLog apply_data_transforms(Dataset& data, const DataTransforms& t) {
 
 void check_labels(const Dataset& data) {
   const Tensor& y = data.get(*data.label_column);
-  for (Index e = 0; e < y.size(); ++e)
-    if (y[e] != 0.0 && y[e] != 1.0)
-      throw Error(fmt::format("{}: label column '{}' must hold 0 (background) or 1 (signal); event {} has {}",
-                              data.source, *data.label_column, e + 1, format_double(y[e])));
+  require_binary_labels({y.data(), static_cast<size_t>(y.size())},
+                        fmt::format("{}: label column '{}'", data.source, *data.label_column));
 }
 
 void check_finite(const Dataset& data, const std::vector<std::string>& names, const std::string& command) {

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <span>
 #include <stdexcept>
 #include <string>
 
@@ -45,6 +46,11 @@ std::uint64_t saturating_product(std::uint64_t a, std::uint64_t b);
 
 // A warning for the user: one line "unbox: warning: <message>" on stderr.
 void warn(const std::string& message);
+
+// Class labels: every value must be exactly 0 (background) or 1 (signal). Otherwise
+// Error("<what> must hold 0 (background) or 1 (signal); event N has V"), N counted from 1;
+// `what` names the labels ("file.csv: label column 'y'", "ADO: the labels").
+void require_binary_labels(std::span<const double> labels, const std::string& what);
 
 // Lower-case file extension without the dot ("csv", "npz", "h5"); "" if none.
 std::string extension_of(const std::string& path);

@@ -13,10 +13,11 @@
 
 namespace unbox {
 
-// The registry. make_op (network.hpp) makes Standardize, Dense, Activation, Softmax, Concat and Add
-// itself and asks these family factories in turn for the rest; each returns nullptr for a type it
-// does not make. A new op is one line in one of them.
-// Conv, Pool, BatchNorm, Binary, PRelu, SoftmaxAxis, Reshape, Transpose, Pad (then the particle ops).
+// The registry. make_op (network.hpp) makes Standardize, Dense, Activation and Concat itself and
+// asks these family factories in turn for the rest; each returns nullptr for a type it does not
+// make. A new op is one line in one of them. Older type names stay readable as aliases:
+// "Add" (an n-ary sum, now Binary) and "SoftmaxAxis" (now Softmax).
+// Conv, Pool, BatchNorm, Binary, PRelu, Softmax, LogSoftmax, Reshape, Transpose, Pad (then the particle ops).
 std::unique_ptr<Op> make_op_more(const std::string& type, const nlohmann::json& attributes);
 
 // ParticleStandardize, ParticleDense, ParticlePool, Reduce.

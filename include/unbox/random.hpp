@@ -35,6 +35,14 @@ class Rng {
     }
   }
 
+  // The scaled index floor(n * uniform()), in [0, n), n > 0: one draw, bias below n / 2^53.
+  // The stream of train()'s split and of ADO's pair sampling and split, kept so that their
+  // seeded results stay what they were; new code draws with below().
+  std::uint64_t index(std::uint64_t n) {
+    const auto k = static_cast<std::uint64_t>(uniform() * static_cast<double>(n));
+    return k < n ? k : n - 1;
+  }
+
   // Standard normal, Marsaglia's polar method; the second variate of each pair is kept.
   double normal() {
     if (has_spare_) {
@@ -54,10 +62,25 @@ class Rng {
   }
   double normal(double mean, double sigma) { return mean + sigma * normal(); }
 
+  // Standard normal by Box-Muller, cos branch only (two uniforms a variate, u1 > 0): the
+  // stream of SmoothGrad's noise, kept so that seeded attributions stay what they were.
+  double normal_box_muller() {
+    double u1;
+    do u1 = uniform();
+    while (u1 == 0.0);
+    const double u2 = uniform();
+    return std::sqrt(-2.0 * std::log(u1)) * std::cos(6.283185307179586476925 * u2);
+  }
+
   // Fisher-Yates with our own unbiased index draw: the same permutation everywhere.
   template <class T>
   void shuffle(std::vector<T>& v) {
     for (std::size_t i = v.size(); i > 1; --i) std::swap(v[i - 1], v[static_cast<std::size_t>(below(i))]);
+  }
+  // Fisher-Yates drawing with index(): the permutation of train()'s split and the ADO search.
+  template <class T>
+  void shuffle_scaled(std::vector<T>& v) {
+    for (std::size_t i = v.size(); i > 1; --i) std::swap(v[i - 1], v[static_cast<std::size_t>(index(i))]);
   }
 
   std::mt19937_64& engine() { return engine_; }

@@ -219,6 +219,13 @@ void warn(const std::string& message) {
   std::fflush(stderr);
 }
 
+void require_binary_labels(std::span<const double> labels, const std::string& what) {
+  for (size_t i = 0; i < labels.size(); ++i)
+    if (labels[i] != 0.0 && labels[i] != 1.0)
+      throw Error(fmt::format("{} must hold 0 (background) or 1 (signal); event {} has {}", what, i + 1,
+                              std::isnan(labels[i]) ? std::string("nan") : fmt::format("{}", labels[i])));
+}
+
 std::string extension_of(const std::string& path) {
   auto ext = std::filesystem::path(path).extension().string();
   if (!ext.empty() && ext[0] == '.') ext.erase(0, 1);

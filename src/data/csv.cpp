@@ -13,12 +13,12 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
-#include <exception>
 #include <string_view>
 #include <vector>
 
 #include "data/io_util.hpp"
 #include "unbox/data.hpp"
+#include "unbox/parallel.hpp"
 
 namespace unbox {
 
@@ -349,22 +349,15 @@ Dataset read_csv(const std::string& path, const ReadOptions& options) {
   }
   std::vector<std::vector<std::vector<double>>> parts(static_cast<size_t>(chunks));
   std::vector<const char*> bad_line(static_cast<size_t>(chunks), nullptr);
-  std::vector<std::exception_ptr> crashed(static_cast<size_t>(chunks));
-#pragma omp parallel for schedule(static, 1) if (chunks > 1)
-  for (int c = 0; c < chunks; ++c) {
+  parallel_for(chunks, [&](Index c) {
     const auto k = static_cast<size_t>(c);
-    try {
-      auto& cols = parts[k];
-      cols.resize(ncols);
-      const size_t rows = static_cast<size_t>(std::count(bounds[k], bounds[k + 1], '\n')) + 1;
-      for (auto& col : cols) col.reserve(rows);
-      bad_line[k] = parse_rows(layout.separator, bounds[k], bounds[k + 1], ncols, options.allow_nan, cols);
-    } catch (...) {
-      crashed[k] = std::current_exception();
-    }
-  }
+    auto& cols = parts[k];
+    cols.resize(ncols);
+    const size_t rows = static_cast<size_t>(std::count(bounds[k], bounds[k + 1], '\n')) + 1;
+    for (auto& col : cols) col.reserve(rows);
+    bad_line[k] = parse_rows(layout.separator, bounds[k], bounds[k + 1], ncols, options.allow_nan, cols);
+  });
   for (size_t k = 0; k < parts.size(); ++k) {
-    if (crashed[k]) std::rethrow_exception(crashed[k]);
     if (bad_line[k]) {
       // Line numbers are only needed on failure: count the newlines before the bad line.
       Index line_number = header_line + 1 + static_cast<Index>(std::count(data_start, bad_line[k], '\n'));

@@ -11,27 +11,10 @@
 #include <algorithm>
 #include <cmath>
 #include <numeric>
-#include <random>
+
+#include "unbox/random.hpp"
 
 namespace unbox {
-
-namespace {
-
-// Seeded integer draws identical on every platform (std::mt19937_64's sequence is fixed
-// by the standard; std::uniform_int_distribution is not).
-struct Rng {
-  explicit Rng(std::uint64_t seed) : engine(seed) {}
-  std::uint64_t below(std::uint64_t n) {
-    const std::uint64_t limit = -n % n;  // reject the incomplete last block: unbiased
-    for (;;) {
-      const std::uint64_t r = engine();
-      if (r >= limit) return r % n;
-    }
-  }
-  std::mt19937_64 engine;
-};
-
-}  // namespace
 
 Network network_from_layer(const Network& net, int layer, int last) {
   const auto layers = net.layers();

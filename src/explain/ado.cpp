@@ -21,7 +21,8 @@
 #include <algorithm>
 #include <cmath>
 #include <numeric>
-#include <random>
+
+#include "unbox/random.hpp"
 
 namespace unbox {
 
@@ -34,9 +35,8 @@ void check_inputs(std::span<const double> f, std::span<const double> g, std::spa
     throw Error(
         fmt::format("ADO: {} values of f, {} of g and {} labels; they must be equal", n, g.size(), labels.size()));
   if (!w.empty() && w.size() != n) throw Error(fmt::format("ADO: {} events but {} weights", n, w.size()));
+  require_binary_labels(labels, "ADO: the labels");
   for (size_t i = 0; i < n; ++i) {
-    if (labels[i] != 0.0 && labels[i] != 1.0)
-      throw Error(fmt::format("ADO: labels must be 0 (background) or 1 (signal); event {} has {}", i + 1, labels[i]));
     if (std::isnan(f[i]) || std::isnan(g[i]))
       throw Error(fmt::format("ADO: event {} has a NaN discriminant value", i + 1));
     if (!w.empty() && !std::isfinite(w[i])) throw Error(fmt::format("ADO: weight of event {} is {}", i + 1, w[i]));
@@ -309,11 +309,8 @@ DiscordantPairs discordant_pairs(std::span<const double> f, std::span<const doub
     return out;
   }
   out.sampled = true;
-  std::mt19937_64 rng(seed);
-  auto pick = [&](const std::vector<Index>& v) {
-    const double u = static_cast<double>(rng() >> 11) * 0x1.0p-53;
-    return v[std::min(v.size() - 1, static_cast<size_t>(u * static_cast<double>(v.size())))];
-  };
+  Rng rng(seed);
+  auto pick = [&](const std::vector<Index>& v) { return v[static_cast<size_t>(rng.index(v.size()))]; };
   out.pairs.reserve(static_cast<size_t>(max_pairs));
   for (Index draws = 0; draws < 200'000'000 && static_cast<Index>(out.pairs.size()) < max_pairs; ++draws) {
     const Index a = pick(sig), b = pick(bkg);

@@ -7,11 +7,11 @@
 #include <algorithm>
 #include <cmath>
 #include <numeric>
-#include <random>
 
 #include "unbox/explain/ado.hpp"
 #include "unbox/metrics.hpp"
 #include "unbox/network.hpp"
+#include "unbox/random.hpp"
 #include "unbox/train.hpp"
 
 namespace unbox {
@@ -56,15 +56,11 @@ AdoSearchResult ado_search(const Dataset& data, const std::vector<double>& targe
   const std::vector<double> labels = data.labels();
   const std::vector<double> weights = data.weight_column ? data.weights() : std::vector<double>{};
 
-  // Seeded split: a shuffled order (own Fisher-Yates), the first part trains.
-  std::mt19937_64 rng(o.seed);
+  // Seeded split: a shuffled order, the first part trains.
+  Rng rng(o.seed);
   std::vector<Index> order(static_cast<size_t>(n));
   std::iota(order.begin(), order.end(), Index{0});
-  for (Index i = n - 1; i > 0; --i) {
-    const double u = static_cast<double>(rng() >> 11) * 0x1.0p-53;
-    std::swap(order[static_cast<size_t>(i)],
-              order[static_cast<size_t>(std::min(i, static_cast<Index>(u * static_cast<double>(i + 1))))]);
-  }
+  rng.shuffle_scaled(order);
   const auto n_train = static_cast<Index>(std::llround(o.train_fraction * static_cast<double>(n)));
   std::vector<Index> train_rows(order.begin(), order.begin() + n_train),
       test_rows(order.begin() + n_train, order.end());

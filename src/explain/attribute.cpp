@@ -9,10 +9,10 @@
 
 #include <charconv>
 #include <cmath>
-#include <random>
 
 #include "unbox/explain/lrp.hpp"
 #include "unbox/naming.hpp"
+#include "unbox/random.hpp"
 
 namespace unbox {
 
@@ -76,18 +76,6 @@ void gauss_legendre01(Index n, std::vector<double>& x, std::vector<double>& w) {
     w[static_cast<size_t>(i)] = w[static_cast<size_t>(n - 1 - i)] = 0.5 * wt;
   }
 }
-
-namespace {
-double normal(std::mt19937_64& g) {
-  // Box-Muller on 53-bit uniforms (portable: no std::*_distribution).
-  constexpr double two_pi = 6.283185307179586476925;
-  double u1;
-  do u1 = static_cast<double>(g() >> 11) * 0x1.0p-53;
-  while (u1 == 0.0);
-  const double u2 = static_cast<double>(g() >> 11) * 0x1.0p-53;
-  return std::sqrt(-2.0 * std::log(u1)) * std::cos(two_pi * u2);
-}
-}  // namespace
 
 Attribution attribute(const Network& net, const std::vector<Tensor>& inputs, const AttributeOptions& o) {
   if (inputs.empty()) throw Error("attribute: no inputs");
@@ -176,14 +164,14 @@ Attribution attribute(const Network& net, const std::vector<Tensor>& inputs, con
       pts[k].resize(s);
       for (Index e = 0; e < E; ++e) {
         const double* x = inputs[k].data() + (b0 + e) * pe[k];
-        std::mt19937_64 rng(o.seed * 0x9E3779B97F4A7C15ULL + static_cast<std::uint64_t>(b0 + e) * 1315423911ULL + k);
+        Rng rng(o.seed * 0x9E3779B97F4A7C15ULL + static_cast<std::uint64_t>(b0 + e) * 1315423911ULL + k);
         for (Index t = 0; t < S; ++t) {
           double* p = pts[k].data() + (e * S + t) * pe[k];
           if (o.method == AttributionMethod::IntegratedGradients) {
             const double al = nodes[static_cast<size_t>(t)];
             for (Index j = 0; j < pe[k]; ++j) p[j] = base[k][j] + al * (x[j] - base[k][j]);
           } else {
-            for (Index j = 0; j < pe[k]; ++j) p[j] = x[j] + sigma[k][static_cast<size_t>(j)] * normal(rng);
+            for (Index j = 0; j < pe[k]; ++j) p[j] = x[j] + sigma[k][static_cast<size_t>(j)] * rng.normal_box_muller();
           }
         }
       }

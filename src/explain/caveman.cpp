@@ -7,9 +7,10 @@
 #include <cmath>
 #include <numeric>
 
-#include "explain/maximize_internal.hpp"
 #include "unbox/explain/maximize.hpp"
 #include "unbox/metrics.hpp"
+#include "unbox/parallel.hpp"
+#include "unbox/random.hpp"
 
 namespace unbox {
 
@@ -286,7 +287,7 @@ void fit_term(Candidate& cand, const std::vector<double>& lo, const std::vector<
               const CavemanOptions& o, std::uint64_t seed) {
   const int k = static_cast<int>(cand.vars.size());
   const bool interior = cand.term.kind == CavemanTerm::Kind::Interior;
-  detail::SeededRng rng(seed);
+  Rng rng(seed);
   // "1 within the area of the cluster and 0 elsewhere": uniform points of the box,
   // labelled by whether an island point lies within eps. Fitting the island's area
   // rather than its points keeps the dense piles that gradient ascent leaves along
@@ -305,7 +306,7 @@ void fit_term(Candidate& cand, const std::vector<double>& lo, const std::vector<
   // A tiny island may catch few uniform points: its own points make up the difference.
   const Index np_all = static_cast<Index>(cand.positives.size()) / k;
   for (Index s = 0; static_cast<Index>(pos.size()) / k < 200 && s < std::min<Index>(np_all, 500); ++s) {
-    const Index src = rng.below(np_all);
+    const Index src = static_cast<Index>(rng.below(static_cast<std::uint64_t>(np_all)));
     pos.insert(pos.end(), cand.positives.begin() + src * k, cand.positives.begin() + (src + 1) * k);
   }
   const Index np = static_cast<Index>(pos.size()) / k;
@@ -619,11 +620,10 @@ CavemanResult caveman(const Network& net, const Events& events, const CavemanOpt
   PopulationHistograms hists = population_histograms(pts, names, lo, hi, ho);
 
   // A seeded subsample of the population for clustering.
-  detail::SeededRng rng(o.seed);
+  Rng rng(o.seed);
   std::vector<Index> perm(static_cast<size_t>(M));
   std::iota(perm.begin(), perm.end(), 0);
-  for (Index i = M - 1; i > 0; --i)
-    std::swap(perm[static_cast<size_t>(i)], perm[static_cast<size_t>(rng.below(i + 1))]);
+  rng.shuffle(perm);
   const Index S = std::min(M, o.cluster_points);
   perm.resize(static_cast<size_t>(S));
   std::sort(perm.begin(), perm.end());
@@ -688,15 +688,15 @@ CavemanResult caveman(const Network& net, const Events& events, const CavemanOpt
   for (const auto* group : {&hists.one, &hists.two, &hists.three})
     for (const auto& h : *group) consider(h);
 
-#pragma omp parallel for schedule(dynamic, 1)
-  for (Index j = 0; j < static_cast<Index>(cands.size()); ++j)
+  parallel_for(static_cast<Index>(cands.size()), [&](Index j) {
     fit_term(cands[static_cast<size_t>(j)], lo, hi, cand_eps[static_cast<size_t>(j)], o,
              o.seed * 1000003ULL + static_cast<std::uint64_t>(j));
+  });
 
   // Fit and test events: a seeded split of the data.
   std::vector<Index> ev(static_cast<size_t>(N));
   std::iota(ev.begin(), ev.end(), 0);
-  for (Index i = N - 1; i > 0; --i) std::swap(ev[static_cast<size_t>(i)], ev[static_cast<size_t>(rng.below(i + 1))]);
+  rng.shuffle(ev);
   const Index nfit = std::min(o.fit_events, N / 2);
   std::vector<Index> fit_rows(ev.begin(), ev.begin() + nfit), test_rows(ev.begin() + nfit, ev.end());
   std::vector<double> zall = evaluate(net, {x}, {ref}).values();

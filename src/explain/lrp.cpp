@@ -30,7 +30,7 @@ std::string default_target(const Network& net, std::string* note) {
     if (note)
       *note = fmt::format(
           "target: output:pre, the value before the final {} (the logit; sigmoid and tanh break "
-          "LRP's sign assumptions); --neuron output explains the post-activation value",
+          "LRP's sign assumptions); the neuron 'output' explains the post-activation value",
           n.op->type());
     return "output:pre";
   }
@@ -42,26 +42,18 @@ std::string default_target(const Network& net, std::string* note) {
 
 namespace {
 
-// Dense, Conv and ParticleDense (a Dense on the last axis, shared by the particles) share
-// the rule engine: clones with modified weights and no bias.
-bool is_linear_layer(const Op& op) {
-  return op.type() == "Dense" || op.type() == "Conv" || op.type() == "ParticleDense";
-}
+// The linear layers (LinearOp: Dense, Conv, ParticleDense) share the rule engine: clones
+// with modified weights and no bias.
+bool is_linear_layer(const Op& op) { return dynamic_cast<const LinearOp*>(&op) != nullptr; }
 
 // A clone of a linear op with every weight replaced by f(weight) (unchanged when f is
 // empty) and no bias.
 std::unique_ptr<Op> with_weights(const Op& op, const std::function<double(double)>& f) {
   std::unique_ptr<Op> c = op.clone();
-  Tensor *w = nullptr, *b = nullptr;
-  if (auto* d = dynamic_cast<Dense*>(c.get()))
-    w = &d->weight(), b = &d->bias();
-  else if (auto* v = dynamic_cast<Conv*>(c.get()))
-    w = &v->weight(), b = &v->bias();
-  else if (auto* pd = dynamic_cast<ParticleDense*>(c.get()))
-    w = &pd->weight(), b = &pd->bias();
+  auto& linear = dynamic_cast<LinearOp&>(*c);
   if (f)
-    for (double& x : w->values()) x = f(x);
-  b->fill(0.0);
+    for (double& x : linear.weight().values()) x = f(x);
+  linear.bias().fill(0.0);
   return c;
 }
 

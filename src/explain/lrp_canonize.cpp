@@ -52,19 +52,17 @@ Network canonize(const Network& net) {
       const Node& s = nodes[static_cast<size_t>(src)];
       const auto& bn = static_cast<const BatchNorm&>(*nd.op);
       std::unique_ptr<Op> op = s.op->clone();
-      Tensor* w = nullptr;
-      Tensor* b = nullptr;
-      if (auto* d = dynamic_cast<Dense*>(op.get()))
-        w = &d->weight(), b = &d->bias();
-      else if (auto* c = dynamic_cast<Conv*>(op.get()))
-        w = &c->weight(), b = &c->bias();
+      auto& linear = dynamic_cast<LinearOp&>(*op);
+      Tensor& w = linear.weight();
+      Tensor& b = linear.bias();
       const Index channels = bn.scale().size();
-      const Index per = w->size() / channels;  // weights of one output channel
-      if (b->size() != channels) throw Error("canonize: BatchNorm channels do not match the layer's outputs");
+      if (linear.out_channels() != channels || b.size() != channels)
+        throw Error("canonize: BatchNorm channels do not match the layer's outputs");
+      const Index per = linear.weights_per_channel();
       for (Index c = 0; c < channels; ++c) {
         const double a = bn.scale()[c] / std::sqrt(bn.var()[c] + bn.epsilon());
-        for (Index k = 0; k < per; ++k) (*w)[c * per + k] *= a;
-        (*b)[c] = ((*b)[c] - bn.mean()[c]) * a + bn.bias()[c];
+        for (Index k = 0; k < per; ++k) w[c * per + k] *= a;
+        b[c] = (b[c] - bn.mean()[c]) * a + bn.bias()[c];
       }
       std::vector<int> src_ins;
       for (int j : s.inputs) src_ins.push_back(map[static_cast<size_t>(j)]);

@@ -9,7 +9,7 @@
 #include <cmath>
 #include <limits>
 
-#include "explain/maximize_internal.hpp"
+#include "unbox/random.hpp"
 
 namespace unbox {
 
@@ -96,14 +96,14 @@ GaussianMixture fit_gaussian_mixture(const Tensor& data, Index components, Index
     throw Error(fmt::format("the Gaussian mixture needs 1 to {} components, got {}", kMaxComponents, components));
   const Index n_all = data.events(), d = data.per_event();
   if (n_all < components) throw Error("too few events to fit the Gaussian mixture");
-  detail::SeededRng rng(seed);
+  Rng rng(seed);
   // EM cost is linear in events; 20k events pin down a handful of components well.
   std::vector<Index> rows;
   const Index n = std::min<Index>(n_all, 20000);
   if (n == n_all) {
     for (Index e = 0; e < n; ++e) rows.push_back(e);
   } else {
-    for (Index e = 0; e < n; ++e) rows.push_back(rng.below(n_all));
+    for (Index e = 0; e < n; ++e) rows.push_back(static_cast<Index>(rng.below(static_cast<std::uint64_t>(n_all))));
   }
   auto stats = column_stats(data, 0);
   GaussianMixture g;
@@ -119,7 +119,7 @@ GaussianMixture fit_gaussian_mixture(const Tensor& data, Index components, Index
           g.stddev[static_cast<size_t>(i)];
   g.weight.assign(static_cast<size_t>(components), 1.0 / static_cast<double>(components));
   for (Index c = 0; c < components; ++c) {
-    const Index e = rng.below(n);
+    const Index e = static_cast<Index>(rng.below(static_cast<std::uint64_t>(n)));
     g.mu.emplace_back(u.begin() + e * d, u.begin() + (e + 1) * d);
     g.var.emplace_back(static_cast<size_t>(d), 1.0);
   }
@@ -151,7 +151,7 @@ GaussianMixture fit_gaussian_mixture(const Tensor& data, Index components, Index
         for (Index i = 0; i < d; ++i) m[static_cast<size_t>(i)] += r * u[static_cast<size_t>(e * d + i)];
       }
       if (nk < 1e-9) {  // an empty component restarts on a random event
-        const Index e = rng.below(n);
+        const Index e = static_cast<Index>(rng.below(static_cast<std::uint64_t>(n)));
         g.mu[static_cast<size_t>(c)].assign(u.begin() + e * d, u.begin() + (e + 1) * d);
         g.var[static_cast<size_t>(c)].assign(static_cast<size_t>(d), 1.0);
         g.weight[static_cast<size_t>(c)] = 1.0 / static_cast<double>(n);
@@ -352,18 +352,18 @@ MaximizeResult maximize(const Network& net, const Events& events, const Maximize
   r.held = su.held;
 
   // Starting points, drawn serially so they do not depend on the thread count.
-  detail::SeededRng rng(o.seed);
+  Rng rng(o.seed);
   r.start = Tensor({o.points, d});
   for (Index p = 0; p < o.points; ++p) {
     if (o.box == BoxKind::Sample) {
-      const Index e = rng.below(n);
+      const Index e = static_cast<Index>(rng.below(static_cast<std::uint64_t>(n)));
       std::copy_n(x.data() + e * d, d, r.start.data() + p * d);
       continue;
     }
     for (Index i = 0; i < d; ++i) {
       double& v = r.start[p * d + i];
       if (su.held[static_cast<size_t>(i)])
-        v = x[rng.below(n) * d + i];  // the data's own mix of values
+        v = x[static_cast<Index>(rng.below(static_cast<std::uint64_t>(n))) * d + i];  // the data's own mix of values
       else
         v = rng.uniform(su.lo[static_cast<size_t>(i)], su.hi[static_cast<size_t>(i)]);
     }
@@ -395,6 +395,7 @@ MaximizeResult maximize(const Network& net, const Events& events, const Maximize
           (v == su.lo[static_cast<size_t>(i)] || v == su.hi[static_cast<size_t>(i)]);
     }
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  if (o.histograms) r.histograms = population_histograms(r, *o.histograms);
   return r;
 }
 
@@ -467,7 +468,36 @@ nlohmann::json MaximizeResult::to_json() const {
     }
     j["plausibility"] = pj;
   }
+  if (!population_file.empty()) j["out"] = population_file;
+  if (!histograms_file.empty()) j["histograms_file"] = histograms_file;
+  if (histograms) {
+    auto top = [](const std::vector<PopulationHistogram>& v) {
+      nlohmann::json arr = nlohmann::json::array();
+      for (const auto& x : v) arr.push_back({{"variables", x.names}, {"score", x.score}});
+      return arr;
+    };
+    j["histograms"] = {{"population", histograms->population},
+                       {"points", histograms->points},
+                       {"one_kl", top(histograms->one)},
+                       {"two_mi", top(histograms->two)},
+                       {"three_tc", top(histograms->three)}};
+  }
   return j;
+}
+
+nlohmann::json MaximizeResult::histograms_to_json() const {
+  if (!histograms) throw Error("maximize: the result holds no histograms (ask for them in the options)");
+  nlohmann::json j = histograms->to_json();
+  j["neuron"] = neuron;
+  return j;
+}
+
+std::string MaximizeResult::heat_maps(int count, bool ascii) const {
+  if (!histograms || count <= 0 || histograms->two.empty()) return "";
+  const auto& two = histograms->two;
+  const std::vector<PopulationHistogram> top(two.begin(),
+                                             two.begin() + std::min<size_t>(two.size(), static_cast<size_t>(count)));
+  return heat_map(top, ascii, 2);
 }
 
 std::string MaximizeResult::table() const {
@@ -499,6 +529,25 @@ std::string MaximizeResult::table() const {
                      : discrete[static_cast<size_t>(i)] ? "  (discrete)"
                                                         : "");
   }
+  if (histograms) {
+    const PopulationHistograms& h = *histograms;
+    auto list = [](const std::vector<PopulationHistogram>& v, const char* what) {
+      std::string s;
+      for (size_t i = 0; i < v.size() && i < 5; ++i) {
+        std::string nm;
+        for (size_t k = 0; k < v[i].names.size(); ++k) nm += (k ? "," : "") + v[i].names[k];
+        if (v[i].names.size() > 1) nm = "(" + nm + ")";
+        s += fmt::format("{}{} {:.3f}", i ? ", " : "", nm, v[i].score);
+      }
+      return s.empty() ? std::string() : fmt::format("  top {}: {}\n", what, s);
+    };
+    t += fmt::format("  histograms of {} {} points{}\n", h.points, h.population,
+                     histograms_file.empty() ? "" : " -> " + histograms_file);
+    t += list(h.one, "1-D by KL from start (nats)");
+    t += list(h.two, "2-D by mutual information (nats)");
+    t += list(h.three, "3-D by total correlation (nats)");
+  }
+  if (!population_file.empty()) t += fmt::format("  population -> {}\n", population_file);
   return t;
 }
 

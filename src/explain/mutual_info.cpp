@@ -15,50 +15,16 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
-#include <exception>
 #include <limits>
 #include <numeric>
-#include <random>
+
+#include "unbox/naming.hpp"
+#include "unbox/parallel.hpp"
+#include "unbox/random.hpp"
 
 namespace unbox {
 
 namespace {
-
-// Seeded draws identical on every platform: std::mt19937_64's sequence is fixed by the
-// standard, the std::*_distribution transforms are not.
-struct Rng {
-  explicit Rng(std::uint64_t seed) : engine(seed) {}
-  double uniform() { return static_cast<double>(engine() >> 11) * 0x1.0p-53; }
-  std::uint64_t below(std::uint64_t n) {
-    const std::uint64_t limit = -n % n;
-    for (;;) {
-      const std::uint64_t r = engine();
-      if (r >= limit) return r % n;
-    }
-  }
-  std::mt19937_64 engine;
-};
-
-// body(i) for i in [0, n) over the threads. An exception (a column with NaN) must not
-// leave an OpenMP region, so it is caught and the one of the lowest index rethrown after.
-template <class F>
-void parallel_for(Index n, F body) {
-  std::exception_ptr error;
-  Index error_at = n;
-#pragma omp parallel for schedule(dynamic, 1)
-  for (Index i = 0; i < n; ++i) {
-    try {
-      body(i);
-    } catch (...) {
-#pragma omp critical(unbox_mi_error)
-      if (i < error_at) {
-        error_at = i;
-        error = std::current_exception();
-      }
-    }
-  }
-  if (error) std::rethrow_exception(error);
-}
 
 std::string lower(std::string s) {
   for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -647,7 +613,7 @@ std::vector<std::string> expand_neurons(const Network& net, const std::vector<st
         for (Index j = 0; j < layers[k].width; ++j) push(fmt::format("L{}N{}{}", k, j, pre ? ":pre" : ""));
       continue;
     }
-    push(item);
+    for (const std::string& name : expand_output_neurons(net, {item})) push(name);  // output -> output[j]
   }
   return out;
 }
@@ -854,34 +820,38 @@ std::string MutualInfoResult::matrix_table() const {
   return out;
 }
 
-std::string MutualInfoResult::top_neurons_table(Index top) const {
+namespace {
+// One line per row label: the label, then its top `top` partners by score, best first
+// (`order(i)` ranks the partners of row i, `score(i, k)` is the score of row i and partner k).
+template <class Order, class Score>
+std::string top_partners(const std::vector<std::string>& rows, const std::vector<std::string>& partners,
+                         size_t min_width, Index top, Order order, Score score) {
   std::string out;
-  size_t wv = 8;
-  for (const auto& v : variables) wv = std::max(wv, v.size());
-  for (size_t v = 0; v < variables.size(); ++v) {
-    out += fmt::format("{:<{}}", variables[v], wv);
-    auto idx = neurons_by(static_cast<Index>(v));
-    for (Index t = 0; t < std::min<Index>(top, static_cast<Index>(idx.size())); ++t)
-      out += fmt::format("  {} {}", neurons[static_cast<size_t>(idx[static_cast<size_t>(t)])],
-                         fmt_score(nmi[static_cast<size_t>(idx[static_cast<size_t>(t)])][v]));
+  size_t w = min_width;
+  for (const auto& r : rows) w = std::max(w, r.size());
+  for (size_t i = 0; i < rows.size(); ++i) {
+    out += fmt::format("{:<{}}", rows[i], w);
+    const auto idx = order(static_cast<Index>(i));
+    for (Index t = 0; t < std::min<Index>(top, static_cast<Index>(idx.size())); ++t) {
+      const auto k = static_cast<size_t>(idx[static_cast<size_t>(t)]);
+      out += fmt::format("  {} {}", partners[k], fmt_score(score(i, k)));
+    }
     out += "\n";
   }
   return out;
 }
+}  // namespace
+
+std::string MutualInfoResult::top_neurons_table(Index top) const {
+  return top_partners(
+      variables, neurons, 8, top, [&](Index v) { return neurons_by(v); },
+      [&](size_t v, size_t i) { return nmi[i][v]; });
+}
 
 std::string MutualInfoResult::top_variables_table(Index top) const {
-  std::string out;
-  size_t wn = 6;
-  for (const auto& n : neurons) wn = std::max(wn, n.size());
-  for (size_t i = 0; i < neurons.size(); ++i) {
-    out += fmt::format("{:<{}}", neurons[i], wn);
-    auto idx = variables_by(static_cast<Index>(i));
-    for (Index t = 0; t < std::min<Index>(top, static_cast<Index>(idx.size())); ++t)
-      out += fmt::format("  {} {}", variables[static_cast<size_t>(idx[static_cast<size_t>(t)])],
-                         fmt_score(nmi[i][static_cast<size_t>(idx[static_cast<size_t>(t)])]));
-    out += "\n";
-  }
-  return out;
+  return top_partners(
+      neurons, variables, 6, top, [&](Index i) { return variables_by(i); },
+      [&](size_t i, size_t v) { return nmi[i][v]; });
 }
 
 }  // namespace unbox

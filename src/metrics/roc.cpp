@@ -45,10 +45,8 @@ SortedSums sorted_sums(std::span<const double> scores, std::span<const double> l
   if (!weights.empty() && weights.size() != n)
     throw Error(fmt::format("{}: {} scores but {} weights", what, n, weights.size()));
   if (n == 0) throw Error(fmt::format("{}: no events", what));
+  require_binary_labels(labels, what + ": the labels");
   for (size_t i = 0; i < n; ++i) {
-    if (labels[i] != 0.0 && labels[i] != 1.0)
-      throw Error(fmt::format("{}: labels must be 0 (background) or 1 (signal); event {} has label {}", what, i + 1,
-                              labels[i]));
     // NaN would break the strict weak ordering of the sort (undefined behaviour).
     if (std::isnan(scores[i])) throw Error(fmt::format("{}: score of event {} is NaN", what, i + 1));
     if (!weights.empty() && !std::isfinite(weights[i]))

@@ -131,10 +131,8 @@ void Events::require_labels(std::string_view method) const {
   if (!data_.label_column)
     throw Error(fmt::format("{} needs a label column (0 background, 1 signal) in '{}'", method, data_.source));
   const Tensor& y = data_.get(*data_.label_column);
-  for (Index e = 0; e < y.size(); ++e)
-    if (y[e] != 0.0 && y[e] != 1.0)
-      throw Error(fmt::format("{}: label column '{}' must hold 0 (background) or 1 (signal); event {} has {}",
-                              data_.source, *data_.label_column, e + 1, format_double(y[e])));
+  require_binary_labels({y.data(), static_cast<size_t>(y.size())},
+                        fmt::format("{}: label column '{}'", data_.source, *data_.label_column));
 }
 
 void Events::check_model(const Network& model, std::string_view method) const {

@@ -38,7 +38,7 @@ Index multi_output_width(const Network& net) {
   const Node& n = net.node(net.output_node());
   const Index width = shape_size(n.shape);
   if (width == 1) return 0;
-  if (width == 2 && n.op && (n.op->type() == "Softmax" || n.op->type() == "SoftmaxAxis")) return 0;
+  if (width == 2 && n.op && n.op->type() == "Softmax") return 0;
   return width;
 }
 }  // namespace

@@ -121,7 +121,7 @@ NeuronRef Network::output_neuron() const {
   const Node& n = node(output_);
   Index width = shape_size(n.shape);
   if (width == 1) return {output_, 0};
-  if (width == 2 && n.op && (n.op->type() == "Softmax" || n.op->type() == "SoftmaxAxis")) return {output_, 1};
+  if (width == 2 && n.op && n.op->type() == "Softmax") return {output_, 1};
   throw Error(fmt::format("the output '{}' has {} values (one per class); name one as output[j] (j = 0..{}){}", n.name,
                           width, width - 1, layers().empty() ? "" : fmt::format(" or L{}Nj", layers().back().number)));
 }

@@ -1,7 +1,9 @@
 // Elementwise arithmetic with broadcasting (Add, Sub, Mul, Div of two tensors or of a
-// tensor and a constant), PRelu, and softmax / log-softmax along any per-event axis.
+// tensor and a constant; Add of any number of same-shaped tensors), PRelu, and softmax /
+// log-softmax along any per-event axis.
 #include <fmt/format.h>
 
+#include <Eigen/Core>
 #include <cmath>
 
 #include "unbox/ops.hpp"
@@ -80,7 +82,23 @@ void Binary::operand_shapes(const std::vector<const Tensor*>& in, Shape& a, Shap
   }
 }
 
+// The sum of same-shaped tensors (the old n-ary Add): Eigen, in input order.
+bool Binary::plain_sum(const std::vector<const Tensor*>& in) const {
+  if (kind_ != BinaryKind::Add || side_ != ConstSide::None) return false;
+  for (const Tensor* t : in)
+    if (t->shape() != in[0]->shape()) return false;
+  return true;
+}
+
 Shape Binary::infer_shape(const std::vector<Shape>& in) const {
+  if (kind_ == BinaryKind::Add && side_ == ConstSide::None && in.size() != 2) {
+    if (in.empty()) throw Error("Add needs at least one input");
+    for (auto& s : in)
+      if (s != in[0])
+        throw Error(fmt::format("Add of more than two inputs needs one shape; they are {} and {}", shape_string(in[0]),
+                                shape_string(s)));
+    return in[0];
+  }
   const size_t want = side_ == ConstSide::None ? 2 : 1;
   if (in.size() != want)
     throw Error(fmt::format("{} takes {} tensor input{}", binary_name(kind_), want, want > 1 ? "s" : ""));
@@ -89,6 +107,12 @@ Shape Binary::infer_shape(const std::vector<Shape>& in) const {
 }
 
 void Binary::forward(const std::vector<const Tensor*>& in, Tensor& out) const {
+  if (plain_sum(in)) {
+    auto y = Eigen::Map<Eigen::ArrayXd>(out.data(), out.size());
+    y = Eigen::Map<const Eigen::ArrayXd>(in[0]->data(), out.size());
+    for (size_t k = 1; k < in.size(); ++k) y += Eigen::Map<const Eigen::ArrayXd>(in[k]->data(), out.size());
+    return;
+  }
   Shape sa, sb;
   operand_shapes(in, sa, sb);
   const Shape os = out.event_shape();
@@ -111,6 +135,12 @@ void Binary::forward(const std::vector<const Tensor*>& in, Tensor& out) const {
 
 void Binary::backward(const std::vector<const Tensor*>& in, const Tensor& out, const Tensor& gout,
                       const std::vector<Tensor*>& gin, std::vector<Tensor>*) const {
+  if (plain_sum(in)) {
+    for (Tensor* g : gin)
+      if (g)
+        Eigen::Map<Eigen::ArrayXd>(g->data(), g->size()) += Eigen::Map<const Eigen::ArrayXd>(gout.data(), gout.size());
+    return;
+  }
   Shape sa, sb;
   operand_shapes(in, sa, sb);
   const Shape os = out.event_shape();
@@ -240,32 +270,37 @@ void PRelu::apply_tangent(const std::vector<const Tensor*>& primal_in, const Ten
   }
 }
 
-// ------------------------------------------------------------------ SoftmaxAxis
+// --------------------------------------------------------------------- Softmax
 
-SoftmaxAxis::SoftmaxAxis(Index axis, bool flatten_from_axis, bool log)
-    : axis_(axis), flatten_(flatten_from_axis), log_(log) {}
+Softmax::Softmax(Index axis, bool flatten_from_axis, bool log) : axis_(axis), flatten_(flatten_from_axis), log_(log) {}
 
-Shape SoftmaxAxis::infer_shape(const std::vector<Shape>& in) const {
-  if (in.size() != 1) throw Error(type() + " takes one input");
-  if (axis_ < 0 || axis_ >= static_cast<Index>(in[0].size()))
+Shape Softmax::infer_shape(const std::vector<Shape>& in) const {
+  if (in.size() != 1 || in[0].empty()) throw Error(type() + " takes one input with at least one axis");
+  if (axis_ != kLastAxis && (axis_ < 0 || axis_ >= static_cast<Index>(in[0].size())))
     throw Error(fmt::format("{} axis {} outside per-event shape {}", type(), axis_, shape_string(in[0])));
   return in[0];
 }
 
-void SoftmaxAxis::split(const Shape& es, Index batch, Index& outer, Index& n, Index& inner) const {
+nlohmann::json Softmax::attributes() const {
+  if (axis_ == kLastAxis && !flatten_) return nlohmann::json::object();
+  return {{"axis", axis_}, {"flatten", flatten_}};
+}
+
+void Softmax::split(const Shape& es, Index batch, Index& outer, Index& n, Index& inner) const {
+  const Index axis = axis_ == kLastAxis ? static_cast<Index>(es.size()) - 1 : axis_;
   outer = batch, n = 1, inner = 1;
   for (Index d = 0; d < static_cast<Index>(es.size()); ++d) {
     const Index v = es[static_cast<size_t>(d)];
-    if (d < axis_)
+    if (d < axis)
       outer *= v;
-    else if (d == axis_ || flatten_)
+    else if (d == axis || flatten_)
       n *= v;
     else
       inner *= v;
   }
 }
 
-void SoftmaxAxis::forward(const std::vector<const Tensor*>& in, Tensor& out) const {
+void Softmax::forward(const std::vector<const Tensor*>& in, Tensor& out) const {
   Index outer, n, inner;
   split(in[0]->event_shape(), in[0]->events(), outer, n, inner);
   for (Index o = 0; o < outer; ++o)
@@ -274,19 +309,21 @@ void SoftmaxAxis::forward(const std::vector<const Tensor*>& in, Tensor& out) con
       double* y = out.data() + o * n * inner + i;
       double m = x[0];
       for (Index j = 1; j < n; ++j) m = std::max(m, x[j * inner]);
-      double s = 0;
-      for (Index j = 0; j < n; ++j) s += std::exp(x[j * inner] - m);
       if (log_) {
+        double s = 0;
+        for (Index j = 0; j < n; ++j) s += std::exp(x[j * inner] - m);
         const double ls = std::log(s);
         for (Index j = 0; j < n; ++j) y[j * inner] = x[j * inner] - m - ls;
       } else {
-        for (Index j = 0; j < n; ++j) y[j * inner] = std::exp(x[j * inner] - m) / s;
+        double s = 0;
+        for (Index j = 0; j < n; ++j) s += (y[j * inner] = std::exp(x[j * inner] - m));
+        for (Index j = 0; j < n; ++j) y[j * inner] /= s;
       }
     }
 }
 
-void SoftmaxAxis::backward(const std::vector<const Tensor*>& in, const Tensor& out, const Tensor& gout,
-                           const std::vector<Tensor*>& gin, std::vector<Tensor>*) const {
+void Softmax::backward(const std::vector<const Tensor*>& in, const Tensor& out, const Tensor& gout,
+                       const std::vector<Tensor*>& gin, std::vector<Tensor>*) const {
   if (!gin[0]) return;
   Index outer, n, inner;
   split(in[0]->event_shape(), in[0]->events(), outer, n, inner);

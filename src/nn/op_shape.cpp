@@ -213,6 +213,7 @@ std::unique_ptr<Op> make_op_more(const std::string& type, const nlohmann::json& 
     return std::make_unique<Pool>(type == "MaxPool" ? PoolKind::Max : PoolKind::Average, Window::from_json(a, 0),
                                   a.value("count_include_pad", false));
   if (type == "BatchNorm") return std::make_unique<BatchNorm>(a.at("channels").get<Index>(), a.value("epsilon", 1e-5));
+  if (type == "Add") return std::make_unique<Binary>(BinaryKind::Add);  // the n-ary Add of older model files
   if (type == "Binary") {
     static const std::pair<const char*, BinaryKind> kinds[] = {
         {"Add", BinaryKind::Add}, {"Sub", BinaryKind::Sub}, {"Mul", BinaryKind::Mul}, {"Div", BinaryKind::Div}};
@@ -226,8 +227,12 @@ std::unique_ptr<Op> make_op_more(const std::string& type, const nlohmann::json& 
     throw Error(fmt::format("unknown Binary operation '{}'", op));
   }
   if (type == "PRelu") return std::make_unique<PRelu>(Tensor(const_shape()));
-  if (type == "SoftmaxAxis" || type == "LogSoftmax")
-    return std::make_unique<SoftmaxAxis>(a.at("axis").get<Index>(), a.value("flatten", false), type == "LogSoftmax");
+  // "SoftmaxAxis": the general softmax's name in older model files.
+  if (type == "Softmax" || type == "SoftmaxAxis" || type == "LogSoftmax") {
+    const bool has = a.is_object();
+    return std::make_unique<Softmax>(has ? a.value("axis", Softmax::kLastAxis) : Softmax::kLastAxis,
+                                     has && a.value("flatten", false), type == "LogSoftmax");
+  }
   if (type == "Reshape") return std::make_unique<Reshape>(a.at("shape").get<Shape>());
   if (type == "Transpose") return std::make_unique<Transpose>(a.at("perm").get<std::vector<Index>>());
   if (type == "Pad") return std::make_unique<Pad>(a.at("pads").get<std::vector<Index>>());

@@ -1,4 +1,4 @@
-// Standardize, Softmax, Concat, Add, and the op factory used by model files and ONNX.
+// Standardize, Concat, and the op factory used by model files and ONNX.
 #include <fmt/format.h>
 
 #include <cmath>
@@ -88,42 +88,6 @@ void Standardize::fit(const Tensor& data) {
   }
 }
 
-// -------------------------------------------------------------------- Softmax
-
-Shape Softmax::infer_shape(const std::vector<Shape>& in) const {
-  if (in.size() != 1 || in[0].empty()) throw Error("Softmax takes one input with at least one axis");
-  return in[0];
-}
-
-void Softmax::forward(const std::vector<const Tensor*>& in, Tensor& out) const {
-  const Index k = in[0]->shape().back(), rows = in[0]->size() / k;
-  const double* x = in[0]->data();
-  double* y = out.data();
-  for (Index r = 0; r < rows; ++r) {
-    const double* xr = x + r * k;
-    double* yr = y + r * k;
-    double m = xr[0];
-    for (Index j = 1; j < k; ++j) m = std::max(m, xr[j]);
-    double s = 0;
-    for (Index j = 0; j < k; ++j) s += (yr[j] = std::exp(xr[j] - m));
-    for (Index j = 0; j < k; ++j) yr[j] /= s;
-  }
-}
-
-void Softmax::backward(const std::vector<const Tensor*>& in, const Tensor& out, const Tensor& gout,
-                       const std::vector<Tensor*>& gin, std::vector<Tensor>*) const {
-  if (!gin[0]) return;
-  const Index k = in[0]->shape().back(), rows = in[0]->size() / k;
-  for (Index r = 0; r < rows; ++r) {
-    const double* yr = out.data() + r * k;
-    const double* gr = gout.data() + r * k;
-    double dot = 0;
-    for (Index j = 0; j < k; ++j) dot += gr[j] * yr[j];
-    double* gx = gin[0]->data() + r * k;
-    for (Index j = 0; j < k; ++j) gx[j] += yr[j] * (gr[j] - dot);
-  }
-}
-
 // --------------------------------------------------------------------- Concat
 
 Shape Concat::infer_shape(const std::vector<Shape>& in) const {
@@ -184,43 +148,13 @@ void Concat::apply_tangent(const std::vector<const Tensor*>&, const Tensor&, con
   forward(tin, tout);  // concatenation is linear
 }
 
-// ------------------------------------------------------------------------ Add
-
-Shape Add::infer_shape(const std::vector<Shape>& in) const {
-  if (in.empty()) throw Error("Add needs at least one input");
-  for (auto& s : in)
-    if (s != in[0])
-      throw Error(fmt::format("Add inputs differ in shape: {} and {}", shape_string(in[0]), shape_string(s)));
-  return in[0];
-}
-
-void Add::forward(const std::vector<const Tensor*>& in, Tensor& out) const {
-  auto y = Eigen::Map<Eigen::ArrayXd>(out.data(), out.size());
-  y = Eigen::Map<const Eigen::ArrayXd>(in[0]->data(), out.size());
-  for (size_t k = 1; k < in.size(); ++k) y += Eigen::Map<const Eigen::ArrayXd>(in[k]->data(), out.size());
-}
-
-void Add::backward(const std::vector<const Tensor*>&, const Tensor&, const Tensor& gout,
-                   const std::vector<Tensor*>& gin, std::vector<Tensor>*) const {
-  for (Tensor* g : gin)
-    if (g)
-      Eigen::Map<Eigen::ArrayXd>(g->data(), g->size()) += Eigen::Map<const Eigen::ArrayXd>(gout.data(), gout.size());
-}
-
-void Add::apply_tangent(const std::vector<const Tensor*>&, const Tensor&, const std::vector<const Tensor*>& tin,
-                        Tensor& tout, Index) const {
-  forward(tin, tout);  // a sum is linear
-}
-
 // ---------------------------------------------------------------- the factory
 
 std::unique_ptr<Op> make_op(const std::string& type, const nlohmann::json& a) {
   auto shape_of = [&](const char* key) { return a.at(key).get<Shape>(); };
   if (type == "Dense") return std::make_unique<Dense>(a.at("in").get<Index>(), a.at("out").get<Index>());
   if (type == "Standardize") return std::make_unique<Standardize>(shape_of("shape"));
-  if (type == "Softmax") return std::make_unique<Softmax>();
   if (type == "Concat") return std::make_unique<Concat>(a.value("axis", Index{0}));
-  if (type == "Add") return std::make_unique<Add>();
   static const std::pair<const char*, ActivationKind> acts[] = {
       {"Identity", ActivationKind::Identity},   {"ReLU", ActivationKind::ReLU},
       {"LeakyReLU", ActivationKind::LeakyReLU}, {"Tanh", ActivationKind::Tanh},

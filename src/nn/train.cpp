@@ -10,12 +10,12 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <exception>
 #include <numeric>
-#include <random>
 
 #include "unbox/metrics.hpp"
 #include "unbox/ops.hpp"
+#include "unbox/parallel.hpp"
+#include "unbox/random.hpp"
 #include "unbox/train.hpp"
 
 namespace unbox {
@@ -23,21 +23,11 @@ namespace unbox {
 namespace {
 constexpr Index kChunk = 128;
 
-double uniform01(std::mt19937_64& rng) { return static_cast<double>(rng() >> 11) * 0x1.0p-53; }
-
-// Fisher-Yates with our own uniform draw: the same permutation on every platform.
-void shuffle(std::vector<Index>& v, std::mt19937_64& rng) {
-  for (Index i = static_cast<Index>(v.size()) - 1; i > 0; --i) {
-    auto j = static_cast<Index>(uniform01(rng) * static_cast<double>(i + 1));
-    std::swap(v[static_cast<size_t>(i)], v[static_cast<size_t>(std::min(j, i))]);
-  }
-}
-
 // The seeded split: a shuffled order of all events, the first n_val held out.
-std::vector<Index> shuffled_order(Index n_events, std::mt19937_64& rng) {
+std::vector<Index> shuffled_order(Index n_events, Rng& rng) {
   std::vector<Index> order(static_cast<size_t>(n_events));
   std::iota(order.begin(), order.end(), Index{0});
-  shuffle(order, rng);
+  rng.shuffle_scaled(order);
   return order;
 }
 
@@ -54,7 +44,7 @@ bool relu_family(const Op* op) {
 }
 
 // Glorot-uniform weights, He-uniform before ReLU-family activations; zero biases.
-void initialize(Network& net, std::mt19937_64& rng) {
+void initialize(Network& net, Rng& rng) {
   const auto& nodes = net.nodes();
   for (size_t i = 0; i < nodes.size(); ++i) {
     Tensor *weight = nullptr, *bias = nullptr;
@@ -70,7 +60,7 @@ void initialize(Network& net, std::mt19937_64& rng) {
     bool he = i + 1 < nodes.size() && relu_family(nodes[i + 1].op.get());
     double fan_in = static_cast<double>(weight->dim(1)), fan_out = static_cast<double>(weight->dim(0));
     double limit = he ? std::sqrt(6.0 / fan_in) : std::sqrt(6.0 / (fan_in + fan_out));
-    for (double& w : weight->values()) w = (2.0 * uniform01(rng) - 1.0) * limit;
+    for (double& w : weight->values()) w = (2.0 * rng.uniform() - 1.0) * limit;
     bias->fill(0.0);
   }
 }
@@ -128,7 +118,7 @@ void fit_standardization(Network& net, const Tensor& train_inputs) {
 }  // namespace
 
 std::vector<Index> validation_events(Index n_events, const TrainOptions& o) {
-  std::mt19937_64 rng(o.seed);  // the same generator train() starts with, used first for the split
+  Rng rng(o.seed);  // the same generator train() starts with, used first for the split
   std::vector<Index> order = shuffled_order(n_events, rng);
   order.resize(static_cast<size_t>(validation_count(n_events, o.validation_fraction)));
   return order;
@@ -159,7 +149,7 @@ TrainResult train(Network& net, const Tensor& inputs, const std::vector<double>&
     throw Error("train: the validation fraction must be in [0, 1)");
   const Objective obj = make_objective(net, o.loss);
 
-  std::mt19937_64 rng(o.seed);
+  Rng rng(o.seed);
   // Seeded split: the first validation_fraction of a shuffled order is held out.
   const std::vector<Index> order = shuffled_order(n_events, rng);
   const Index n_val = validation_count(n_events, o.validation_fraction);
@@ -253,43 +243,35 @@ TrainResult train(Network& net, const Tensor& inputs, const std::vector<double>&
   std::string last_val;  // the previous epoch's validation figures, shown on the bar
   for (Index epoch = 1; epoch <= o.epochs; ++epoch) {
     const double t_epoch = now();
-    shuffle(train_idx, rng);
+    rng.shuffle_scaled(train_idx);
     double epoch_loss = 0;
     for (Index b0 = 0; b0 < result.train_events; b0 += o.batch) {
       const Index bsize = std::min(o.batch, result.train_events - b0);
       const Index chunks = (bsize + kChunk - 1) / kChunk;
-      std::exception_ptr failure;  // never let an exception leave the OpenMP region
-#pragma omp parallel for schedule(static, 1)
-      for (Index c = 0; c < chunks; ++c) {
-        try {
-          const int t = omp_get_thread_num();
-          const Index c0 = b0 + c * kChunk, cn = std::min(kChunk, b0 + bsize - c0);
-          Tensor& x = chunk_in[static_cast<size_t>(t)];
-          x.resize({cn, width});
-          for (Index e = 0; e < cn; ++e)
-            std::copy_n(inputs.data() + train_idx[static_cast<size_t>(c0 + e)] * width, width, x.data() + e * width);
-          Workspace& ws = workspaces[static_cast<size_t>(t)];
-          net.forward({&x}, ws, obj.target);
-          const Tensor& v = ws.values[static_cast<size_t>(obj.target)];
-          Tensor& seed = seeds[static_cast<size_t>(t)];
-          seed.resize(v.shape());
-          double l = 0, g;
-          for (Index e = 0; e < cn; ++e) {
-            const auto i = static_cast<size_t>(train_idx[static_cast<size_t>(c0 + e)]);
-            l += w[i] * obj.value(v[e], labels[i], g);
-            seed[e] = w[i] * g / static_cast<double>(bsize);
-          }
-          chunk_loss[static_cast<size_t>(c)] = l;
-          auto& grads = chunk_grads[static_cast<size_t>(c)];
-          for (auto& node_grads : grads)
-            for (Tensor& gt : node_grads) gt.fill(0.0);
-          net.backward(ws, obj.target, seed, &grads);
-        } catch (...) {
-#pragma omp critical(unbox_train_failure)
-          if (!failure) failure = std::current_exception();
+      parallel_for(chunks, [&](Index c) {
+        const int t = omp_get_thread_num();
+        const Index c0 = b0 + c * kChunk, cn = std::min(kChunk, b0 + bsize - c0);
+        Tensor& x = chunk_in[static_cast<size_t>(t)];
+        x.resize({cn, width});
+        for (Index e = 0; e < cn; ++e)
+          std::copy_n(inputs.data() + train_idx[static_cast<size_t>(c0 + e)] * width, width, x.data() + e * width);
+        Workspace& ws = workspaces[static_cast<size_t>(t)];
+        net.forward({&x}, ws, obj.target);
+        const Tensor& v = ws.values[static_cast<size_t>(obj.target)];
+        Tensor& seed = seeds[static_cast<size_t>(t)];
+        seed.resize(v.shape());
+        double l = 0, g;
+        for (Index e = 0; e < cn; ++e) {
+          const auto i = static_cast<size_t>(train_idx[static_cast<size_t>(c0 + e)]);
+          l += w[i] * obj.value(v[e], labels[i], g);
+          seed[e] = w[i] * g / static_cast<double>(bsize);
         }
-      }
-      if (failure) std::rethrow_exception(failure);
+        chunk_loss[static_cast<size_t>(c)] = l;
+        auto& grads = chunk_grads[static_cast<size_t>(c)];
+        for (auto& node_grads : grads)
+          for (Tensor& gt : node_grads) gt.fill(0.0);
+        net.backward(ws, obj.target, seed, &grads);
+      });
       // Sum the chunks in order, add the regularization, take an Adam step.
       ++step;
       double batch_loss = 0;

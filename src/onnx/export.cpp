@@ -180,27 +180,27 @@ void Exporter::export_node(int id) {
         return;
     }
   }
-  if (type == "Softmax") return set_int(node("Softmax", in, out), "axis", -1);
-  if (type == "SoftmaxAxis" || type == "LogSoftmax") {
-    const auto& s = static_cast<const SoftmaxAxis&>(op);
+  if (type == "Softmax" || type == "LogSoftmax") {
+    const auto& s = static_cast<const Softmax&>(op);
     if (s.flatten()) throw unsupported("softmax over several axes at once");
-    return set_int(node(s.log() ? "LogSoftmax" : "Softmax", in, out), "axis", s.axis() + 1);
+    const Index axis = s.axis() == Softmax::kLastAxis ? -1 : s.axis() + 1;
+    return set_int(node(s.log() ? "LogSoftmax" : "Softmax", in, out), "axis", axis);
   }
   if (type == "Concat") return set_int(node("Concat", in, out), "axis", static_cast<const Concat&>(op).axis() + 1);
-  if (type == "Add") {
-    std::string acc = in[0];
-    for (size_t k = 1; k < in.size(); ++k) {
-      const std::string name = k + 1 == in.size() ? out : fresh(out + "/sum");
-      node("Add", {acc, in[k]}, name);
-      acc = name;
-    }
-    if (in.size() == 1) node("Identity", in, out);
-    return;
-  }
   if (type == "Binary") {
     const auto& b = static_cast<const Binary&>(op);
     static const char* names[] = {"Add", "Sub", "Mul", "Div"};
     const char* name = names[static_cast<int>(b.kind())];
+    if (b.side() == Binary::ConstSide::None && in.size() != 2) {  // a sum of 1 or 3+ inputs: a chain of Adds
+      std::string acc = in[0];
+      for (size_t k = 1; k < in.size(); ++k) {
+        const std::string step = k + 1 == in.size() ? out : fresh(out + "/sum");
+        node("Add", {acc, in[k]}, step);
+        acc = step;
+      }
+      if (in.size() == 1) node("Identity", in, out);
+      return;
+    }
     if (b.side() == Binary::ConstSide::None) return void(node(name, in, out));
     std::string c = initializer(out + "/constant", b.constant().shape(), b.constant().data());
     if (b.side() == Binary::ConstSide::Left) return void(node(name, {c, in[0]}, out));

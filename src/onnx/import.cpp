@@ -766,7 +766,7 @@ void Importer::softmax(bool log) {
   Index axis = event_axis(int_attr("axis", old ? 1 : -1), r, "softmax axis");
   const bool last = axis == r - 2;
   if (!log && last) return void(add(std::make_unique<Softmax>(), {x.node}));
-  add(std::make_unique<SoftmaxAxis>(axis, old && !last, log), {x.node});
+  add(std::make_unique<Softmax>(axis, old && !last, log), {x.node});
 }
 
 void Importer::gemm() {

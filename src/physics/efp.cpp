@@ -20,10 +20,10 @@
 #include <array>
 #include <cmath>
 #include <map>
-#include <numbers>
 
 #include "physics/efp_internal.hpp"
 #include "unbox/physics/efp.hpp"
+#include "unbox/physics/kinematics.hpp"
 
 namespace unbox {
 
@@ -432,7 +432,7 @@ Tensor efp_values(const Tensor& pt, const Tensor& eta, const Tensor& phi, const 
           th[i * m + i] = 0;
           for (Index j = i + 1; j < m; ++j) {
             const double de = eta.at(e, ws.keep[i]) - eta.at(e, ws.keep[j]);
-            const double dp = std::remainder(phi.at(e, ws.keep[i]) - phi.at(e, ws.keep[j]), 2 * std::numbers::pi);
+            const double dp = physics::delta_phi(phi.at(e, ws.keep[i]), phi.at(e, ws.keep[j]));
             const double r2 = de * de + dp * dp;
             const double t = opt.beta == 2.0 ? r2 : opt.beta == 1.0 ? std::sqrt(r2) : std::pow(r2, 0.5 * opt.beta);
             th[i * m + j] = th[j * m + i] = t;

@@ -8,6 +8,8 @@
 #include <cmath>
 #include <mutex>
 
+#include "unbox/physics/kinematics.hpp"
+
 #include "event_random.hpp"
 
 namespace unbox::physics {
@@ -19,11 +21,6 @@ using detail::EventRandom;
 constexpr double kTwoPi = 2 * M_PI;
 constexpr double kGhostScale = 1e-18;
 constexpr int kGhostB = -5, kGhostC = -4;
-
-double wrap_dphi(double a, double b) {
-  double d = std::remainder(a - b, kTwoPi);
-  return d <= -M_PI ? d + kTwoPi : d;
-}
 
 // The simplified segmentation (energy_flow.hpp): |eta| ranges, eta width, phi cells.
 struct Region {
@@ -274,7 +271,7 @@ void EnergyFlow::run(const GenEvent& event, std::int64_t index, const Reconstruc
     double iso = 0;
     for (size_t j = 0; j < objects_.size(); ++j) {
       if (j == k || objects_[j].pt < ro.isolation_particle_pt_min) continue;
-      double de = objects_[j].eta - l.eta, dp = wrap_dphi(objects_[j].phi, l.phi);
+      double de = objects_[j].eta - l.eta, dp = delta_phi(objects_[j].phi, l.phi);
       if (de * de + dp * dp < cone2) iso += objects_[j].pt;
     }
     if (iso / l.pt >= (a == 11 ? ro.electron_isolation : ro.muon_isolation)) continue;

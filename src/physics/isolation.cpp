@@ -4,9 +4,9 @@
 #include <fmt/format.h>
 
 #include <cmath>
-#include <numbers>
 
 #include "unbox/data.hpp"
+#include "unbox/physics/kinematics.hpp"
 
 namespace unbox {
 
@@ -42,7 +42,7 @@ Tensor isolation(const Tensor& ref_pt, const Tensor& ref_eta, const Tensor& ref_
       if (!(v > 0) || !std::isfinite(v))
         throw Error(
             fmt::format("event {}, particle {}: pT = {} (expected a finite value >= 0; 0 marks padding)", e + 1, j, v));
-      const double de = eta.at(e, j) - re, dp = std::remainder(phi.at(e, j) - rf, 2 * std::numbers::pi);
+      const double de = eta.at(e, j) - re, dp = physics::delta_phi(phi.at(e, j), rf);
       if (!std::isfinite(de) || !std::isfinite(dp))
         throw Error(fmt::format("event {}, particle {}: eta = {}, phi = {} (expected finite values)", e + 1, j,
                                 eta.at(e, j), phi.at(e, j)));

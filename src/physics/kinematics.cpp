@@ -90,13 +90,6 @@ LorentzVector& LorentzVector::operator+=(const LorentzVector& o) {
   return *this;
 }
 
-double delta_phi(double phi1, double phi2) {
-  double d = std::remainder(phi1 - phi2, 2.0 * kPi);  // in [-pi, pi]
-  if (d <= -kPi) d += 2.0 * kPi;
-  if (d > kPi) d -= 2.0 * kPi;
-  return d;
-}
-
 double delta_r(double eta1, double phi1, double eta2, double phi2) {
   return std::hypot(eta1 - eta2, delta_phi(phi1, phi2));
 }

@@ -9,6 +9,8 @@
 #include <cmath>
 #include <mutex>
 
+#include "unbox/physics/kinematics.hpp"
+
 namespace unbox::physics {
 
 namespace {
@@ -24,10 +26,6 @@ double eta_of(const GenParticle& p) {
   return std::asinh(p.pz / pt);
 }
 double phi_of(const GenParticle& p) { return (p.px == 0 && p.py == 0) ? 0.0 : std::atan2(p.py, p.px); }
-double dphi(double a, double b) {
-  double d = std::remainder(a - b, 2 * M_PI);
-  return d <= -M_PI ? d + 2 * M_PI : d;
-}
 
 void silence_fastjet_banner() {
   static std::once_flag once;
@@ -42,7 +40,7 @@ int parton_flavour(const std::vector<GenParticle>& partons, double eta, double p
   for (const auto& p : partons) {
     int a = std::abs(p.pdg_id);
     if (a > 5 || a <= best) continue;  // gluons (21) and tops do not set a flavour
-    double de = eta_of(p) - eta, dp = dphi(phi_of(p), phi);
+    double de = eta_of(p) - eta, dp = delta_phi(phi_of(p), phi);
     if (de * de + dp * dp < dr2) best = a;
   }
   return best >= 4 ? best : 0;
@@ -89,7 +87,7 @@ RecoEvent reconstruct(const GenEvent& event, const ReconstructionOptions& o) {
     double iso = 0;
     for (size_t k = 0; k < n; ++k) {
       if (k == i || !visible[k] || pt[k] < o.isolation_particle_pt_min) continue;
-      double de = eta[k] - eta[i], dp = dphi(phi[k], phi[i]);
+      double de = eta[k] - eta[i], dp = delta_phi(phi[k], phi[i]);
       if (de * de + dp * dp < cone2) iso += pt[k];
     }
     double limit = a == 11 ? o.electron_isolation : o.muon_isolation;

@@ -6,14 +6,11 @@
 #include <algorithm>
 #include <cmath>
 
+#include "unbox/physics/kinematics.hpp"
+
 namespace unbox::physics {
 
 namespace {
-
-double dphi(double a, double b) {
-  double d = std::remainder(a - b, 2 * M_PI);
-  return d <= -M_PI ? d + 2 * M_PI : d;
-}
 
 // The two selected leptons (|eta| and pT thresholds); empty when fewer than 2.
 std::vector<const Lepton*> selected_leptons(const RecoEvent& e, const CmsPreselectionOptions& o) {
@@ -157,12 +154,12 @@ std::vector<Cut> cms_preselection(const CmsPreselectionOptions& o) {
       {"dphi_j1", fmt::format("cos dphi(MET, j1) < {:.2f}", o.cos_dphi_j1),
        [=](const RecoEvent&, const RecoEvent& r) {
          auto j = selected_jets(r, o);
-         return std::cos(dphi(r.met.phi, j[0]->phi)) < o.cos_dphi_j1;
+         return std::cos(delta_phi(r.met.phi, j[0]->phi)) < o.cos_dphi_j1;
        }},
       {"dphi_j2", fmt::format("cos dphi(MET, j2) < {:.2f}", o.cos_dphi_j2),
        [=](const RecoEvent&, const RecoEvent& r) {
          auto j = selected_jets(r, o);
-         return std::cos(dphi(r.met.phi, j[1]->phi)) < o.cos_dphi_j2;
+         return std::cos(delta_phi(r.met.phi, j[1]->phi)) < o.cos_dphi_j2;
        }},
   };
 }

@@ -4,10 +4,10 @@
 #include <fmt/format.h>
 
 #include <cmath>
-#include <random>
 
 #include "unbox/metrics.hpp"
 #include "unbox/ops.hpp"
+#include "unbox/random.hpp"
 #include "unbox/toys.hpp"
 #include "unbox/train.hpp"
 
@@ -27,10 +27,10 @@ Network build_particle_cnn(const std::vector<std::string>& features, Index parti
   Window w{{3}, {1}, {1, 1}, {1}, false};
   auto c1 = std::make_unique<Conv>(quantities, 16, w);
   auto c2 = std::make_unique<Conv>(16, 8, w);
-  std::mt19937_64 rng(seed ^ 0xC0FFEEULL);
+  Rng rng(seed ^ 0xC0FFEEULL);
   auto init = [&](Conv& c, Index fan_in) {
     const double limit = std::sqrt(6.0 / static_cast<double>(fan_in));
-    for (double& v : c.weight().values()) v = (2.0 * static_cast<double>(rng() >> 11) * 0x1.0p-53 - 1.0) * limit;
+    for (double& v : c.weight().values()) v = (2.0 * rng.uniform() - 1.0) * limit;
     c.bias().fill(0.0);
   };
   init(*c1, quantities * 3);

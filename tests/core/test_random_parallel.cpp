@@ -3,11 +3,13 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <cmath>
 #include <numeric>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
+#include "unbox/core.hpp"
 #include "unbox/parallel.hpp"
 #include "unbox/random.hpp"
 
@@ -63,6 +65,74 @@ TEST(Random, BelowIsUniformAndShuffleIsAPermutation) {
   int fixed = 0;
   for (int i = 0; i < 1000; ++i) fixed += v[i] == i;
   EXPECT_LT(fixed, 10);  // a random permutation has about 1 fixed point
+}
+
+// The copies Rng replaced, written out as they were, against Rng's draws: the seeded
+// results of train(), ADO, SmoothGrad and maximize/caveman stay what they were.
+TEST(Random, ScaledIndexAndShuffleGiveTheOldTrainAndAdoStreams) {
+  for (std::uint64_t seed : {0ULL, 1ULL, 42ULL, 20260101ULL}) {
+    std::mt19937_64 e(seed);
+    Rng r(seed);
+    auto u01 = [&] { return static_cast<double>(e() >> 11) * 0x1.0p-53; };
+    // train.cpp / ado_search.cpp: Fisher-Yates with j = min(i, floor(u (i + 1))).
+    std::vector<std::int64_t> old(1000), now(1000);
+    std::iota(old.begin(), old.end(), 0);
+    std::iota(now.begin(), now.end(), 0);
+    for (std::int64_t i = 999; i > 0; --i) {
+      const auto j = static_cast<std::int64_t>(u01() * static_cast<double>(i + 1));
+      std::swap(old[i], old[std::min(j, i)]);
+    }
+    r.shuffle_scaled(now);
+    EXPECT_EQ(old, now);
+    // ado.cpp pair sampling: v[min(n - 1, floor(u n))].
+    for (std::size_t n : {1u, 2u, 3u, 17u, 1000u, 123457u}) {
+      const auto j = std::min(n - 1, static_cast<std::size_t>(u01() * static_cast<double>(n)));
+      EXPECT_EQ(j, r.index(n));
+    }
+  }
+}
+
+TEST(Random, BoxMullerIsTheOldSmoothGradNoise) {
+  const std::uint64_t seed = 5 * 0x9E3779B97F4A7C15ULL + 3 * 1315423911ULL + 1;  // attribute.cpp's per-event seed
+  std::mt19937_64 g(seed);
+  Rng r(seed);
+  for (int i = 0; i < 1000; ++i) {
+    double u1;
+    do u1 = static_cast<double>(g() >> 11) * 0x1.0p-53;
+    while (u1 == 0.0);
+    const double u2 = static_cast<double>(g() >> 11) * 0x1.0p-53;
+    EXPECT_EQ(std::sqrt(-2.0 * std::log(u1)) * std::cos(6.283185307179586476925 * u2), r.normal_box_muller());
+  }
+}
+
+TEST(Random, BelowMatchesTheOldMaximizeDraw) {
+  // maximize/caveman rejected r >= 2^64 - 1 - (2^64 - 1) mod n, Rng rejects r < 2^64 mod n:
+  // both return r mod n and differ only on a draw in one of those two blocks of fewer than
+  // n values in 2^64, never met at these sizes.
+  std::mt19937_64 e(99);
+  Rng r(99);
+  for (std::uint64_t n : {1ULL, 2ULL, 7ULL, 1000ULL, 60000ULL, 1ULL << 40})
+    for (int i = 0; i < 2000; ++i) {
+      const std::uint64_t limit = UINT64_MAX - UINT64_MAX % n;
+      std::uint64_t x;
+      do x = e();
+      while (x >= limit);
+      EXPECT_EQ(x % n, r.below(n));
+    }
+}
+
+TEST(Labels, OnlyZeroAndOnePassAndTheMessageNamesEventAndValue) {
+  const std::vector<double> good{0, 1, 1, 0};
+  EXPECT_NO_THROW(require_binary_labels(good, "x"));
+  const std::vector<double> bad{0, 1, 0.5, 2};
+  try {
+    require_binary_labels(bad, "f.csv: label column 'y'");
+    FAIL() << "no error";
+  } catch (const Error& err) {
+    EXPECT_STREQ(err.what(), "f.csv: label column 'y' must hold 0 (background) or 1 (signal); event 3 has 0.5");
+  }
+  const std::vector<double> nan{1, std::nan("")};
+  EXPECT_THROW(require_binary_labels(nan, "x"), Error);
 }
 
 TEST(Parallel, RethrowsTheExceptionOfTheLowestIndexOnAnyThreadCount) {

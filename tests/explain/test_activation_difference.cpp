@@ -6,25 +6,19 @@
 #include <random>
 
 #include "explain/convention_util.hpp"
+#include "test_util.hpp"
 #include "unbox/explain/activation_difference.hpp"
 #include "unbox/train.hpp"
 
 using unbox::test::labelled_events;
 using unbox::test::mi_options;
+using unbox::test::normals;
 using unbox::test::with_neuron;
 using unbox::test::with_population;
 
 using namespace unbox;
 
 namespace {
-
-std::vector<double> normals(Index n, std::uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  auto u = [&] { return (static_cast<double>(rng() >> 11) + 0.5) * 0x1.0p-53; };
-  std::vector<double> out(static_cast<size_t>(n));
-  for (auto& v : out) v = std::sqrt(-2.0 * std::log(u())) * std::cos(6.283185307179586 * u());
-  return out;
-}
 
 // Five standard-normal inputs x1..x5; label = (x1 + x2 > 0), i.e. only x1 and x2 matter.
 Dataset five_inputs(Index n, std::uint64_t seed) {

@@ -1,6 +1,7 @@
 // Activation maximization: exact behaviour on a hand-built linear network (monotonic
 // ascent, box clamping, boundary flags, threshold stops), the paper's product toy
 // (section 2.5.1), determinism, the histogram informations and the Gaussian mixture.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -344,4 +345,55 @@ TEST(Maximize, HistogramInformations) {
   EXPECT_NE(m.find("y vs x"), std::string::npos);
   EXPECT_NE(m.find("█"), std::string::npos);
   EXPECT_NE(heat_map({h}, true).find("@"), std::string::npos);
+}
+
+// The histogram summary moved from the CLI into MaximizeResult: with the options asking
+// for histograms, the result holds exactly population_histograms(result) (what the CLI
+// computed), to_json() carries the keys the CLI printed, and table() its lines.
+TEST(Maximize, ResultHoldsTheHistogramSummaryTheCliPrinted) {
+  Network net = linear_network();
+  MaximizeOptions o;
+  o.points = 400;
+  o.threshold = 2.0;
+  o.steps = 200;
+  o.seed = 7;
+  const Events events(net, linear_data());
+  const MaximizeResult plain = maximize(net, events, with_neuron(o, "output"));
+  EXPECT_FALSE(plain.histograms.has_value());
+  EXPECT_FALSE(plain.to_json().contains("histograms"));
+  HistogramOptions h;
+  h.bins = 8;
+  o.histograms = h;
+  MaximizeResult r = maximize(net, events, with_neuron(o, "output"));
+  ASSERT_TRUE(r.histograms.has_value());
+  const PopulationHistograms old = population_histograms(plain, h);  // the CLI's call
+  EXPECT_EQ(r.histograms->to_json(), old.to_json());
+  EXPECT_EQ(r.points.values(), plain.points.values());  // the summary changes nothing else
+  r.population_file = "pop.csv";
+  r.histograms_file = "pop.csv.hist.json";
+  const nlohmann::json j = r.to_json();
+  EXPECT_EQ(j["out"], "pop.csv");
+  EXPECT_EQ(j["histograms_file"], "pop.csv.hist.json");
+  EXPECT_EQ(j["histograms"]["population"], old.population);
+  EXPECT_EQ(j["histograms"]["points"], old.points);
+  ASSERT_EQ(j["histograms"]["one_kl"].size(), old.one.size());
+  for (size_t i = 0; i < old.one.size(); ++i) {
+    EXPECT_EQ(j["histograms"]["one_kl"][i]["variables"], old.one[i].names);
+    EXPECT_EQ(j["histograms"]["one_kl"][i]["score"], old.one[i].score);
+  }
+  ASSERT_EQ(j["histograms"]["two_mi"].size(), old.two.size());
+  EXPECT_EQ(j["histograms"]["two_mi"][0]["score"], old.two[0].score);
+  EXPECT_TRUE(j["histograms"]["three_tc"].empty());  // two inputs: no triple
+  nlohmann::json file = old.to_json();
+  file["neuron"] = r.neuron;
+  EXPECT_EQ(r.histograms_to_json(), file);
+  const std::string t = r.table();
+  EXPECT_NE(t.find(fmt::format("  histograms of {} {} points -> pop.csv.hist.json\n", old.points, old.population)),
+            std::string::npos)
+      << t;
+  EXPECT_NE(t.find(fmt::format("  top 2-D by mutual information (nats): (a,b) {:.3f}\n", old.two[0].score)),
+            std::string::npos)
+      << t;
+  EXPECT_NE(t.find("  population -> pop.csv\n"), std::string::npos);
+  EXPECT_EQ(r.heat_maps(4), heat_map({old.two[0]}, false, 2));
 }

@@ -1,6 +1,7 @@
 // Mutual information: binning rules, eq. (1) limits (identical / monotonic / independent
 // columns), the KSG estimator against the analytic MI of a Gaussian pair, neuron lists,
 // and independence of the thread count.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -8,26 +9,20 @@
 #include <random>
 
 #include "explain/convention_util.hpp"
+#include "test_util.hpp"
 #include "unbox/explain/mutual_info.hpp"
+#include "unbox/ops.hpp"
 #include "unbox/train.hpp"
 
 using unbox::test::labelled_events;
 using unbox::test::mi_options;
+using unbox::test::normals;
 using unbox::test::with_neuron;
 using unbox::test::with_population;
 
 using namespace unbox;
 
 namespace {
-
-// Standard normals from our own transform (Box-Muller on 53-bit uniforms): fixed numbers.
-std::vector<double> normals(Index n, std::uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  auto u = [&] { return (static_cast<double>(rng() >> 11) + 0.5) * 0x1.0p-53; };
-  std::vector<double> out(static_cast<size_t>(n));
-  for (auto& v : out) v = std::sqrt(-2.0 * std::log(u())) * std::cos(6.283185307179586 * u());
-  return out;
-}
 
 Tensor as_matrix(const std::vector<std::vector<double>>& cols) {
   const Index n = static_cast<Index>(cols[0].size()), k = static_cast<Index>(cols.size());
@@ -263,4 +258,44 @@ TEST(MutualInfo, EqualFrequencyEdgesMatchAFullSort) {
     }
     EXPECT_EQ(c.bins, static_cast<Index>(edges.size()) + 1);
   }
+}
+
+// On a 3-class softmax model `output` stands for output[0..2], as in predict, Taylor and
+// LRP: one row per class. Reference: the class probabilities computed here by hand and put
+// in the data as columns p0..p2, so that output[j] must match pj (NMI 1) and only pj.
+TEST(MutualInfo, OutputOfAThreeClassModelExpandsToOneRowPerClass) {
+  Network net;
+  const int x = net.add_input("x", {2}, {"a", "b"});
+  auto dense = std::make_unique<Dense>(2, 3);
+  dense->weight() = Tensor({3, 2}, {1.0, 0.5, -0.7, 1.2, 0.3, -1.1});
+  dense->bias() = Tensor({3}, {0.1, -0.2, 0.05});
+  const int d = net.add_node("dense", std::move(dense), {x});
+  net.set_output(net.add_node("probs", std::make_unique<Softmax>(), {d}));
+  const Index n = 4000;
+  const std::vector<double> a = normals(n, 11), b = normals(n, 12);
+  std::vector<double> p[3];
+  for (Index e = 0; e < n; ++e) {
+    const double ae = a[static_cast<size_t>(e)], be = b[static_cast<size_t>(e)];
+    const double z[3] = {ae + 0.5 * be + 0.1, -0.7 * ae + 1.2 * be - 0.2, 0.3 * ae - 1.1 * be + 0.05};
+    const double m = std::max({z[0], z[1], z[2]});
+    const double s = std::exp(z[0] - m) + std::exp(z[1] - m) + std::exp(z[2] - m);
+    for (int k = 0; k < 3; ++k) p[k].push_back(std::exp(z[k] - m) / s);
+  }
+  Dataset data;
+  data.add("a", Tensor({n}, a));
+  data.add("b", Tensor({n}, b));
+  for (int k = 0; k < 3; ++k) data.add(fmt::format("p{}", k), Tensor({n}, p[k]));
+  const MutualInfoResult r = mutual_info(net, Events(net, data), mi_options({"output"}, {"p0", "p1", "p2"}));
+  ASSERT_EQ(r.neurons, (std::vector<std::string>{"output[0]", "output[1]", "output[2]"}));
+  for (size_t j = 0; j < 3; ++j)
+    for (size_t k = 0; k < 3; ++k) {
+      if (j == k)
+        EXPECT_GT(r.nmi[j][k], 0.99) << j;
+      else
+        EXPECT_LT(r.nmi[j][k], 0.9 * r.nmi[j][j]) << j << " " << k;
+    }
+  // The same rows as naming the classes one by one.
+  const MutualInfoResult each =
+      mutual_info(net, Events(net, data), mi_options({"probs[0]", "probs[1]", "probs[2]"}, {"p0", "p1", "p2"}));
+  EXPECT_EQ(each.nmi, r.nmi);
 }

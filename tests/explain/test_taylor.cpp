@@ -157,7 +157,7 @@ TEST(Taylor, ConcatenatedSideInputMatchesFiniteDifferences) {
   int a2 = net.add_node("a2", std::make_unique<Activation>(ActivationKind::Softplus), {d2});
   int d3 = net.add_node("d3", std::make_unique<Dense>(7, 4), {cat});
   int a3 = net.add_node("a3", std::make_unique<Activation>(ActivationKind::ELU, 1.0), {d3});
-  int sum = net.add_node("sum", std::make_unique<Add>(), {a2, a3});
+  int sum = net.add_node("sum", std::make_unique<Binary>(BinaryKind::Add), {a2, a3});
   int d4 = net.add_node("d4", std::make_unique<Dense>(4, 1), {sum});
   net.add_node("out", std::make_unique<Activation>(ActivationKind::Sigmoid), {d4});
   randomize(net, 3, 1.0);

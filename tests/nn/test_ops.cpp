@@ -2,7 +2,13 @@
 // input gradients against central finite differences.
 #include <gtest/gtest.h>
 
+#include <zlib.h>
+
 #include <cmath>
+#include <cstring>
+#include <fstream>
+#include <functional>
+#include <iterator>
 #include <random>
 
 #include "unbox/network.hpp"
@@ -148,7 +154,7 @@ TEST(Ops, ConcatAndAddInAGraphWithTwoInputs) {
   auto d3 = std::make_unique<Dense>(2, 2);
   d3->weight() = random_tensor({2, 2}, rng);
   int skip = net.add_node("d3", std::move(d3), {h2});
-  int sum = net.add_node("sum", std::make_unique<Add>(), {h2, skip});
+  int sum = net.add_node("sum", std::make_unique<Binary>(BinaryKind::Add), {h2, skip});
   net.add_node("out", std::make_unique<Activation>(ActivationKind::Sigmoid), {sum});
   EXPECT_FALSE(net.is_plain_stack());
   EXPECT_THROW(net.resolve("L1N0"), Error);
@@ -242,5 +248,86 @@ TEST(Ops, AffineTangentMapsAreTheLinearPart) {
   check(std::move(d), {{3}});
   check(std::make_unique<Standardize>(random_tensor({1, 3}, rng), Tensor({1, 3}, {0.5, 2, 3})), {{3}});
   check(std::make_unique<Concat>(0), {{2}, {3}});
-  check(std::make_unique<Add>(), {{2, 2}, {2, 2}});
+  check(std::make_unique<Binary>(BinaryKind::Add), {{2, 2}, {2, 2}});
+}
+
+namespace {
+// Rewrites a model file's JSON header (magic, length, header, tensors, CRC-32), as a file
+// written before a change of type names would hold it.
+void rewrite_header(const std::string& path, const std::function<void(nlohmann::json&)>& edit) {
+  std::ifstream in(path, std::ios::binary);
+  std::string file((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::uint64_t len;
+  std::memcpy(&len, file.data() + 8, 8);
+  nlohmann::json header = nlohmann::json::parse(file.substr(16, len));
+  const std::string rest = file.substr(16 + len, file.size() - 16 - len - 4);  // the tensors
+  edit(header);
+  const std::string h = header.dump();
+  std::string out = file.substr(0, 8);
+  const std::uint64_t n = h.size();
+  out.append(reinterpret_cast<const char*>(&n), 8);
+  out += h + rest;
+  const auto crc =
+      static_cast<std::uint32_t>(crc32(0L, reinterpret_cast<const Bytef*>(out.data()), static_cast<uInt>(out.size())));
+  out.append(reinterpret_cast<const char*>(&crc), 4);
+  std::ofstream(path, std::ios::binary) << out;
+}
+}  // namespace
+
+// Add (n-ary sum) and SoftmaxAxis were merged into Binary and Softmax. A model file that
+// names the old types loads (registry aliases) and gives the numbers of the formulas.
+TEST(Ops, OldAddAndSoftmaxAxisModelFilesLoadAndGiveTheSameOutputs) {
+  Network net;
+  const int x = net.add_input("x", {3, 2});
+  const int sum = net.add_node("sum", std::make_unique<Binary>(BinaryKind::Add), {x, x, x});
+  const int col = net.add_node("col", std::make_unique<Softmax>(0, false, false), {sum});  // down the columns
+  const int row = net.add_node("row", std::make_unique<Softmax>(), {col});                 // along the rows
+  const int lsm = net.add_node("lsm", std::make_unique<Softmax>(1, false, true), {row});   // log, along the rows
+  net.set_output(lsm);
+  const std::string path = ::testing::TempDir() + "old_types.unbox";
+  save_network(net, path);
+  rewrite_header(path, [](nlohmann::json& h) {
+    for (auto& node : h["nodes"]) {
+      if (node["type"] == "Binary") node["type"] = "Add", node["attributes"] = nlohmann::json::object();
+      if (node["name"] == "col") node["type"] = "SoftmaxAxis";
+    }
+  });
+  const Network old = load_network(path);
+  EXPECT_EQ(old.node(sum).op->type(), "Binary");
+  EXPECT_EQ(old.node(col).op->type(), "Softmax");
+
+  // The formulas, written out: s = 3x; c = softmax over axis 0; r = softmax over axis 1; log-softmax of r.
+  const Tensor in({2, 3, 2}, {0.5, -1, 2, 0.25, -0.75, 1.5, 1, 2, 3, -4, 0, 0.125});
+  for (int node : {sum, col, row, lsm}) {
+    std::vector<NeuronRef> refs;
+    for (Index j = 0; j < 6; ++j) refs.push_back({node, j});
+    const Tensor got = evaluate(old, {in}, refs), now = evaluate(net, {in}, refs);
+    for (Index e = 0; e < 2; ++e) {
+      double v[3][2], c[3][2], r[3][2], l[3][2];
+      for (int i = 0; i < 3; ++i)
+        for (int k = 0; k < 2; ++k) v[i][k] = 3 * in[e * 6 + i * 2 + k];
+      for (int k = 0; k < 2; ++k) {
+        double z = 0;
+        for (int i = 0; i < 3; ++i) z += std::exp(v[i][k]);
+        for (int i = 0; i < 3; ++i) c[i][k] = std::exp(v[i][k]) / z;
+      }
+      for (int i = 0; i < 3; ++i) {
+        const double z = std::exp(c[i][0]) + std::exp(c[i][1]);
+        for (int k = 0; k < 2; ++k) r[i][k] = std::exp(c[i][k]) / z;
+        const double lz = std::log(std::exp(r[i][0]) + std::exp(r[i][1]));
+        for (int k = 0; k < 2; ++k) l[i][k] = r[i][k] - lz;
+      }
+      const auto& want = node == sum ? v : node == col ? c : node == row ? r : l;
+      for (int j = 0; j < 6; ++j) {
+        EXPECT_NEAR(got[e * 6 + j], want[j / 2][j % 2], 1e-14) << "node " << node << " event " << e;
+        EXPECT_EQ(got[e * 6 + j], now[e * 6 + j]);
+      }
+    }
+  }
+  // Saved again, the file names the one op of each kind.
+  save_network(old, path);
+  std::ifstream f(path, std::ios::binary);
+  const std::string text((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(text.find("SoftmaxAxis"), std::string::npos);
+  EXPECT_EQ(text.find("\"Add\""), text.find("\"op\":\"Add\"") + 5);
 }

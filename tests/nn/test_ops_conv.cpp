@@ -292,7 +292,7 @@ TEST(OpsConv, PReluSoftmaxAxisShapes) {
   }
   for (bool log : {false, true})
     for (bool flatten : {false, true}) {
-      Network net = single(std::make_unique<SoftmaxAxis>(0, flatten, log), {3, 2});
+      Network net = single(std::make_unique<Softmax>(0, flatten, log), {3, 2});
       Tensor x({1, 3, 2}, {1, 2, 3, 4, 5, 7});
       Workspace ws;
       net.forward({&x}, ws);
@@ -356,4 +356,58 @@ TEST(OpsConv, CnnWithSideInputSavesAndLoadsBitExactly) {
   std::remove(path.c_str());
   Tensor y1 = evaluate(net, in, {{net.output_node(), 0}}), y2 = evaluate(back, in, {{back.output_node(), 0}});
   EXPECT_EQ(y1.values(), y2.values());
+}
+
+// Dense, Conv and ParticleDense behind the one LinearOp interface: its weight and bias are
+// the op's own, and the map is linear in the weight (a clone with the weights doubled and no
+// bias gives 2 (y - b)), which the LRP rule engine relies on.
+TEST(OpsConv, LinearOpIsTheWeightBiasAndMapOfDenseConvAndParticleDense) {
+  std::mt19937_64 rng(21);
+  struct Case {
+    std::unique_ptr<LinearOp> op;
+    Shape in;
+    Index channels, per_channel;
+  };
+  std::vector<Case> cases;
+  {
+    auto d = std::make_unique<Dense>(3, 4);
+    d->weight() = random_tensor({4, 3}, rng);
+    d->bias() = random_tensor({4}, rng);
+    cases.push_back({std::move(d), {3}, 4, 3});
+  }
+  cases.push_back({random_conv(2, 4, window({3}, {1}, {1, 1}, {1}), 2, rng), {2, 6}, 4, 3});  // groups 2: 1 x 3
+  {
+    auto p = std::make_unique<ParticleDense>(3, 2);
+    p->weight() = random_tensor({2, 3}, rng);
+    p->bias() = random_tensor({2}, rng);
+    cases.push_back({std::move(p), {5, 3}, 2, 3});
+  }
+  for (Case& c : cases) {
+    LinearOp& lin = *c.op;
+    EXPECT_TRUE(lin.is_layer());
+    EXPECT_EQ(lin.derivative_kind(), Op::DerivativeKind::Affine);
+    EXPECT_EQ(lin.out_channels(), c.channels) << lin.type();
+    EXPECT_EQ(lin.weights_per_channel(), c.per_channel) << lin.type();
+    EXPECT_EQ(lin.bias().size(), c.channels);
+    std::unique_ptr<Op> doubled = lin.clone();
+    auto& d = dynamic_cast<LinearOp&>(*doubled);
+    for (double& w : d.weight().values()) w *= 2;
+    d.bias().fill(0.0);
+    Shape xs{3};
+    xs.insert(xs.end(), c.in.begin(), c.in.end());
+    const Tensor x = random_tensor(xs, rng);
+    const Network a = single(lin.clone(), c.in), b = single(std::move(doubled), c.in);
+    Workspace wa, wb;
+    a.forward({&x}, wa);
+    b.forward({&x}, wb);
+    const Tensor& ya = wa.values[1];
+    const Tensor& yb = wb.values[1];
+    const Index per = ya.per_event();
+    // The bias of output element j: channel j (Dense, ParticleDense: last axis) or j / spatial (Conv).
+    for (Index e = 0; e < 3; ++e)
+      for (Index j = 0; j < per; ++j) {
+        const Index ch = lin.type() == "Conv" ? j / (per / c.channels) : j % c.channels;
+        EXPECT_NEAR(yb[e * per + j], 2 * (ya[e * per + j] - lin.bias()[ch]), 1e-12) << lin.type();
+      }
+  }
 }

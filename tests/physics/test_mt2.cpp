@@ -183,6 +183,20 @@ TEST(PhysicsKinematics, DeltaPhiWrapsIntoHalfOpenInterval) {
   EXPECT_NEAR(delta_r(1.0, 3.1, 0.0, -3.1), std::hypot(1.0, 2 * kPi - 6.2), 1e-12);
 }
 
+TEST(PhysicsKinematics, DeltaPhiIsTheWrapTheSelectionDetectorAndEfpCopiesUsed) {
+  // selection.cpp, reconstruct.cpp and energy_flow.cpp had remainder(a - b, 2 pi) with -pi
+  // moved to +pi; isolation.cpp and efp.cpp squared remainder(a - b, 2 pi).
+  std::mt19937_64 g(3);
+  for (int i = 0; i < 10000; ++i) {
+    const double a = (static_cast<double>(g() >> 11) * 0x1.0p-53 - 0.5) * 40, b = i % 7 == 0 ? a + kPi : -a * 0.7;
+    double old = std::remainder(a - b, 2 * M_PI);
+    const double squared = old * old;
+    old = old <= -M_PI ? old + 2 * M_PI : old;
+    EXPECT_EQ(delta_phi(a, b), old);
+    EXPECT_EQ(delta_phi(a, b) * delta_phi(a, b), squared);
+  }
+}
+
 TEST(PhysicsKinematics, TransverseMassMatchesEquation3AndMassiveForm) {
   // Eq. (3): massless.
   const double pl = 40, pn = 35, fl = 0.4, fn = 2.9;

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <functional>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -21,6 +22,32 @@ enum class BoxKind {
   DataRange,  // uniform in [min, max] of each input over the data (the paper)
   StdDev,     // uniform in mean +- k std of each input
   Sample,     // data events as starting points; the box is the data range
+};
+
+// ---- histograms of a population (declared first: a MaximizeResult holds them) --------
+
+struct PopulationHistogram {
+  std::vector<int> vars;  // 1 to 3 input indices
+  std::vector<std::string> names;
+  std::vector<double> lo, hi;  // axis ranges, equal-width bins
+  Index bins = 0;              // per axis
+  std::vector<double> counts;  // row-major over vars (first var slowest)
+  double score = 0.0;          // nats: KL (1-D), MI (2-D), total correlation (3-D)
+  nlohmann::json to_json() const;
+};
+
+struct HistogramOptions {
+  Index bins = 20;   // 1-D and 2-D
+  Index bins3 = 10;  // 3-D (20^3 cells would be mostly empty at 10^4 points)
+  Index top = 20;    // kept per dimension (the paper's 20)
+  bool converged_only = true;
+};
+
+struct PopulationHistograms {
+  std::string population;  // "converged" or "all" (when nothing converged)
+  Index points = 0;
+  std::vector<PopulationHistogram> one, two, three;  // sorted by score, descending
+  nlohmann::json to_json() const;
 };
 
 struct MaximizeOptions {
@@ -48,6 +75,9 @@ struct MaximizeOptions {
   bool compare_without_plausibility = true;
   std::uint64_t seed = 1;
   Index batch = 256;  // points that step together (one tile through the network)
+  // When set, the result also holds the ranked histograms of the population
+  // (population_histograms with these options): table() and to_json() summarize them.
+  std::optional<HistogramOptions> histograms;
   // Not used by the computation: a callback for progress (points finished so far).
   std::function<void(Index done)> progress;
 };
@@ -87,41 +117,28 @@ struct MaximizeResult {
   double converged_fraction_without = 0.0;
   double mean_log_density_without = 0.0;
 
+  // The ranked histograms (MaximizeOptions::histograms set), else empty.
+  std::optional<PopulationHistograms> histograms;
+  // Where the caller wrote the population (to_dataset) and the histograms
+  // (histograms_to_json): table() and to_json() name them when set.
+  std::string population_file, histograms_file;
+
   Index size() const { return start.events(); }
   double converged_fraction() const;
   // The population file: inputs, activation, steps, converged, boundary_<input>.
   Dataset to_dataset() const;
-  nlohmann::json to_json() const;  // summary (no per-point data)
+  // Summary (no per-point data); with histograms, their top entries by dimension.
+  nlohmann::json to_json() const;
   std::string table() const;
+  // The histograms file: every kept histogram with its counts, and the neuron.
+  nlohmann::json histograms_to_json() const;
+  // The top `count` 2-D histograms as terminal heat maps ("" without histograms).
+  std::string heat_maps(int count, bool ascii = false) const;
 };
 
 MaximizeResult maximize(const Network& model, const Events& events, const MaximizeOptions& options);
 
 // ---- histograms of a population ----------------------------------------------------
-
-struct PopulationHistogram {
-  std::vector<int> vars;  // 1 to 3 input indices
-  std::vector<std::string> names;
-  std::vector<double> lo, hi;  // axis ranges, equal-width bins
-  Index bins = 0;              // per axis
-  std::vector<double> counts;  // row-major over vars (first var slowest)
-  double score = 0.0;          // nats: KL (1-D), MI (2-D), total correlation (3-D)
-  nlohmann::json to_json() const;
-};
-
-struct HistogramOptions {
-  Index bins = 20;   // 1-D and 2-D
-  Index bins3 = 10;  // 3-D (20^3 cells would be mostly empty at 10^4 points)
-  Index top = 20;    // kept per dimension (the paper's 20)
-  bool converged_only = true;
-};
-
-struct PopulationHistograms {
-  std::string population;  // "converged" or "all" (when nothing converged)
-  Index points = 0;
-  std::vector<PopulationHistogram> one, two, three;  // sorted by score, descending
-  nlohmann::json to_json() const;
-};
 
 // Equal-width histograms over the box; 1-D ranked by KL(population || starting points).
 PopulationHistograms population_histograms(const MaximizeResult& r, const HistogramOptions& options);

@@ -63,32 +63,24 @@ class PRelu final : public Op {
   Tensor slope_;
 };
 
-// Softmax over the last per-event axis.
+// Softmax (or log-softmax) along one per-event axis, by default the last; with
+// `flatten_from_axis` (ONNX before opset 13) over all axes from `axis` on, as one row.
+// Model files name it "Softmax" or "LogSoftmax" (attributes axis and flatten, none for the
+// last axis); "SoftmaxAxis", the name of the general form in older files, is read as it.
 class Softmax final : public Op {
  public:
-  std::string type() const override { return "Softmax"; }
+  static constexpr Index kLastAxis = -1;
+  explicit Softmax(Index axis = kLastAxis, bool flatten_from_axis = false, bool log = false);
+  std::string type() const override { return log_ ? "LogSoftmax" : "Softmax"; }
   std::unique_ptr<Op> clone() const override { return std::make_unique<Softmax>(*this); }
   Shape infer_shape(const std::vector<Shape>& in) const override;
   void forward(const std::vector<const Tensor*>& in, Tensor& out) const override;
   void backward(const std::vector<const Tensor*>& in, const Tensor& out, const Tensor& gout,
                 const std::vector<Tensor*>& gin, std::vector<Tensor>* pgrad) const override;
+  nlohmann::json attributes() const override;
   bool is_activation() const override { return true; }
-};
-
-// Softmax or log-softmax along per-event axis `axis`; with `flatten_from_axis` (ONNX
-// before opset 13) over all axes from `axis` on, as one row.
-class SoftmaxAxis final : public Op {
- public:
-  SoftmaxAxis(Index axis, bool flatten_from_axis, bool log);
-  std::string type() const override { return log_ ? "LogSoftmax" : "SoftmaxAxis"; }
-  std::unique_ptr<Op> clone() const override { return std::make_unique<SoftmaxAxis>(*this); }
-  Shape infer_shape(const std::vector<Shape>& in) const override;
-  void forward(const std::vector<const Tensor*>& in, Tensor& out) const override;
-  void backward(const std::vector<const Tensor*>& in, const Tensor& out, const Tensor& gout,
-                const std::vector<Tensor*>& gin, std::vector<Tensor>* pgrad) const override;
-  nlohmann::json attributes() const override { return {{"axis", axis_}, {"flatten", flatten_}}; }
-  bool is_activation() const override { return true; }
-  Index axis() const { return axis_; }
+  Index axis() const { return axis_; }  // a per-event axis, or kLastAxis
+  bool last_axis() const { return axis_ == kLastAxis && !flatten_; }
   bool flatten() const { return flatten_; }
   bool log() const { return log_; }
 

@@ -1,4 +1,4 @@
-// Elementwise arithmetic: the sum of same-shaped inputs and broadcasting Add/Sub/Mul/Div.
+// Elementwise arithmetic: broadcasting Add/Sub/Mul/Div, the one Add of the library.
 #pragma once
 
 #include <random>
@@ -7,26 +7,13 @@
 
 namespace unbox {
 
-// Elementwise sum of inputs of one shape.
-class Add final : public Op {
- public:
-  std::string type() const override { return "Add"; }
-  std::unique_ptr<Op> clone() const override { return std::make_unique<Add>(*this); }
-  Shape infer_shape(const std::vector<Shape>& in) const override;
-  void forward(const std::vector<const Tensor*>& in, Tensor& out) const override;
-  void backward(const std::vector<const Tensor*>& in, const Tensor& out, const Tensor& gout,
-                const std::vector<Tensor*>& gin, std::vector<Tensor>* pgrad) const override;
-  DerivativeKind derivative_kind() const override { return DerivativeKind::Affine; }
-  void apply_tangent(const std::vector<const Tensor*>& primal_in, const Tensor& primal_out,
-                     const std::vector<const Tensor*>& tangent_in, Tensor& tangent_out,
-                     Index components) const override;
-};
-
 enum class BinaryKind { Add, Sub, Mul, Div };
 
 // a (op) b elementwise with NumPy broadcasting of the per-event shapes. Either both
 // operands are graph inputs, or one is a constant the op owns (per-event shape, no batch
-// axis), on the left (c - x, c / x) or on the right (x - c, x / c).
+// axis), on the left (c - x, c / x) or on the right (x - c, x / c). Add without a
+// constant also sums any number of inputs of one shape (x1 + x2 + ... in input order):
+// model files name that op "Binary"; the type "Add" of older files is read as it.
 class Binary final : public Op {
  public:
   enum class ConstSide { None, Left, Right };
@@ -50,6 +37,7 @@ class Binary final : public Op {
   const Tensor& constant() const { return constant_; }
 
  private:
+  bool plain_sum(const std::vector<const Tensor*>& in) const;
   // Per-event shapes of operand a and b (the constant's when it is one of them).
   void operand_shapes(const std::vector<const Tensor*>& in, Shape& a, Shape& b) const;
   BinaryKind kind_;

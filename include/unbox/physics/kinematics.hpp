@@ -10,6 +10,8 @@
 // phi = atan2(py, px) in (-pi, pi]; 0 for pt = 0.
 #pragma once
 
+#include <cmath>
+
 namespace unbox::physics {
 
 inline constexpr double kPi = 3.14159265358979323846;
@@ -43,7 +45,12 @@ class LorentzVector {
 };
 
 // phi1 - phi2 wrapped into (-pi, pi]: positive when phi1 lies counter-clockwise of phi2.
-double delta_phi(double phi1, double phi2);
+// The one azimuthal wrap of the physics layer (inline: it sits in the EFP and isolation
+// inner loops). std::remainder by 2 pi lands in [-pi, pi]; -pi is moved to +pi.
+inline double delta_phi(double phi1, double phi2) {
+  const double d = std::remainder(phi1 - phi2, 2.0 * kPi);
+  return d <= -kPi ? d + 2.0 * kPi : d;
+}
 // sqrt(Delta-eta^2 + Delta-phi^2).
 double delta_r(double eta1, double phi1, double eta2, double phi2);
 double delta_r(const LorentzVector& a, const LorentzVector& b);
