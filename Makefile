@@ -10,7 +10,7 @@ SAN_FLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-r
 SAN_ENV = ASAN_OPTIONS=detect_leaks=0:allocator_may_return_null=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 FUZZ_SECONDS ?= 60
 
-.PHONY: all deps configure build test test-fast demo bench bench-compare clean sanitize fuzz format format-check
+.PHONY: all deps configure build install-python test test-fast demo bench bench-compare clean sanitize fuzz format format-check
 
 all: build
 
@@ -22,6 +22,11 @@ configure: deps
 
 build: configure
 	@cmake --build $(BUILD) -j $(JOBS)
+
+# `import unbox` for Debian's /usr/bin/python3: copies build/python/unbox into the user's
+# site-packages (python3 -m site --user-site); no pip, no network.
+install-python: build
+	@cmake --build $(BUILD) --target install-python
 
 test: build
 	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
