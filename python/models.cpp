@@ -150,7 +150,13 @@ py::tuple train_model(const Dataset& data_in, py::dict kw, py::object hook) {
   Tensor x = data.columns_matrix(features);
   std::vector<double> w;
   if (data.weight_column) w = data.weights();
-  if (!hook.is_none()) {
+  if (hook.is_none()) {
+    // No Python callback: still stop on Ctrl-C after any optimizer step.
+    o.hook = [](const TrainEvent&) {
+      py::gil_scoped_acquire gil;
+      poll_signals_or_throw();
+    };
+  } else {
     o.hook = [&hook](const TrainEvent& e) {
       py::gil_scoped_acquire gil;
       poll_signals_or_throw();

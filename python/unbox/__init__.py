@@ -377,8 +377,10 @@ class Result:
         d = self.to_dict()
         m = self.method
         if m in _MAIN_TABLE:
-            rows = d[_MAIN_TABLE[m]]
-            return pd.DataFrame(rows)
+            df = pd.DataFrame(d[_MAIN_TABLE[m]])
+            first = [c for c in ("name", "variable", "added", "variables", "order", "value", "ad", "err")
+                     if c in df.columns]
+            return df[first + [c for c in df.columns if c not in first]]
         if m == "mutual_info":
             return pd.DataFrame(self._r.arrays["nmi"], index=d["neurons"], columns=d["variables"])
         if m in ("lrp", "attribute"):
