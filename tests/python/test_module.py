@@ -8,7 +8,9 @@
   strided inputs give exactly the float64 C-order results;
 - pandas: columns bind by name (order and extra columns do not matter), a missing column
   is an error naming it; a bad file raises unbox.InputError naming the file;
-- Ctrl-C (KeyboardInterrupt from a timer thread) stops a long call early.
+- Ctrl-C (KeyboardInterrupt from a timer thread) stops a long call early;
+- physics: mT2 over arrays equals the CLI and an independent minimization; the generator,
+  EFPs and isolation cones equal the CLI's files.
 
 Run by ctest (label python) with PYTHONPATH=build/python and Debian's /usr/bin/python3.
 """
@@ -383,3 +385,31 @@ def test_mt2_vectorized_equals_cli_and_brute_force(unbox_bin, tmp_path):
                                     {"type": "ineq", "fun": lambda z: z[2] - mt_sq(b, m - z[:2])}])
         ref = np.sqrt(max(mt_sq(a, res.x[:2]), mt_sq(b, m - res.x[:2])))
         assert got[i] == pytest.approx(ref, rel=1e-9, abs=1e-3)
+
+
+def test_generator_efp_isolation_equal_cli(unbox_bin, tmp_path):
+    def read(path):
+        return pd.read_csv(path, float_precision="round_trip")  # the exact values written
+
+    df = unbox.physics.generate("ttbar", events=300, seed=1)
+    subprocess.run([unbox_bin, "generate", "physics", "ttbar", "--events", "300", "--seed", "1", "--features", "--out",
+                    tmp_path / "g.csv", "--quiet"], check=True, capture_output=True)
+    cli = read(tmp_path / "g.csv")
+    assert len(df) > 0 and list(cli.columns) == list(df.columns)
+    assert np.array_equal(cli.to_numpy(), df.to_numpy(), equal_nan=True)
+    rng = np.random.default_rng(0)
+    jets = {f"p{i}_{v}": rng.uniform(1, 50, 100) if v == "pt" else rng.normal(size=100)
+            for i in range(4) for v in ("pt", "eta", "phi")}
+    jets.update(ref_pt=rng.uniform(1, 50, 100), ref_eta=rng.normal(size=100), ref_phi=rng.normal(size=100))
+    pd.DataFrame(jets).to_csv(tmp_path / "jets.csv", index=False)
+    efp = unbox.efp(jets, dmax=3).to_pandas()
+    subprocess.run([unbox_bin, "efp", "--data", tmp_path / "jets.csv", "--dmax", "3", "--out", tmp_path / "efp.csv",
+                    "--quiet"], check=True, capture_output=True)
+    cli = read(tmp_path / "efp.csv")
+    assert list(cli.columns) == list(efp.columns) and np.array_equal(cli.to_numpy(), efp.to_numpy())
+    iso = unbox.isolation(jets, r0=[0.2, 0.4]).to_pandas()
+    subprocess.run([unbox_bin, "isolation", "--data", tmp_path / "jets.csv", "--out", tmp_path / "iso.csv", "--r0",
+                    "0.2,0.4", "--ref-pt", "ref_pt", "--ref-eta", "ref_eta", "--ref-phi", "ref_phi"], check=True,
+                   capture_output=True)
+    cli = read(tmp_path / "iso.csv")
+    assert np.array_equal(cli[list(iso.columns)].to_numpy(), iso.to_numpy())
