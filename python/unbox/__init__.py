@@ -102,7 +102,8 @@ def _to_dataset(data, label=None, weight=None, model=None, allow_nan=False):
         if hasattr(data, "columns") and hasattr(data, "to_numpy") and hasattr(data, "dtypes"):  # pandas
             ds.source = "DataFrame"
             for c in data.columns:
-                ds.add(str(c), data[c].to_numpy())
+                if data[c].dtype.kind in "fiub":  # text columns stay behind (a binding needing one names it)
+                    ds.add(str(c), data[c].to_numpy())
         elif isinstance(data, dict):
             ds.source = "dict"
             for k, v in data.items():
