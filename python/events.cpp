@@ -29,9 +29,13 @@ void add(Dataset& d, const std::string& name, py::handle values) {
   d.add(name, std::move(t));
 }
 
-EventsHolder bind(py::object model, const DatasetPtr& data, const std::vector<std::string>& columns, Index first) {
+// `consume`: the Dataset was made for this binding only (the Python layer's fresh copy), so
+// its arrays move into the Events instead of being copied once more.
+EventsHolder bind(py::object model, const DatasetPtr& data, const std::vector<std::string>& columns, Index first,
+                  bool consume) {
   if (first < 0) throw OptionError(fmt::format("events must be >= 0, got {}", first));
-  Dataset d = *data;
+  Dataset d = consume ? std::move(*data) : *data;
+  if (consume) *data = Dataset();
   if (first > 0 && d.events() > first) {
     std::vector<Index> rows(static_cast<size_t>(first));
     for (Index i = 0; i < first; ++i) rows[static_cast<size_t>(i)] = i;
@@ -89,7 +93,8 @@ void init_events(py::module_& m) {
                              })
       .def_property_readonly("labels", [](const EventsHolder& h) { return copy_array(h.events->labels()); })
       .def_property_readonly("weights", [](const EventsHolder& h) { return copy_array(h.events->weights()); });
-  m.def("bind", &bind, py::arg("model"), py::arg("data"), py::arg("columns"), py::arg("first"));
+  m.def("bind", &bind, py::arg("model"), py::arg("data"), py::arg("columns"), py::arg("first"),
+        py::arg("consume") = false);
 }
 
 }  // namespace unbox::python

@@ -164,7 +164,7 @@ def events(data, model=None, label=None, weight=None, columns=None, first=0, all
     ds = _to_dataset(data, label, weight, model, allow_nan)
     if isinstance(columns, str):
         columns = [c.strip() for c in columns.split(",") if c.strip()]
-    return _unbox.bind(model._m if model is not None else None, ds, list(columns or []), int(first))
+    return _unbox.bind(model._m if model is not None else None, ds, list(columns or []), int(first), True)
 
 
 # ---- models ------------------------------------------------------------------------------------
