@@ -14,7 +14,7 @@ FUZZ_SECONDS ?= 60
 # make sanitize, run in make test.
 SAN_SKIP = StopStudy.Point750_1ReachesAuc09|Train.PaperNetworkLearnsTheProductToy|Maximize.ProductToyOutputPopulation|Caveman.ProductToyOutputVariable|Maximize.SameSeedSamePopulation|Maximize.PlausibilityTermIsReported
 
-.PHONY: all deps configure build test test-fast demo bench bench-compare clean sanitize fuzz format format-check
+.PHONY: all deps configure build install-python test test-fast demo bench bench-compare clean sanitize fuzz format format-check
 
 all: build
 
@@ -26,6 +26,11 @@ configure: deps
 
 build: configure
 	@cmake --build $(BUILD) -j $(JOBS)
+
+# `import unbox` for Debian's /usr/bin/python3: copies build/python/unbox into the user's
+# site-packages (python3 -m site --user-site); no pip, no network.
+install-python: build
+	@cmake --build $(BUILD) --target install-python
 
 test: build
 	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS)

@@ -30,6 +30,9 @@ struct OnnxModel {
 // OnnxUnsupported. The network's output is the graph's first output.
 OnnxModel read_onnx(const std::string& path);
 Network import_onnx(const std::string& path);
+// The same from a serialized ModelProto in memory (torch.onnx.export into a buffer);
+// `name` stands for the file in messages.
+OnnxModel read_onnx_bytes(const std::string& bytes, const std::string& name);
 
 // A native .unbox model or an ONNX model, chosen by the file's first bytes (the native
 // signature) and else by the extension.

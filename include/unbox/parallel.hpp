@@ -7,6 +7,8 @@
 #include <cstdint>
 #include <exception>
 
+#include "unbox/cancel.hpp"
+
 namespace unbox {
 
 // body(i) for i in [0, n) over the OpenMP threads, dynamic schedule in blocks of `grain`.
@@ -17,6 +19,7 @@ void parallel_for(std::int64_t n, Body&& body, std::int64_t grain = 1) {
 #pragma omp parallel for schedule(dynamic, grain)
   for (std::int64_t i = 0; i < n; ++i) {
     try {
+      check_cancelled();  // a no-op unless a program installed a check (cancel.hpp)
       body(i);
     } catch (...) {
 #pragma omp critical(unbox_parallel_for_error)

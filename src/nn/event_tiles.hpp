@@ -6,6 +6,7 @@
 #include <exception>
 #include <vector>
 
+#include "unbox/cancel.hpp"
 #include "unbox/tensor.hpp"
 
 namespace unbox::detail {
@@ -42,6 +43,7 @@ void for_each_event_tile(const std::vector<Tensor>& inputs, Index chunk, Index t
       try {
         const Index chunk_end = std::min(events, (c + 1) * chunk);
         for (Index begin = c * chunk; begin < chunk_end; begin += tile) {
+          check_cancelled();  // a no-op unless a program installed a check (cancel.hpp)
           const Index count = std::min(tile, chunk_end - begin);
           for (size_t k = 0; k < inputs.size(); ++k) {
             Shape s = inputs[k].shape();

@@ -964,8 +964,9 @@ void Importer::batchnorm() {
 
 }  // namespace
 
-OnnxModel read_onnx(const std::string& path) {
-  std::string bytes = read_file(path, "ONNX model");
+OnnxModel read_onnx(const std::string& path) { return read_onnx_bytes(read_file(path, "ONNX model"), path); }
+
+OnnxModel read_onnx_bytes(const std::string& bytes, const std::string& path) {
   onnx::ModelProto model;
   if (bytes.empty() || !model.ParseFromString(bytes))
     throw Error(
