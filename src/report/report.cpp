@@ -9,8 +9,10 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 
+#include "report_internal.hpp"
 #include "unbox/core.hpp"
 #include "unbox/data.hpp"
 
@@ -22,11 +24,11 @@ namespace unbox {
 namespace fs = std::filesystem;
 using ojson = nlohmann::ordered_json;
 
-namespace {
+namespace report_detail {
 
-const char* kSchema = "https://vega.github.io/schema/vega-lite/v5.json";
-const char* kSignal = "#d62728";
-const char* kBackground = "#1f77b4";
+const char* const kSchema = "https://vega.github.io/schema/vega-lite/v5.json";
+const char* const kSignal = "#d62728";
+const char* const kBackground = "#1f77b4";
 
 std::string escape_html(const std::string& s) {
   std::string o;
@@ -142,7 +144,67 @@ double log_floor_of(const ojson& rows) {
   return m > 0 ? 0.5 * m : 1e-6;
 }
 
-}  // namespace
+// Step lines over the shaded boxes: a physicist's histogram. `rows` are {class, lo, hi,
+// value} in bin order per class; the line goes through (lo, value) of every bin and ends at
+// the last bin's hi, drawn "step-after".
+ojson step_histogram(const ojson& rows, const std::string& xtitle, const std::string& ytitle, const ojson& color,
+                     double log_floor) {
+  ojson line_rows = ojson::array();
+  for (size_t i = 0; i < rows.size(); ++i) {
+    line_rows.push_back({{"class", rows[i]["class"]}, {"x", rows[i]["lo"]}, {"value", rows[i]["value"]}});
+    if (i + 1 == rows.size() || rows[i + 1]["class"] != rows[i]["class"])
+      line_rows.push_back({{"class", rows[i]["class"]}, {"x", rows[i]["hi"]}, {"value", rows[i]["value"]}});
+  }
+  ojson boxes = rect_layer(xtitle, ytitle, color, 0.10, log_floor);
+  boxes["mark"]["strokeWidth"] = 0;
+  boxes["encoding"].erase("stroke");
+  ojson line = {
+      {"data", {{"values", line_rows}}},
+      {"mark", {{"type", "line"}, {"interpolate", "step-after"}, {"strokeWidth", 1.6}}},
+      {"encoding",
+       {{"x", {{"field", "x"}, {"type", "quantitative"}, {"title", xtitle}}},
+        {"y", {{"field", "value"}, {"type", "quantitative"}, {"title", ytitle}}},
+        {"color", {{"field", "class"}, {"type", "nominal"}, {"title", ""}, {"scale", color}}}}}};
+  if (log_floor > 0) {
+    line["encoding"]["y"]["scale"] = {{"type", "log"}};
+    line["transform"] = ojson::array({ojson{{"filter", "datum.value > 0"}}});
+  }
+  return {{"data", {{"values", rows}}}, {"layer", ojson::array({boxes, line})}};
+}
+
+// Axis titles in physics notation with units, for the columns unbox's physics features
+// write; other names (neurons, user columns) as they are.
+std::string axis_title(const std::string& name) {
+  static const std::map<std::string, std::string> t = {
+      {"met", "E_T^miss [GeV]"},
+      {"mt2ll", "m_T2(ll) [GeV]"},
+      {"isr_pt", "p_T^ISR [GeV]"},
+      {"l1_pt", "p_T(l1) [GeV]"},
+      {"l2_pt", "p_T(l2) [GeV]"},
+      {"j1_pt", "p_T(j1) [GeV]"},
+      {"j2_pt", "p_T(j2) [GeV]"},
+      {"log_met", "log(E_T^miss / GeV)"},
+      {"l1_eta", "η(l1)"},
+      {"l2_eta", "η(l2)"},
+      {"j1_eta", "η(j1)"},
+      {"j2_eta", "η(j2)"},
+      {"l1_dphi", "φ_l1 = |Δφ(l1, E_T^miss)| [rad]"},
+      {"l2_dphi", "φ_l2 = |Δφ(l2, E_T^miss)| [rad]"},
+      {"j1_dphi", "φ_j1 = |Δφ(j1, E_T^miss)| [rad]"},
+      {"j2_dphi", "φ_j2 = |Δφ(j2, E_T^miss)| [rad]"},
+      {"output_pre", "network output before tanh (L12N0:pre)"},
+      {"output:pre", "network output before its activation"},
+      {"score", "network score"},
+      {"v", "v = log(E_T^miss/GeV) + φ_l1 + φ_l2"}};
+  auto it = t.find(name);
+  if (it != t.end()) return it->second;
+  if (name.size() > 2 && name[0] == 'L' && name.find('N') != std::string::npos) return name + " activation";
+  return name;
+}
+
+}  // namespace report_detail
+
+using namespace report_detail;
 
 std::vector<ReportFigure> histogram_figures(const nlohmann::json& r, const std::string& source) {
   std::vector<ReportFigure> figs;
@@ -159,8 +221,7 @@ std::vector<ReportFigure> histogram_figures(const nlohmann::json& r, const std::
     std::vector<std::string> classes =
         labelled ? std::vector<std::string>{"signal", "background"} : std::vector<std::string>{"all"};
     for (const auto& c : classes) add_rows(rows, c, xe, r["classes"][c]["normalized"]);
-    ojson top = rect_layer(x, ylab, color_scale(classes), 0.12, log_y ? log_floor_of(rows) : 0.0);
-    top["data"] = {{"values", rows}};
+    ojson top = step_histogram(rows, axis_title(x), ylab, color_scale(classes), log_y ? log_floor_of(rows) : 0.0);
     top["width"] = 520;
     top["height"] = 260;
     if (labelled) {
@@ -179,7 +240,7 @@ std::vector<ReportFigure> histogram_figures(const nlohmann::json& r, const std::
                        {{"x",
                          {{"field", "x"},
                           {"type", "quantitative"},
-                          {"title", x},
+                          {"title", axis_title(x)},
                           {"scale", {{"domain", {xe.front(), xe.back()}}, {"zero", false}}}}},
                         {"y", {{"field", "ratio"}, {"type", "quantitative"}, {"title", "signal / background"}}}}}},
                 ojson{{"mark", {{"type", "rule"}, {"strokeDash", {4, 4}}, {"color", "gray"}}},
@@ -213,9 +274,9 @@ std::vector<ReportFigure> histogram_figures(const nlohmann::json& r, const std::
       }
       ojson color = labels.size() == 3 ? ojson{{"domain", labels}, {"range", {kSignal, "#555555", kBackground}}}
                                        : ojson{{"domain", labels}, {"scheme", "category10"}};
-      s.spec = rect_layer(x, "fraction of slice weight per bin", color, 0.0, log_y ? log_floor_of(srows) : 0.0);
+      s.spec = step_histogram(srows, axis_title(x), "fraction of slice weight per bin", color,
+                              log_y ? log_floor_of(srows) : 0.0);
       s.spec["$schema"] = kSchema;
-      s.spec["data"] = {{"values", srows}};
       s.spec["width"] = 520;
       s.spec["height"] = 260;
       s.caption = fmt::format(
@@ -232,28 +293,48 @@ std::vector<ReportFigure> histogram_figures(const nlohmann::json& r, const std::
     std::vector<std::string> classes =
         labelled ? std::vector<std::string>{"signal", "background"} : std::vector<std::string>{"all"};
     ojson panels = ojson::array();
+    auto panel = [&](const std::string& title, const ojson& rows, const std::string& legend, const char* scheme) {
+      panels.push_back(
+          {{"title", title},
+           {"data", {{"values", rows}}},
+           {"width", 240},
+           {"height", 220},
+           {"mark", "rect"},
+           {"encoding",
+            {{"x",
+              {{"field", "xlo"}, {"type", "quantitative"}, {"title", axis_title(x)}, {"scale", {{"zero", false}}}}},
+             {"x2", {{"field", "xhi"}}},
+             {"y",
+              {{"field", "ylo"}, {"type", "quantitative"}, {"title", axis_title(y)}, {"scale", {{"zero", false}}}}},
+             {"y2", {{"field", "yhi"}}},
+             {"color",
+              {{"field", "value"}, {"type", "quantitative"}, {"title", legend}, {"scale", {{"scheme", scheme}}}}},
+             {"tooltip", ojson::array({ojson{{"field", "xlo"}}, ojson{{"field", "ylo"}},
+                                       ojson{{"field", "value"}, {"format", ".4g"}}})}}}});
+    };
     for (const auto& c : classes) {
       ojson rows = ojson::array();
       const auto& g = r["classes"][c]["normalized"];
       for (size_t i = 0; i < g.size(); ++i)
         for (size_t k = 0; k < g[i].size(); ++k)
           rows.push_back({{"xlo", xe[i]}, {"xhi", xe[i + 1]}, {"ylo", ye[k]}, {"yhi", ye[k + 1]}, {"value", g[i][k]}});
-      panels.push_back(
-          {{"title", c},
-           {"data", {{"values", rows}}},
-           {"width", 300},
-           {"height", 260},
-           {"mark", "rect"},
-           {"encoding",
-            {{"x", {{"field", "xlo"}, {"type", "quantitative"}, {"title", x}, {"scale", {{"zero", false}}}}},
-             {"x2", {{"field", "xhi"}}},
-             {"y", {{"field", "ylo"}, {"type", "quantitative"}, {"title", y}, {"scale", {{"zero", false}}}}},
-             {"y2", {{"field", "yhi"}}},
-             {"color",
-              {{"field", "value"},
-               {"type", "quantitative"},
-               {"title", "fraction"},
-               {"scale", {{"scheme", "viridis"}}}}}}}});
+      panel(c, rows, "fraction", "viridis");
+    }
+    if (labelled) {  // signal / background per cell, each normalized (the paper's third column)
+      ojson rows = ojson::array();
+      const auto& gs = r["classes"]["signal"]["normalized"];
+      const auto& gb = r["classes"]["background"]["normalized"];
+      for (size_t i = 0; i < gs.size(); ++i)
+        for (size_t k = 0; k < gs[i].size(); ++k)
+          if (jnum(gb[i][k]) > 0)
+            rows.push_back({{"xlo", xe[i]},
+                            {"xhi", xe[i + 1]},
+                            {"ylo", ye[k]},
+                            {"yhi", ye[k + 1]},
+                            {"value", jnum(gs[i][k]) / jnum(gb[i][k])}});
+      panel("signal / background", rows, "ratio", "redblue");
+      panels.back()["encoding"]["color"]["scale"] = {{"type", "log"}, {"scheme", "redblue"}, {"reverse", true}};
+      panels.back()["transform"] = ojson::array({ojson{{"filter", "datum.value > 0"}}});
     }
     f.spec = {{"$schema", kSchema}, {"hconcat", panels}, {"resolve", {{"scale", {{"color", "independent"}}}}}};
     std::string nmi =
@@ -261,11 +342,20 @@ std::vector<ReportFigure> histogram_figures(const nlohmann::json& r, const std::
             ? fmt::format(" Normalized mutual information of {} and {}: {:.4f} ({} equal-frequency bins).", x, y,
                           r["nmi"].get<double>(), r["nmi_bins"].get<long long>())
             : std::string();
-    f.caption = fmt::format("{} against {} per class, each normalized to unit sum over the {} x {} cells.{}{}", y, x,
-                            xe.size() - 1, ye.size() - 1, nmi, prov);
+    f.caption = fmt::format("{} against {} per class, each normalized to unit sum over the {} x {} cells{}.{}{}", y,
+                            x, xe.size() - 1, ye.size() - 1,
+                            labelled ? "; right, their ratio per cell on a log colour scale (cells without "
+                                       "background left out)"
+                                     : "",
+                            nmi, prov);
     figs.push_back(std::move(f));
   }
   (void)source;
+  for (auto& f : figs) {
+    if (r.contains("note")) f.caption += " " + r["note"].get<std::string>();
+    if (r.contains("provenance") && r["provenance"].contains("seed"))
+      f.caption += fmt::format(" Study seed {}.", r["provenance"]["seed"].dump());
+  }
   return figs;
 }
 
@@ -391,7 +481,22 @@ Report build_report(const std::vector<std::string>& paths, const ReportOptions& 
   rep.title = o.title;
   std::vector<std::string> files;
   for (const auto& p : paths) {
-    if (fs::is_directory(p)) {
+    if (fs::is_directory(p) && is_stop_study_folder(p)) {
+      // A stop study: its sections in the paper's order; files it does not read are listed.
+      std::vector<std::string> used;
+      auto secs = stop_study_sections(p, used, rep.absent);
+      for (auto& s : secs) rep.sections.push_back(std::move(s));
+      std::vector<fs::path> used_paths;
+      for (const auto& u : used) used_paths.push_back(fs::weakly_canonical(u));
+      std::vector<std::string> rest;
+      for (const auto& e : fs::recursive_directory_iterator(p))
+        if (e.is_regular_file() && extension_of(e.path().string()) != "html" &&
+            extension_of(e.path().string()) != "svg" && extension_of(e.path().string()) != "png" &&
+            std::find(used_paths.begin(), used_paths.end(), fs::weakly_canonical(e.path())) == used_paths.end())
+          rest.push_back(e.path().string());
+      std::sort(rest.begin(), rest.end());
+      rep.unrecognized.insert(rep.unrecognized.end(), rest.begin(), rest.end());
+    } else if (fs::is_directory(p)) {
       std::vector<std::string> inside;
       for (const auto& e : fs::directory_iterator(p))
         if (e.is_regular_file()) inside.push_back(e.path().string());
@@ -477,6 +582,7 @@ std::string Report::html(const std::string& js_dir) const {
     h += "<script>\n" + inline_js(read_text((d / lib).string()), (d / lib).string()) + "\n</script>\n";
   h += "</head>\n<body>\n<h1>" + escape_html(title) + "</h1>\n<nav><h2>Contents</h2><ol>\n";
   for (const auto& s : sections) h += "<li><a href=\"#" + s.id + "\">" + escape_html(s.title) + "</a></li>\n";
+  if (!absent.empty()) h += "<li><a href=\"#missing\">Sections absent</a></li>\n";
   if (!unrecognized.empty()) h += "<li><a href=\"#absent\">Files not shown</a></li>\n";
   h += "</ol></nav>\n";
   ojson specs = ojson::object();
@@ -489,6 +595,13 @@ std::string Report::html(const std::string& js_dir) const {
       specs[f.id] = f.spec;
     }
     h += "</section>\n";
+  }
+  if (!absent.empty()) {
+    h += "<section id=\"missing\"><h2>Sections absent</h2><p class=\"absent\">These sections of a study report "
+         "are absent because their result files are missing (partial results, or a study run with --no-explain):"
+         "</p><ul>\n";
+    for (const auto& a : absent) h += "<li>" + escape_html(a) + "</li>\n";
+    h += "</ul></section>\n";
   }
   if (!unrecognized.empty()) {
     h += "<section id=\"absent\"><h2>Files not shown</h2><p class=\"absent\">No section of this report reads these "
