@@ -227,8 +227,16 @@ std::vector<ReportFigure> histogram_figures(const nlohmann::json& r, const std::
     if (labelled) {
       ojson rrows = ojson::array();
       const auto& ratio = r["ratio"];
+      double rmin = 0, rmax = 0;
       for (size_t i = 0; i < ratio.size(); ++i)
-        if (ratio[i].is_number()) rrows.push_back({{"x", 0.5 * (jnum(xe[i]) + jnum(xe[i + 1]))}, {"ratio", ratio[i]}});
+        if (ratio[i].is_number()) {
+          rrows.push_back({{"x", 0.5 * (jnum(xe[i]) + jnum(xe[i + 1]))}, {"ratio", ratio[i]}});
+          const double v = jnum(ratio[i]);
+          if (v > 0 && (rmin == 0 || v < rmin)) rmin = v;
+          rmax = std::max(rmax, v);
+        }
+      // A ratio spanning more than two decades reads better on a log axis (zeros left out).
+      const bool log_ratio = rmin > 0 && rmax > 100 * rmin;
       ojson bottom = {
           {"data", {{"values", rrows}}},
           {"width", 520},
@@ -242,15 +250,20 @@ std::vector<ReportFigure> histogram_figures(const nlohmann::json& r, const std::
                           {"type", "quantitative"},
                           {"title", axis_title(x)},
                           {"scale", {{"domain", {xe.front(), xe.back()}}, {"zero", false}}}}},
-                        {"y", {{"field", "ratio"}, {"type", "quantitative"}, {"title", "signal / background"}}}}}},
+                        {"y", log_ratio ? ojson{{"field", "ratio"},
+                                                 {"type", "quantitative"},
+                                                 {"title", "signal / background"},
+                                                 {"scale", {{"type", "log"}}}}
+                                          : ojson{{"field", "ratio"}, {"type", "quantitative"}, {"title", "signal / background"}}}}},
+                       {"transform", log_ratio ? ojson::array({ojson{{"filter", "datum.ratio > 0"}}}) : ojson::array()}},
                 ojson{{"mark", {{"type", "rule"}, {"strokeDash", {4, 4}}, {"color", "gray"}}},
                       {"encoding", {{"y", {{"datum", 1}}}}}}})}};
       f.spec = {{"$schema", kSchema}, {"vconcat", ojson::array({top, bottom})}};
       f.caption = fmt::format(
           "{} for signal ({} events) and background ({} events), each class normalized to unit sum over the {} bins "
-          "(shaded boxes); below, their ratio per bin (bins without background left out).{}",
+          "(step lines over shaded boxes); below, their ratio per bin{} (bins without background left out).{}",
           x, r["classes"]["signal"]["events"].get<long long>(), r["classes"]["background"]["events"].get<long long>(),
-          xe.size() - 1, prov);
+          xe.size() - 1, log_ratio ? " on a log axis" : "", prov);
     } else {
       f.spec = top;
       f.spec["$schema"] = kSchema;
@@ -297,8 +310,8 @@ std::vector<ReportFigure> histogram_figures(const nlohmann::json& r, const std::
       panels.push_back(
           {{"title", title},
            {"data", {{"values", rows}}},
-           {"width", 240},
-           {"height", 220},
+           {"width", 200},
+           {"height", 200},
            {"mark", "rect"},
            {"encoding",
             {{"x",
@@ -334,6 +347,9 @@ std::vector<ReportFigure> histogram_figures(const nlohmann::json& r, const std::
                             {"value", jnum(gs[i][k]) / jnum(gb[i][k])}});
       panel("signal / background", rows, "ratio", "redblue");
       panels.back()["encoding"]["color"]["scale"] = {{"type", "log"}, {"scheme", "redblue"}, {"reverse", true}};
+      // The same axes as the class panels, although cells without background are left out.
+      panels.back()["encoding"]["x"]["scale"] = {{"domain", {xe.front(), xe.back()}}, {"nice", false}};
+      panels.back()["encoding"]["y"]["scale"] = {{"domain", {ye.front(), ye.back()}}, {"nice", false}};
       panels.back()["transform"] = ojson::array({ojson{{"filter", "datum.value > 0"}}});
     }
     f.spec = {{"$schema", kSchema}, {"hconcat", panels}, {"resolve", {{"scale", {{"color", "independent"}}}}}};

@@ -245,10 +245,10 @@ ReportSection events_section(const Study& st) {
        {"encoding",
         {{"y", {{"field", "sample"}, {"type", "nominal"}, {"title", ""}}},
          {"yOffset", {{"field", "stage"}}},
-         {"x", {{"field", "events"}, {"type", "quantitative"}, {"scale", {{"type", "symlog"}}}, {"title", "events (symmetric-log axis)"}}},
+         {"x", {{"field", "events"}, {"type", "quantitative"}, {"title", "events"}}},
          {"color", {{"field", "stage"}, {"type", "nominal"}, {"title", ""}}}}}},
-      "Events generated before and selected after the dilepton selection (two leptons, two jets), per sample, "
-      "on a symmetric-log axis: the cut-flow of the study's event generation (events.json)."));
+      "Events generated before and selected after the dilepton selection (two leptons, two jets), per sample: "
+      "the cut-flow of the study's event generation (events.json)."));
   return s;
 }
 
