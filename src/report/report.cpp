@@ -367,7 +367,13 @@ std::vector<ReportFigure> histogram_figures(const nlohmann::json& r, const std::
     figs.push_back(std::move(f));
   }
   (void)source;
+  // Views of the same variables after different cuts get different titles.
+  std::string after;
+  if (r.contains("provenance") && r["provenance"].contains("cuts"))
+    for (const auto& c : r["provenance"]["cuts"])
+      after += (after.empty() ? " after " : ", ") + c["cut"].get<std::string>();
   for (auto& f : figs) {
+    f.title += after;
     if (r.contains("note")) f.caption += " " + r["note"].get<std::string>();
     if (r.contains("provenance") && r["provenance"].contains("seed"))
       f.caption += fmt::format(" Study seed {}.", r["provenance"]["seed"].dump());
