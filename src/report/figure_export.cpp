@@ -70,7 +70,8 @@ void svg_to_png(const fs::path& svg, const fs::path& png) {
   const int rc = std::system(cmd.c_str());
   const bool ok = rc == 0 && fs::exists(shot);
   if (ok) {
-    write_atomically(png.string(), [&](const std::string& tmp) { fs::copy_file(shot, tmp, fs::copy_options::overwrite_existing); });
+    write_atomically(png.string(),
+                     [&](const std::string& tmp) { fs::copy_file(shot, tmp, fs::copy_options::overwrite_existing); });
   }
   std::error_code ec;
   fs::remove_all(profile, ec);
@@ -95,14 +96,18 @@ FigureExport export_figures(const Report& report, const std::string& dir_text, c
   }
   // render_svg.mjs writes each SVG through a temporary and a rename.
   if (std::system(cmd.c_str()) != 0)
-    throw Error(fmt::format("rendering the figures to SVG with node failed (the Vega-Lite specs are in '{}')", dir_text));
+    throw Error(
+        fmt::format("rendering the figures to SVG with node failed (the Vega-Lite specs are in '{}')", dir_text));
   const bool chromium = png && on_path("chromium");
   if (png && !chromium) ex.note = "Chromium is not installed: SVG only, no PNG";
   for (const ReportFigure* f : figs) {
     const fs::path svg = dir / (f->id + ".svg");
     ex.files.push_back(svg.string());
-    nlohmann::ordered_json e = {{"id", f->id}, {"title", f->title}, {"caption", f->caption},
-                                {"spec", f->id + ".vl.json"}, {"svg", f->id + ".svg"}};
+    nlohmann::ordered_json e = {{"id", f->id},
+                                {"title", f->title},
+                                {"caption", f->caption},
+                                {"spec", f->id + ".vl.json"},
+                                {"svg", f->id + ".svg"}};
     if (chromium) {
       svg_to_png(svg, dir / (f->id + ".png"));
       ex.files.push_back((dir / (f->id + ".png")).string());

@@ -158,13 +158,12 @@ ojson step_histogram(const ojson& rows, const std::string& xtitle, const std::st
   ojson boxes = rect_layer(xtitle, ytitle, color, 0.10, log_floor);
   boxes["mark"]["strokeWidth"] = 0;
   boxes["encoding"].erase("stroke");
-  ojson line = {
-      {"data", {{"values", line_rows}}},
-      {"mark", {{"type", "line"}, {"interpolate", "step-after"}, {"strokeWidth", 1.6}}},
-      {"encoding",
-       {{"x", {{"field", "x"}, {"type", "quantitative"}, {"title", xtitle}}},
-        {"y", {{"field", "value"}, {"type", "quantitative"}, {"title", ytitle}}},
-        {"color", {{"field", "class"}, {"type", "nominal"}, {"title", ""}, {"scale", color}}}}}};
+  ojson line = {{"data", {{"values", line_rows}}},
+                {"mark", {{"type", "line"}, {"interpolate", "step-after"}, {"strokeWidth", 1.6}}},
+                {"encoding",
+                 {{"x", {{"field", "x"}, {"type", "quantitative"}, {"title", xtitle}}},
+                  {"y", {{"field", "value"}, {"type", "quantitative"}, {"title", ytitle}}},
+                  {"color", {{"field", "class"}, {"type", "nominal"}, {"title", ""}, {"scale", color}}}}}};
   if (log_floor > 0) {
     line["encoding"]["y"]["scale"] = {{"type", "log"}};
     line["transform"] = ojson::array({ojson{{"filter", "datum.value > 0"}}});
@@ -175,27 +174,26 @@ ojson step_histogram(const ojson& rows, const std::string& xtitle, const std::st
 // Axis titles in physics notation with units, for the columns unbox's physics features
 // write; other names (neurons, user columns) as they are.
 std::string axis_title(const std::string& name) {
-  static const std::map<std::string, std::string> t = {
-      {"met", "E_T^miss [GeV]"},
-      {"mt2ll", "m_T2(ll) [GeV]"},
-      {"isr_pt", "p_T^ISR [GeV]"},
-      {"l1_pt", "p_T(l1) [GeV]"},
-      {"l2_pt", "p_T(l2) [GeV]"},
-      {"j1_pt", "p_T(j1) [GeV]"},
-      {"j2_pt", "p_T(j2) [GeV]"},
-      {"log_met", "log(E_T^miss / GeV)"},
-      {"l1_eta", "η(l1)"},
-      {"l2_eta", "η(l2)"},
-      {"j1_eta", "η(j1)"},
-      {"j2_eta", "η(j2)"},
-      {"l1_dphi", "φ_l1 = |Δφ(l1, E_T^miss)| [rad]"},
-      {"l2_dphi", "φ_l2 = |Δφ(l2, E_T^miss)| [rad]"},
-      {"j1_dphi", "φ_j1 = |Δφ(j1, E_T^miss)| [rad]"},
-      {"j2_dphi", "φ_j2 = |Δφ(j2, E_T^miss)| [rad]"},
-      {"output_pre", "network output before tanh (L12N0:pre)"},
-      {"output:pre", "network output before its activation"},
-      {"score", "network score"},
-      {"v", "v = log(E_T^miss/GeV) + φ_l1 + φ_l2"}};
+  static const std::map<std::string, std::string> t = {{"met", "E_T^miss [GeV]"},
+                                                       {"mt2ll", "m_T2(ll) [GeV]"},
+                                                       {"isr_pt", "p_T^ISR [GeV]"},
+                                                       {"l1_pt", "p_T(l1) [GeV]"},
+                                                       {"l2_pt", "p_T(l2) [GeV]"},
+                                                       {"j1_pt", "p_T(j1) [GeV]"},
+                                                       {"j2_pt", "p_T(j2) [GeV]"},
+                                                       {"log_met", "log(E_T^miss / GeV)"},
+                                                       {"l1_eta", "η(l1)"},
+                                                       {"l2_eta", "η(l2)"},
+                                                       {"j1_eta", "η(j1)"},
+                                                       {"j2_eta", "η(j2)"},
+                                                       {"l1_dphi", "φ_l1 = |Δφ(l1, E_T^miss)| [rad]"},
+                                                       {"l2_dphi", "φ_l2 = |Δφ(l2, E_T^miss)| [rad]"},
+                                                       {"j1_dphi", "φ_j1 = |Δφ(j1, E_T^miss)| [rad]"},
+                                                       {"j2_dphi", "φ_j2 = |Δφ(j2, E_T^miss)| [rad]"},
+                                                       {"output_pre", "network output before tanh (L12N0:pre)"},
+                                                       {"output:pre", "network output before its activation"},
+                                                       {"score", "network score"},
+                                                       {"v", "v = log(E_T^miss/GeV) + φ_l1 + φ_l2"}};
   auto it = t.find(name);
   if (it != t.end()) return it->second;
   if (name.size() > 2 && name[0] == 'L' && name.find('N') != std::string::npos) return name + " activation";
@@ -250,12 +248,14 @@ std::vector<ReportFigure> histogram_figures(const nlohmann::json& r, const std::
                           {"type", "quantitative"},
                           {"title", axis_title(x)},
                           {"scale", {{"domain", {xe.front(), xe.back()}}, {"zero", false}}}}},
-                        {"y", log_ratio ? ojson{{"field", "ratio"},
-                                                 {"type", "quantitative"},
-                                                 {"title", "signal / background"},
-                                                 {"scale", {{"type", "log"}}}}
-                                          : ojson{{"field", "ratio"}, {"type", "quantitative"}, {"title", "signal / background"}}}}},
-                       {"transform", log_ratio ? ojson::array({ojson{{"filter", "datum.ratio > 0"}}}) : ojson::array()}},
+                        {"y",
+                         log_ratio
+                             ? ojson{{"field", "ratio"},
+                                     {"type", "quantitative"},
+                                     {"title", "signal / background"},
+                                     {"scale", {{"type", "log"}}}}
+                             : ojson{{"field", "ratio"}, {"type", "quantitative"}, {"title", "signal / background"}}}}},
+                      {"transform", log_ratio ? ojson::array({ojson{{"filter", "datum.ratio > 0"}}}) : ojson::array()}},
                 ojson{{"mark", {{"type", "rule"}, {"strokeDash", {4, 4}}, {"color", "gray"}}},
                       {"encoding", {{"y", {{"datum", 1}}}}}}})}};
       f.spec = {{"$schema", kSchema}, {"vconcat", ojson::array({top, bottom})}};
@@ -358,8 +358,8 @@ std::vector<ReportFigure> histogram_figures(const nlohmann::json& r, const std::
             ? fmt::format(" Normalized mutual information of {} and {}: {:.4f} ({} equal-frequency bins).", x, y,
                           r["nmi"].get<double>(), r["nmi_bins"].get<long long>())
             : std::string();
-    f.caption = fmt::format("{} against {} per class, each normalized to unit sum over the {} x {} cells{}.{}{}", y,
-                            x, xe.size() - 1, ye.size() - 1,
+    f.caption = fmt::format("{} against {} per class, each normalized to unit sum over the {} x {} cells{}.{}{}", y, x,
+                            xe.size() - 1, ye.size() - 1,
                             labelled ? "; right, their ratio per cell on a log colour scale (cells without "
                                        "background left out)"
                                      : "",

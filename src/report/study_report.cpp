@@ -113,12 +113,13 @@ std::string para(const std::string& text) { return "<p>" + escape_html(text) + "
 // The paper's symbol for a stop-dilepton input column.
 std::string symbol(const std::string& c) {
   static const std::map<std::string, std::string> names = {
-      {"log_met", "MET"},         {"log_l1_pt", "pT_l1"},     {"log_l2_pt", "pT_l2"},       {"log_j1_pt", "pT_j1"},
-      {"log_j2_pt", "pT_j2"},     {"l1_eta", "eta_l1"},       {"l2_eta", "eta_l2"},         {"j1_eta", "eta_j1"},
-      {"j2_eta", "eta_j2"},       {"l1_dphi", "phi_l1"},      {"l2_dphi", "phi_l2"},        {"j1_dphi", "phi_j1"},
-      {"j2_dphi", "phi_j2"},      {"l1_dphi_sign", "phi_s_l1"}, {"l2_dphi_sign", "phi_s_l2"}, {"j1_dphi_sign", "phi_s_j1"},
-      {"j2_dphi_sign", "phi_s_j2"}, {"j1_btag", "b_j1"},      {"j2_btag", "b_j2"},          {"mt2ll", "mT2ll"},
-      {"met", "MET"}};
+      {"log_met", "MET"},           {"log_l1_pt", "pT_l1"},       {"log_l2_pt", "pT_l2"},
+      {"log_j1_pt", "pT_j1"},       {"log_j2_pt", "pT_j2"},       {"l1_eta", "eta_l1"},
+      {"l2_eta", "eta_l2"},         {"j1_eta", "eta_j1"},         {"j2_eta", "eta_j2"},
+      {"l1_dphi", "phi_l1"},        {"l2_dphi", "phi_l2"},        {"j1_dphi", "phi_j1"},
+      {"j2_dphi", "phi_j2"},        {"l1_dphi_sign", "phi_s_l1"}, {"l2_dphi_sign", "phi_s_l2"},
+      {"j1_dphi_sign", "phi_s_j1"}, {"j2_dphi_sign", "phi_s_j2"}, {"j1_btag", "b_j1"},
+      {"j2_btag", "b_j2"},          {"mt2ll", "mT2ll"},           {"met", "MET"}};
   auto it = names.find(c);
   return it == names.end() ? c : it->second;
 }
@@ -229,26 +230,26 @@ ReportSection events_section(const Study& st) {
   s.html = html_table({"sample", "generated", "selected", "efficiency", "expected at the luminosity", "seed"}, rows);
   if (st.has("splits.json")) {
     const auto sp = read_json(st.path("splits.json"));
-    s.html += para(fmt::format(
-        "Split of the {} selected events (seeded shuffle, seed {}): {} training, {} validation, {} test "
-        "({} signal, {} background); test weights scaled by {:.4g}.",
-        sp.value("selected_events", 0LL), sp.value("seed", 0LL), sp.value("train", 0LL), sp.value("validation", 0LL),
-        sp.value("test", 0LL), sp.value("test_signal", 0LL), sp.value("test_background", 0LL),
-        jnum(sp["test_weight_scale"])));
+    s.html += para(
+        fmt::format("Split of the {} selected events (seeded shuffle, seed {}): {} training, {} validation, {} test "
+                    "({} signal, {} background); test weights scaled by {:.4g}.",
+                    sp.value("selected_events", 0LL), sp.value("seed", 0LL), sp.value("train", 0LL),
+                    sp.value("validation", 0LL), sp.value("test", 0LL), sp.value("test_signal", 0LL),
+                    sp.value("test_background", 0LL), jnum(sp["test_weight_scale"])));
   }
-  s.figures.push_back(figure(
-      "Events generated and selected per sample",
-      {{"data", {{"values", bars}}},
-       {"width", 420},
-       {"height", 200},
-       {"mark", "bar"},
-       {"encoding",
-        {{"y", {{"field", "sample"}, {"type", "nominal"}, {"title", ""}}},
-         {"yOffset", {{"field", "stage"}}},
-         {"x", {{"field", "events"}, {"type", "quantitative"}, {"title", "events"}}},
-         {"color", {{"field", "stage"}, {"type", "nominal"}, {"title", ""}}}}}},
-      "Events generated before and selected after the dilepton selection (two leptons, two jets), per sample: "
-      "the cut-flow of the study's event generation (events.json)."));
+  s.figures.push_back(
+      figure("Events generated and selected per sample",
+             {{"data", {{"values", bars}}},
+              {"width", 420},
+              {"height", 200},
+              {"mark", "bar"},
+              {"encoding",
+               {{"y", {{"field", "sample"}, {"type", "nominal"}, {"title", ""}}},
+                {"yOffset", {{"field", "stage"}}},
+                {"x", {{"field", "events"}, {"type", "quantitative"}, {"title", "events"}}},
+                {"color", {{"field", "stage"}, {"type", "nominal"}, {"title", ""}}}}}},
+             "Events generated before and selected after the dilepton selection (two leptons, two jets), per sample: "
+             "the cut-flow of the study's event generation (events.json)."));
   return s;
 }
 
@@ -272,7 +273,8 @@ ReportSection model_section(const Study& st) {
     ojson rows = ojson::array(), auc = ojson::array();
     for (size_t r = 0; r < t.rows.size(); ++r) {
       const std::string seed = t.text(r, "seed");
-      rows.push_back({{"epoch", t.num(r, "epoch")}, {"loss", t.num(r, "loss")}, {"set", "training (seed " + seed + ")"}});
+      rows.push_back(
+          {{"epoch", t.num(r, "epoch")}, {"loss", t.num(r, "loss")}, {"set", "training (seed " + seed + ")"}});
       rows.push_back(
           {{"epoch", t.num(r, "epoch")}, {"loss", t.num(r, "val_loss")}, {"set", "validation (seed " + seed + ")"}});
       auc.push_back({{"epoch", t.num(r, "epoch")}, {"auc", t.num(r, "val_auc")}, {"seed", seed}});
@@ -287,7 +289,8 @@ ReportSection model_section(const Study& st) {
                      {"mark", {{"type", "line"}, {"point", true}}},
                      {"encoding",
                       {{"x", {{"field", "epoch"}, {"type", "quantitative"}, {"title", "epoch"}}},
-                       {"y", {{"field", "loss"}, {"type", "quantitative"}, {"title", "loss"}, {"scale", {{"zero", false}}}}},
+                       {"y",
+                        {{"field", "loss"}, {"type", "quantitative"}, {"title", "loss"}, {"scale", {{"zero", false}}}}},
                        {"color", {{"field", "set"}, {"type", "nominal"}, {"title", ""}}}}}},
                ojson{{"data", {{"values", auc}}},
                      {"width", 300},
@@ -296,7 +299,10 @@ ReportSection model_section(const Study& st) {
                      {"encoding",
                       {{"x", {{"field", "epoch"}, {"type", "quantitative"}, {"title", "epoch"}}},
                        {"y",
-                        {{"field", "auc"}, {"type", "quantitative"}, {"title", "validation AUC"}, {"scale", {{"zero", false}}}}},
+                        {{"field", "auc"},
+                         {"type", "quantitative"},
+                         {"title", "validation AUC"},
+                         {"scale", {{"zero", false}}}}},
                        {"color", {{"field", "seed"}, {"type", "nominal"}, {"title", "seed"}}}}}}})}},
         fmt::format("Loss on the training and validation events per epoch (left) and the validation AUC (right), per "
                     "seed; early stopping keeps the epoch of the lowest validation loss. {} rows of training.csv.",
@@ -329,48 +335,56 @@ ReportSection fig8_section(const Study& st) {
     for (size_t i = 0; i < c["ams"]["threshold"].size(); ++i)
       ams.push_back({{"threshold", c["ams"]["threshold"][i]}, {"ams", c["ams"]["value"][i]}, {"score", label}});
     best.push_back({{"threshold", c["best"]["threshold"]}, {"ams", c["best"]["ams"]}, {"score", label}});
-    rows.push_back({label, f3(jnum(c["auc"])), f2(jnum(c["best"]["ams"])), fmt::format("{:.4g}", jnum(c["best"]["threshold"])),
+    rows.push_back({label, f3(jnum(c["auc"])), f2(jnum(c["best"]["ams"])),
+                    fmt::format("{:.4g}", jnum(c["best"]["threshold"])),
                     fmt::format("{:.2f} / {:.2f}", jnum(c["best"]["s"]), jnum(c["best"]["b"]))});
   }
   s.html = html_table({"score", "AUC", "best AMS", "threshold (select ≥)", "s / b expected"}, rows);
   if (st.paper.contains("ams_network"))
-    s.html += para(fmt::format("Paper: AMS {} for the network against {} for the best mT2ll cut at {} GeV.",
-                               st.paper["ams_network"].dump(), st.paper.value("ams_mt2_cut", nlohmann::json("-")).dump(),
-                               st.paper.value("mt2_cut_gev", nlohmann::json("-")).dump()));
+    s.html +=
+        para(fmt::format("Paper: AMS {} for the network against {} for the best mT2ll cut at {} GeV.",
+                         st.paper["ams_network"].dump(), st.paper.value("ams_mt2_cut", nlohmann::json("-")).dump(),
+                         st.paper.value("mt2_cut_gev", nlohmann::json("-")).dump()));
   const ojson color = {{"field", "score"}, {"type", "nominal"}, {"title", ""}};
-  s.figures.push_back(figure(
-      "ROC curves of the network and of mT2ll",
-      {{"data", {{"values", roc}}},
-       {"width", 340},
-       {"height", 300},
-       {"mark", "line"},
-       {"encoding",
-        {{"x", {{"field", "fpr"}, {"type", "quantitative"}, {"title", "background efficiency"}, {"scale", {{"type", "sqrt"}}}}},
-         {"y", {{"field", "tpr"}, {"type", "quantitative"}, {"title", "signal efficiency"}}},
-         {"order", {{"field", "fpr"}}},
-         {"color", color}}}},
-      fmt::format("Weighted ROC curves on the {} test events (background efficiency on a square-root axis), the "
-                  "network's output before tanh and mT2ll as the score; curves thinned to the points kept in "
-                  "views/roc_ams.json.",
-                  ra["events"].dump())));
+  s.figures.push_back(
+      figure("ROC curves of the network and of mT2ll",
+             {{"data", {{"values", roc}}},
+              {"width", 340},
+              {"height", 300},
+              {"mark", "line"},
+              {"encoding",
+               {{"x",
+                 {{"field", "fpr"},
+                  {"type", "quantitative"},
+                  {"title", "background efficiency"},
+                  {"scale", {{"type", "sqrt"}}}}},
+                {"y", {{"field", "tpr"}, {"type", "quantitative"}, {"title", "signal efficiency"}}},
+                {"order", {{"field", "fpr"}}},
+                {"color", color}}}},
+             fmt::format("Weighted ROC curves on the {} test events (background efficiency on a square-root axis), the "
+                         "network's output before tanh and mT2ll as the score; curves thinned to the points kept in "
+                         "views/roc_ams.json.",
+                         ra["events"].dump())));
   s.figures.push_back(figure(
       "AMS against the threshold",
       {{"width", 520},
        {"height", 260},
-       {"layer",
-        ojson::array({ojson{{"data", {{"values", ams}}},
-                            {"mark", "line"},
-                            {"encoding",
-                             {{"x", {{"field", "threshold"}, {"type", "quantitative"}, {"title", "threshold (select score ≥ threshold)"}}},
-                              {"y", {{"field", "ams"}, {"type", "quantitative"}, {"title", "AMS (eq. 5)"}}},
-                              {"order", {{"field", "threshold"}}},
-                              {"color", color}}}},
-                      ojson{{"data", {{"values", best}}},
-                            {"mark", {{"type", "point"}, {"filled", true}, {"size", 80}}},
-                            {"encoding",
-                             {{"x", {{"field", "threshold"}, {"type", "quantitative"}}},
-                              {"y", {{"field", "ams"}, {"type", "quantitative"}}},
-                              {"color", color}}}}})},
+       {"layer", ojson::array({ojson{{"data", {{"values", ams}}},
+                                     {"mark", "line"},
+                                     {"encoding",
+                                      {{"x",
+                                        {{"field", "threshold"},
+                                         {"type", "quantitative"},
+                                         {"title", "threshold (select score ≥ threshold)"}}},
+                                       {"y", {{"field", "ams"}, {"type", "quantitative"}, {"title", "AMS (eq. 5)"}}},
+                                       {"order", {{"field", "threshold"}}},
+                                       {"color", color}}}},
+                               ojson{{"data", {{"values", best}}},
+                                     {"mark", {{"type", "point"}, {"filled", true}, {"size", 80}}},
+                                     {"encoding",
+                                      {{"x", {{"field", "threshold"}, {"type", "quantitative"}}},
+                                       {"y", {{"field", "ams"}, {"type", "quantitative"}}},
+                                       {"color", color}}}}})},
        {"resolve", {{"scale", {{"x", "shared"}}}}}},
       fmt::format("AMS = sqrt(2((s + b + b_r) ln(1 + s/(b + b_r)) - s)) at {:.1f} fb^-1 and b_r = {} when selecting "
                   "events at or above each threshold; dots mark the best cut. The network's output and mT2ll [GeV] "
@@ -411,15 +425,22 @@ ReportSection fig9_section(const Study& st) {
   s.figures.push_back(figure(
       "NMI of every hidden neuron with mT2ll, MET and the output",
       {{"data", {{"values", rows}}},
-       {"facet", {{"column", {{"field", "variable"}, {"type", "nominal"}, {"title", ""}, {"sort", {"mt2ll", "met", "output"}}}}}},
+       {"facet",
+        {{"column",
+          {{"field", "variable"}, {"type", "nominal"}, {"title", ""}, {"sort", {"mt2ll", "met", "output"}}}}}},
        {"spec",
         {{"width", 260},
          {"height", 220},
          {"mark", "rect"},
          {"encoding",
-          {{"x", {{"field", "index"}, {"type", "ordinal"}, {"title", "neuron in layer"}, {"axis", {{"labels", false}, {"ticks", false}}}}},
+          {{"x",
+            {{"field", "index"},
+             {"type", "ordinal"},
+             {"title", "neuron in layer"},
+             {"axis", {{"labels", false}, {"ticks", false}}}}},
            {"y", {{"field", "layer"}, {"type", "ordinal"}, {"title", "hidden layer"}}},
-           {"color", {{"field", "nmi"}, {"type", "quantitative"}, {"title", "NMI"}, {"scale", {{"scheme", "viridis"}}}}},
+           {"color",
+            {{"field", "nmi"}, {"type", "quantitative"}, {"title", "NMI"}, {"scale", {{"scheme", "viridis"}}}}},
            {"tooltip", ojson::array({ojson{{"field", "neuron"}}, ojson{{"field", "nmi"}, {"format", ".3f"}}})}}}}}},
       fmt::format("Normalized mutual information (eq. 1 of the paper, binned with equal-frequency bins) of each of "
                   "the {} hidden neurons with mT2ll, MET and the output before tanh, on the explanation events "
@@ -442,13 +463,13 @@ ReportSection fig9_section(const Study& st) {
       ++k;
     }
     s.html = html_table({"layer", "top neuron", "NMI mT2ll", "paper", "NMI MET", "paper", "NMI output", "paper"}, t);
-    s.html += para(fmt::format("{} events, {} equal-frequency bins. The top neuron of a layer is the one with the "
-                               "largest activation difference of the output (ad_layers.json).",
-                               j["events"].dump(), j["bins"].dump()));
+    s.html +=
+        para(fmt::format("{} events, {} equal-frequency bins. The top neuron of a layer is the one with the "
+                         "largest activation difference of the output (ad_layers.json).",
+                         j["events"].dump(), j["bins"].dump()));
   }
   for (const auto& f : st.matching("views", "fig09_", ".json")) add_view(st, s, f);
-  if (st.matching("views", "fig09_", ".json").empty())
-    st.missing("Figure 9 neuron histograms", "views/fig09_*.json");
+  if (st.matching("views", "fig09_", ".json").empty()) st.missing("Figure 9 neuron histograms", "views/fig09_*.json");
   return s;
 }
 
@@ -469,8 +490,10 @@ ReportSection ad_section(const Study& st) {
   }
   s.html = "<h3>Neurons of layers 2, 3 and 5 ranked by their activation difference for the output</h3>\n" +
            html_table({"layer", "top neuron", "ranking (AD)"}, t);
-  const std::vector<std::pair<std::string, std::string>> tabs = {
-      {"ad_L2.csv", "table1_L2N12"}, {"ad_L3.csv", ""}, {"ad_L5.csv", "table2_L5N4"}, {"ad_output.csv", "table4_output"}};
+  const std::vector<std::pair<std::string, std::string>> tabs = {{"ad_L2.csv", "table1_L2N12"},
+                                                                 {"ad_L3.csv", ""},
+                                                                 {"ad_L5.csv", "table2_L5N4"},
+                                                                 {"ad_output.csv", "table4_output"}};
   ojson bars = ojson::array();
   for (const auto& [file, paper_key] : tabs) {
     if (!st.has(file)) {
@@ -482,16 +505,19 @@ ReportSection ad_section(const Study& st) {
     if (layers.contains(neuron)) neuron = layers[neuron]["top"].get<std::string>();
     if (neuron == "output") neuron = "output:pre";
     std::vector<std::vector<std::string>> rows;
-    const nlohmann::json paper = !paper_key.empty() && st.paper.contains(paper_key) ? st.paper[paper_key] : nlohmann::json();
+    const nlohmann::json paper =
+        !paper_key.empty() && st.paper.contains(paper_key) ? st.paper[paper_key] : nlohmann::json();
     for (size_t r = 0; r < std::min<size_t>(c.rows.size(), 8); ++r) {
       const std::string sym = c.text(r, "symbol");
       rows.push_back({std::to_string(r + 1), sym, fmt::format("{:.2f} ± {:.2f}", c.num(r, "ad"), c.num(r, "err")),
                       paper.is_object() && paper.contains(sym) ? f2(paper[sym].get<double>()) : "-"});
-      bars.push_back({{"neuron", neuron}, {"variable", sym}, {"ad", c.num(r, "ad")}, {"err", c.num(r, "err")}, {"rank", r + 1}});
+      bars.push_back(
+          {{"neuron", neuron}, {"variable", sym}, {"ad", c.num(r, "ad")}, {"err", c.num(r, "err")}, {"rank", r + 1}});
     }
     s.html += fmt::format("<h3>Inputs ranked for {}{}</h3>\n", escape_html(neuron),
                           paper.is_object() ? escape_html(" (paper: " + paper_key + ")") : "");
-    if (paper.is_object() && !neuron.empty() && paper_key.find(neuron.substr(0, std::min<size_t>(2, neuron.size()))) == std::string::npos)
+    if (paper.is_object() && !neuron.empty() &&
+        paper_key.find(neuron.substr(0, std::min<size_t>(2, neuron.size()))) == std::string::npos)
       s.html += para("The paper's neuron is named in its table key; ours is the top neuron of our network's layer.");
     s.html += html_table({"rank", "input", "AD (unbox)", "AD (paper)"}, rows);
   }
@@ -552,7 +578,11 @@ void maximize_figures(const Study& st, ReportSection& s, const std::string& file
            {"height", 130},
            {"mark", {{"type", "rect"}, {"color", "#444"}}},
            {"encoding",
-            {{"x", {{"field", "lo"}, {"type", "quantitative"}, {"title", "input (network units)"}, {"scale", {{"zero", false}}}}},
+            {{"x",
+              {{"field", "lo"},
+               {"type", "quantitative"},
+               {"title", "input (network units)"},
+               {"scale", {{"zero", false}}}}},
              {"x2", {{"field", "hi"}}},
              {"y", {{"field", "value"}, {"type", "quantitative"}, {"title", "fraction of points"}}}}}}},
          {"resolve", {{"scale", {{"x", "independent"}}}}}},
@@ -566,8 +596,9 @@ void maximize_figures(const Study& st, ReportSection& s, const std::string& file
     if (++rank > 6) break;
     const auto& counts = x["counts"];
     const auto b = static_cast<size_t>(x["bins"].get<long long>());
-    const std::string panel = fmt::format("#{} {} vs {} (MI {:.2f})", rank, symbol(x["variables"][1].get<std::string>()),
-                                          symbol(x["variables"][0].get<std::string>()), jnum(x["score"]));
+    const std::string panel =
+        fmt::format("#{} {} vs {} (MI {:.2f})", rank, symbol(x["variables"][1].get<std::string>()),
+                    symbol(x["variables"][0].get<std::string>()), jnum(x["score"]));
     double tot = 0;
     for (const auto& c : counts) tot += jnum(c);
     for (size_t i = 0; i < b; ++i)
@@ -589,9 +620,19 @@ void maximize_figures(const Study& st, ReportSection& s, const std::string& file
            {"height", 190},
            {"mark", "rect"},
            {"encoding",
-            {{"x", {{"field", "x"}, {"type", "ordinal"}, {"title", "first input (bins over its box)"}, {"axis", nullptr}}},
-             {"y", {{"field", "y"}, {"type", "ordinal"}, {"sort", "descending"}, {"title", "second input"}, {"axis", nullptr}}},
-             {"color", {{"field", "value"}, {"type", "quantitative"}, {"title", "fraction"}, {"scale", {{"scheme", "greys"}}}}}}}}}},
+            {{"x",
+              {{"field", "x"}, {"type", "ordinal"}, {"title", "first input (bins over its box)"}, {"axis", nullptr}}},
+             {"y",
+              {{"field", "y"},
+               {"type", "ordinal"},
+               {"sort", "descending"},
+               {"title", "second input"},
+               {"axis", nullptr}}},
+             {"color",
+              {{"field", "value"},
+               {"type", "quantitative"},
+               {"title", "fraction"},
+               {"scale", {{"scheme", "greys"}}}}}}}}}},
         fmt::format("Contour maps of {}: the converged points in pairs of inputs (each over its box of allowed "
                     "values, low to high), ranked by mutual information (largest first), as the paper's Figures "
                     "10 and 12. {} ({})",
@@ -625,10 +666,11 @@ ReportSection maximize_section(const Study& st) {
     const auto c = read_json(st.path("caveman.json"));
     s.html += "<h3>Caveman variable of " + escape_html(c["neuron"].get<std::string>()) + " (Figure 11)</h3>\n";
     s.html += "<p><code>" + escape_html(c["formula"].get<std::string>()) + "</code></p>\n";
-    s.html += html_table({"variable", "AUC (held-out events)", "correlation with the neuron"},
-                         {{"the neuron", f3(jnum(c["neuron_auc"])), "1"},
-                          {"caveman variable", f3(jnum(c["auc"])), f3(jnum(c["correlation_with_neuron"]))},
-                          {"linear combination", f3(jnum(c["linear"]["auc"])), f3(jnum(c["linear"]["correlation_with_neuron"]))}});
+    s.html += html_table(
+        {"variable", "AUC (held-out events)", "correlation with the neuron"},
+        {{"the neuron", f3(jnum(c["neuron_auc"])), "1"},
+         {"caveman variable", f3(jnum(c["auc"])), f3(jnum(c["correlation_with_neuron"]))},
+         {"linear combination", f3(jnum(c["linear"]["auc"])), f3(jnum(c["linear"]["correlation_with_neuron"]))}});
     ojson bars = ojson::array({ojson{{"variable", "neuron"}, {"auc", c["neuron_auc"]}},
                                ojson{{"variable", "caveman"}, {"auc", c["auc"]}},
                                ojson{{"variable", "linear"}, {"auc", c["linear"]["auc"]}}});
@@ -638,11 +680,16 @@ ReportSection maximize_section(const Study& st) {
          {"width", 300},
          {"height", 120},
          {"layer",
-          ojson::array({ojson{{"mark", "bar"},
-                              {"encoding",
-                               {{"y", {{"field", "variable"}, {"type", "nominal"}, {"sort", nullptr}, {"title", ""}}},
-                                {"x", {{"field", "auc"}, {"type", "quantitative"}, {"title", "AUC"}, {"scale", {{"domain", {0, 1}}}}}}}}},
-                        ojson{{"mark", {{"type", "rule"}, {"strokeDash", {4, 4}}}}, {"encoding", {{"x", {{"datum", 0.5}}}}}}})}},
+          ojson::array(
+              {ojson{{"mark", "bar"},
+                     {"encoding",
+                      {{"y", {{"field", "variable"}, {"type", "nominal"}, {"sort", nullptr}, {"title", ""}}},
+                       {"x",
+                        {{"field", "auc"},
+                         {"type", "quantitative"},
+                         {"title", "AUC"},
+                         {"scale", {{"domain", {0, 1}}}}}}}}},
+               ojson{{"mark", {{"type", "rule"}, {"strokeDash", {4, 4}}}}, {"encoding", {{"x", {{"datum", 0.5}}}}}}})}},
         fmt::format("Discrimination of the caveman variable (fitted on {} events to {} converged maximization points, "
                     "{} island terms kept of {}) against the neuron and a linear fit, AUC on {} held-out events "
                     "(caveman.json). AUC below 1/2: the variable rises for background.",
@@ -687,24 +734,27 @@ ReportSection fig13_section(const Study& st) {
     p["height"] = 220;
     panels.push_back(p);
   }
-  s.figures.push_back(figure(
-      "MET for leptons opposite, adjacent to or elsewhere from the MET", {{"hconcat", panels}},
-      "E_T^miss of every selected event of tt-bar (left) and the stop signal (right), for both leptons opposite "
-      "the MET (cos Δφ < -1/2), both adjacent (cos Δφ > 1/2) and the rest, each category normalized to unit sum "
-      "(weighted, expected events at the luminosity; the last bin holds the overflow above 575 GeV). "
-      "fig13_met_histograms.csv."));
+  s.figures.push_back(
+      figure("MET for leptons opposite, adjacent to or elsewhere from the MET", {{"hconcat", panels}},
+             "E_T^miss of every selected event of tt-bar (left) and the stop signal (right), for both leptons opposite "
+             "the MET (cos Δφ < -1/2), both adjacent (cos Δφ > 1/2) and the rest, each category normalized to unit sum "
+             "(weighted, expected events at the luminosity; the last bin holds the overflow above 575 GeV). "
+             "fig13_met_histograms.csv."));
   if (st.has("fig13_met_angles.csv")) {
     const Csv m = read_csv(st.path("fig13_met_angles.csv"));
     std::vector<std::vector<std::string>> t;
     for (size_t r = 0; r < m.rows.size(); ++r)
       t.push_back({m.text(r, "sample"), fmt::format("{:.0f}", m.num(r, "median_met_opposite")),
-                   fmt::format("{:.0f}", m.num(r, "median_met_adjacent")), fmt::format("{:.0f}", m.num(r, "median_met_rest")),
+                   fmt::format("{:.0f}", m.num(r, "median_met_adjacent")),
+                   fmt::format("{:.0f}", m.num(r, "median_met_rest")),
                    fmt::format("{:.0f}", m.num(r, "median_met_all")),
                    fmt::format("{:.0f} / {:.0f} / {:.0f}", m.num(r, "events_opposite"), m.num(r, "events_adjacent"),
                                m.num(r, "events_rest"))});
-    s.html = html_table({"sample", "median MET opposite [GeV]", "adjacent", "otherwise", "all", "events opp./adj./other"}, t) +
-             para("The paper: the background's MET is much more sensitive to the lepton angles than the "
-                  "non-stealthy signal's; requiring both leptons opposite the MET strongly suppresses it.");
+    s.html = html_table(
+                 {"sample", "median MET opposite [GeV]", "adjacent", "otherwise", "all", "events opp./adj./other"}, t) +
+             para(
+                 "The paper: the background's MET is much more sensitive to the lepton angles than the "
+                 "non-stealthy signal's; requiring both leptons opposite the MET strongly suppresses it.");
   }
   return s;
 }
@@ -730,13 +780,17 @@ ReportSection fig20_section(const Study& st) {
   s.source = st.path("fig20_isr.csv");
   const Csv h = read_csv(st.path("fig20_isr.csv"));
   ojson rows = ojson::array();
-  const std::vector<std::pair<std::string, std::string>> slices = {
-      {"signal_like", "most signal-like 10 %"}, {"middle", "middle 10 %"}, {"background_like", "most background-like 10 %"}};
+  const std::vector<std::pair<std::string, std::string>> slices = {{"signal_like", "most signal-like 10 %"},
+                                                                   {"middle", "middle 10 %"},
+                                                                   {"background_like", "most background-like 10 %"}};
   for (const auto& [col, label] : slices) {
     double tot = 0;
     for (size_t r = 0; r < h.rows.size(); ++r) tot += h.num(r, col);
     for (size_t r = 0; r < h.rows.size(); ++r)
-      rows.push_back({{"class", label}, {"lo", h.num(r, "lo")}, {"hi", h.num(r, "hi")}, {"value", tot > 0 ? h.num(r, col) / tot : 0.0}});
+      rows.push_back({{"class", label},
+                      {"lo", h.num(r, "lo")},
+                      {"hi", h.num(r, "hi")},
+                      {"value", tot > 0 ? h.num(r, col) / tot : 0.0}});
   }
   ojson color = {{"domain", {"most signal-like 10 %", "middle 10 %", "most background-like 10 %"}},
                  {"range", {kSignal, "#555555", kBackground}}};
@@ -750,8 +804,8 @@ ReportSection fig20_section(const Study& st) {
     for (const auto& [col, label] : slices)
       if (j["slices_result"].contains(col)) {
         const auto& v = j["slices_result"][col];
-        t.push_back({label, v["events"].dump(), f2(jnum(v["signal_fraction"])), fmt::format("{:.0f}", jnum(v["median_isr_pt"])),
-                     fmt::format("{:.0f}", jnum(v["mean_isr_pt"]))});
+        t.push_back({label, v["events"].dump(), f2(jnum(v["signal_fraction"])),
+                     fmt::format("{:.0f}", jnum(v["median_isr_pt"])), fmt::format("{:.0f}", jnum(v["mean_isr_pt"]))});
       }
     s.html = html_table({"slice of the output", "events", "signal fraction", "median p_T^ISR [GeV]", "mean [GeV]"}, t) +
              para("The paper: events the network selects as signal are much more likely to have high ISR pT.");
@@ -780,9 +834,16 @@ ReportSection ranking_section(const Study& st, const std::string& title, const s
     const std::string method = f == "lrp.csv" ? "LRP (epsilon-gamma-box)" : f == "ig.csv" ? "Integrated Gradients" : f;
     for (size_t r = 0; r < std::min<size_t>(c.rows.size(), 10); ++r) {
       const std::string sym = c.text(r, "symbol");
-      rows.push_back({{"method", method}, {"feature", sym}, {"rank", r + 1}, {"class", "signal"}, {"mnr", c.num(r, "mnr_signal")}});
-      rows.push_back(
-          {{"method", method}, {"feature", sym}, {"rank", r + 1}, {"class", "background"}, {"mnr", c.num(r, "mnr_background")}});
+      rows.push_back({{"method", method},
+                      {"feature", sym},
+                      {"rank", r + 1},
+                      {"class", "signal"},
+                      {"mnr", c.num(r, "mnr_signal")}});
+      rows.push_back({{"method", method},
+                      {"feature", sym},
+                      {"rank", r + 1},
+                      {"class", "background"},
+                      {"mnr", c.num(r, "mnr_background")}});
       if (r < 6) t.push_back({method, std::to_string(r + 1), sym, f3(c.num(r, "mnr"))});
     }
   }
@@ -799,7 +860,11 @@ ReportSection ranking_section(const Study& st, const std::string& title, const s
           {{"y", {{"field", "feature"}, {"type", "nominal"}, {"sort", {{"field", "rank"}}}, {"title", ""}}},
            {"yOffset", {{"field", "class"}}},
            {"x", {{"field", "mnr"}, {"type", "quantitative"}, {"title", "mean normalized relevance"}}},
-           {"color", {{"field", "class"}, {"type", "nominal"}, {"title", ""}, {"scale", color_scale({"signal", "background"})}}}}}}},
+           {"color",
+            {{"field", "class"},
+             {"type", "nominal"},
+             {"title", ""},
+             {"scale", color_scale({"signal", "background"})}}}}}}},
        {"resolve", {{"scale", {{"y", "independent"}}}}}},
       "Relevance of the output before tanh distributed to the inputs, each event's relevances normalized to unit "
       "absolute sum, averaged over signal and over background events of the explanation set, top ten inputs "
@@ -814,30 +879,39 @@ ReportSection taylor_section(const Study& st) {
   const Csv c = read_csv(st.path("taylor.csv"));
   std::vector<size_t> order(c.rows.size());
   for (size_t i = 0; i < order.size(); ++i) order[i] = i;
-  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return c.num(a, "mean_abs") > c.num(b, "mean_abs"); });
+  std::stable_sort(order.begin(), order.end(),
+                   [&](size_t a, size_t b) { return c.num(a, "mean_abs") > c.num(b, "mean_abs"); });
   ojson rows = ojson::array();
   std::vector<std::vector<std::string>> t;
   for (size_t r = 0; r < std::min<size_t>(order.size(), 15); ++r) {
     const size_t k = order[r];
-    rows.push_back({{"feature", c.text(k, "feature")}, {"rank", r + 1}, {"class", "signal"}, {"value", c.num(k, "signal")}});
-    rows.push_back({{"feature", c.text(k, "feature")}, {"rank", r + 1}, {"class", "background"}, {"value", c.num(k, "background")}});
-    t.push_back({std::to_string(r + 1), c.text(k, "feature"), c.text(k, "order"), fmt::format("{:.4g}", c.num(k, "mean_abs")),
-                 f3(c.num(k, "share"))});
+    rows.push_back(
+        {{"feature", c.text(k, "feature")}, {"rank", r + 1}, {"class", "signal"}, {"value", c.num(k, "signal")}});
+    rows.push_back({{"feature", c.text(k, "feature")},
+                    {"rank", r + 1},
+                    {"class", "background"},
+                    {"value", c.num(k, "background")}});
+    t.push_back({std::to_string(r + 1), c.text(k, "feature"), c.text(k, "order"),
+                 fmt::format("{:.4g}", c.num(k, "mean_abs")), f3(c.num(k, "share"))});
   }
   s.html = html_table({"rank", "coefficient", "order", "mean |t|", "share"}, t);
-  s.figures.push_back(figure(
-      "Largest Taylor coefficients",
-      {{"data", {{"values", rows}}},
-       {"width", 420},
-       {"height", 320},
-       {"mark", "bar"},
-       {"encoding",
-        {{"y", {{"field", "feature"}, {"type", "nominal"}, {"sort", {{"field", "rank"}}}, {"title", ""}}},
-         {"yOffset", {{"field", "class"}}},
-         {"x", {{"field", "value"}, {"type", "quantitative"}, {"title", "mean |Taylor coefficient|"}}},
-         {"color", {{"field", "class"}, {"type", "nominal"}, {"title", ""}, {"scale", color_scale({"signal", "background"})}}}}}},
-      "First- and second-order Taylor coefficients of the output before tanh (exact derivatives), mean absolute "
-      "value over signal and background events, the fifteen largest over all events (taylor.csv)."));
+  s.figures.push_back(
+      figure("Largest Taylor coefficients",
+             {{"data", {{"values", rows}}},
+              {"width", 420},
+              {"height", 320},
+              {"mark", "bar"},
+              {"encoding",
+               {{"y", {{"field", "feature"}, {"type", "nominal"}, {"sort", {{"field", "rank"}}}, {"title", ""}}},
+                {"yOffset", {{"field", "class"}}},
+                {"x", {{"field", "value"}, {"type", "quantitative"}, {"title", "mean |Taylor coefficient|"}}},
+                {"color",
+                 {{"field", "class"},
+                  {"type", "nominal"},
+                  {"title", ""},
+                  {"scale", color_scale({"signal", "background"})}}}}}},
+             "First- and second-order Taylor coefficients of the output before tanh (exact derivatives), mean absolute "
+             "value over signal and background events, the fifteen largest over all events (taylor.csv)."));
   return s;
 }
 
@@ -924,9 +998,9 @@ std::vector<ReportSection> stop_study_sections(const std::string& dir, std::vect
   for (auto& s : out)
     if (!s.figures.empty() || !s.html.empty()) kept.push_back(std::move(s));
   // Every other file of the folder the report did not read is still listed by the caller.
-  for (const char* f : {"splits.json", "seeds.csv", "test_events.csv", "model.unbox", "fig8_output_histogram.csv",
-                        "summary.txt", "maximize_L2.csv", "maximize_L5.csv", "spin_correlation.json",
-                        "fig13_met_angles.json"})
+  for (const char* f :
+       {"splits.json", "seeds.csv", "test_events.csv", "model.unbox", "fig8_output_histogram.csv", "summary.txt",
+        "maximize_L2.csv", "maximize_L5.csv", "spin_correlation.json", "fig13_met_angles.json"})
     used.push_back((fs::path(dir) / f).string());
   return kept;
 }

@@ -242,9 +242,8 @@ std::vector<std::string> write_stop_study_views(const std::string& dir_text, con
   // ROC and AMS against the threshold: the network's score and mT2ll on the test split.
   {
     ojson curves = ojson::object();
-    for (const auto& [name, xv] :
-         std::vector<std::pair<std::string, std::vector<double>>>{{"output_pre", c.col("output_pre")},
-                                                                   {"mt2ll", c.col("mt2ll")}}) {
+    for (const auto& [name, xv] : std::vector<std::pair<std::string, std::vector<double>>>{
+             {"output_pre", c.col("output_pre")}, {"mt2ll", c.col("mt2ll")}}) {
       const RocCurve roc = roc_curve(xv, c.labels, c.weights);
       const AmsScan scan = ams_scan(xv, c.labels, c.weights, lumi, br);
       const auto keep = [&](size_t size) { return std::max<size_t>(1, size / static_cast<size_t>(o.curve_points)); };

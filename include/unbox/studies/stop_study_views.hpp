@@ -12,8 +12,8 @@
 namespace unbox::studies {
 
 struct StopStudyViewsOptions {
-  long long bins_1d = 40;  // 1-D histograms
-  long long bins_2d = 20;  // each axis of 2-D histograms
+  long long bins_1d = 40;        // 1-D histograms
+  long long bins_2d = 20;        // each axis of 2-D histograms
   long long curve_points = 400;  // points kept of the ROC and AMS curves
 };
 
