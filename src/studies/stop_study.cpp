@@ -536,8 +536,14 @@ MetAngleMedians met_angle_medians(const Dataset& events) {
 }
 
 std::vector<std::string> stop_study_files(const StopStudyOptions& o) {
-  std::vector<std::string> f = {"events.json",     "splits.json", "seeds.csv",    "training.csv",
-                                "test_events.csv", "model.unbox", "metrics.json", "fig8_output_histogram.csv"};
+  std::vector<std::string> f = {"events.json",
+                                "splits.json",
+                                "seeds.csv",
+                                "test_events.csv",
+                                "model.unbox",
+                                "metrics.json",
+                                "fig8_output_histogram.csv"};
+  f.emplace_back("training.csv");  // the learning curves (the report's training figure)
   if (o.explain)
     for (const char* x : {"ad_layers.json", "ad_L2.csv", "ad_L3.csv", "ad_L5.csv", "ad_output.csv", "nmi.csv",
                           "nmi.json", "maximize_L2.csv", "maximize_L2_histograms.json", "maximize_L5.csv",
