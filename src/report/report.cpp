@@ -482,6 +482,91 @@ ReportSection cutflow_section(const nlohmann::json& j, const std::string& path) 
   return s;
 }
 
+// `unbox mi --out`: the neuron x variable NMI heat map (Figure 9's numbers for every neuron).
+ReportSection mi_section(const nlohmann::json& j, const std::string& path) {
+  ReportSection s;
+  s.title = fmt::format("Mutual information ({})", fs::path(path).filename().string());
+  s.source = path;
+  ojson rows = ojson::array();
+  for (size_t n = 0; n < j["neurons"].size(); ++n)
+    for (size_t v = 0; v < j["variables"].size(); ++v)
+      rows.push_back({{"neuron", j["neurons"][n]}, {"variable", j["variables"][v]}, {"nmi", j["nmi"][n][v]}});
+  ReportFigure f;
+  f.title = "Normalized mutual information of neurons and variables";
+  f.spec = {
+      {"$schema", kSchema},
+      {"data", {{"values", rows}}},
+      {"mark", "rect"},
+      {"width", std::max<size_t>(160, 28 * j["variables"].size())},
+      {"height", std::min<size_t>(900, std::max<size_t>(120, 9 * j["neurons"].size()))},
+      {"encoding",
+       {{"x", {{"field", "variable"}, {"type", "nominal"}, {"sort", nullptr}, {"title", ""}}},
+        {"y", {{"field", "neuron"}, {"type", "nominal"}, {"sort", nullptr}, {"title", "neuron"}}},
+        {"color", {{"field", "nmi"}, {"type", "quantitative"}, {"title", "NMI"}, {"scale", {{"scheme", "viridis"}}}}},
+        {"tooltip", ojson::array({ojson{{"field", "neuron"}}, ojson{{"field", "variable"}},
+                                  ojson{{"field", "nmi"}, {"format", ".3f"}}})}}}};
+  f.caption = fmt::format("{} of {} neurons with {} variables on {} events ({} estimator{}).",
+                          j.value("score", std::string("NMI")), j["neurons"].size(), j["variables"].size(),
+                          j.value("events", 0LL), j.value("estimator", std::string("binned")),
+                          j.contains("bins") ? fmt::format(", {} bins", j["bins"].dump()) : std::string());
+  s.figures.push_back(std::move(f));
+  return s;
+}
+
+// `unbox lrp --out` / `unbox attribute --out`: inputs ranked by mean normalized relevance,
+// per class when the events were labelled (for flat inputs: the mean relevance map).
+ReportSection relevance_section(const nlohmann::json& j, const std::string& path) {
+  ReportSection s;
+  const std::string method = j["method"].get<std::string>();
+  s.title = fmt::format("Relevance ranking: {} ({})", method, fs::path(path).filename().string());
+  s.source = path;
+  std::vector<std::pair<std::string, double>> order;
+  for (const auto& [k, v] : j["mean_normalized_relevance"].items()) order.emplace_back(k, jnum(v));
+  std::stable_sort(order.begin(), order.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
+  if (order.size() > 20) order.resize(20);
+  ojson rows = ojson::array();
+  const bool per_class = j.contains("mean_normalized_relevance_per_class") &&
+                         j["mean_normalized_relevance_per_class"]["signal"].is_object() &&
+                         !j["mean_normalized_relevance_per_class"]["signal"].contains("mean");
+  int rank = 0;
+  for (const auto& [feature, v] : order) {
+    ++rank;
+    if (per_class) {
+      for (const char* c : {"signal", "background"})
+        rows.push_back({{"feature", feature},
+                        {"rank", rank},
+                        {"class", c},
+                        {"mnr", j["mean_normalized_relevance_per_class"][c][feature]}});
+    } else {
+      rows.push_back({{"feature", feature}, {"rank", rank}, {"class", "all"}, {"mnr", v}});
+    }
+  }
+  ReportFigure f;
+  f.title = fmt::format("Inputs ranked by {} relevance", method);
+  f.spec = {{"$schema", kSchema},
+            {"data", {{"values", rows}}},
+            {"width", 420},
+            {"height", std::max<int>(120, 16 * rank)},
+            {"mark", "bar"},
+            {"encoding",
+             {{"y", {{"field", "feature"}, {"type", "nominal"}, {"sort", {{"field", "rank"}}}, {"title", ""}}},
+              {"yOffset", {{"field", "class"}}},
+              {"x", {{"field", "mnr"}, {"type", "quantitative"}, {"title", "mean normalized relevance"}}},
+              {"color",
+               {{"field", "class"},
+                {"type", "nominal"},
+                {"title", ""},
+                {"scale", color_scale(per_class ? std::vector<std::string>{"signal", "background"}
+                                                : std::vector<std::string>{"all"})}}}}}};
+  f.caption = fmt::format(
+      "Relevance of {} distributed to the inputs by {}, each event's relevances normalized to unit absolute sum, "
+      "averaged over {} events{}; the {} largest.",
+      j.value("target", std::string("the target")), method, j.value("events", 0LL), per_class ? " per class" : "",
+      rank);
+  s.figures.push_back(std::move(f));
+  return s;
+}
+
 }  // namespace
 
 std::string report_js_dir(const std::string& requested) {
@@ -552,6 +637,14 @@ Report build_report(const std::vector<std::string>& paths, const ReportOptions& 
       if (j.is_object() && ((j.contains("cutflow") && j["cutflow"].contains("cuts")) ||
                             (j.contains("cuts") && j.contains("total_events")))) {
         rep.sections.push_back(cutflow_section(j, path));
+        continue;
+      }
+      if (j.is_object() && j.contains("neurons") && j.contains("variables") && j.contains("nmi")) {
+        rep.sections.push_back(mi_section(j, path));
+        continue;
+      }
+      if (j.is_object() && j.contains("method") && j.contains("mean_normalized_relevance")) {
+        rep.sections.push_back(relevance_section(j, path));
         continue;
       }
       if (j.is_object() && j.contains("auc")) {
