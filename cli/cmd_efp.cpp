@@ -22,6 +22,7 @@ struct EfpArgs {
   std::string data, out, keep, graphs_out;
   EfpOptions opt;
   ParticleColumns cols;
+  DataTransforms transforms;
 };
 
 int run_efp(EfpArgs& a) {
@@ -51,7 +52,7 @@ int run_efp(EfpArgs& a) {
   }
   if (a.out.empty()) throw Error("efp --data needs --out FILE (csv, npz, h5, ...) for the EFP table");
   if (a.threads > 0) set_thread_count(a.threads);
-  Dataset data = read_dataset(a.data);
+  Dataset data = load_data({a.data, "", "", false}, a.transforms);
   if (data.source.empty()) data.source = a.data;
   const ParticleArrays p = particle_arrays(data, a.cols);
   Dataset out;
@@ -107,6 +108,7 @@ void register_efp(CLI::App& app) {
   c->add_option("--dmax", a->dmax, "Largest degree (number of edges), 0..7")->capture_default_str();
   c->add_flag("--connected", a->connected, "Connected graphs only (the default is all graphs, d = 0 included)");
   c->add_option("--data,-d", a->data, "Jets: particle columns p{i}_pt, p{i}_eta, p{i}_phi (pT = 0 is padding)");
+  add_data_transforms(c, a->transforms);
   c->add_option("--out,-o", a->out, "EFP table; extension picks the format (csv, npz, h5, ...)");
   c->add_option("--keep", a->keep, "Data columns copied to the output (e.g. label)");
   c->add_option("--kappa", a->opt.kappa, "Energy weight: z_i = pT_i^kappa / sum pT^kappa (1 is IRC safe)")

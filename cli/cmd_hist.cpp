@@ -37,10 +37,10 @@ void parse_range(const std::string& text, Axis& a) {
 
 int run_hist(const HistArgs& a) {
   // The transforms run after the default label column is attached, keeping their cut flow.
-  Dataset data = load_data(a.data);
+  DataTransformLog flow;
+  Dataset data = load_data(a.data, a.transforms, &flow);
   if (a.data.label.empty() && data.has("label")) data.label_column = "label";
   if (data.label_column) check_labels(data);
-  const DataTransformLog flow = apply_data_transforms(data, a.transforms);
 
   HistogramViewOptions o;
   o.x.name = a.x;

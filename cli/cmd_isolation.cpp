@@ -19,6 +19,7 @@ struct IsoArgs {
   bool json = false;
   IsolationOptions opt;
   ParticleColumns cols;
+  DataTransforms transforms;
 };
 
 int run_isolation(IsoArgs& a) {
@@ -35,7 +36,7 @@ int run_isolation(IsoArgs& a) {
       throw Error(fmt::format("--r0: '{}' is not a number (expected e.g. 0.1,0.2,0.3)", s));
     a.opt.r0.push_back(v);
   }
-  Dataset data = read_dataset(a.data);
+  Dataset data = load_data({a.data, "", "", false}, a.transforms);
   if (data.source.empty()) data.source = a.data;
   const ParticleArrays p = particle_arrays(data, a.cols);
   const Tensor v = isolation(data.get(a.ref_pt), data.get(a.ref_eta), data.get(a.ref_phi), p.pt, p.eta, p.phi, a.opt);
@@ -76,6 +77,7 @@ void register_isolation(CLI::App& app) {
                         "--r0 0.1,0.2,0.3,0.4 --keep label --out iso.csv",
                         [a] { return run_isolation(*a); });
   c->add_option("--data,-d", a->data, "Events with the reference and the particle columns")->required();
+  add_data_transforms(c, a->transforms);
   c->add_option("--out,-o", a->out, "Output table: columns iso_<R0> (e.g. iso_0.1)")->required();
   c->add_option("--ref-pt", a->ref_pt, "Reference pT column (> 0)")->required();
   c->add_option("--ref-eta", a->ref_eta, "Reference eta column")->required();

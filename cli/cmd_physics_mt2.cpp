@@ -24,6 +24,7 @@ struct Mt2Args {
   double mchi_a = NAN, mchi_b = NAN;  // NaN: use --mchi
   bool json = false;
   int threads = 0;
+  DataTransforms transforms;
 };
 
 const Tensor& column(const Dataset& d, const std::string& name, const std::string& option) {
@@ -45,7 +46,7 @@ int run_mt2(Mt2Args& a) {
   if (!(o.mchi_a >= 0) || !(o.mchi_b >= 0))
     throw Error(fmt::format("invisible masses must be >= 0 GeV (--mchi {}, --mchi-a {}, --mchi-b {})", a.mchi, o.mchi_a,
                             o.mchi_b));
-  Dataset data = read_dataset(a.data);
+  Dataset data = load_data({a.data, "", "", false}, a.transforms);
   if (data.source.empty()) data.source = a.data;
   const Tensor& apt = column(data, a.l1 + "_pt", "--l1");
   const Tensor& aphi = column(data, a.l1 + "_phi", "--l1");
@@ -107,6 +108,7 @@ void register_physics_mt2(CLI::App& physics) {
                 "Events (csv, npy, npz, h5) with columns L1_pt, L1_phi, L1_m, L2_pt, "
                 "L2_phi, L2_m, MET, MET_PHI (eta is not needed)")
       ->required();
+  add_data_transforms(c, a->transforms);
   c->add_option("--out,-o", a->out, "Output file; extension picks the format")->required();
   c->add_option("--mchi", a->mchi, "Invisible mass hypothesis on both sides (GeV)")->capture_default_str();
   c->add_option("--mchi-a", a->mchi_a, "Invisible mass on the first side (default: --mchi)");

@@ -17,13 +17,8 @@ namespace {
 struct ReportArgs {
   std::vector<std::string> results;
   std::string out = "report.html", title = "unbox report", figures;
+  bool no_png = false;
 };
-
-std::string shell_quote(const std::string& s) {
-  std::string q = "'";
-  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return q + "'";
-}
 
 int run_report(const ReportArgs& a) {
   ReportOptions o;
@@ -34,19 +29,12 @@ int run_report(const ReportArgs& a) {
   size_t nfig = r.figures().size();
   std::printf("unbox report: %zu sections, %zu figures -> %s\n", r.sections.size(), nfig, a.out.c_str());
   for (const auto& u : r.unrecognized) std::printf("  not shown (no section reads it): %s\n", u.c_str());
+  for (const auto& u : r.absent) std::printf("  section absent: %s\n", u.c_str());
   if (!a.figures.empty()) {
-    namespace fs = std::filesystem;
-    fs::create_directories(a.figures);
-    std::string cmd = "node " + shell_quote((fs::path(js).parent_path() / "render_svg.mjs").string());
-    for (const ReportFigure* f : r.figures()) {
-      const std::string spec = (fs::path(a.figures) / (f->id + ".vl.json")).string();
-      write_text_atomically(spec, f->spec.dump(1) + "\n");
-      cmd += " " + shell_quote(spec) + " " + shell_quote((fs::path(a.figures) / (f->id + ".svg")).string());
-    }
-    if (nfig > 0 && std::system(cmd.c_str()) != 0)
-      throw Error(
-          fmt::format("rendering the figures to SVG with node failed (the Vega-Lite specs are in '{}')", a.figures));
-    std::printf("  %zu figures as Vega-Lite specs and SVG in %s\n", nfig, a.figures.c_str());
+    const FigureExport ex = export_figures(r, a.figures, js, !a.no_png);
+    std::printf("  %zu figures as Vega-Lite specs, SVG%s in %s\n", nfig, ex.note.empty() && !a.no_png ? " and PNG" : "",
+                a.figures.c_str());
+    if (!ex.note.empty()) std::printf("  %s\n", ex.note.c_str());
   }
   return 0;
 }
@@ -64,7 +52,10 @@ void register_report(CLI::App& app) {
       ->required();
   c->add_option("--out,-o", a->out, "The HTML file")->capture_default_str();
   c->add_option("--title", a->title, "Title of the page")->capture_default_str();
-  c->add_option("--figures", a->figures, "Also write each figure as a Vega-Lite spec and an SVG (rendered with node)");
+  c->add_option("--figures", a->figures,
+                "Also write each figure as a Vega-Lite spec, an SVG (Vega in node) and a PNG (headless Chromium) "
+                "into this folder");
+  c->add_flag("--no-png", a->no_png, "With --figures: SVG only (no Chromium)");
 }
 
 }  // namespace unbox::cli

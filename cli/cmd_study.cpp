@@ -1,5 +1,6 @@
 // unbox study stop: the stop/top case study of Roxlo & Reece end to end (stop_study.hpp).
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 
 #include <fmt/format.h>
@@ -7,6 +8,8 @@
 #include "commands.hpp"
 #include "study_command.hpp"
 #include "unbox/core.hpp"
+#include "unbox/report.hpp"
+#include "unbox/studies/stop_study_views.hpp"
 
 namespace unbox::cli {
 
@@ -19,6 +22,31 @@ void parse_point(const std::string& text, double& m1, double& m2) {
     throw Error(fmt::format("--point '{}': expected M_STOP,M_LSP in GeV, e.g. 750,1", text));
   m1 = a;
   m2 = b;
+}
+
+// The study's data views (views/*.json) and its HTML report in the paper's order. A missing
+// plotting library leaves the results in place and says how to get the report later.
+void write_study_report(const StudyArgs& a) {
+  namespace fs = std::filesystem;
+  const std::string dir = a.options.out;
+  const auto views = studies::write_stop_study_views(dir);
+  std::string js;
+  try {
+    js = report_js_dir();
+  } catch (const Error& e) {
+    std::cerr << "unbox: no report.html: " << e.what() << "\n";
+    return;
+  }
+  ReportOptions ro;
+  ro.title = fmt::format("unbox: the stop study of Roxlo & Reece at ({}) GeV", a.point);
+  const Report r = build_report({dir}, ro);
+  const std::string path = (fs::path(dir) / "report.html").string();
+  write_text_atomically(path, r.html(js));
+  if (!a.json)
+    std::cout << fmt::format("{} data views in {}/views/; the report ({} sections, {} figures{}): {}\n", views.size(),
+                             dir, r.sections.size(), r.figures().size(),
+                             r.absent.empty() ? "" : fmt::format(", {} absent", r.absent.size()),
+                             fs::absolute(path).string());
 }
 
 }  // namespace
@@ -53,6 +81,8 @@ void add_study_options(CLI::App* c, StudyArgs& a) {
       ->capture_default_str();
   c->add_option("--threads", a.threads, "OpenMP threads (default: all)");
   c->add_flag("--json", a.json, "Print the result as JSON instead of the table");
+  c->add_flag("--no-report", a.no_report,
+              "Do not write the data views (views/) and report.html into the --out folder after the study");
   c->add_flag("--quiet,-q", o.quiet, "No progress bars");
 }
 
@@ -80,11 +110,13 @@ int run_study(StudyArgs& a) {
   studies::StopStudyResult r = studies::stop_study(o);
   if (a.json) {
     std::printf("%s\n", r.to_json().dump(2).c_str());
+    if (!o.out.empty() && !a.no_report) write_study_report(a);
     return 0;
   }
   std::cout << r.table() << "\n" << r.summary << "\n";
   if (!o.out.empty())
     std::cout << fmt::format("\n{} files written to {}/ (summary.json has every number)\n", r.files.size(), o.out);
+  if (!o.out.empty() && !a.no_report) write_study_report(a);
   return 0;
 }
 

@@ -75,7 +75,7 @@ Network run_train(const TrainArgs& a, TrainResult* result_out) {
   if (a.arch.empty()) throw Error("--arch is required: 'paper' or hidden widths like 64,64");
   if (a.data.label.empty()) throw Error("--label is required for training");
   if (a.threads > 0) set_thread_count(a.threads);
-  Dataset data = load_data(a.data);
+  Dataset data = load_data(a.data, a.transforms);
   check_labels(data);
   std::vector<std::string> features = a.columns.empty() ? data.feature_columns() : split_list(a.columns);
   if (features.empty()) throw Error(fmt::format("{}: no input columns left besides the label and weight", data.source));
@@ -254,6 +254,7 @@ void register_train(CLI::App& app) {
                     return 0;
                   });
   c->add_option("--data", a.data.path, "Training events (csv, npy, npz, h5[:/path])")->required();
+  add_data_transforms(c, a.transforms);
   c->add_option("--label", a.data.label, "Label column: 1 signal, 0 background")->capture_default_str();
   c->add_option("--weight", a.data.weight, "Per-event weight column (normalized to mean 1 in the loss)");
   c->add_flag("--allow-nan", a.data.allow_nan,

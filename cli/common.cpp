@@ -29,9 +29,10 @@ Dataset load_data(const DataArgs& a) {
   return d;
 }
 
-Dataset load_data(const DataArgs& a, const DataTransforms& t) {
+Dataset load_data(const DataArgs& a, const DataTransforms& t, DataTransformLog* log) {
   Dataset d = load_data(a);
-  apply_data_transforms(d, t);
+  DataTransformLog l = apply_data_transforms(d, t);
+  if (log) *log = std::move(l);
   return d;
 }
 
@@ -149,11 +150,12 @@ void add_event_options(CLI::App* c, EventArgs& a, bool with_columns) {
                   "without names, e.g. ONNX, the data's columns in order without label and weight)");
   c->add_option("--events", a.events, "Use only the first N events (0: all)")->capture_default_str();
   c->add_flag("--allow-nan", a.allow_nan, "Read files holding NaN/Inf (methods still refuse them where they matter)");
+  add_data_transforms(c, a.transforms);
 }
 
 Dataset read_event_data(const EventArgs& a) {
   if (a.data.empty()) throw Error("--data is required");
-  Dataset d = load_data({a.data, a.label, a.weight, a.allow_nan});
+  Dataset d = load_data({a.data, a.label, a.weight, a.allow_nan}, a.transforms);
   if (d.source.empty()) d.source = a.data;
   if (a.label.empty() && a.default_label && d.has("label")) d.label_column = "label";
   // Labels are checked (0/1) by the methods that use classes (Events::require_labels).

@@ -49,8 +49,9 @@ struct DataArgs {
 
 // Read a dataset and attach its label and weight columns (which must exist).
 Dataset load_data(const DataArgs& args);
-// The same, then the --define and --cut transforms (after the label and weight are attached).
-Dataset load_data(const DataArgs& args, const DataTransforms& transforms);
+// The same, then the --define and --cut transforms (after the label and weight are attached):
+// the one way every subcommand reads its events. `log` (optional) receives the cut-flow.
+Dataset load_data(const DataArgs& args, const DataTransforms& transforms, DataTransformLog* log = nullptr);
 // Every label is 0 or 1: otherwise an Error naming the file, column, event and value.
 void check_labels(const Dataset& data);
 // No NaN or Inf in the given arrays (train and eval refuse them even with --allow-nan).
@@ -76,7 +77,9 @@ struct EventArgs {
   Index events = 0;     // first N events (0: all)
   bool allow_nan = false;
   bool default_label = true;
+  DataTransforms transforms;  // --define, --cut (before --events takes the first N)
 };
+// Also registers --define and --cut (add_data_transforms).
 void add_event_options(CLI::App* c, EventArgs& a, bool with_columns = true);
 // The data with its label and weight columns, cut to the first N events.
 Dataset read_event_data(const EventArgs& a);

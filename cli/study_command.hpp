@@ -17,7 +17,8 @@ struct StudyArgs {
   bool no_spin = false;
   bool no_explain = false;
   int threads = 0;
-  bool demo = false;  // print the demo's heading and hints
+  bool demo = false;       // print the demo's heading and hints
+  bool no_report = false;  // skip views/ and report.html after the study
 };
 
 // Adds --point, --events, --out, --seeds, --json, --seed, --epochs, --no-spin-correlation,

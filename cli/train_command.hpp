@@ -25,6 +25,7 @@ struct TrainArgs {
   Index track_every = 0;  // record after every N optimizer steps; 0: after each epoch
   std::string track_out;  // table file; "" = the model path with ".taylor.csv"
   TrainOptions options;
+  DataTransforms transforms;  // --define, --cut
 };
 
 // Trains, saves the model, prints the summary. Returns the trained network.

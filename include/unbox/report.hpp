@@ -38,16 +38,31 @@ struct Report {
   std::string title;
   std::vector<ReportSection> sections;
   std::vector<std::string> unrecognized;  // files given that no section reads
+  // Sections a stop-study report would hold whose result files are missing (partial results).
+  std::vector<std::string> absent;
   // The self-contained page.
   std::string html(const std::string& js_dir) const;
   // All figures' ids and specs, for --figures.
   std::vector<const ReportFigure*> figures() const;
 };
 
-// Read result files (a folder: its files, sorted by name): `unbox hist --out` JSON,
+// Read result files (a folder: its files, sorted by name; the folder of `unbox study stop`:
+// its sections in the paper's order, see docs/report.md): `unbox hist --out` JSON,
 // `unbox eval --json` output, ROC files of `unbox eval --roc` (columns thresholds, fpr, tpr),
 // cut-flows of `unbox physics features --cutflow`.
 Report build_report(const std::vector<std::string>& paths, const ReportOptions& options = {});
+// Each figure of `report` as files in `dir` (created): ID.vl.json (the Vega-Lite spec), ID.svg
+// (Vega's own SVG export, run in Node by report/render_svg.mjs next to `js_dir`) and, when
+// `png`, ID.png (the SVG drawn by Debian's headless Chromium at twice its size), plus
+// figures.json listing id, title, caption and files. Every file is written atomically.
+// Returns the files written. Error when Node fails; when Chromium is missing, no PNG and
+// `note` says so.
+struct FigureExport {
+  std::vector<std::string> files;
+  std::string note;
+};
+FigureExport export_figures(const Report& report, const std::string& dir, const std::string& js_dir, bool png = true);
+
 // The folder of the inlined JavaScript (see ReportOptions::js_dir); Error when it is missing.
 std::string report_js_dir(const std::string& requested = "");
 

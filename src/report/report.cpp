@@ -9,8 +9,10 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 
+#include "report_internal.hpp"
 #include "unbox/core.hpp"
 #include "unbox/data.hpp"
 
@@ -22,11 +24,11 @@ namespace unbox {
 namespace fs = std::filesystem;
 using ojson = nlohmann::ordered_json;
 
-namespace {
+namespace report_detail {
 
-const char* kSchema = "https://vega.github.io/schema/vega-lite/v5.json";
-const char* kSignal = "#d62728";
-const char* kBackground = "#1f77b4";
+const char* const kSchema = "https://vega.github.io/schema/vega-lite/v5.json";
+const char* const kSignal = "#d62728";
+const char* const kBackground = "#1f77b4";
 
 std::string escape_html(const std::string& s) {
   std::string o;
@@ -142,7 +144,65 @@ double log_floor_of(const ojson& rows) {
   return m > 0 ? 0.5 * m : 1e-6;
 }
 
-}  // namespace
+// Step lines over the shaded boxes: a physicist's histogram. `rows` are {class, lo, hi,
+// value} in bin order per class; the line goes through (lo, value) of every bin and ends at
+// the last bin's hi, drawn "step-after".
+ojson step_histogram(const ojson& rows, const std::string& xtitle, const std::string& ytitle, const ojson& color,
+                     double log_floor) {
+  ojson line_rows = ojson::array();
+  for (size_t i = 0; i < rows.size(); ++i) {
+    line_rows.push_back({{"class", rows[i]["class"]}, {"x", rows[i]["lo"]}, {"value", rows[i]["value"]}});
+    if (i + 1 == rows.size() || rows[i + 1]["class"] != rows[i]["class"])
+      line_rows.push_back({{"class", rows[i]["class"]}, {"x", rows[i]["hi"]}, {"value", rows[i]["value"]}});
+  }
+  ojson boxes = rect_layer(xtitle, ytitle, color, 0.10, log_floor);
+  boxes["mark"]["strokeWidth"] = 0;
+  boxes["encoding"].erase("stroke");
+  ojson line = {{"data", {{"values", line_rows}}},
+                {"mark", {{"type", "line"}, {"interpolate", "step-after"}, {"strokeWidth", 1.6}}},
+                {"encoding",
+                 {{"x", {{"field", "x"}, {"type", "quantitative"}, {"title", xtitle}}},
+                  {"y", {{"field", "value"}, {"type", "quantitative"}, {"title", ytitle}}},
+                  {"color", {{"field", "class"}, {"type", "nominal"}, {"title", ""}, {"scale", color}}}}}};
+  if (log_floor > 0) {
+    line["encoding"]["y"]["scale"] = {{"type", "log"}};
+    line["transform"] = ojson::array({ojson{{"filter", "datum.value > 0"}}});
+  }
+  return {{"data", {{"values", rows}}}, {"layer", ojson::array({boxes, line})}};
+}
+
+// Axis titles in physics notation with units, for the columns unbox's physics features
+// write; other names (neurons, user columns) as they are.
+std::string axis_title(const std::string& name) {
+  static const std::map<std::string, std::string> t = {{"met", "E_T^miss [GeV]"},
+                                                       {"mt2ll", "m_T2(ll) [GeV]"},
+                                                       {"isr_pt", "p_T^ISR [GeV]"},
+                                                       {"l1_pt", "p_T(l1) [GeV]"},
+                                                       {"l2_pt", "p_T(l2) [GeV]"},
+                                                       {"j1_pt", "p_T(j1) [GeV]"},
+                                                       {"j2_pt", "p_T(j2) [GeV]"},
+                                                       {"log_met", "log(E_T^miss / GeV)"},
+                                                       {"l1_eta", "η(l1)"},
+                                                       {"l2_eta", "η(l2)"},
+                                                       {"j1_eta", "η(j1)"},
+                                                       {"j2_eta", "η(j2)"},
+                                                       {"l1_dphi", "φ_l1 = |Δφ(l1, E_T^miss)| [rad]"},
+                                                       {"l2_dphi", "φ_l2 = |Δφ(l2, E_T^miss)| [rad]"},
+                                                       {"j1_dphi", "φ_j1 = |Δφ(j1, E_T^miss)| [rad]"},
+                                                       {"j2_dphi", "φ_j2 = |Δφ(j2, E_T^miss)| [rad]"},
+                                                       {"output_pre", "network output before tanh (L12N0:pre)"},
+                                                       {"output:pre", "network output before its activation"},
+                                                       {"score", "network score"},
+                                                       {"v", "v = log(E_T^miss/GeV) + φ_l1 + φ_l2"}};
+  auto it = t.find(name);
+  if (it != t.end()) return it->second;
+  if (name.size() > 2 && name[0] == 'L' && name.find('N') != std::string::npos) return name + " activation";
+  return name;
+}
+
+}  // namespace report_detail
+
+using namespace report_detail;
 
 std::vector<ReportFigure> histogram_figures(const nlohmann::json& r, const std::string& source) {
   std::vector<ReportFigure> figs;
@@ -159,15 +219,22 @@ std::vector<ReportFigure> histogram_figures(const nlohmann::json& r, const std::
     std::vector<std::string> classes =
         labelled ? std::vector<std::string>{"signal", "background"} : std::vector<std::string>{"all"};
     for (const auto& c : classes) add_rows(rows, c, xe, r["classes"][c]["normalized"]);
-    ojson top = rect_layer(x, ylab, color_scale(classes), 0.12, log_y ? log_floor_of(rows) : 0.0);
-    top["data"] = {{"values", rows}};
+    ojson top = step_histogram(rows, axis_title(x), ylab, color_scale(classes), log_y ? log_floor_of(rows) : 0.0);
     top["width"] = 520;
     top["height"] = 260;
     if (labelled) {
       ojson rrows = ojson::array();
       const auto& ratio = r["ratio"];
+      double rmin = 0, rmax = 0;
       for (size_t i = 0; i < ratio.size(); ++i)
-        if (ratio[i].is_number()) rrows.push_back({{"x", 0.5 * (jnum(xe[i]) + jnum(xe[i + 1]))}, {"ratio", ratio[i]}});
+        if (ratio[i].is_number()) {
+          rrows.push_back({{"x", 0.5 * (jnum(xe[i]) + jnum(xe[i + 1]))}, {"ratio", ratio[i]}});
+          const double v = jnum(ratio[i]);
+          if (v > 0 && (rmin == 0 || v < rmin)) rmin = v;
+          rmax = std::max(rmax, v);
+        }
+      // A ratio spanning more than two decades reads better on a log axis (zeros left out).
+      const bool log_ratio = rmin > 0 && rmax > 100 * rmin;
       ojson bottom = {
           {"data", {{"values", rrows}}},
           {"width", 520},
@@ -179,17 +246,24 @@ std::vector<ReportFigure> histogram_figures(const nlohmann::json& r, const std::
                        {{"x",
                          {{"field", "x"},
                           {"type", "quantitative"},
-                          {"title", x},
+                          {"title", axis_title(x)},
                           {"scale", {{"domain", {xe.front(), xe.back()}}, {"zero", false}}}}},
-                        {"y", {{"field", "ratio"}, {"type", "quantitative"}, {"title", "signal / background"}}}}}},
+                        {"y",
+                         log_ratio
+                             ? ojson{{"field", "ratio"},
+                                     {"type", "quantitative"},
+                                     {"title", "signal / background"},
+                                     {"scale", {{"type", "log"}}}}
+                             : ojson{{"field", "ratio"}, {"type", "quantitative"}, {"title", "signal / background"}}}}},
+                      {"transform", log_ratio ? ojson::array({ojson{{"filter", "datum.ratio > 0"}}}) : ojson::array()}},
                 ojson{{"mark", {{"type", "rule"}, {"strokeDash", {4, 4}}, {"color", "gray"}}},
                       {"encoding", {{"y", {{"datum", 1}}}}}}})}};
       f.spec = {{"$schema", kSchema}, {"vconcat", ojson::array({top, bottom})}};
       f.caption = fmt::format(
           "{} for signal ({} events) and background ({} events), each class normalized to unit sum over the {} bins "
-          "(shaded boxes); below, their ratio per bin (bins without background left out).{}",
+          "(step lines over shaded boxes); below, their ratio per bin{} (bins without background left out).{}",
           x, r["classes"]["signal"]["events"].get<long long>(), r["classes"]["background"]["events"].get<long long>(),
-          xe.size() - 1, prov);
+          xe.size() - 1, log_ratio ? " on a log axis" : "", prov);
     } else {
       f.spec = top;
       f.spec["$schema"] = kSchema;
@@ -213,9 +287,9 @@ std::vector<ReportFigure> histogram_figures(const nlohmann::json& r, const std::
       }
       ojson color = labels.size() == 3 ? ojson{{"domain", labels}, {"range", {kSignal, "#555555", kBackground}}}
                                        : ojson{{"domain", labels}, {"scheme", "category10"}};
-      s.spec = rect_layer(x, "fraction of slice weight per bin", color, 0.0, log_y ? log_floor_of(srows) : 0.0);
+      s.spec = step_histogram(srows, axis_title(x), "fraction of slice weight per bin", color,
+                              log_y ? log_floor_of(srows) : 0.0);
       s.spec["$schema"] = kSchema;
-      s.spec["data"] = {{"values", srows}};
       s.spec["width"] = 520;
       s.spec["height"] = 260;
       s.caption = fmt::format(
@@ -232,28 +306,51 @@ std::vector<ReportFigure> histogram_figures(const nlohmann::json& r, const std::
     std::vector<std::string> classes =
         labelled ? std::vector<std::string>{"signal", "background"} : std::vector<std::string>{"all"};
     ojson panels = ojson::array();
+    auto panel = [&](const std::string& title, const ojson& rows, const std::string& legend, const char* scheme) {
+      panels.push_back(
+          {{"title", title},
+           {"data", {{"values", rows}}},
+           {"width", 200},
+           {"height", 200},
+           {"mark", "rect"},
+           {"encoding",
+            {{"x",
+              {{"field", "xlo"}, {"type", "quantitative"}, {"title", axis_title(x)}, {"scale", {{"zero", false}}}}},
+             {"x2", {{"field", "xhi"}}},
+             {"y",
+              {{"field", "ylo"}, {"type", "quantitative"}, {"title", axis_title(y)}, {"scale", {{"zero", false}}}}},
+             {"y2", {{"field", "yhi"}}},
+             {"color",
+              {{"field", "value"}, {"type", "quantitative"}, {"title", legend}, {"scale", {{"scheme", scheme}}}}},
+             {"tooltip", ojson::array({ojson{{"field", "xlo"}}, ojson{{"field", "ylo"}},
+                                       ojson{{"field", "value"}, {"format", ".4g"}}})}}}});
+    };
     for (const auto& c : classes) {
       ojson rows = ojson::array();
       const auto& g = r["classes"][c]["normalized"];
       for (size_t i = 0; i < g.size(); ++i)
         for (size_t k = 0; k < g[i].size(); ++k)
           rows.push_back({{"xlo", xe[i]}, {"xhi", xe[i + 1]}, {"ylo", ye[k]}, {"yhi", ye[k + 1]}, {"value", g[i][k]}});
-      panels.push_back(
-          {{"title", c},
-           {"data", {{"values", rows}}},
-           {"width", 300},
-           {"height", 260},
-           {"mark", "rect"},
-           {"encoding",
-            {{"x", {{"field", "xlo"}, {"type", "quantitative"}, {"title", x}, {"scale", {{"zero", false}}}}},
-             {"x2", {{"field", "xhi"}}},
-             {"y", {{"field", "ylo"}, {"type", "quantitative"}, {"title", y}, {"scale", {{"zero", false}}}}},
-             {"y2", {{"field", "yhi"}}},
-             {"color",
-              {{"field", "value"},
-               {"type", "quantitative"},
-               {"title", "fraction"},
-               {"scale", {{"scheme", "viridis"}}}}}}}});
+      panel(c, rows, "fraction", "viridis");
+    }
+    if (labelled) {  // signal / background per cell, each normalized (the paper's third column)
+      ojson rows = ojson::array();
+      const auto& gs = r["classes"]["signal"]["normalized"];
+      const auto& gb = r["classes"]["background"]["normalized"];
+      for (size_t i = 0; i < gs.size(); ++i)
+        for (size_t k = 0; k < gs[i].size(); ++k)
+          if (jnum(gb[i][k]) > 0)
+            rows.push_back({{"xlo", xe[i]},
+                            {"xhi", xe[i + 1]},
+                            {"ylo", ye[k]},
+                            {"yhi", ye[k + 1]},
+                            {"value", jnum(gs[i][k]) / jnum(gb[i][k])}});
+      panel("signal / background", rows, "ratio", "redblue");
+      panels.back()["encoding"]["color"]["scale"] = {{"type", "log"}, {"scheme", "redblue"}, {"reverse", true}};
+      // The same axes as the class panels, although cells without background are left out.
+      panels.back()["encoding"]["x"]["scale"] = {{"domain", {xe.front(), xe.back()}}, {"nice", false}};
+      panels.back()["encoding"]["y"]["scale"] = {{"domain", {ye.front(), ye.back()}}, {"nice", false}};
+      panels.back()["transform"] = ojson::array({ojson{{"filter", "datum.value > 0"}}});
     }
     f.spec = {{"$schema", kSchema}, {"hconcat", panels}, {"resolve", {{"scale", {{"color", "independent"}}}}}};
     std::string nmi =
@@ -261,11 +358,26 @@ std::vector<ReportFigure> histogram_figures(const nlohmann::json& r, const std::
             ? fmt::format(" Normalized mutual information of {} and {}: {:.4f} ({} equal-frequency bins).", x, y,
                           r["nmi"].get<double>(), r["nmi_bins"].get<long long>())
             : std::string();
-    f.caption = fmt::format("{} against {} per class, each normalized to unit sum over the {} x {} cells.{}{}", y, x,
-                            xe.size() - 1, ye.size() - 1, nmi, prov);
+    f.caption = fmt::format("{} against {} per class, each normalized to unit sum over the {} x {} cells{}.{}{}", y, x,
+                            xe.size() - 1, ye.size() - 1,
+                            labelled ? "; right, their ratio per cell on a log colour scale (cells without "
+                                       "background left out)"
+                                     : "",
+                            nmi, prov);
     figs.push_back(std::move(f));
   }
   (void)source;
+  // Views of the same variables after different cuts get different titles.
+  std::string after;
+  if (r.contains("provenance") && r["provenance"].contains("cuts"))
+    for (const auto& c : r["provenance"]["cuts"])
+      after += (after.empty() ? " after " : ", ") + c["cut"].get<std::string>();
+  for (auto& f : figs) {
+    f.title += after;
+    if (r.contains("note")) f.caption += " " + r["note"].get<std::string>();
+    if (r.contains("provenance") && r["provenance"].contains("seed"))
+      f.caption += fmt::format(" Study seed {}.", r["provenance"]["seed"].dump());
+  }
   return figs;
 }
 
@@ -370,6 +482,91 @@ ReportSection cutflow_section(const nlohmann::json& j, const std::string& path) 
   return s;
 }
 
+// `unbox mi --out`: the neuron x variable NMI heat map (Figure 9's numbers for every neuron).
+ReportSection mi_section(const nlohmann::json& j, const std::string& path) {
+  ReportSection s;
+  s.title = fmt::format("Mutual information ({})", fs::path(path).filename().string());
+  s.source = path;
+  ojson rows = ojson::array();
+  for (size_t n = 0; n < j["neurons"].size(); ++n)
+    for (size_t v = 0; v < j["variables"].size(); ++v)
+      rows.push_back({{"neuron", j["neurons"][n]}, {"variable", j["variables"][v]}, {"nmi", j["nmi"][n][v]}});
+  ReportFigure f;
+  f.title = "Normalized mutual information of neurons and variables";
+  f.spec = {
+      {"$schema", kSchema},
+      {"data", {{"values", rows}}},
+      {"mark", "rect"},
+      {"width", std::max<size_t>(160, 28 * j["variables"].size())},
+      {"height", std::min<size_t>(900, std::max<size_t>(120, 9 * j["neurons"].size()))},
+      {"encoding",
+       {{"x", {{"field", "variable"}, {"type", "nominal"}, {"sort", nullptr}, {"title", ""}}},
+        {"y", {{"field", "neuron"}, {"type", "nominal"}, {"sort", nullptr}, {"title", "neuron"}}},
+        {"color", {{"field", "nmi"}, {"type", "quantitative"}, {"title", "NMI"}, {"scale", {{"scheme", "viridis"}}}}},
+        {"tooltip", ojson::array({ojson{{"field", "neuron"}}, ojson{{"field", "variable"}},
+                                  ojson{{"field", "nmi"}, {"format", ".3f"}}})}}}};
+  f.caption = fmt::format("{} of {} neurons with {} variables on {} events ({} estimator{}).",
+                          j.value("score", std::string("NMI")), j["neurons"].size(), j["variables"].size(),
+                          j.value("events", 0LL), j.value("estimator", std::string("binned")),
+                          j.contains("bins") ? fmt::format(", {} bins", j["bins"].dump()) : std::string());
+  s.figures.push_back(std::move(f));
+  return s;
+}
+
+// `unbox lrp --out` / `unbox attribute --out`: inputs ranked by mean normalized relevance,
+// per class when the events were labelled (for flat inputs: the mean relevance map).
+ReportSection relevance_section(const nlohmann::json& j, const std::string& path) {
+  ReportSection s;
+  const std::string method = j["method"].get<std::string>();
+  s.title = fmt::format("Relevance ranking: {} ({})", method, fs::path(path).filename().string());
+  s.source = path;
+  std::vector<std::pair<std::string, double>> order;
+  for (const auto& [k, v] : j["mean_normalized_relevance"].items()) order.emplace_back(k, jnum(v));
+  std::stable_sort(order.begin(), order.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
+  if (order.size() > 20) order.resize(20);
+  ojson rows = ojson::array();
+  const bool per_class = j.contains("mean_normalized_relevance_per_class") &&
+                         j["mean_normalized_relevance_per_class"]["signal"].is_object() &&
+                         !j["mean_normalized_relevance_per_class"]["signal"].contains("mean");
+  int rank = 0;
+  for (const auto& [feature, v] : order) {
+    ++rank;
+    if (per_class) {
+      for (const char* c : {"signal", "background"})
+        rows.push_back({{"feature", feature},
+                        {"rank", rank},
+                        {"class", c},
+                        {"mnr", j["mean_normalized_relevance_per_class"][c][feature]}});
+    } else {
+      rows.push_back({{"feature", feature}, {"rank", rank}, {"class", "all"}, {"mnr", v}});
+    }
+  }
+  ReportFigure f;
+  f.title = fmt::format("Inputs ranked by {} relevance", method);
+  f.spec = {{"$schema", kSchema},
+            {"data", {{"values", rows}}},
+            {"width", 420},
+            {"height", std::max<int>(120, 16 * rank)},
+            {"mark", "bar"},
+            {"encoding",
+             {{"y", {{"field", "feature"}, {"type", "nominal"}, {"sort", {{"field", "rank"}}}, {"title", ""}}},
+              {"yOffset", {{"field", "class"}}},
+              {"x", {{"field", "mnr"}, {"type", "quantitative"}, {"title", "mean normalized relevance"}}},
+              {"color",
+               {{"field", "class"},
+                {"type", "nominal"},
+                {"title", ""},
+                {"scale", color_scale(per_class ? std::vector<std::string>{"signal", "background"}
+                                                : std::vector<std::string>{"all"})}}}}}};
+  f.caption = fmt::format(
+      "Relevance of {} distributed to the inputs by {}, each event's relevances normalized to unit absolute sum, "
+      "averaged over {} events{}; the {} largest.",
+      j.value("target", std::string("the target")), method, j.value("events", 0LL), per_class ? " per class" : "",
+      rank);
+  s.figures.push_back(std::move(f));
+  return s;
+}
+
 }  // namespace
 
 std::string report_js_dir(const std::string& requested) {
@@ -391,7 +588,22 @@ Report build_report(const std::vector<std::string>& paths, const ReportOptions& 
   rep.title = o.title;
   std::vector<std::string> files;
   for (const auto& p : paths) {
-    if (fs::is_directory(p)) {
+    if (fs::is_directory(p) && is_stop_study_folder(p)) {
+      // A stop study: its sections in the paper's order; files it does not read are listed.
+      std::vector<std::string> used;
+      auto secs = stop_study_sections(p, used, rep.absent);
+      for (auto& s : secs) rep.sections.push_back(std::move(s));
+      std::vector<fs::path> used_paths;
+      for (const auto& u : used) used_paths.push_back(fs::weakly_canonical(u));
+      std::vector<std::string> rest;
+      for (const auto& e : fs::recursive_directory_iterator(p))
+        if (e.is_regular_file() && extension_of(e.path().string()) != "html" &&
+            extension_of(e.path().string()) != "svg" && extension_of(e.path().string()) != "png" &&
+            std::find(used_paths.begin(), used_paths.end(), fs::weakly_canonical(e.path())) == used_paths.end())
+          rest.push_back(e.path().string());
+      std::sort(rest.begin(), rest.end());
+      rep.unrecognized.insert(rep.unrecognized.end(), rest.begin(), rest.end());
+    } else if (fs::is_directory(p)) {
       std::vector<std::string> inside;
       for (const auto& e : fs::directory_iterator(p))
         if (e.is_regular_file()) inside.push_back(e.path().string());
@@ -425,6 +637,14 @@ Report build_report(const std::vector<std::string>& paths, const ReportOptions& 
       if (j.is_object() && ((j.contains("cutflow") && j["cutflow"].contains("cuts")) ||
                             (j.contains("cuts") && j.contains("total_events")))) {
         rep.sections.push_back(cutflow_section(j, path));
+        continue;
+      }
+      if (j.is_object() && j.contains("neurons") && j.contains("variables") && j.contains("nmi")) {
+        rep.sections.push_back(mi_section(j, path));
+        continue;
+      }
+      if (j.is_object() && j.contains("method") && j.contains("mean_normalized_relevance")) {
+        rep.sections.push_back(relevance_section(j, path));
         continue;
       }
       if (j.is_object() && j.contains("auc")) {
@@ -477,6 +697,7 @@ std::string Report::html(const std::string& js_dir) const {
     h += "<script>\n" + inline_js(read_text((d / lib).string()), (d / lib).string()) + "\n</script>\n";
   h += "</head>\n<body>\n<h1>" + escape_html(title) + "</h1>\n<nav><h2>Contents</h2><ol>\n";
   for (const auto& s : sections) h += "<li><a href=\"#" + s.id + "\">" + escape_html(s.title) + "</a></li>\n";
+  if (!absent.empty()) h += "<li><a href=\"#missing\">Sections absent</a></li>\n";
   if (!unrecognized.empty()) h += "<li><a href=\"#absent\">Files not shown</a></li>\n";
   h += "</ol></nav>\n";
   ojson specs = ojson::object();
@@ -489,6 +710,13 @@ std::string Report::html(const std::string& js_dir) const {
       specs[f.id] = f.spec;
     }
     h += "</section>\n";
+  }
+  if (!absent.empty()) {
+    h += "<section id=\"missing\"><h2>Sections absent</h2><p class=\"absent\">These sections of a study report "
+         "are absent because their result files are missing (partial results, or a study run with --no-explain):"
+         "</p><ul>\n";
+    for (const auto& a : absent) h += "<li>" + escape_html(a) + "</li>\n";
+    h += "</ul></section>\n";
   }
   if (!unrecognized.empty()) {
     h += "<section id=\"absent\"><h2>Files not shown</h2><p class=\"absent\">No section of this report reads these "

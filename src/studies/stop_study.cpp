@@ -543,6 +543,7 @@ std::vector<std::string> stop_study_files(const StopStudyOptions& o) {
                                 "model.unbox",
                                 "metrics.json",
                                 "fig8_output_histogram.csv"};
+  f.emplace_back("training.csv");  // the learning curves (the report's training figure)
   if (o.explain)
     for (const char* x : {"ad_layers.json", "ad_L2.csv", "ad_L3.csv", "ad_L5.csv", "ad_output.csv", "nmi.csv",
                           "nmi.json", "maximize_L2.csv", "maximize_L2_histograms.json", "maximize_L5.csv",
@@ -637,6 +638,13 @@ StopStudyResult stop_study(const StopStudyOptions& o) {
       rows.push_back({std::to_string(s.seed), num(s.auc), num(s.ams_network.ams), num(s.ams_network.err),
                       num(s.ams_network.threshold), std::to_string(s.epochs_run), num(s.seconds)});
     out.csv("seeds.csv", {"seed", "auc", "ams_network", "ams_network_err", "ams_threshold", "epochs", "seconds"}, rows);
+    // Training curves (the report's learning-curve figure): one row per seed and epoch.
+    std::vector<std::vector<std::string>> hist;
+    for (size_t k = 0; k < c.trains.size(); ++k)
+      for (const auto& e : c.trains[k].history)
+        hist.push_back({std::to_string(res.seeds[k].seed), std::to_string(e.epoch), num(e.loss), num(e.val_loss),
+                        num(e.val_auc), num(e.seconds)});
+    out.csv("training.csv", {"seed", "epoch", "loss", "val_loss", "val_auc", "seconds"}, hist);
   }
   out.json_file("metrics.json", {{"split", "test"},
                                  {"auc", res.auc},

@@ -50,7 +50,7 @@ def _results(tmp_path, run_unbox, unbox_bin=None):
 def test_histogram_spec_renders_to_svg_with_one_bar_per_bin_and_class(tmp_path, run_unbox):
     res = _results(tmp_path, run_unbox)
     figs = tmp_path / "figs"
-    run_unbox("report", res / "a_met.json", "--out", tmp_path / "r.html", "--figures", figs)
+    run_unbox("report", res / "a_met.json", "--out", tmp_path / "r.html", "--figures", figs, "--no-png")
     spec = json.loads((figs / "fig-1.vl.json").read_text())
     result = json.loads((res / "a_met.json").read_text())
     # The figure's data are the result file's normalized contents, bin by bin.
@@ -114,11 +114,38 @@ def test_log_y_draws_only_nonempty_bins_on_a_log_axis(tmp_path, run_unbox):
     result = json.loads(h.read_text())
     assert result["log_y"] is True
     figs = tmp_path / "figs"
-    run_unbox("report", h, "--out", tmp_path / "r.html", "--figures", figs)
+    run_unbox("report", h, "--out", tmp_path / "r.html", "--figures", figs, "--no-png")
     spec = json.loads((figs / "fig-1.vl.json").read_text())
-    assert spec["vconcat"][0]["encoding"]["y"]["scale"]["type"] == "log"
+    assert spec["vconcat"][0]["layer"][0]["encoding"]["y"]["scale"]["type"] == "log"
     nonempty = sum(v > 0 for c in ("signal", "background") for v in result["classes"][c]["normalized"])
     assert nonempty < 60  # the exponential tail leaves empty bins
     svg = (figs / "fig-1.svg").read_text()
     group = re.search(r'<g class="mark-rect role-mark[^"]*"[^>]*>(.*?)</g>', svg, re.S)
     assert group and group.group(1).count("<path") == nonempty
+
+
+def test_mi_and_lrp_results_become_a_heat_map_and_a_ranking(tmp_path, run_unbox):
+    path, _ = _events(tmp_path)
+    model = tmp_path / "m.unbox"
+    run_unbox("train", "--data", path, "--label", "label", "--columns", "met,mt2,isr_pt", "--arch", "6,4",
+              "--epochs", "2", "--out", model)
+    run_unbox("mi", "--model", model, "--data", path, "--variables", "met,mt2,isr_pt", "--out", tmp_path / "mi.json")
+    run_unbox("lrp", "--model", model, "--data", path, "--out", tmp_path / "lrp.json")
+    figs = tmp_path / "figs"
+    p = run_unbox("report", tmp_path / "mi.json", tmp_path / "lrp.json", "--out", tmp_path / "r.html",
+                  "--figures", figs, "--no-png")
+    assert "not shown" not in p.stdout
+    mi = json.loads((tmp_path / "mi.json").read_text())
+    heat = json.loads((figs / "fig-1.vl.json").read_text())["data"]["values"]
+    assert len(heat) == len(mi["neurons"]) * len(mi["variables"])
+    for r in heat:
+        n, v = mi["neurons"].index(r["neuron"]), mi["variables"].index(r["variable"])
+        assert r["nmi"] == mi["nmi"][n][v]
+    lrp = json.loads((tmp_path / "lrp.json").read_text())
+    bars = json.loads((figs / "fig-2.vl.json").read_text())["data"]["values"]
+    want = sorted(lrp["mean_normalized_relevance"], key=lambda k: -lrp["mean_normalized_relevance"][k])
+    ranked = [r["feature"] for r in sorted(bars, key=lambda r: r["rank"]) if r["class"] == "signal"]
+    assert ranked == want
+    for r in bars:
+        assert r["mnr"] == lrp["mean_normalized_relevance_per_class"][r["class"]][r["feature"]]
+    assert (figs / "fig-2.svg").read_text().startswith("<svg")
