@@ -88,8 +88,8 @@ struct LayerPlan {
   // Per group: its one term is the layer itself (unchanged weights and bias, identity input,
   // sign +1: LRP-0 and epsilon), so its denominator is the layer's value from the forward pass.
   std::vector<bool> group_is_layer;
-  bool gated = false;                           // a group reads the sign of z
-  Tensor lo, hi;                                // zbox bounds [1, input shape]
+  bool gated = false;  // a group reads the sign of z
+  Tensor lo, hi;       // zbox bounds [1, input shape]
 };
 
 // Scratch tensors of one thread, reused between batches.

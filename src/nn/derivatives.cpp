@@ -175,8 +175,8 @@ struct Engine {
   // them, up to the first non-linearity); E.J then holds one event's n rows.
   std::vector<bool> jconst;
   std::vector<double, Eigen::aligned_allocator<double>> packed;  // per-event J^T diag(c), packed for the kernel
-  MatrixRM C;                                                     // u f'' per event of a tile [B x w]
-  std::vector<Tensor> rep_in;   // primal values replicated per component (for backward)
+  MatrixRM C;                                                    // u f'' per event of a tile [B x w]
+  std::vector<Tensor> rep_in;  // primal values replicated per component (for backward)
   Tensor rep_out, seed;
   std::vector<double> d1, d2, d3;  // activation derivatives at the primal point
   MatrixRM JJ, Kc, M, Nn, A;       // per-event work matrices
@@ -254,8 +254,8 @@ void hessian_terms(const Tensor& J, bool same, const double* c, Index B, Index n
     constexpr Index kBlock = 8;
     for (Index r0 = 0; r0 < n; r0 += kBlock) {
       const Index rows = std::min(kBlock, n - r0), c0 = r0 - r0 % vw;
-      detail::dense_product_ld(rows, w, n - c0, Je + r0 * w, w, E.packed.data() + c0, np, E.M.data() + r0 * np + c0,
-                               np, false);
+      detail::dense_product_ld(rows, w, n - c0, Je + r0 * w, w, E.packed.data() + c0, np, E.M.data() + r0 * np + c0, np,
+                               false);
     }
     double* h = second + e * P2;
     for (Index i = 0, p = 0; i < n; ++i)

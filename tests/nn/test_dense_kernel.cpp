@@ -154,8 +154,8 @@ TEST(DenseKernel, FusedForwardIsBitIdenticalToTheOpPath) {
     Index inputs;
     const char* arch;
     const char* act;
-  } cases[] = {{19, "paper", "leakyrelu"},     {5, "1,2,3,5,8,9,17", "relu"},    {40, "33,7,65", "leakyrelu(0.3)"},
-               {9, "130,4", "identity"},       {3, "24,25,1", "leakyrelu(1.5)"}, {30, "128,64,32", "tanh"},
+  } cases[] = {{19, "paper", "leakyrelu"},      {5, "1,2,3,5,8,9,17", "relu"},    {40, "33,7,65", "leakyrelu(0.3)"},
+               {9, "130,4", "identity"},        {3, "24,25,1", "leakyrelu(1.5)"}, {30, "128,64,32", "tanh"},
                {1, "16,16,8,8", "leakyrelu(0)"}};
   for (const auto& c : cases) {
     Network net = random_network(g, c.inputs, c.arch, c.act);
