@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <exception>
 
+#include "nn/dense_kernel.hpp"
 #include "nn/event_tiles.hpp"
 #include "unbox/naming.hpp"
 #include "unbox/ops.hpp"
@@ -66,6 +67,7 @@ struct TermPlan {
   std::vector<double> bias;  // f(b) per output element (per event); empty: no bias
   int group;
   double sign;
+  bool unmodified;  // the layer's own weights and bias (no modifier)
 };
 
 struct LayerPlan {
@@ -75,8 +77,11 @@ struct LayerPlan {
   std::unique_ptr<Op> plain;                    // the layer without bias, for the output-sign gates
   std::vector<double> bias;                     // the layer's bias per output element
   std::vector<std::vector<double>> group_bias;  // per group: sum of sign f(b) of its terms
-  bool gated = false;                           // a group reads the sign of z
-  Tensor lo, hi;                                // zbox bounds [1, input shape]
+  // Per group: its one term is the layer itself (unchanged weights and bias, identity input,
+  // sign +1: LRP-0 and epsilon), so its denominator is the layer's value from the forward pass.
+  std::vector<bool> group_is_layer;
+  bool gated = false;  // a group reads the sign of z
+  Tensor lo, hi;       // zbox bounds [1, input shape]
 };
 
 // Scratch tensors of one thread, reused between batches.
@@ -87,6 +92,7 @@ struct Scratch {
   Tensor xin[kInputKinds];     // modified inputs of the layer at hand
   std::vector<Tensor> zg, sg;  // per group: denominators, R / denominator
   std::vector<double> bias, eps, other;
+  std::vector<double> st, kept;  // one_group(): per element, +-epsilon and what is not handed on
 };
 
 void fwd(const Op& op, const Tensor& x, const Shape& out_event, Tensor& out) {
@@ -151,7 +157,7 @@ class Propagator {
         if (t.group < 0 || t.group >= static_cast<int>(p.rule.groups.size()))
           throw Error(
               fmt::format("LRP rule '{}': a term names group {} of {}", p.rule.name(), t.group, p.rule.groups.size()));
-        TermPlan tp{t.input, with_weights(*nd.op, t.param), {}, t.group, t.sign};
+        TermPlan tp{t.input, with_weights(*nd.op, t.param), {}, t.group, t.sign, !t.param};
         if (t.bias) {
           tp.bias = p.bias;
           if (t.param)
@@ -166,6 +172,17 @@ class Propagator {
         auto& gb = p.group_bias[static_cast<size_t>(t.group)];
         if (gb.empty()) gb.assign(t.bias.size(), 0.0);
         for (size_t j = 0; j < gb.size(); ++j) gb[j] += t.sign * t.bias[j];
+      }
+      p.group_is_layer.assign(p.rule.groups.size(), false);
+      for (size_t gi = 0; gi < p.rule.groups.size(); ++gi) {
+        int terms = 0;
+        bool plain = false;
+        for (const TermPlan& t : p.terms)
+          if (t.group == static_cast<int>(gi)) {
+            ++terms;
+            plain = t.input == LrpInput::Identity && t.unmodified && !t.bias.empty() && t.sign == 1.0;
+          }
+        p.group_is_layer[gi] = terms == 1 && plain;
       }
       for (const LrpGroup& g : p.rule.groups) p.gated |= g.gate != LrpGate::All;
       if (p.rule.uses_bounds()) zbox_nodes.push_back(static_cast<int>(i));
@@ -187,7 +204,10 @@ class Propagator {
     const Index B = in[0]->events();
     s.rel.resize(nodes.size());
     for (size_t i = 0; i < nodes.size(); ++i) {
-      if (!need_[i]) continue;
+      if (!need_[i]) {
+        if (!s.rel[i].empty()) s.rel[i] = Tensor();  // an input the target does not read gets none
+        continue;
+      }
       s.rel[i].resize(s.ws.values[i].shape());
       s.rel[i].fill(0.0);
     }
@@ -400,6 +420,7 @@ class Propagator {
     // Denominators: sum over the group's terms of sign x' w' (the biases join below).
     for (size_t gi = 0; gi < G; ++gi) {
       if (rule.groups[gi].weight == 0.0) continue;  // hands nothing on (beta = 0)
+      if (p.group_is_layer[gi]) continue;           // the layer's own value (below)
       Tensor& zz = s.zg[gi];
       bool first = true;
       for (const TermPlan& t : p.terms) {
@@ -431,16 +452,23 @@ class Propagator {
     for (size_t gi = 0; gi < G; ++gi) {
       const LrpGroup& grp = rule.groups[gi];
       if (grp.weight == 0.0) continue;
-      Tensor& zz = s.zg[gi];
+      // The denominator without and with the biases: the layer's own value z = x W + b when
+      // the group is the layer itself, else the terms' sum plus their biases.
+      const bool own = p.group_is_layer[gi];
+      const Tensor& zz = own ? s.ws.values[static_cast<size_t>(id)] : s.zg[gi];
       Tensor& sd = s.sg[gi];
       sd.resize(zz.shape());
       const std::vector<double>& gb = p.group_bias[gi];
+      if (G == 1 && grp.gate == LrpGate::All) {
+        one_group(zz, own, gb, R, grp.weight, eps, B, pe, sd, s);
+        continue;
+      }
       for (Index e = 0; e < B; ++e) {
         double bias_part = 0, eps_part = 0, other = 0;
         for (Index j = 0; j < pe; ++j) {
           const Index k = e * pe + j;
           const double b = gb.empty() ? 0.0 : gb[static_cast<size_t>(j)];
-          const double zb = zz[k] + b;
+          const double zb = own ? zz[k] : zz[k] + b;
           const bool open = grp.gate == LrpGate::All || (grp.gate == LrpGate::PositiveOutput ? z[k] > 0 : z[k] < 0);
           // sign(0) = +1: a zero denominator is pushed up by epsilon.
           const double st = zb >= 0 ? eps : -eps;
@@ -469,8 +497,68 @@ class Propagator {
     for (const TermPlan& t : p.terms) {
       if (rule.groups[static_cast<size_t>(t.group)].weight == 0.0) continue;
       const Tensor& xi = input(t.input);
-      bwd(*t.op, xi, out, s.sg[static_cast<size_t>(t.group)], g);
+      const Tensor& sg = s.sg[static_cast<size_t>(t.group)];
+      if (const auto* d = dynamic_cast<const Dense*>(t.op.get()); d && !detail::use_reference_dense) {
+        // g = s W directly with the kernel (no zero fill and accumulate as in Dense::backward).
+        g.resize(xi.shape());
+        const double* pw = detail::packed_weights(d, d->weight(), d->out(), d->in(), false);
+        detail::dense_product(B, d->out(), d->in(), sg.data(), d->out(), pw, nullptr, g.data(), d->in(), false);
+      } else {
+        bwd(*t.op, xi, out, sg, g);
+      }
       for (Index k = 0; k < Rin.size(); ++k) Rin[k] += t.sign * xi[k] * g[k];
+    }
+  }
+
+  // The per-element part of linear() for one ungated group (LRP-0, epsilon, gamma, ...): the
+  // same values and the same per-event sums, in the same order, as the general loop there, in
+  // two passes: the elementwise part over the whole tile (branch-free, vectorized, divisions
+  // included), then the three per-event sums for eight events at a time (eight independent
+  // chains instead of one: each sum still runs over the layer's outputs in order).
+  static void one_group(const Tensor& zz, bool own, const std::vector<double>& gb, const Tensor& R, double weight,
+                        double eps, Index B, Index pe, Tensor& sd, Scratch& s) {
+    const Index n = B * pe;
+    s.st.resize(static_cast<size_t>(n));
+    s.kept.resize(static_cast<size_t>(n));
+    const double* z = zz.data();
+    const double* r = R.data();
+    double* q = sd.data();
+    double* st = s.st.data();
+    double* kept = s.kept.data();
+    const bool with_bias = !own && !gb.empty();
+    for (Index e = 0; e < B; ++e)
+      for (Index j = 0; j < pe; ++j) {
+        const Index k = e * pe + j;
+        const double zb = with_bias ? z[k] + gb[static_cast<size_t>(j)] : z[k];
+        // sign(0) = +1: a zero denominator is pushed up by epsilon.
+        const double sign_eps = zb >= 0 ? eps : -eps;
+        const double den = zb + sign_eps;
+        const double wr = weight * r[k];
+        const double ratio = wr / (den != 0.0 ? den : 1.0);
+        q[k] = den != 0.0 ? ratio : 0.0;
+        st[k] = sign_eps;
+        kept[k] = r[k] - (den != 0.0 ? wr : 0.0);  // what is not handed on
+      }
+    // Where nothing is handed on, q is +-0 and its terms add nothing: no test needed.
+    const bool has_b = !gb.empty();
+    for (Index e0 = 0; e0 < B; e0 += 8) {
+      const Index m = std::min<Index>(8, B - e0);
+      double bias_part[8] = {}, eps_part[8] = {}, other[8] = {};
+      for (Index j = 0; j < pe; ++j) {
+        const double b = has_b ? gb[static_cast<size_t>(j)] : 0.0;
+        for (Index e = 0; e < m; ++e) {
+          const Index k = (e0 + e) * pe + j;
+          other[e] += kept[k];
+          eps_part[e] += q[k] * st[k];
+          bias_part[e] += q[k] * b;
+        }
+      }
+      for (Index e = 0; e < m; ++e) {
+        const auto ue = static_cast<size_t>(e0 + e);
+        s.bias[ue] += bias_part[e];
+        s.eps[ue] += eps_part[e];
+        s.other[ue] += other[e];
+      }
     }
   }
 
@@ -522,10 +610,16 @@ LrpRelevance lrp(const Network& net_in, const std::vector<Tensor>& inputs, const
   res.epsilon.assign(static_cast<size_t>(N), 0.0);
   res.other.assign(static_cast<size_t>(N), 0.0);
   const auto& ids = net.input_nodes();
-  // One batch is one tile: a Scratch per thread and call (its relevance tensors belong to this network).
+  // Batches spread over the threads, each in tiles of at most 256 events whose layer values stay
+  // in the core's cache (every event is propagated on its own: the tile size changes no bit); a
+  // Scratch per thread, kept between calls (run() sizes every buffer it uses for the network at hand).
   const Index batch = std::max<Index>(1, o.batch);
   detail::for_each_event_tile(
-      inputs, batch, batch, [] { return Scratch{}; },
+      inputs, batch, std::min<Index>(batch, 256),
+      []() -> Scratch& {
+        thread_local Scratch s;  // every buffer is resized per tile: after the first call no tile allocates
+        return s;
+      },
       [&](Scratch& s, Index, Index begin, Index count, std::vector<const Tensor*>& ptrs) {
         prop.run(ptrs, s);
         const auto tn = static_cast<size_t>(prop.target().node);

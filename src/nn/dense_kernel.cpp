@@ -4,8 +4,10 @@
 // bits.
 #include "nn/dense_kernel.hpp"
 
+#include <Eigen/Core>
 #include <algorithm>
 #include <cmath>
+#include <vector>
 
 #if defined(__AVX512F__) || (defined(__AVX2__) && defined(__FMA__))
 #include <immintrin.h>
@@ -24,6 +26,10 @@ inline Vec vset1(double v) { return _mm512_set1_pd(v); }
 inline Vec vfma(Vec a, Vec b, Vec c) { return _mm512_fmadd_pd(a, b, c); }
 inline Vec vload_part(const double* p, int n) { return _mm512_maskz_loadu_pd(static_cast<__mmask8>((1u << n) - 1), p); }
 inline void vstore_part(double* p, Vec v, int n) { _mm512_mask_storeu_pd(p, static_cast<__mmask8>((1u << n) - 1), v); }
+// Eigen's pmax(a, b) is _mm512_max_pd(b, a) (std::max's NaN and signed-zero behaviour).
+// (The zero-masked form: GCC 12 warns about the undefined pass-through of _mm512_max_pd.)
+inline Vec vmax_eigen(Vec a, Vec b) { return _mm512_maskz_max_pd(static_cast<__mmask8>(0xff), b, a); }
+inline Vec vmul(Vec a, Vec b) { return _mm512_mul_pd(a, b); }
 constexpr int kRows = 8, kCols = 3;
 #elif defined(__AVX2__) && defined(__FMA__)
 constexpr int kWidth = 4;
@@ -32,6 +38,8 @@ inline Vec vload(const double* p) { return _mm256_loadu_pd(p); }
 inline void vstore(double* p, Vec v) { _mm256_storeu_pd(p, v); }
 inline Vec vset1(double v) { return _mm256_set1_pd(v); }
 inline Vec vfma(Vec a, Vec b, Vec c) { return _mm256_fmadd_pd(a, b, c); }
+inline Vec vmax_eigen(Vec a, Vec b) { return _mm256_max_pd(b, a); }
+inline Vec vmul(Vec a, Vec b) { return _mm256_mul_pd(a, b); }
 constexpr int kRows = 4, kCols = 3;
 inline Vec vload_part(const double* p, int n) {
   double buf[kWidth] = {};
@@ -50,6 +58,8 @@ inline Vec vload(const double* p) { return *p; }
 inline void vstore(double* p, Vec v) { *p = v; }
 inline Vec vset1(double v) { return v; }
 inline Vec vfma(Vec a, Vec b, Vec c) { return std::fma(a, b, c); }
+inline Vec vmax_eigen(Vec a, Vec b) { return std::max(a, b); }
+inline Vec vmul(Vec a, Vec b) { return a * b; }
 constexpr int kRows = 4, kCols = 4;
 inline Vec vload_part(const double* p, int n) {
   double buf[kWidth] = {};
@@ -65,9 +75,16 @@ inline void vstore_part(double* p, Vec v, int n) {
 
 // R rows x C vectors of Y starting at column j (a multiple of kWidth); `valid` columns of the
 // last vector are real (the others are padding, computed but not stored).
-template <int R, int C>
+template <StoreActivation A>
+inline Vec activate(Vec z, Vec alpha) {
+  if constexpr (A == StoreActivation::ReLU) return vmax_eigen(z, vset1(0.0));
+  if constexpr (A == StoreActivation::LeakyReLU) return vmax_eigen(z, vmul(alpha, z));
+  return z;
+}
+
+template <int R, int C, StoreActivation A>
 inline void tile(Index k, const double* x, Index ldx, const double* p, Index ldp, const double* bias, double* y,
-                 Index ldy, bool accumulate, int valid_last) {
+                 Index ldy, bool accumulate, int valid_last, double alpha) {
   Vec acc[R][C];
   for (int c = 0; c < C; ++c) {
     const int valid = c == C - 1 ? valid_last : kWidth;
@@ -89,6 +106,11 @@ inline void tile(Index k, const double* x, Index ldx, const double* p, Index ldp
       for (int c = 0; c < C; ++c) acc[r][c] = vfma(xv, w[c], acc[r][c]);
     }
   }
+  if constexpr (A != StoreActivation::None) {
+    const Vec a = vset1(alpha);
+    for (int c = 0; c < C; ++c)
+      for (int r = 0; r < R; ++r) acc[r][c] = activate<A>(acc[r][c], a);
+  }
   for (int c = 0; c < C; ++c) {
     const int valid = c == C - 1 ? valid_last : kWidth;
     for (int r = 0; r < R; ++r) {
@@ -100,13 +122,59 @@ inline void tile(Index k, const double* x, Index ldx, const double* p, Index ldp
   }
 }
 
-template <int C>
+template <int C, StoreActivation A>
 void column_block(Index rows, Index k, const double* x, Index ldx, const double* p, Index ldp, const double* bias,
-                  double* y, Index ldy, bool accumulate, int valid_last) {
+                  double* y, Index ldy, bool accumulate, int valid_last, double alpha) {
   Index r = 0;
   for (; r + kRows <= rows; r += kRows)
-    tile<kRows, C>(k, x + r * ldx, ldx, p, ldp, bias, y + r * ldy, ldy, accumulate, valid_last);
-  for (; r < rows; ++r) tile<1, C>(k, x + r * ldx, ldx, p, ldp, bias, y + r * ldy, ldy, accumulate, valid_last);
+    tile<kRows, C, A>(k, x + r * ldx, ldx, p, ldp, bias, y + r * ldy, ldy, accumulate, valid_last, alpha);
+  // The remainder in tiles of 4, 2 and 1 rows (per-event products have row counts like 30).
+  if constexpr (kRows > 4) {
+    if (r + 4 <= rows) {
+      tile<4, C, A>(k, x + r * ldx, ldx, p, ldp, bias, y + r * ldy, ldy, accumulate, valid_last, alpha);
+      r += 4;
+    }
+  }
+  if (r + 2 <= rows) {
+    tile<2, C, A>(k, x + r * ldx, ldx, p, ldp, bias, y + r * ldy, ldy, accumulate, valid_last, alpha);
+    r += 2;
+  }
+  if (r < rows) tile<1, C, A>(k, x + r * ldx, ldx, p, ldp, bias, y + r * ldy, ldy, accumulate, valid_last, alpha);
+}
+
+template <StoreActivation A>
+void product(Index rows, Index k, Index n, const double* x, Index ldx, const double* packed, Index np,
+             const double* bias, double* y, Index ldy, bool accumulate, double alpha) {
+  const Index vectors = padded_columns(n) / kWidth;
+  // Column blocks of kCols vectors; when that would leave a last block of one vector, the last
+  // two blocks share their vectors (a block of one vector does too little work per load).
+  for (Index v = 0; v < vectors;) {
+    Index left = vectors - v;
+    int c = static_cast<int>(std::min<Index>(kCols, left));
+    if (kCols == 3 && left == 4) c = 2;
+    const Index j = v * kWidth;
+    const int valid_last = static_cast<int>(std::min<Index>(kWidth, n - (v + c - 1) * kWidth));
+    const double* b = bias ? bias + j : nullptr;
+    switch (c) {
+      case 1:
+        column_block<1, A>(rows, k, x, ldx, packed + j, np, b, y + j, ldy, accumulate, valid_last, alpha);
+        break;
+      case 2:
+        column_block<2, A>(rows, k, x, ldx, packed + j, np, b, y + j, ldy, accumulate, valid_last, alpha);
+        break;
+      case 3:
+        column_block<3, A>(rows, k, x, ldx, packed + j, np, b, y + j, ldy, accumulate, valid_last, alpha);
+        break;
+#if !defined(__AVX512F__) && !(defined(__AVX2__) && defined(__FMA__))
+      case 4:
+        column_block<4, A>(rows, k, x, ldx, packed + j, np, b, y + j, ldy, accumulate, valid_last, alpha);
+        break;
+#endif
+      default:
+        break;
+    }
+    v += c;
+  }
 }
 
 }  // namespace
@@ -133,34 +201,58 @@ void pack_rows(const double* w, Index k, Index n, double* out) {
 }
 
 void dense_product(Index rows, Index k, Index n, const double* x, Index ldx, const double* packed, const double* bias,
-                   double* y, Index ldy, bool accumulate) {
+                   double* y, Index ldy, bool accumulate, StoreActivation activation, double alpha) {
+  if (accumulate) activation = StoreActivation::None;
   const Index np = padded_columns(n);
-  const Index vectors = np / kWidth;
-  // Column blocks of kCols vectors (the last block may be narrower); rows inside.
-  for (Index v = 0; v < vectors; v += kCols) {
-    const int c = static_cast<int>(std::min<Index>(kCols, vectors - v));
-    const Index j = v * kWidth;
-    const int valid_last = static_cast<int>(std::min<Index>(kWidth, n - (v + c - 1) * kWidth));
-    const double* b = bias ? bias + j : nullptr;
-    switch (c) {
-      case 1:
-        column_block<1>(rows, k, x, ldx, packed + j, np, b, y + j, ldy, accumulate, valid_last);
-        break;
-      case 2:
-        column_block<2>(rows, k, x, ldx, packed + j, np, b, y + j, ldy, accumulate, valid_last);
-        break;
-      case 3:
-        column_block<3>(rows, k, x, ldx, packed + j, np, b, y + j, ldy, accumulate, valid_last);
-        break;
-#if !defined(__AVX512F__) && !(defined(__AVX2__) && defined(__FMA__))
-      case 4:
-        column_block<4>(rows, k, x, ldx, packed + j, np, b, y + j, ldy, accumulate, valid_last);
-        break;
-#endif
-      default:
-        break;
-    }
+  switch (activation) {
+    case StoreActivation::None:
+      return product<StoreActivation::None>(rows, k, n, x, ldx, packed, np, bias, y, ldy, accumulate, alpha);
+    case StoreActivation::ReLU:
+      return product<StoreActivation::ReLU>(rows, k, n, x, ldx, packed, np, bias, y, ldy, accumulate, alpha);
+    case StoreActivation::LeakyReLU:
+      return product<StoreActivation::LeakyReLU>(rows, k, n, x, ldx, packed, np, bias, y, ldy, accumulate, alpha);
   }
+}
+
+void dense_product_ld(Index rows, Index k, Index n, const double* x, Index ldx, const double* packed, Index ldp,
+                      double* y, Index ldy, bool accumulate) {
+  product<StoreActivation::None>(rows, k, n, x, ldx, packed, ldp, nullptr, y, ldy, accumulate, 0.0);
+}
+
+namespace {
+struct PackEntry {
+  const void* owner = nullptr;
+  bool transposed = false;
+  std::vector<double> raw;
+  std::vector<double, Eigen::aligned_allocator<double>> packed;  // aligned: whole-line weight loads
+};
+}  // namespace
+
+const double* packed_weights(const void* owner, const Tensor& w, Index rows, Index cols, bool transposed) {
+  thread_local std::vector<PackEntry> cache;
+  thread_local size_t next = 0;
+  const size_t n = static_cast<size_t>(w.size());
+  for (PackEntry& e : cache)
+    if (e.owner == owner && e.transposed == transposed && e.raw.size() == n &&
+        std::equal(e.raw.begin(), e.raw.end(), w.data()))
+      return e.packed.data();
+  constexpr size_t kEntries = 64;
+  PackEntry* e;
+  if (cache.size() < kEntries) {
+    e = &cache.emplace_back();
+  } else {
+    e = &cache[next];
+    next = (next + 1) % kEntries;
+  }
+  e->owner = owner;
+  e->transposed = transposed;
+  e->raw.assign(w.data(), w.data() + n);
+  e->packed.resize(static_cast<size_t>((transposed ? cols : rows) * padded_columns(transposed ? rows : cols)));
+  if (transposed)
+    pack_transposed(w.data(), rows, cols, e->packed.data());
+  else
+    pack_rows(w.data(), rows, cols, e->packed.data());
+  return e->packed.data();
 }
 
 }  // namespace unbox::detail

@@ -24,9 +24,29 @@ void pack_transposed(const double* w, Index n, Index k, double* out);
 // Packs P = W for W [k x n] row-major: out [k x padded_columns(n)].
 void pack_rows(const double* w, Index k, Index n, double* out);
 
+// What dense_product applies to each value before it stores it (never with accumulate), bit for
+// bit as the Activation op computes it: nothing, ReLU max(z, 0), or LeakyReLU max(z, alpha z)
+// for 0 <= alpha <= 1. Fusing it saves a pass over the layer's output.
+enum class StoreActivation { None, ReLU, LeakyReLU };
+
 // Y = X P (+ bias when given), or Y += X P when accumulate. ldx, ldy: row strides.
 void dense_product(Index rows, Index k, Index n, const double* x, Index ldx, const double* packed, const double* bias,
-                   double* y, Index ldy, bool accumulate);
+                   double* y, Index ldy, bool accumulate, StoreActivation activation = StoreActivation::None,
+                   double alpha = 0.0);
+
+// The same without bias or activation, for a sub-block of a packed matrix: `packed` points at
+// its first column, rows `ldp` doubles apart (ldp a multiple of padded_columns(1), the SIMD
+// width; columns from packed up to the padding of n must be readable).
+void dense_product_ld(Index rows, Index k, Index n, const double* x, Index ldx, const double* packed, Index ldp,
+                      double* y, Index ldy, bool accumulate);
+
+// The packed weights of a layer, per thread, kept between tiles and calls (packing, a strided
+// transpose, costs about as much as a narrow layer's product): P = W^T for W [rows x cols] when
+// transposed, else P = W; 64-byte aligned. An entry is reused only while a copy of the weights it
+// was packed from still equals them (a sequential compare, far cheaper than packing), so
+// training, which changes the weights in place, always gets fresh packs. `owner` tells layers
+// apart; the pointer is valid until the next call on this thread.
+const double* packed_weights(const void* owner, const Tensor& w, Index rows, Index cols, bool transposed);
 
 // Benchmarks and tests only: when true, Dense uses the previous Eigen GEMM path instead (for
 // A/B measurements in one process and for checking the kernel against it). Not thread-safe

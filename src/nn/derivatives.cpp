@@ -34,6 +34,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "nn/dense_kernel.hpp"
 #include "nn/event_tiles.hpp"
 #include "unbox/derivatives.hpp"
 #include "unbox/ops.hpp"
@@ -170,7 +171,12 @@ struct Engine {
   Workspace ws;
   std::vector<Tensor> J, K, V;  // per node: [B*n, ...], [B*P2, ...], [B*n, ...]
   std::vector<bool> kzero;      // K of the node is identically zero
-  std::vector<Tensor> rep_in;   // primal values replicated per component (for backward)
+  // Second order: J of the node is the same for every event (the inputs and affine maps of
+  // them, up to the first non-linearity); E.J then holds one event's n rows.
+  std::vector<bool> jconst;
+  std::vector<double, Eigen::aligned_allocator<double>> packed;  // per-event J^T diag(c), packed for the kernel
+  MatrixRM C;                                                    // u f'' per event of a tile [B x w]
+  std::vector<Tensor> rep_in;  // primal values replicated per component (for backward)
   Tensor rep_out, seed;
   std::vector<double> d1, d2, d3;  // activation derivatives at the primal point
   MatrixRM JJ, Kc, M, Nn, A;       // per-event work matrices
@@ -187,12 +193,73 @@ void activation_derivatives(const Activation& act, const Tensor& z, Engine& E) {
     act.derivatives(z[i], E.d1[static_cast<size_t>(i)], E.d2[static_cast<size_t>(i)], E.d3[static_cast<size_t>(i)]);
 }
 
-// rows [e*comps, (e+1)*comps) of `t` scaled column-wise by d[e*w .. e*w+w) (elementwise chain rule)
-void scale_rows(const Tensor& in, Tensor& out, const std::vector<double>& d, Index B, Index comps, Index w) {
+// rows [e*comps, (e+1)*comps) of `t` scaled column-wise by d[e*w .. e*w+w) (elementwise chain rule);
+// `in` holds one event's rows only when `same` (the same J for every event).
+void scale_rows(const Tensor& in, Tensor& out, const std::vector<double>& d, Index B, Index comps, Index w,
+                bool same = false) {
+  out.resize(batched(B * comps, in.event_shape()));
   for (Index e = 0; e < B; ++e) {
     Eigen::Map<const Eigen::RowVectorXd> de(d.data() + e * w, w);
-    ConstMatrixMap ti(in.data() + e * comps * w, comps, w);
+    ConstMatrixMap ti(in.data() + (same ? 0 : e * comps * w), comps, w);
     MatrixMap(out.data() + e * comps * w, comps, w) = ti.array().rowwise() * de.array();
+  }
+}
+
+// Affine ops whose apply_tangent reads only the tangents (not the primal values), so a J that is
+// the same for every event can go through them once.
+bool tangent_ignores_primal(const Op& op) {
+  const std::string t = op.type();
+  return op.derivative_kind() == Op::DerivativeKind::Affine &&
+         (t == "Dense" || t == "Standardize" || t == "BatchNorm" || t == "Concat" || t == "Add" || t == "Reshape");
+}
+
+// A J held for one event (n rows) made into B events' rows.
+void materialize(Tensor& J, Index B, Index n) {
+  const Index rows = n * J.per_event();
+  Tensor one = J;
+  J.resize(batched(B * n, one.event_shape()));
+  for (Index e = 0; e < B; ++e) std::copy_n(one.data(), rows, J.data() + e * rows);
+}
+
+// H[e] += J_e^T diag(c_e) J_e for every event of the tile, into the packed upper triangle
+// (pair_index order), for J [B*n x w] (event-major) or, when `same`, one J [n x w] for all.
+// Per event: P = diag(c) J^T packed for the kernel, then the kernel's products of row blocks of
+// J with the columns from the block's diagonal on (the upper triangle, in whole vectors).
+void hessian_terms(const Tensor& J, bool same, const double* c, Index B, Index n, Index w, Engine& E, double* second) {
+  const Index P2 = pair_count(n);
+  if (same) {
+    // The same J for every event: H[e, (i,j)] = sum_q c[e,q] J[i,q] J[j,q], one GEMM over the
+    // tile: [B x w] times the pair products [w x P2].
+    const Index np = detail::padded_columns(P2);
+    E.packed.assign(static_cast<size_t>(w * np), 0.0);
+    for (Index q = 0; q < w; ++q) {
+      double* row = E.packed.data() + q * np;
+      for (Index i = 0, p = 0; i < n; ++i)
+        for (Index j = i; j < n; ++j, ++p) row[p] = J[i * w + q] * J[j * w + q];
+    }
+    detail::dense_product(B, w, P2, c, w, E.packed.data(), nullptr, second, P2, true);
+    return;
+  }
+  const Index np = detail::padded_columns(n), vw = detail::padded_columns(1);
+  E.packed.resize(static_cast<size_t>(w * np));
+  E.M.resize(n, np);
+  for (Index e = 0; e < B; ++e) {
+    const double* Je = J.data() + e * n * w;
+    const double* ce = c + e * w;
+    for (Index q = 0; q < w; ++q) {
+      double* row = E.packed.data() + q * np;
+      for (Index j = 0; j < n; ++j) row[j] = ce[q] * Je[j * w + q];
+      std::fill(row + n, row + np, 0.0);
+    }
+    constexpr Index kBlock = 8;
+    for (Index r0 = 0; r0 < n; r0 += kBlock) {
+      const Index rows = std::min(kBlock, n - r0), c0 = r0 - r0 % vw;
+      detail::dense_product_ld(rows, w, n - c0, Je + r0 * w, w, E.packed.data() + c0, np, E.M.data() + r0 * np + c0, np,
+                               false);
+    }
+    double* h = second + e * P2;
+    for (Index i = 0, p = 0; i < n; ++i)
+      for (Index j = i; j < n; ++j, ++p) h[p] += E.M(i, j);
   }
 }
 
@@ -270,35 +337,52 @@ void run_tile(const Network& net, const Schedule& S, const std::vector<const Ten
   E.K.resize(N);
   E.V.resize(N);
   E.kzero.assign(N, true);
+  E.jconst.assign(N, false);
   std::vector<const Tensor*> pin, tin;
   std::vector<Tensor*> gin;
+  // At second order the Jacobians up to the first non-linearity are the same for every event
+  // (the first layer's is its weight matrix): they are formed once, for one event's n rows.
+  const bool shared_j = S.order == 2;
 
   // --- forward sweep: J = dz/dx for every node below a smooth non-linearity's input.
   for (size_t i = 0; i < N; ++i) {
     if (!S.need_j[i]) continue;
     const Node& nd = nodes[i];
     Tensor& J = E.J[i];
-    J.resize(batched(B * n, nd.shape));
     if (nd.is_input()) {
       size_t k = static_cast<size_t>(std::find(ids.begin(), ids.end(), static_cast<int>(i)) - ids.begin());
       const Index m = shape_size(nd.shape);
+      const Index events = shared_j ? 1 : B;
+      J.resize(batched(events * n, nd.shape));
       J.fill(0.0);
-      for (Index e = 0; e < B; ++e)
+      for (Index e = 0; e < events; ++e)
         for (Index j = 0; j < m; ++j) J[(e * n + S.offset[k] + j) * m + j] = 1.0;
+      E.jconst[i] = shared_j;
       continue;
     }
     if (const Activation* a = as_activation(nd)) {
-      activation_derivatives(*a, vals[static_cast<size_t>(nd.inputs[0])], E);
-      scale_rows(E.J[static_cast<size_t>(nd.inputs[0])], J, E.d1, B, n, shape_size(nd.shape));
+      const size_t zi = static_cast<size_t>(nd.inputs[0]);
+      activation_derivatives(*a, vals[zi], E);
+      scale_rows(E.J[zi], J, E.d1, B, n, shape_size(nd.shape), E.jconst[zi]);
       continue;
     }
+    bool same = shared_j && tangent_ignores_primal(*nd.op);
+    for (int j : nd.inputs) same = same && E.jconst[static_cast<size_t>(j)];
+    if (!same)  // a J shared by the events meets one that is not: spell it out per event
+      for (int j : nd.inputs)
+        if (E.jconst[static_cast<size_t>(j)]) {
+          materialize(E.J[static_cast<size_t>(j)], B, n);
+          E.jconst[static_cast<size_t>(j)] = false;
+        }
     pin.clear();
     tin.clear();
     for (int j : nd.inputs) {
       pin.push_back(&vals[static_cast<size_t>(j)]);
       tin.push_back(&E.J[static_cast<size_t>(j)]);
     }
+    J.resize(batched((same ? 1 : B) * n, nd.shape));
     nd.op->apply_tangent(pin, vals[i], tin, J, n);
+    E.jconst[i] = same;
   }
 
   // --- reverse sweep (third order): V = du/dx, the derivative of each adjoint.
@@ -401,22 +485,19 @@ void run_tile(const Network& net, const Schedule& S, const std::vector<const Ten
     const bool k_in = third && !E.kzero[zi];
     if (k_out) E.K[i].resize(batched(B * P2, nd.shape));
     if (third) E.JJ.resize(P2, w);
+    if (!third) {
+      // Hessian: sum over the events' J^T diag(c) J with c = u f'' (see hessian_terms).
+      E.C.resize(B, w);
+      for (Index q = 0; q < B * w; ++q) E.C.data()[q] = u[q] * E.d2[static_cast<size_t>(q)];
+      hessian_terms(Jz, E.jconst[zi], E.C.data(), B, n, w, E, E.second.data());
+      continue;
+    }
     for (Index e = 0; e < B; ++e) {
       ConstMatrixMap Je(Jz.data() + e * n * w, n, w);
       Eigen::Map<const Eigen::ArrayXd> d1(E.d1.data() + e * w, w), d2(E.d2.data() + e * w, w),
           d3(E.d3.data() + e * w, w);
       Eigen::Map<const Eigen::ArrayXd> ue(u.data() + e * w, w);
       E.c = (ue * d2).matrix();
-      if (!third) {
-        // Hessian: (J diag(c)) J^T, an n x w x n GEMM on data in cache; forming the
-        // n(n+1)/2 x w pair products instead streams ~0.5 MB per event through memory.
-        E.A = Je.array().rowwise() * E.c.transpose().array();
-        E.M.noalias() = E.A * Je.transpose();
-        double* h = E.second.data() + e * P2;
-        for (Index ii = 0, p = 0; ii < n; ++ii)
-          for (Index jj = ii; jj < n; ++jj, ++p) h[p] += E.M(ii, jj);
-        continue;
-      }
       for (Index ii = 0, p = 0; ii < n; ++ii)
         for (Index jj = ii; jj < n; ++jj, ++p) E.JJ.row(p) = Je.row(ii).cwiseProduct(Je.row(jj));
       // Hessian: sum_q c_q J_qi J_qj

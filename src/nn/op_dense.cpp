@@ -22,46 +22,7 @@ Shape Dense::infer_shape(const std::vector<Shape>& in) const {
   return {out_};
 }
 
-namespace {
-// The weights packed for detail::dense_product, per thread, kept between tiles and calls: a
-// network's layers are evaluated tile after tile with the same weights, and packing (a strided
-// transpose) costs about as much as a narrow layer's product. An entry is reused only while a
-// copy of the weights it was packed from still equals them (a sequential compare, far cheaper
-// than packing), so training, which changes the weights in place, always gets fresh packs.
-struct PackEntry {
-  const void* owner = nullptr;
-  bool transposed = false;
-  std::vector<double> raw, packed;
-};
-
-const double* packed_weights(const void* owner, const Tensor& w, Index rows, Index cols, bool transposed) {
-  thread_local std::vector<PackEntry> cache;
-  thread_local size_t next = 0;
-  const size_t n = static_cast<size_t>(w.size());
-  for (PackEntry& e : cache)
-    if (e.owner == owner && e.transposed == transposed && e.raw.size() == n &&
-        std::equal(e.raw.begin(), e.raw.end(), w.data()))
-      return e.packed.data();
-  constexpr size_t kEntries = 64;
-  PackEntry* e;
-  if (cache.size() < kEntries) {
-    e = &cache.emplace_back();
-  } else {
-    e = &cache[next];
-    next = (next + 1) % kEntries;
-  }
-  e->owner = owner;
-  e->transposed = transposed;
-  e->raw.assign(w.data(), w.data() + n);
-  // transposed: P = W^T for W [rows x cols]; else P = W.
-  e->packed.resize(static_cast<size_t>((transposed ? cols : rows) * detail::padded_columns(transposed ? rows : cols)));
-  if (transposed)
-    detail::pack_transposed(w.data(), rows, cols, e->packed.data());
-  else
-    detail::pack_rows(w.data(), rows, cols, e->packed.data());
-  return e->packed.data();
-}
-}  // namespace
+using detail::packed_weights;  // dense_kernel.cpp
 
 void Dense::forward(const std::vector<const Tensor*>& in, Tensor& out) const {
   const Index batch = in[0]->events();

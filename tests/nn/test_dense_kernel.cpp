@@ -4,6 +4,7 @@
 // random dense networks of every layer width: forward values, input gradients, parameter
 // gradients, and Taylor derivatives.
 #include <gtest/gtest.h>
+#include <omp.h>
 
 #include <cmath>
 #include <map>
@@ -11,6 +12,7 @@
 #include <vector>
 
 #include "nn/dense_kernel.hpp"
+#include "unbox/derivatives.hpp"
 #include "unbox/explain/taylor.hpp"
 #include "unbox/network.hpp"
 #include "unbox/train.hpp"
@@ -140,6 +142,119 @@ TEST(DenseKernel, EngineMatchesEigenPathOnRandomNetworks) {
     expect_close(fast, slow, 1e-13, std::string(c.arch) + " forward");
     expect_close(gfast[0], gslow[0], 1e-12, std::string(c.arch) + " gradient");
   }
+}
+
+// evaluate() fuses each Dense with a following ReLU / LeakyReLU / Identity into the kernel's store.
+// Its values are the same bits as the unfused op-by-op pass (Network::forward), for every neuron
+// (post-activation, pre-activation: then that Dense is not fused; several at once, from several
+// layers), on random networks of every layer width, tiles and thread counts.
+TEST(DenseKernel, FusedForwardIsBitIdenticalToTheOpPath) {
+  std::mt19937_64 g(12);
+  const struct {
+    Index inputs;
+    const char* arch;
+    const char* act;
+  } cases[] = {{19, "paper", "leakyrelu"},      {5, "1,2,3,5,8,9,17", "relu"},    {40, "33,7,65", "leakyrelu(0.3)"},
+               {9, "130,4", "identity"},        {3, "24,25,1", "leakyrelu(1.5)"}, {30, "128,64,32", "tanh"},
+               {1, "16,16,8,8", "leakyrelu(0)"}};
+  for (const auto& c : cases) {
+    Network net = random_network(g, c.inputs, c.arch, c.act);
+    const Index events = 300;
+    Tensor x({events, c.inputs});
+    std::normal_distribution<double> nd;
+    for (double& v : x.values()) v = nd(g);
+    x.values()[7] = 0.0;  // a zero input: signed zeros through the kinks
+    // Every neuron of every layer, post- and pre-activation, plus the output.
+    std::vector<NeuronRef> all;
+    for (const LayerInfo& l : net.layers())
+      for (Index j = 0; j < l.width; j += std::max<Index>(1, l.width - 1)) {  // first and last neuron
+        all.push_back({l.post_node, j});
+        if (l.pre_node != l.post_node) all.push_back({l.pre_node, j});
+      }
+    all.push_back(net.resolve("output"));
+    Workspace ws;
+    net.forward({&x}, ws);
+    const int before = omp_get_max_threads();
+    for (int threads : {1, 2}) {
+      set_thread_count(threads);
+      // Each neuron alone (its layer's Dense fused unless it is the Dense's own value), then all at once.
+      for (const NeuronRef& r : all) {
+        if (threads == 2) break;  // once is enough
+        const Tensor v = evaluate(net, {x}, {r}, {.batch = 128});
+        const Tensor& want = ws.values[static_cast<size_t>(r.node)];
+        for (Index e = 0; e < events; ++e)
+          ASSERT_EQ(v[e], want[e * want.per_event() + r.index]) << c.arch << " " << net.neuron_name(r) << " " << e;
+      }
+      const Tensor v = evaluate(net, {x}, all, {.batch = 100});
+      for (size_t j = 0; j < all.size(); ++j) {
+        const Tensor& want = ws.values[static_cast<size_t>(all[j].node)];
+        for (Index e = 0; e < events; ++e)
+          ASSERT_EQ(v[e * static_cast<Index>(all.size()) + static_cast<Index>(j)],
+                    want[e * want.per_event() + all[j].index])
+              << c.arch << " " << net.neuron_name(all[j]);
+      }
+    }
+    set_thread_count(before);
+  }
+}
+
+// The second-order engine assembles the Hessian with the kernel (per event J^T diag(c) J on the
+// upper triangle; one GEMM over the events where J is the same for all, the first layer's). Its
+// Hessian equals the third-order path's (which forms the pair products J_i J_j explicitly and
+// sums them against c) on random smooth networks of wide and odd layer widths, with the
+// standardizing first op, a side input joining later (a J shared by the events meeting one that
+// is not), on 1 and 2 threads with the same bits.
+TEST(DenseKernel, SecondOrderHessianMatchesTheThirdOrderPath) {
+  std::mt19937_64 g(13);
+  const struct {
+    Index inputs;
+    const char* arch;
+    const char* act;
+  } cases[] = {{30, "128,64,32", "tanh"}, {11, "9,17,3", "elu"}, {19, "33,1,24", "softplus"}, {2, "130", "sigmoid"}};
+  for (const auto& c : cases) {
+    Network net = random_network(g, c.inputs, c.arch, c.act);
+    const Index events = 21;
+    Tensor x({events, c.inputs});
+    std::normal_distribution<double> nd;
+    for (double& v : x.values()) v = nd(g);
+    const NeuronRef out = net.resolve("output");
+    DerivativeOptions o2{.order = 2}, o3{.order = 3};
+    const int before = omp_get_max_threads();
+    set_thread_count(1);
+    const InputDerivatives d2 = input_derivatives(net, {x}, out, o2);
+    set_thread_count(2);
+    const InputDerivatives d2b = input_derivatives(net, {x}, out, o2);
+    set_thread_count(before);
+    const InputDerivatives d3 = input_derivatives(net, {x}, out, o3);
+    expect_close(d2.second, d3.second, 1e-13, std::string(c.arch) + " Hessian");
+    for (Index i = 0; i < d2.second.size(); ++i) ASSERT_EQ(d2.second[i], d2b.second[i]) << c.arch;
+    double size = 0;
+    for (Index i = 0; i < d2.second.size(); ++i) size += std::fabs(d2.second[i]);
+    EXPECT_GT(size, 1e-3) << c.arch;  // not trivially zero
+  }
+  // A side input concatenated after the first smooth layer.
+  Network net;
+  const int a = net.add_input("a", {4}), b = net.add_input("b", {3});
+  auto d1 = std::make_unique<Dense>(4, 12);
+  const int h1 = net.add_node("d1", std::move(d1), {a});
+  const int t1 = net.add_node("t1", std::make_unique<Activation>(ActivationKind::Tanh), {h1});
+  const int cat = net.add_node("cat", std::make_unique<Concat>(), {t1, b});
+  const int h2 = net.add_node("d2", std::make_unique<Dense>(15, 5), {cat});
+  const int t2 = net.add_node("t2", std::make_unique<Activation>(ActivationKind::Softplus), {h2});
+  net.add_node("d3", std::make_unique<Dense>(5, 1), {t2});
+  (void)t2;
+  std::uniform_real_distribution<double> u(-0.7, 0.7);
+  for (size_t i = 0; i < net.nodes().size(); ++i)
+    if (net.nodes()[i].op)
+      for (auto& prm : net.op(static_cast<int>(i)).parameters())
+        for (double& v : prm.value->values()) v = u(g);
+  Tensor xa({9, 4}), xb({9, 3});
+  for (double& v : xa.values()) v = u(g);
+  for (double& v : xb.values()) v = u(g);
+  const NeuronRef out{net.output_node(), 0};
+  const InputDerivatives d2 = input_derivatives(net, {xa, xb}, out, DerivativeOptions{.order = 2});
+  const InputDerivatives d3 = input_derivatives(net, {xa, xb}, out, DerivativeOptions{.order = 3});
+  expect_close(d2.second, d3.second, 1e-13, "side input Hessian");
 }
 
 TEST(DenseKernel, TrainingMatchesEigenPath) {
