@@ -1,6 +1,11 @@
 #include "commands.hpp"
 
+#include <fmt/format.h>
+
 #include <map>
+#include <set>
+
+#include "unbox/dist.hpp"
 
 namespace unbox::cli {
 
@@ -41,7 +46,25 @@ void register_all(CLI::App& app) {
   register_study(app);
   register_hist(app);
   register_report(app);
+  register_merge(app);
   register_demo(app);
+}
+
+void check_runs_across_ranks(CLI::App& app) {
+  if (unbox::dist::size() == 1) return;
+  std::string path;
+  for (CLI::App* at = &app;;) {
+    auto subs = at->get_subcommands();
+    if (subs.empty()) break;
+    at = subs.front();
+    path += (path.empty() ? "" : " ") + at->get_name();
+  }
+  static const std::set<std::string> across = {"taylor", "predict", "generate physics"};
+  if (!across.count(path))
+    throw Error(
+        fmt::format("'unbox {}' does not run across MPI ranks (it would repeat the whole run on each of "
+                    "the {}); ranks: taylor, predict, generate physics; or run one process per file and unbox merge",
+                    path, unbox::dist::size()));
 }
 
 // The deepest selected subcommand with a runner wins, so `unbox physics mt2` runs mt2's.

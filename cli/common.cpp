@@ -8,6 +8,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "unbox/data_stream.hpp"
 #include "unbox/explain/lrp.hpp"
 #include "unbox/expressions.hpp"
 #include "unbox/naming.hpp"
@@ -142,7 +143,9 @@ std::string explained_target(const Network& net, const std::string& forced, std:
 }
 
 void add_event_options(CLI::App* c, EventArgs& a, bool with_columns) {
-  c->add_option("--data,-d", a.data, "Events (csv, npy, npz, h5[:/path])");
+  c->add_option("--data,-d", a.data,
+                "Events (csv, npy, npz, h5[:/path]); several files as one sample: a comma list and/or globs, "
+                "e.g. 'run*.h5' (each glob's matches in name order)");
   c->add_option("--label", a.label, "Label column, 1 signal / 0 background (default: 'label' when present)");
   c->add_option("--weight,-w", a.weight, "Weight column (default: none, every event weighs 1)");
   if (with_columns)
@@ -153,9 +156,28 @@ void add_event_options(CLI::App* c, EventArgs& a, bool with_columns) {
   c->add_flag("--allow-nan", a.allow_nan, "Read files holding NaN/Inf (methods still refuse them where they matter)");
 }
 
+namespace {
+// --data as one dataset: one file, or the concatenation of a list/glob (data_stream.hpp).
+Dataset load_event_files(const EventArgs& a) {
+  if (!is_file_list(a.data)) return load_data({a.data, a.label, a.weight, a.allow_nan});
+  ReadOptions ro;
+  ro.allow_nan = a.allow_nan;
+  Dataset d = read_datasets(expand_data_files(a.data), ro);
+  if (!a.label.empty()) {
+    d.get(a.label);
+    d.label_column = a.label;
+  }
+  if (!a.weight.empty()) {
+    d.get(a.weight);
+    d.weight_column = a.weight;
+  }
+  return d;
+}
+}  // namespace
+
 Dataset read_event_data(const EventArgs& a) {
   if (a.data.empty()) throw Error("--data is required");
-  Dataset d = load_data({a.data, a.label, a.weight, a.allow_nan});
+  Dataset d = load_event_files(a);
   if (d.source.empty()) d.source = a.data;
   if (a.label.empty() && a.default_label && d.has("label")) d.label_column = "label";
   // Labels are checked (0/1) by the methods that use classes (Events::require_labels).
