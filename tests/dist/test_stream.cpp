@@ -113,7 +113,7 @@ TEST(DataStream, BadCsvLineInALaterChunkNamesItsLineInTheFile) {
     r.next(20);
     FAIL() << "no error";
   } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("line 52"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("bad.csv:52:2:"), std::string::npos) << e.what();  // file:line:column
   }
   std::filesystem::remove_all(dir);
 }
