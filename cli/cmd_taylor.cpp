@@ -90,9 +90,7 @@ int run_streamed(const Network& net, const TaylorOptions& o) {
         part = std::move(r);
     });
     if (!part) return std::nullopt;
-    nlohmann::json j = part->to_json();
-    stamp_model(j, a.model);
-    return j;
+    return part->to_json();
   });
   if (!merged) return 0;  // not rank 0
   if (!a.out.empty()) write_text_atomically(a.out, merged->dump(2) + "\n");
@@ -113,8 +111,7 @@ int run_taylor() {
   if (streamed_run(a.chunk)) return run_streamed(net, o);
   TaylorResult r = taylor(net, bind_events(net, a.data), o);
   if (o.per_event) write_dataset(r.per_event_dataset(), a.per_event);  // from the one derivative pass
-  nlohmann::json j = r.to_json();
-  stamp_model(j, a.model);
+  const nlohmann::json j = r.to_json();
   if (!a.out.empty()) write_text_atomically(a.out, j.dump(2) + "\n");
   if (a.json) {
     std::cout << j.dump(2) << "\n";

@@ -63,22 +63,6 @@ Index for_each_chunk(const EventArgs& a, Index chunk, const std::function<void(D
 
 namespace {
 
-// FNV-1a of the model file's bytes: results of different models must not merge.
-std::string file_fingerprint(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(fmt::format("cannot open '{}'", path));
-  std::uint64_t h = 1469598103934665603ULL;
-  char buf[1 << 16];
-  while (in.read(buf, sizeof buf) || in.gcount() > 0) {
-    for (std::streamsize i = 0; i < in.gcount(); ++i) {
-      h ^= static_cast<unsigned char>(buf[i]);
-      h *= 1099511628211ULL;
-    }
-    if (!in) break;
-  }
-  return fmt::format("fnv1a64:{:016x}", h);
-}
-
 // What kind of result a JSON without a merge state is, for the message.
 std::string result_kind(const nlohmann::json& j) {
   if (j.contains("method") && j["method"].is_string()) return j["method"].get<std::string>();
@@ -89,7 +73,7 @@ std::string result_kind(const nlohmann::json& j) {
 }
 
 // The parts' shared key (what must agree), checked: Error naming the first difference.
-nlohmann::json check_keys(const std::vector<nlohmann::json>& results, const std::vector<std::string>& names) {
+void check_keys(const std::vector<nlohmann::json>& results, const std::vector<std::string>& names) {
   const nlohmann::json& key = results[0]["state"]["key"];
   for (size_t i = 1; i < results.size(); ++i) {
     const nlohmann::json& other = results[i]["state"]["key"];
@@ -101,14 +85,9 @@ nlohmann::json check_keys(const std::vector<nlohmann::json>& results, const std:
                                 other.contains(it.key()) ? other[it.key()].dump() : "absent"));
     throw Error(fmt::format("{} and {} differ in their merge keys", names[0], names[i]));
   }
-  return key;
 }
 
 }  // namespace
-
-void stamp_model(nlohmann::json& result, const std::string& model_path) {
-  if (result.contains("state")) result["state"]["key"]["model"] = file_fingerprint(model_path);
-}
 
 nlohmann::json merge_results(const std::vector<nlohmann::json>& results, const std::vector<std::string>& names) {
   if (results.empty()) throw Error("nothing to merge");
@@ -123,7 +102,7 @@ nlohmann::json merge_results(const std::vector<nlohmann::json>& results, const s
     if (results[i]["state"]["method"] != method)
       throw Error(fmt::format("{} is a '{}' result, {} a '{}' result: only results of one method merge", names[0],
                               method, names[i], results[i]["state"]["method"].get<std::string>()));
-  const nlohmann::json key = check_keys(results, names);
+  check_keys(results, names);
   nlohmann::json out;
   if (method == "taylor") {
     TaylorResult r = TaylorResult::from_json(results[0]);
@@ -132,7 +111,6 @@ nlohmann::json merge_results(const std::vector<nlohmann::json>& results, const s
   } else {
     throw Error(fmt::format("{}: '{}' results cannot be merged (mergeable: taylor)", names[0], method));
   }
-  out["state"]["key"] = key;  // keeps the model fingerprint
   return out;
 }
 

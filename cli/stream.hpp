@@ -27,9 +27,6 @@ bool streamed_run(Index chunk);
 // file), each with its label and weight columns attached. Returns the events seen.
 Index for_each_chunk(const EventArgs& a, Index chunk, const std::function<void(Dataset&&)>& f);
 
-// The merge state of a result JSON ("state" block), with the model's fingerprint added to
-// what must agree ("key").
-void stamp_model(nlohmann::json& result, const std::string& model_path);
 // Runs `part` (this rank's result JSON; nullopt: no events here) on every rank, gathers the
 // results at rank 0 and merges them in rank order; an error of any rank is rethrown at rank
 // 0 naming the rank. Returns the merged result at rank 0, nullopt on the other ranks.

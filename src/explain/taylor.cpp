@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <numeric>
 
 namespace unbox {
@@ -97,6 +98,22 @@ void feature_layout(Index n, int order, TaylorConvention convention, std::vector
       }
     }
   }
+}
+
+// FNV-1a over every parameter value of the network, in node order: two results merge only
+// when their networks compute the same function with the same numbers (an ONNX file and
+// its native conversion give the same fingerprint).
+std::string network_fingerprint(const Network& net) {
+  std::uint64_t h = 1469598103934665603ULL;
+  for (const Node& node : net.nodes()) {
+    if (!node.op) continue;
+    for (const Parameter& p : node.op->parameters()) {
+      const auto* bytes = reinterpret_cast<const unsigned char*>(p.value->data());
+      const size_t n = static_cast<size_t>(p.value->size()) * sizeof(double);
+      for (size_t i = 0; i < n; ++i) h = (h ^ bytes[i]) * 1099511628211ULL;
+    }
+  }
+  return fmt::format("fnv1a64:{:016x}", h);
 }
 
 // The means, shares and ranking of `r` from its sums (r.sums, variables, order, convention).
@@ -247,6 +264,7 @@ TaylorResult taylor(const Network& net, const std::vector<Tensor>& inputs, std::
   if (!o.physical_units && any_raw)
     r.notes.push_back("some inputs have no Standardize layer of their own: their derivatives are in raw units");
   r.sums = std::move(sum);
+  r.model = network_fingerprint(net);
   finish(r);
   return r;
 }
@@ -349,7 +367,8 @@ nlohmann::json TaylorResult::to_json(double top_percent) const {
                   {"convention", convention_name(convention)},
                   {"units", physical_units ? "physical" : "standardized"},
                   {"order", order},
-                  {"variables", variables}}},
+                  {"variables", variables},
+                  {"model", model}}},
                 {"sums",
                  {{"events", events},
                   {"all", sums.all},
@@ -379,6 +398,7 @@ TaylorResult TaylorResult::from_json(const nlohmann::json& j) {
     r.order = key.at("order").get<int>();
     if (r.order < 1 || r.order > 3) throw Error(fmt::format("order {} (expected 1, 2 or 3)", r.order));
     r.variables = key.at("variables").get<std::vector<std::string>>();
+    r.model = key.value("model", "");
     r.sums = TaylorAccumulator(static_cast<Index>(r.variables.size()), r.order);
     auto read = [&](const char* name, std::vector<double>& into) {
       auto v = s.at(name).get<std::vector<double>>();
@@ -416,6 +436,7 @@ void merge(TaylorResult& into, const TaylorResult& other) {
   if (into.order != other.order) differ("orders", std::to_string(into.order), std::to_string(other.order));
   if (into.variables != other.variables)
     differ("variables", feature_name(into.variables), feature_name(other.variables));
+  if (into.model != other.model) differ("models", into.model, other.model);
   into.sums.merge(other.sums);
   into.events += other.events;
   for (const auto& note : other.notes)

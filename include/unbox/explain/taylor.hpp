@@ -79,6 +79,7 @@ struct TaylorResult {
   std::vector<TaylorFeature> features;  // sorted by value, largest first
   std::vector<std::string> notes;       // diagnostics (piecewise-linear networks, units)
   TaylorAccumulator sums;               // the sums behind the means (what a merge needs)
+  std::string model;                    // fingerprint of the network's parameters: merges need the same
   Index rows = 20;                      // table() rows (from the options)
   double top_percent = 0;               // from the options
 
