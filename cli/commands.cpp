@@ -48,6 +48,20 @@ void register_all(CLI::App& app) {
   register_report(app);
   register_merge(app);
   register_demo(app);
+  // Methods that need every value at once say so (issue 20: --chunk, mpirun, unbox merge).
+  const std::map<std::string, std::string> whole = {
+      {"eval", "the exact AUC and ROC need every score"},
+      {"ado", "the decision ordering compares every pair of events"},
+      {"mi", "KSG and equal-frequency bins need every value"},
+      {"ad", "sigma_z and the sampled swaps need the whole sample"},
+      {"lrp", "the profiles need quantiles of the whole sample"},
+      {"attribute", "the profiles (and IG's mean baseline) need the whole sample"},
+      {"hist", "equal-frequency bins need every value"}};
+  for (const auto& [name, why] : whole) {
+    CLI::App* sub = app.get_subcommand(name);  // throws for an unknown name: a typo here
+    sub->footer(sub->get_footer() + "\nReads its events whole (" + why +
+                "): no --chunk, no mpirun; --data lists and globs work (docs/distributed.md).");
+  }
 }
 
 void check_runs_across_ranks(CLI::App& app) {
