@@ -4,11 +4,14 @@
 #include <fmt/format.h>
 
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
 #include <memory>
 
 #include "commands.hpp"
 #include "unbox/core.hpp"
 #include "unbox/data.hpp"
+#include "unbox/dist.hpp"
 #include "unbox/physics/generator.hpp"
 #include "unbox/toys.hpp"
 
@@ -45,6 +48,78 @@ struct PhysicsGenArgs {
   std::uint64_t detector_seed = 1;
 };
 
+// HepMC3 output across ranks: the streams 0 .. S-1 that yield the requested events (S from
+// the parton-level pass every rank repeats) are split into contiguous ranges; each rank
+// writes its range to OUT.rankR (stream index = event number, weights / S as in one
+// process), then rank 0 joins the parts in rank order into OUT (header of part 0, the events
+// of every part, one footer) and removes them. The parts must be on a file system every
+// rank sees (as OUT itself). The events do not depend on the number of ranks.
+int run_physics_ranks(const physics::Generator& gen, const PhysicsGenArgs& a) {
+  const int rank = dist::rank(), size = dist::size();
+  const std::string part = fmt::format("{}.rank{}", a.out, rank);
+  std::string status = "ok";
+  std::int64_t streams = 0, written = 0;
+  try {
+    streams = gen.stream_count(a.events, true);
+    const auto range = dist::split(streams, rank, size);
+    const double inv = 1.0 / static_cast<double>(streams);
+    physics::HepMC3Writer writer(part);
+    physics::GeneratedEvent copy;
+    gen.generate_range(range.begin, range.count(), [&](const physics::GeneratedEvent& e) {
+      copy = e;  // reuses the buffers of the previous event
+      copy.weight *= inv;
+      copy.event.weight = copy.weight;
+      writer.write(copy);
+      ++written;
+    });
+    writer.close();
+  } catch (const Error& e) {
+    status = std::string("error:") + e.what();
+  }
+  auto all = dist::gather(status + "|" + std::to_string(written));
+  if (rank != 0) return status == "ok" ? 0 : 2;
+  std::int64_t total = 0;
+  for (int r = 0; r < size; ++r) {
+    const std::string& s = all[static_cast<size_t>(r)];
+    if (s.rfind("ok|", 0) != 0) {
+      for (int k = 0; k < size; ++k) std::filesystem::remove(fmt::format("{}.rank{}", a.out, k));
+      throw Error(fmt::format("rank {}: {}", r, s.substr(6, s.rfind('|') - 6)));
+    }
+    total += std::stoll(s.substr(3));
+  }
+  // Join: part 0 up to its footer, then the event lines of the others, then the footer.
+  {
+    const std::string tmp = a.out + ".joining";
+    std::ofstream out(tmp, std::ios::binary);
+    std::string footer;
+    for (int r = 0; r < size; ++r) {
+      const std::string name = fmt::format("{}.rank{}", a.out, r);
+      std::ifstream in(name, std::ios::binary);
+      if (!in)
+        throw Error(fmt::format("cannot read '{}' (written by rank {}; is it on a shared file system?)", name, r));
+      std::string line;
+      bool events = false;
+      while (std::getline(in, line)) {
+        if (line.rfind("HepMC::Asciiv3-END_EVENT_LISTING", 0) == 0) {
+          footer = line + "\n";
+          break;
+        }
+        if (line.rfind("E ", 0) == 0) events = true;
+        if (events || r == 0) out << line << "\n";
+      }
+    }
+    out << footer << "\n";
+    out.close();
+    if (!out) throw Error(fmt::format("cannot write '{}' (disk full?)", a.out));
+    std::filesystem::rename(tmp, a.out);
+    for (int r = 0; r < size; ++r) std::filesystem::remove(fmt::format("{}.rank{}", a.out, r));
+  }
+  if (!a.quiet)
+    std::printf("%s\n",
+                fmt::format("wrote {}: {} events from {} streams on {} ranks", a.out, total, streams, size).c_str());
+  return 0;
+}
+
 int run_physics(PhysicsGenArgs& a) {
   if (a.threads > 0) set_thread_count(a.threads);
   physics::parse_gen_process(a.process, a.g);
@@ -70,6 +145,8 @@ int run_physics(PhysicsGenArgs& a) {
       a.process, n.sigma_lo, n.sigma_best, n.k_factor, n.branching, n.unweighting_efficiency);
   if (!a.quiet) std::fputs(head.c_str(), stdout);
   std::fflush(stdout);
+  if (a.features && dist::size() > 1)
+    throw Error("generate physics --features runs in one process; across ranks, write HepMC3 (--out x.hepmc)");
   if (a.features) {
     physics::FeatureOptions fo;
     if (a.detector == "cms") {
@@ -102,6 +179,7 @@ int run_physics(PhysicsGenArgs& a) {
         fmt::format("--out '{}': events are written as HepMC3 (.hepmc, .hepmc3); use --features for a "
                     "feature table",
                     a.out));
+  if (dist::size() > 1) return run_physics_ranks(gen, a);
   physics::HepMC3Writer writer(a.out);
   double wsum = 0;
   const std::int64_t streams = gen.run(

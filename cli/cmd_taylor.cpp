@@ -8,6 +8,7 @@
 
 #include "commands.hpp"
 #include "common.hpp"
+#include "stream.hpp"
 #include "unbox/derivatives.hpp"
 #include "unbox/explain/taylor.hpp"
 #include "unbox/onnx.hpp"
@@ -22,7 +23,7 @@ struct TaylorArgs {
   std::string inverted;
   double top_percent = 0;
   int order = 2;
-  Index rows = 20;
+  Index rows = 20, chunk = 0;
   bool json = false, quiet = false;
   int threads = 0;
 } a;
@@ -75,6 +76,31 @@ std::string join(const std::vector<std::string>& v, const char* sep) {
   return s;
 }
 
+// Chunk by chunk and/or across ranks: each chunk's sums merged in event order, the ranks'
+// results merged in rank order at rank 0, which prints and writes.
+int run_streamed(const Network& net, const TaylorOptions& o) {
+  if (o.per_event) throw Error("--per-event keeps every event: it is not streamed (drop --chunk, run on one rank)");
+  auto merged = run_distributed([&]() -> std::optional<nlohmann::json> {
+    std::optional<TaylorResult> part;
+    for_each_chunk(a.data, a.chunk, [&](Dataset&& d) {
+      TaylorResult r = taylor(net, Events(net, std::move(d), Binding{split_list(a.data.columns), 0}), o);
+      if (part)
+        merge(*part, r);
+      else
+        part = std::move(r);
+    });
+    if (!part) return std::nullopt;
+    return part->to_json();
+  });
+  if (!merged) return 0;  // not rank 0
+  if (!a.out.empty()) write_text_atomically(a.out, merged->dump(2) + "\n");
+  if (a.json)
+    std::cout << merged->dump(2) << "\n";
+  else if (!a.quiet)
+    std::cout << TaylorResult::from_json(*merged).table();
+  return 0;
+}
+
 int run_taylor() {
   TaylorOptions o = options();
   Index count = 0;
@@ -82,11 +108,13 @@ int run_taylor() {
   if (count > 0) o.rows = count;
   o.per_event = !a.per_event.empty();
   const Network net = load_model(a.model);
+  if (streamed_run(a.chunk)) return run_streamed(net, o);
   TaylorResult r = taylor(net, bind_events(net, a.data), o);
   if (o.per_event) write_dataset(r.per_event_dataset(), a.per_event);  // from the one derivative pass
-  if (!a.out.empty()) write_text_atomically(a.out, r.to_json().dump(2) + "\n");
+  const nlohmann::json j = r.to_json();
+  if (!a.out.empty()) write_text_atomically(a.out, j.dump(2) + "\n");
   if (a.json) {
-    std::cout << r.to_json().dump(2) << "\n";
+    std::cout << j.dump(2) << "\n";
   } else if (!a.quiet) {
     std::cout << r.table();
   }
@@ -145,6 +173,7 @@ void add_options(CLI::App* c, bool select) {
     c->add_option("--per-event", a.per_event,
                   "Write every event's coefficients, one column per feature (csv, npy, npz, h5)");
     c->add_option("--rows", a.rows, "Table rows to print (0: all; as --top N)")->capture_default_str();
+    add_chunk_option(c, a.chunk, "the sums per feature (3 x features doubles)");
   }
 }
 }  // namespace

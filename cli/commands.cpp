@@ -1,6 +1,11 @@
 #include "commands.hpp"
 
+#include <fmt/format.h>
+
 #include <map>
+#include <set>
+
+#include "unbox/dist.hpp"
 
 namespace unbox::cli {
 
@@ -41,7 +46,39 @@ void register_all(CLI::App& app) {
   register_study(app);
   register_hist(app);
   register_report(app);
+  register_merge(app);
   register_demo(app);
+  // Methods that need every value at once say so (issue 20: --chunk, mpirun, unbox merge).
+  const std::map<std::string, std::string> whole = {
+      {"eval", "the exact AUC and ROC need every score"},
+      {"ado", "the decision ordering compares every pair of events"},
+      {"mi", "KSG and equal-frequency bins need every value"},
+      {"ad", "sigma_z and the sampled swaps need the whole sample"},
+      {"lrp", "the profiles need quantiles of the whole sample"},
+      {"attribute", "the profiles (and IG's mean baseline) need the whole sample"},
+      {"hist", "equal-frequency bins need every value"}};
+  for (const auto& [name, why] : whole) {
+    CLI::App* sub = app.get_subcommand(name);  // throws for an unknown name: a typo here
+    sub->footer(sub->get_footer() + "\nReads its events whole (" + why +
+                "): no --chunk, no mpirun; --data lists and globs work (docs/distributed.md).");
+  }
+}
+
+void check_runs_across_ranks(CLI::App& app) {
+  if (unbox::dist::size() == 1) return;
+  std::string path;
+  for (CLI::App* at = &app;;) {
+    auto subs = at->get_subcommands();
+    if (subs.empty()) break;
+    at = subs.front();
+    path += (path.empty() ? "" : " ") + at->get_name();
+  }
+  static const std::set<std::string> across = {"taylor", "predict", "generate physics"};
+  if (!across.count(path))
+    throw Error(
+        fmt::format("'unbox {}' does not run across MPI ranks (it would repeat the whole run on each of "
+                    "the {}); ranks: taylor, predict, generate physics; or run one process per file and unbox merge",
+                    path, unbox::dist::size()));
 }
 
 // The deepest selected subcommand with a runner wins, so `unbox physics mt2` runs mt2's.

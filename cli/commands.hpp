@@ -13,6 +13,9 @@ CLI::App* add_command(CLI::App& app, const std::string& name, const std::string&
                       const std::string& example, std::function<int()> run);
 
 void register_all(CLI::App& app);
+// Under mpirun (more than one rank): Error unless the selected subcommand splits its work
+// across ranks (taylor, predict, generate physics); the others would repeat the whole run per rank.
+void check_runs_across_ranks(CLI::App& app);
 int run_selected(CLI::App& app);
 
 void register_generate(CLI::App& app);
@@ -36,7 +39,9 @@ void register_efp(CLI::App& app);          // energy flow polynomials
 void register_isolation(CLI::App& app);    // isolation-cone observables of particle lists
 void register_physics(CLI::App& app);      // kinematics, mT2, event features
 void register_hist(CLI::App& app);         // data views: histograms by class, slices, NMI
-void register_report(CLI::App& app);       // the HTML report of result files
+void register_report(CLI::App& app);
+void register_merge(
+    CLI::App& app);  // merge result files (runs per file, MPI ranks)       // the HTML report of result files
 // Children of `unbox physics` (called by register_physics with the parent).
 void register_physics_mt2(CLI::App& physics);
 void register_physics_features(CLI::App& physics);

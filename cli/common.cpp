@@ -8,6 +8,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "unbox/data_stream.hpp"
 #include "unbox/explain/lrp.hpp"
 #include "unbox/expressions.hpp"
 #include "unbox/naming.hpp"
@@ -17,7 +18,8 @@ namespace unbox::cli {
 Dataset load_data(const DataArgs& a) {
   ReadOptions ro;
   ro.allow_nan = a.allow_nan;
-  Dataset d = read_dataset(a.path, ro);
+  // One file, or the concatenation of a comma list or glob (data_stream.hpp), for every subcommand.
+  Dataset d = is_file_list(a.path) ? read_datasets(expand_data_files(a.path), ro) : read_dataset(a.path, ro);
   if (!a.label.empty()) {
     if (!d.has(a.label)) d.get(a.label);  // throws the standard "no column" error
     d.label_column = a.label;
@@ -141,7 +143,9 @@ std::string explained_target(const Network& net, const std::string& forced, std:
 }
 
 void add_event_options(CLI::App* c, EventArgs& a, bool with_columns) {
-  c->add_option("--data,-d", a.data, "Events (csv, npy, npz, h5[:/path])");
+  c->add_option("--data,-d", a.data,
+                "Events (csv, npy, npz, h5[:/path]); several files as one sample: a comma list and/or globs, "
+                "e.g. 'run*.h5' (each glob's matches in name order)");
   c->add_option("--label", a.label, "Label column, 1 signal / 0 background (default: 'label' when present)");
   c->add_option("--weight,-w", a.weight, "Weight column (default: none, every event weighs 1)");
   if (with_columns)

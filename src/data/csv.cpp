@@ -8,11 +8,15 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <charconv>
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <exception>
+#include <limits>
 #include <string_view>
 #include <vector>
 
@@ -447,5 +451,154 @@ void write_csv(const Dataset& data, const std::string& path) {
     out.close();
   });
 }
+
+// ---------------------------------------------------------------------------------
+// Chunked reading: lines are read from the file until a block holds `count` rows, then
+// the block is parsed by the same loop as read_csv (and a bad line diagnosed the same way,
+// with its line number in the file).
+namespace {
+
+class CsvChunks : public ChunkReader::Source {
+ public:
+  CsvChunks(const std::string& path, const ReadOptions& options) : path_(path), options_(options) {
+    file_ = std::fopen(path.c_str(), "rb");
+    if (!file_) throw Error(fmt::format("cannot open '{}': {}", path, std::strerror(errno)));
+    std::string_view line;
+    bool first = true;
+    while (true) {
+      if (!next_line(line)) fail_at(path, 0, 0, "the file is empty; expected a header line of column names");
+      if (first && line.size() >= 3 && static_cast<unsigned char>(line[0]) == 0xEF &&
+          static_cast<unsigned char>(line[1]) == 0xBB && static_cast<unsigned char>(line[2]) == 0xBF)
+        line.remove_prefix(3);
+      first = false;
+      if (!trim(line_at(line.data(), line.data() + line.size())).empty()) break;
+    }
+    layout_ = parse_header(path, line_, line_at(line.data(), line.data() + line.size()));
+  }
+  ~CsvChunks() override {
+    if (file_) std::fclose(file_);
+    std::free(buffer_);
+  }
+  CsvChunks(const CsvChunks&) = delete;
+  CsvChunks& operator=(const CsvChunks&) = delete;
+
+  Dataset read(Index count) override {
+    block_.clear();
+    const Index first_line = line_ + 1;
+    Index rows = 0;
+    std::string_view line;
+    while (rows < count && next_line(line)) {
+      block_.append(line);
+      if (block_.empty() || block_.back() != '\n') block_ += '\n';
+      if (!trim(line_at(line.data(), line.data() + line.size())).empty()) ++rows;
+    }
+    const size_t ncols = layout_.names.size();
+    std::vector<std::vector<double>> cols(ncols);
+    for (auto& c : cols) c.reserve(static_cast<size_t>(rows));
+    const char* begin = block_.data();
+    const char* end = begin + block_.size();
+    if (const char* bad = parse_rows(layout_.separator, begin, end, ncols, options_.allow_nan, cols))
+      diagnose_line(path_, first_line + static_cast<Index>(std::count(begin, bad, '\n')), bad, end, layout_, options_);
+    Dataset out;
+    for (size_t j = 0; j < ncols; ++j) {
+      const auto n = static_cast<Index>(cols[j].size());
+      out.add(layout_.names[j], Tensor({n}, std::move(cols[j])));
+    }
+    return out;
+  }
+
+  Index skip(Index count) override {
+    Index rows = 0;
+    std::string_view line;
+    while (rows < count && next_line(line))
+      if (!trim(line_at(line.data(), line.data() + line.size())).empty()) ++rows;
+    return rows;
+  }
+
+  Index events() override {
+    CsvChunks scan(path_, options_);
+    return scan.skip(std::numeric_limits<Index>::max());
+  }
+
+ private:
+  bool next_line(std::string_view& out) {
+    const ssize_t n = ::getline(&buffer_, &capacity_, file_);
+    if (n < 0) {
+      if (std::ferror(file_)) throw Error(fmt::format("cannot read '{}': {}", path_, std::strerror(errno)));
+      return false;
+    }
+    ++line_;
+    out = std::string_view(buffer_, static_cast<size_t>(n));
+    return true;
+  }
+
+  std::string path_;
+  ReadOptions options_;
+  std::FILE* file_ = nullptr;
+  char* buffer_ = nullptr;
+  size_t capacity_ = 0;
+  Index line_ = 0;  // lines read so far (the number of the last one)
+  CsvLayout layout_;
+  std::string block_;
+};
+
+}  // namespace
+
+namespace detail {
+std::unique_ptr<ChunkReader::Source> open_csv_chunks(const std::string& path, const ReadOptions& options) {
+  return std::make_unique<CsvChunks>(path, options);
+}
+}  // namespace detail
+
+// ---------------------------------------------------------------------------------
+// CSV written chunk by chunk (the same text as write_csv).
+struct CsvAppender::File {
+  detail::OutputFile out;
+  File(const std::string& tmp, const std::string& path) : out(tmp, path) {}
+};
+
+CsvAppender::CsvAppender(const std::string& tmp_path, const std::string& final_path)
+    : file_(std::make_unique<File>(tmp_path, final_path)),
+      path_(final_path),
+      delim_(extension_of(final_path) == "tsv" ? '\t' : ',') {}
+CsvAppender::~CsvAppender() = default;
+
+void CsvAppender::append(const Dataset& chunk) {
+  if (names_.empty()) {
+    names_ = chunk.names();
+    if (names_.empty()) throw Error(fmt::format("cannot write '{}': the dataset has no columns", path_));
+    std::string header;
+    for (size_t j = 0; j < names_.size(); ++j)
+      header += (j ? std::string(1, delim_) : "") + csv_name(names_[j], delim_);
+    file_->out.write(header + "\n");
+  }
+  if (chunk.names() != names_)
+    throw Error(fmt::format("cannot write '{}': a chunk has other columns than the first", path_));
+  std::vector<const double*> columns;
+  for (const auto& name : names_) {
+    const Tensor& t = chunk.get(name);
+    if (t.rank() != 1)
+      throw Error(fmt::format("cannot write '{}' (shape {}) to CSV '{}': CSV holds only 1-D columns", name,
+                              shape_string(t.shape()), path_));
+    columns.push_back(t.data());
+  }
+  std::string buffer;
+  char number[40];
+  for (Index e = 0; e < chunk.events(); ++e) {
+    for (size_t j = 0; j < columns.size(); ++j) {
+      const double v = columns[j][e];
+      if (std::isnan(v))
+        buffer += "nan";
+      else
+        buffer.append(number, std::to_chars(number, number + sizeof number, v).ptr);
+      buffer += j + 1 < columns.size() ? delim_ : '\n';
+    }
+    if (buffer.size() > (1u << 20)) file_->out.write(buffer), buffer.clear();
+  }
+  file_->out.write(buffer);
+  events_ += chunk.events();
+}
+
+void CsvAppender::close() { file_->out.close(); }
 
 }  // namespace unbox

@@ -521,4 +521,103 @@ void write_hdf5(const Dataset& data, const std::string& path, const std::string&
   });
 }
 
+// ---------------------------------------------------------------------------------
+// Chunked reading: the numeric datasets of an h5py-style group (or one N-D dataset that is
+// not a 2-D table), rows [position, position + count) read by hyperslab.
+namespace {
+
+class Hdf5Chunks : public ChunkReader::Source {
+ public:
+  struct Column {
+    std::string name, what;
+    Handle dataset;
+    Shape shape;
+  };
+  Hdf5Chunks(Handle file, std::vector<Column> columns, const ReadOptions& options)
+      : file_(std::move(file)), columns_(std::move(columns)), options_(options) {}
+  Index events() override { return columns_.front().shape[0]; }
+  Index skip(Index count) override {
+    const Index n = std::min(count, events() - position_);
+    position_ += n;
+    return n;
+  }
+  Dataset read(Index count) override {
+    const Index n = std::min(count, events() - position_);
+    Dataset out;
+    for (Column& c : columns_) {
+      Shape shape = c.shape;
+      shape[0] = n;
+      Tensor t(shape);
+      if (n > 0) {
+        std::vector<hsize_t> start(shape.size(), 0), extent(shape.begin(), shape.end());
+        start[0] = static_cast<hsize_t>(position_);
+        Handle file_space(H5Dget_space(c.dataset.get()), H5Sclose);
+        Handle memory_space(H5Screate_simple(static_cast<int>(extent.size()), extent.data(), nullptr), H5Sclose);
+        if (H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, start.data(), nullptr, extent.data(), nullptr) < 0 ||
+            H5Dread(c.dataset.get(), H5T_NATIVE_DOUBLE, memory_space.get(), file_space.get(), H5P_DEFAULT, t.data()) <
+                0)
+          throw Error(
+              fmt::format("cannot read events {}..{} of {} (corrupt file?)", position_ + 1, position_ + n, c.what));
+      }
+      add_checked(out, c.name, std::move(t), c.what, options_);
+    }
+    position_ += n;
+    return out;
+  }
+
+ private:
+  Handle file_;
+  std::vector<Column> columns_;
+  ReadOptions options_;
+  Index position_ = 0;
+};
+
+}  // namespace
+
+namespace detail {
+std::unique_ptr<ChunkReader::Source> open_hdf5_chunks(const std::string& path, const std::string& object,
+                                                      const ReadOptions& options) {
+  silence_hdf5();
+  check_hdf5_file(path);
+  Handle file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose);
+  if (!file.valid()) return nullptr;
+  std::string current = object.empty() ? "/" : (object.front() == '/' ? object : "/" + object);
+  if (current.size() > 1 && current.back() == '/') current.pop_back();
+  if (current != "/" && H5Lexists(file.get(), current.c_str(), H5P_DEFAULT) <= 0) return nullptr;
+  Handle target(H5Oopen(file.get(), current.c_str(), H5P_DEFAULT), H5Oclose);
+  if (!target.valid()) return nullptr;
+  std::vector<Hdf5Chunks::Column> columns;
+  auto add = [&](const std::string& name, const std::string& at) -> bool {
+    Handle d(H5Dopen2(file.get(), at.c_str(), H5P_DEFAULT), H5Dclose);
+    if (!d.valid()) return false;
+    Shape shape = dataspace_shape(d.get());
+    if (shape.empty()) return true;  // scalars are passed over, as read_group does
+    H5T_class_t c = dataset_class(d.get());
+    if (!is_numeric(c)) return false;  // read whole: read_group warns about text
+    Handle type(H5Dget_type(d.get()), H5Tclose);
+    const size_t size = H5Tget_size(type.get());
+    if (size == 0 || size > 16) return false;
+    columns.push_back({name, fmt::format("'{}:{}'", path, at), std::move(d), std::move(shape)});
+    return true;
+  };
+  if (H5Iget_type(target.get()) == H5I_DATASET) {
+    if (dataset_class(target.get()) == H5T_COMPOUND || dataspace_shape(target.get()).size() == 2) return nullptr;
+    if (!add(base_name(current), current)) return nullptr;
+  } else {
+    std::vector<std::string> names = member_names(target.get());
+    if (current == "/" && names.size() == 1) return nullptr;  // a single table: read_hdf5 decides
+    if (is_pandas_frame(target.get())) return nullptr;
+    for (const std::string& name : names) {
+      Handle member(H5Oopen(target.get(), name.c_str(), H5P_DEFAULT), H5Oclose);
+      if (!member.valid() || H5Iget_type(member.get()) != H5I_DATASET) continue;
+      if (!add(name, join_path(current, name))) return nullptr;
+    }
+  }
+  if (columns.empty()) return nullptr;
+  for (const auto& c : columns)
+    if (c.shape[0] != columns.front().shape[0]) return nullptr;  // read whole: the reader's message
+  return std::make_unique<Hdf5Chunks>(std::move(file), std::move(columns), options);
+}
+}  // namespace detail
+
 }  // namespace unbox

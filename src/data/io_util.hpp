@@ -6,7 +6,9 @@
 #include <string>
 #include <string_view>
 
+#include <memory>
 #include "unbox/data.hpp"
+#include "unbox/data_stream.hpp"
 
 namespace unbox::detail {
 
@@ -43,3 +45,22 @@ class OutputFile {
 };
 
 }  // namespace unbox::detail
+
+namespace unbox {
+// One file's events in chunks (data_stream.hpp); a format's source reads only what a chunk needs.
+struct ChunkReader::Source {
+  virtual ~Source() = default;
+  virtual Dataset read(Index count) = 0;  // the next at most `count` events
+  virtual Index skip(Index count) = 0;    // skip up to `count` events; returns how many
+  virtual Index events() = 0;             // events in the file
+  virtual bool streamed() const { return true; }
+};
+namespace detail {
+std::unique_ptr<ChunkReader::Source> open_csv_chunks(const std::string& path, const ReadOptions& options);
+// nullptr when the array cannot be read by row ranges (Fortran order, text).
+std::unique_ptr<ChunkReader::Source> open_npy_chunks(const std::string& path, const ReadOptions& options);
+// nullptr unless the object is numeric datasets of one length (a group of them, or one).
+std::unique_ptr<ChunkReader::Source> open_hdf5_chunks(const std::string& path, const std::string& object,
+                                                      const ReadOptions& options);
+}  // namespace detail
+}  // namespace unbox

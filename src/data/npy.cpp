@@ -9,8 +9,10 @@
 
 #include <algorithm>
 #include <bit>
+#include <cerrno>
 #include <charconv>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <limits>
 #include <memory>
@@ -38,6 +40,7 @@ struct NpyArray {
   Shape shape;
   const unsigned char* data = nullptr;
   size_t data_bytes = 0;
+  size_t data_offset = 0;  // bytes from the start of the file to the values
 };
 
 std::uint16_t get16(const unsigned char* p) { return static_cast<std::uint16_t>(p[0] | (p[1] << 8)); }
@@ -82,7 +85,9 @@ std::string dtype_words(const std::string& descr) {
 }
 
 // `what` names the array in messages: "'x.npy'" or "array 'a' in 'x.npz'".
-NpyArray parse_npy(const unsigned char* bytes, size_t size, const std::string& what) {
+// With need_data false only the header is parsed (bytes may end after it): `data` stays
+// null and data_offset says where the values start.
+NpyArray parse_npy(const unsigned char* bytes, size_t size, const std::string& what, bool need_data = true) {
   static const unsigned char magic[6] = {0x93, 'N', 'U', 'M', 'P', 'Y'};
   if (size < 10 || std::memcmp(bytes, magic, 6) != 0)
     throw Error(fmt::format("{} is not a NumPy .npy array (expected the magic bytes \\x93NUMPY at the start)", what));
@@ -168,6 +173,9 @@ NpyArray parse_npy(const unsigned char* bytes, size_t size, const std::string& w
   }
   size_t need = count * a.itemsize;
   size_t data_start = header_start + header_len;
+  a.data_offset = data_start;
+  a.data_bytes = need;
+  if (!need_data) return a;
   size_t have = size - data_start;
   if (have < need)
     throw Error(fmt::format("{} is truncated: its header promises {} '{}' values ({} bytes) but only {} bytes follow",
@@ -739,5 +747,93 @@ void write_npz(const Dataset& data, const std::string& path) {
     out.close();
   });
 }
+
+// ---------------------------------------------------------------------------------
+// Chunked reading of a C-ordered numeric .npy: rows [position, position + count) are read
+// with one seek and one read, then converted as read_npy converts the whole array.
+namespace {
+
+class NpyChunks : public ChunkReader::Source {
+ public:
+  NpyChunks(std::FILE* file, const std::string& path, NpyArray header, const ReadOptions& options)
+      : file_(file), path_(path), what_("'" + path + "'"), header_(std::move(header)), options_(options) {
+    row_bytes_ = header_.itemsize;
+    for (size_t d = 1; d < header_.shape.size(); ++d) row_bytes_ *= static_cast<size_t>(header_.shape[d]);
+    if (header_.shape.size() == 2) names_ = default_names(header_.shape[1]);
+  }
+  ~NpyChunks() override { std::fclose(file_); }
+  NpyChunks(const NpyChunks&) = delete;
+  NpyChunks& operator=(const NpyChunks&) = delete;
+
+  Index events() override { return header_.shape[0]; }
+  Index skip(Index count) override {
+    const Index n = std::min(count, header_.shape[0] - position_);
+    position_ += n;
+    return n;
+  }
+  Dataset read(Index count) override {
+    const Index n = std::min(count, header_.shape[0] - position_);
+    NpyArray part = header_;
+    part.shape[0] = n;
+    buffer_.resize(static_cast<size_t>(n) * row_bytes_);
+    const auto offset = static_cast<long>(header_.data_offset + static_cast<size_t>(position_) * row_bytes_);
+    if (n > 0 && (std::fseek(file_, offset, SEEK_SET) != 0 ||
+                  std::fread(buffer_.data(), 1, buffer_.size(), file_) != buffer_.size()))
+      throw Error(fmt::format("cannot read rows {}..{} of {}: {}", position_ + 1, position_ + n, what_,
+                              std::ferror(file_) ? std::strerror(errno) : "the file is shorter than its header says"));
+    part.data = buffer_.data();
+    part.data_bytes = buffer_.size();
+    position_ += n;
+    Dataset out;
+    Tensor t = to_tensor(part, what_);
+    if (t.rank() == 2)
+      add_columns(out, t, names_, what_, options_);
+    else
+      add_checked(out, detail::file_stem(path_), std::move(t), what_, options_);
+    return out;
+  }
+
+ private:
+  std::FILE* file_;
+  std::string path_, what_;
+  NpyArray header_;
+  ReadOptions options_;
+  size_t row_bytes_ = 0;
+  Index position_ = 0;
+  std::vector<std::string> names_;
+  std::vector<unsigned char> buffer_;
+};
+
+}  // namespace
+
+namespace detail {
+std::unique_ptr<ChunkReader::Source> open_npy_chunks(const std::string& path, const ReadOptions& options) {
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (!f) throw Error(fmt::format("cannot open '{}': {}", path, std::strerror(errno)));
+  unsigned char start[12] = {};
+  const size_t got = std::fread(start, 1, sizeof start, f);
+  size_t header_end = got;
+  if (got >= 10) header_end = start[6] == 1 ? 10 + get16(start + 8) : (got >= 12 ? 12 + get32(start + 8) : got);
+  std::vector<unsigned char> head(std::max(header_end, got));
+  std::fseek(f, 0, SEEK_SET);
+  const size_t have = std::fread(head.data(), 1, head.size(), f);
+  const std::string what = "'" + path + "'";
+  NpyArray a;
+  try {
+    a = parse_npy(head.data(), have, what, false);
+  } catch (...) {
+    std::fclose(f);
+    throw;
+  }
+  std::fseek(f, 0, SEEK_END);
+  const long size = std::ftell(f);
+  if (is_text(a) || a.shape.empty() || (a.fortran && a.shape.size() > 1) || size < 0 ||
+      static_cast<size_t>(size) < a.data_offset + a.data_bytes) {
+    std::fclose(f);
+    return nullptr;  // read whole: read_npy gives the exact message for a truncated file
+  }
+  return std::make_unique<NpyChunks>(f, path, std::move(a), options);
+}
+}  // namespace detail
 
 }  // namespace unbox

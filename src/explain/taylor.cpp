@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <numeric>
 
 namespace unbox {
@@ -69,6 +70,91 @@ void TaylorAccumulator::merge(const TaylorAccumulator& o) {
   weight += o.weight, weight_signal += o.weight_signal, weight_background += o.weight_background;
 }
 
+namespace {
+// Convention factors and the index lists of every feature, in engine order.
+void feature_layout(Index n, int order, TaylorConvention convention, std::vector<double>& factor,
+                    std::vector<std::vector<Index>>& idx) {
+  const Index P2 = order >= 2 ? pair_count(n) : 0, P3 = order >= 3 ? triple_count(n) : 0;
+  const Index F = n + P2 + P3;
+  const bool monomial = convention == TaylorConvention::Monomial;
+  factor.assign(static_cast<size_t>(F), 1.0);
+  idx.assign(static_cast<size_t>(F), {});
+  for (Index i = 0; i < n; ++i) idx[static_cast<size_t>(i)] = {i};
+  Index f = n;
+  for (Index i = 0; i < n && order >= 2; ++i)
+    for (Index j = i; j < n; ++j, ++f) {
+      idx[static_cast<size_t>(f)] = {i, j};
+      if (monomial && i == j) factor[static_cast<size_t>(f)] = 0.5;
+    }
+  if (order >= 3) {
+    auto tl = triple_list(n);
+    for (Index t = 0; t < P3; ++t, ++f) {
+      Index i = tl[3 * t], j = tl[3 * t + 1], k = tl[3 * t + 2];
+      idx[static_cast<size_t>(f)] = {i, j, k};
+      if (monomial) {
+        // 1 / prod(n_k!) over repeated indices: 1/6 for iii, 1/2 for iij or ijj.
+        double d = (i == j && j == k) ? 6.0 : (i == j || j == k) ? 2.0 : 1.0;
+        factor[static_cast<size_t>(f)] = 1.0 / d;
+      }
+    }
+  }
+}
+
+// FNV-1a over every parameter value of the network, in node order: two results merge only
+// when their networks compute the same function with the same numbers (an ONNX file and
+// its native conversion give the same fingerprint).
+std::string network_fingerprint(const Network& net) {
+  std::uint64_t h = 1469598103934665603ULL;
+  for (const Node& node : net.nodes()) {
+    if (!node.op) continue;
+    for (const Parameter& p : node.op->parameters()) {
+      const auto* bytes = reinterpret_cast<const unsigned char*>(p.value->data());
+      const size_t n = static_cast<size_t>(p.value->size()) * sizeof(double);
+      for (size_t i = 0; i < n; ++i) h = (h ^ bytes[i]) * 1099511628211ULL;
+    }
+  }
+  return fmt::format("fnv1a64:{:016x}", h);
+}
+
+// The means, shares and ranking of `r` from its sums (r.sums, variables, order, convention).
+void finish(TaylorResult& r) {
+  const TaylorAccumulator& sum = r.sums;
+  const Index n = static_cast<Index>(r.variables.size());
+  std::vector<double> factor;
+  std::vector<std::vector<Index>> idx;
+  feature_layout(n, r.order, r.convention, factor, idx);
+  const Index F = static_cast<Index>(factor.size());
+  if (sum.features() != F) throw Error("taylor: the sums do not match the variables and order");
+  const double W[3] = {sum.weight, sum.weight_signal, sum.weight_background};
+  if (!(W[0] != 0)) throw Error("taylor: the event weights sum to zero");
+  r.weight_sum = W[0];
+  r.weight_signal = W[1];
+  r.weight_background = W[2];
+  r.per_class = W[1] != 0 && W[2] != 0;
+  r.features.clear();
+  double grand = 0;
+  for (Index k = 0; k < F; ++k) {
+    TaylorFeature ft;
+    ft.indices = idx[static_cast<size_t>(k)];
+    ft.order = static_cast<int>(ft.indices.size());
+    for (Index i : ft.indices) ft.variables.push_back(r.variables[static_cast<size_t>(i)]);
+    ft.name = feature_name(ft.variables);
+    const double fac = factor[static_cast<size_t>(k)];
+    ft.value = fac * sum.all[static_cast<size_t>(k)] / W[0];
+    if (r.per_class) {
+      ft.signal = fac * sum.signal[static_cast<size_t>(k)] / W[1];
+      ft.background = fac * sum.background[static_cast<size_t>(k)] / W[2];
+    }
+    grand += ft.value;
+    r.features.push_back(std::move(ft));
+  }
+  for (auto& ft : r.features) ft.share = grand > 0 ? ft.value / grand : 0.0;
+  // Largest first; ties keep the engine order (order, then index), so it is deterministic.
+  std::stable_sort(r.features.begin(), r.features.end(),
+                   [](const TaylorFeature& a, const TaylorFeature& b) { return a.value > b.value; });
+}
+}  // namespace
+
 TaylorResult taylor(const Network& net, const Events& events, const TaylorOptions& options) {
   events.check_model(net, "taylor");
   std::vector<double> labels, weights;
@@ -127,29 +213,10 @@ TaylorResult taylor(const Network& net, const std::vector<Tensor>& inputs, std::
   const Index F = n + P2 + P3;
 
   // Convention factors and the index lists of every feature, in engine order.
-  std::vector<double> factor(static_cast<size_t>(F), 1.0);
-  std::vector<std::vector<Index>> idx(static_cast<size_t>(F));
-  for (Index i = 0; i < n; ++i) idx[static_cast<size_t>(i)] = {i};
-  Index f = n;
-  for (Index i = 0; i < n && o.order >= 2; ++i)
-    for (Index j = i; j < n; ++j, ++f) {
-      idx[static_cast<size_t>(f)] = {i, j};
-      if (o.convention == TaylorConvention::Monomial && i == j) factor[static_cast<size_t>(f)] = 0.5;
-    }
-  if (o.order >= 3) {
-    auto tl = triple_list(n);
-    for (Index t = 0; t < P3; ++t, ++f) {
-      Index i = tl[3 * t], j = tl[3 * t + 1], k = tl[3 * t + 2];
-      idx[static_cast<size_t>(f)] = {i, j, k};
-      if (o.convention == TaylorConvention::Monomial) {
-        // 1 / prod(n_k!) over repeated indices: 1/6 for iii, 1/2 for iij or ijj.
-        double d = (i == j && j == k) ? 6.0 : (i == j || j == k) ? 2.0 : 1.0;
-        factor[static_cast<size_t>(f)] = 1.0 / d;
-      }
-    }
-  }
+  std::vector<double> factor;
+  std::vector<std::vector<Index>> idx;
+  feature_layout(n, o.order, o.convention, factor, idx);
 
-  const bool classes = !labels.empty();
   const Index chunks = (N + kChunk - 1) / kChunk;
   // One accumulator per fixed chunk, merged in chunk order: thread-count independent.
   std::vector<TaylorAccumulator> acc(static_cast<size_t>(chunks), TaylorAccumulator(n, o.order));
@@ -169,14 +236,7 @@ TaylorResult taylor(const Network& net, const std::vector<Tensor>& inputs, std::
   });
   TaylorAccumulator sum(n, o.order);
   for (const auto& a : acc) sum.merge(a);
-  std::vector<double> total(static_cast<size_t>(3 * F), 0.0);
-  for (Index k = 0; k < F; ++k) {
-    total[static_cast<size_t>(k)] = sum.all[static_cast<size_t>(k)];
-    total[static_cast<size_t>(F + k)] = sum.signal[static_cast<size_t>(k)];
-    total[static_cast<size_t>(2 * F + k)] = sum.background[static_cast<size_t>(k)];
-  }
-  const double W[3] = {sum.weight, sum.weight_signal, sum.weight_background};
-  if (!(W[0] != 0)) throw Error("taylor: the event weights sum to zero");
+  if (!(sum.weight != 0)) throw Error("taylor: the event weights sum to zero");
 
   TaylorResult r;
   r.neuron = o.neuron;
@@ -186,10 +246,6 @@ TaylorResult taylor(const Network& net, const std::vector<Tensor>& inputs, std::
   r.physical_units = o.physical_units;
   r.order = o.order;
   r.events = N;
-  r.weight_sum = W[0];
-  r.weight_signal = W[1];
-  r.weight_background = W[2];
-  r.per_class = classes && W[1] != 0 && W[2] != 0;
   r.variables = plan.variables;
   r.notes = plan.notes;
   r.rows = o.rows;
@@ -207,26 +263,9 @@ TaylorResult taylor(const Network& net, const std::vector<Tensor>& inputs, std::
   for (bool s : plan.standardized) any_raw = any_raw || !s;
   if (!o.physical_units && any_raw)
     r.notes.push_back("some inputs have no Standardize layer of their own: their derivatives are in raw units");
-  double grand = 0;
-  for (Index k = 0; k < F; ++k) {
-    TaylorFeature ft;
-    ft.indices = idx[static_cast<size_t>(k)];
-    ft.order = static_cast<int>(ft.indices.size());
-    for (Index i : ft.indices) ft.variables.push_back(plan.variables[static_cast<size_t>(i)]);
-    ft.name = feature_name(ft.variables);
-    const double fac = factor[static_cast<size_t>(k)];
-    ft.value = fac * total[static_cast<size_t>(k)] / W[0];
-    if (r.per_class) {
-      ft.signal = fac * total[static_cast<size_t>(F + k)] / W[1];
-      ft.background = fac * total[static_cast<size_t>(2 * F + k)] / W[2];
-    }
-    grand += ft.value;
-    r.features.push_back(std::move(ft));
-  }
-  for (auto& ft : r.features) ft.share = grand > 0 ? ft.value / grand : 0.0;
-  // Largest first; ties keep the engine order (order, then index), so it is deterministic.
-  std::stable_sort(r.features.begin(), r.features.end(),
-                   [](const TaylorFeature& a, const TaylorFeature& b) { return a.value > b.value; });
+  r.sums = std::move(sum);
+  r.model = network_fingerprint(net);
+  finish(r);
   return r;
 }
 
@@ -319,7 +358,92 @@ nlohmann::json TaylorResult::to_json(double top_percent) const {
     for (Index i = 0; i < top_count(top_percent); ++i) names.push_back(features[static_cast<size_t>(i)].name);
     j["top"] = {{"percent", top_percent}, {"features", names}, {"variables", top_variables(top_percent)}};
   }
+  // What a merge needs: the sums behind the means, and what must agree between the parts.
+  j["state"] = {{"method", "taylor"},
+                {"version", 1},
+                {"key",
+                 {{"neuron", neuron},
+                  {"target", target},
+                  {"convention", convention_name(convention)},
+                  {"units", physical_units ? "physical" : "standardized"},
+                  {"order", order},
+                  {"variables", variables},
+                  {"model", model}}},
+                {"sums",
+                 {{"events", events},
+                  {"all", sums.all},
+                  {"signal", sums.signal},
+                  {"background", sums.background},
+                  {"weight", sums.weight},
+                  {"weight_signal", sums.weight_signal},
+                  {"weight_background", sums.weight_background}}},
+                {"notes", notes},
+                {"rows", rows},
+                {"top_percent", top_percent}};
   return j;
+}
+
+TaylorResult TaylorResult::from_json(const nlohmann::json& j) {
+  if (!j.contains("state") || !j["state"].is_object() || j["state"].value("method", "") != "taylor")
+    throw Error("not a taylor result with a merge state (written by an older unbox?)");
+  const auto& st = j["state"];
+  try {
+    const auto& key = st.at("key");
+    const auto& s = st.at("sums");
+    TaylorResult r;
+    r.neuron = key.at("neuron").get<std::string>();
+    r.target = key.at("target").get<std::string>();
+    r.convention = parse_convention(key.at("convention").get<std::string>());
+    r.physical_units = key.at("units").get<std::string>() == "physical";
+    r.order = key.at("order").get<int>();
+    if (r.order < 1 || r.order > 3) throw Error(fmt::format("order {} (expected 1, 2 or 3)", r.order));
+    r.variables = key.at("variables").get<std::vector<std::string>>();
+    r.model = key.value("model", "");
+    r.sums = TaylorAccumulator(static_cast<Index>(r.variables.size()), r.order);
+    auto read = [&](const char* name, std::vector<double>& into) {
+      auto v = s.at(name).get<std::vector<double>>();
+      if (v.size() != into.size())
+        throw Error(fmt::format("'{}' holds {} sums, {} expected", name, v.size(), into.size()));
+      into = std::move(v);
+    };
+    read("all", r.sums.all);
+    read("signal", r.sums.signal);
+    read("background", r.sums.background);
+    r.sums.weight = s.at("weight").get<double>();
+    r.sums.weight_signal = s.at("weight_signal").get<double>();
+    r.sums.weight_background = s.at("weight_background").get<double>();
+    r.events = s.at("events").get<Index>();
+    r.notes = st.value("notes", std::vector<std::string>{});
+    r.rows = st.value("rows", Index{20});
+    r.top_percent = st.value("top_percent", 0.0);
+    finish(r);
+    return r;
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(fmt::format("a malformed taylor merge state: {}", e.what()));
+  }
+}
+
+void merge(TaylorResult& into, const TaylorResult& other) {
+  auto differ = [](const char* what, const std::string& a, const std::string& b) {
+    throw Error(fmt::format("taylor: cannot merge results with different {} ('{}' and '{}')", what, a, b));
+  };
+  if (into.neuron != other.neuron) differ("neurons", into.neuron, other.neuron);
+  if (into.convention != other.convention)
+    differ("conventions", convention_name(into.convention), convention_name(other.convention));
+  if (into.physical_units != other.physical_units)
+    differ("units", into.physical_units ? "physical" : "standardized",
+           other.physical_units ? "physical" : "standardized");
+  if (into.order != other.order) differ("orders", std::to_string(into.order), std::to_string(other.order));
+  if (into.variables != other.variables)
+    differ("variables", feature_name(into.variables), feature_name(other.variables));
+  if (into.model != other.model) differ("models", into.model, other.model);
+  into.sums.merge(other.sums);
+  into.events += other.events;
+  for (const auto& note : other.notes)
+    if (std::find(into.notes.begin(), into.notes.end(), note) == into.notes.end()) into.notes.push_back(note);
+  into.value = Tensor();
+  into.coefficients = Tensor();
+  finish(into);
 }
 
 Dataset TaylorResult::per_event_dataset() const {

@@ -78,6 +78,8 @@ struct TaylorResult {
   std::vector<std::string> variables;
   std::vector<TaylorFeature> features;  // sorted by value, largest first
   std::vector<std::string> notes;       // diagnostics (piecewise-linear networks, units)
+  TaylorAccumulator sums;               // the sums behind the means (what a merge needs)
+  std::string model;                    // fingerprint of the network's parameters: merges need the same
   Index rows = 20;                      // table() rows (from the options)
   double top_percent = 0;               // from the options
 
@@ -97,12 +99,20 @@ struct TaylorResult {
   std::string table() const { return table(rows, top_percent); }
   std::string table(Index rows, double top_percent = 0) const;
   // {"neuron", "convention", "units", "order", "events", "variables", "features": [...],
-  //  "notes", and with top_percent > 0 "top": {"percent", "features", "variables"}}.
+  //  "notes", and with top_percent > 0 "top": {"percent", "features", "variables"},
+  //  "state": {"method": "taylor", "key": {what must agree to merge}, "sums": {...}}}.
   nlohmann::json to_json() const { return to_json(top_percent); }
   nlohmann::json to_json(double top_percent) const;
   // Every event's coefficients as a dataset: the neuron's value, then t(<feature>) columns.
   Dataset per_event_dataset() const;
+  // The result rebuilt from to_json()'s "state" (sums, variables, options): Error otherwise.
+  static TaylorResult from_json(const nlohmann::json& j);
 };
+
+// The result over `into`'s events and then `other`'s (disjoint events, the same neuron,
+// convention, units, order and variables; Error naming what differs): sums added in that
+// order, means recomputed. Per-event values are dropped.
+void merge(TaylorResult& into, const TaylorResult& other);
 
 // Mean absolute Taylor coefficients over the events (their weights and, when they have
 // labels, the per-class averages).

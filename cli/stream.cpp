@@ -1,0 +1,202 @@
+#include "stream.hpp"
+
+#include <fmt/format.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <sstream>
+
+#include <CLI/CLI.hpp>
+
+#include "unbox/data_stream.hpp"
+#include "unbox/dist.hpp"
+#include "unbox/explain/taylor.hpp"
+
+namespace unbox::cli {
+
+void add_chunk_option(CLI::App* c, Index& chunk, const std::string& keeps) {
+  c->add_option("--chunk", chunk,
+                "Read and process at most N events at a time (0: each file whole); memory: N events plus " + keeps)
+      ->capture_default_str();
+}
+
+bool streamed_run(Index chunk) { return chunk > 0 || dist::size() > 1; }
+
+Index for_each_chunk(const EventArgs& a, Index chunk, const std::function<void(Dataset&&)>& f) {
+  if (a.data.empty()) throw Error("--data is required");
+  if (chunk < 0) throw Error(fmt::format("--chunk must be >= 0, got {}", chunk));
+  if (a.events < 0) throw Error(fmt::format("--events must be >= 0, got {}", a.events));
+  ReadOptions ro;
+  ro.allow_nan = a.allow_nan;
+  DataStream stream(expand_data_files(a.data), ro);
+  if (dist::size() > 1 || a.events > 0) {
+    Index total = dist::size() > 1 ? stream.events() : std::numeric_limits<Index>::max();
+    if (a.events > 0) total = std::min(total, a.events);
+    const dist::Range r = dist::split(total, dist::rank(), dist::size());
+    if (dist::size() > 1)
+      stream.restrict(r.begin, r.end);
+    else
+      stream.restrict(0, total);
+  }
+  const Index max = chunk > 0 ? chunk : std::numeric_limits<Index>::max();
+  Index seen = 0;
+  Dataset d;
+  while (stream.next(max, d)) {
+    if (!a.label.empty()) {
+      d.get(a.label);
+      d.label_column = a.label;
+    } else if (a.default_label && d.has("label")) {
+      d.label_column = "label";
+    }
+    if (!a.weight.empty()) {
+      d.get(a.weight);
+      d.weight_column = a.weight;
+    }
+    seen += d.events();
+    f(std::move(d));
+    d = Dataset();
+  }
+  return seen;
+}
+
+namespace {
+
+// What kind of result a JSON without a merge state is, for the message.
+std::string result_kind(const nlohmann::json& j) {
+  if (j.contains("method") && j["method"].is_string()) return j["method"].get<std::string>();
+  if (j.contains("auc")) return "eval";
+  if (j.contains("ranking")) return "ad";
+  if (j.contains("features") && j.contains("convention")) return "taylor";
+  return "unknown";
+}
+
+// The parts' shared key (what must agree), checked: Error naming the first difference.
+void check_keys(const std::vector<nlohmann::json>& results, const std::vector<std::string>& names) {
+  const nlohmann::json& key = results[0]["state"]["key"];
+  for (size_t i = 1; i < results.size(); ++i) {
+    const nlohmann::json& other = results[i]["state"]["key"];
+    if (other == key) continue;
+    for (auto it = key.begin(); it != key.end(); ++it)
+      if (!other.contains(it.key()) || other[it.key()] != it.value())
+        throw Error(fmt::format("{} and {} differ in '{}' ({} vs {}): only results of the same model and options merge",
+                                names[0], names[i], it.key(), it.value().dump(),
+                                other.contains(it.key()) ? other[it.key()].dump() : "absent"));
+    throw Error(fmt::format("{} and {} differ in their merge keys", names[0], names[i]));
+  }
+}
+
+}  // namespace
+
+nlohmann::json merge_results(const std::vector<nlohmann::json>& results, const std::vector<std::string>& names) {
+  if (results.empty()) throw Error("nothing to merge");
+  for (size_t i = 0; i < results.size(); ++i) {
+    const auto& j = results[i];
+    if (!j.is_object() || !j.contains("state") || !j["state"].is_object() || !j["state"].contains("method"))
+      throw Error(fmt::format("{}: a '{}' result cannot be merged (no merge state; mergeable: taylor)", names[i],
+                              j.is_object() ? result_kind(j) : "non-object"));
+  }
+  const std::string method = results[0]["state"]["method"].get<std::string>();
+  for (size_t i = 1; i < results.size(); ++i)
+    if (results[i]["state"]["method"] != method)
+      throw Error(fmt::format("{} is a '{}' result, {} a '{}' result: only results of one method merge", names[0],
+                              method, names[i], results[i]["state"]["method"].get<std::string>()));
+  check_keys(results, names);
+  nlohmann::json out;
+  if (method == "taylor") {
+    TaylorResult r = TaylorResult::from_json(results[0]);
+    for (size_t i = 1; i < results.size(); ++i) merge(r, TaylorResult::from_json(results[i]));
+    out = r.to_json();
+  } else {
+    throw Error(fmt::format("{}: '{}' results cannot be merged (mergeable: taylor)", names[0], method));
+  }
+  return out;
+}
+
+std::string rank_part(const std::string& out, int rank) { return fmt::format("{}.rank{}", out, rank); }
+
+Index join_rank_parts(const std::string& out, const std::string& status, Index events, int header_lines) {
+  auto all = dist::gather(status + "|" + std::to_string(events));
+  if (!dist::root()) {
+    if (status != "ok") throw Error(status.substr(6));
+    return -1;
+  }
+  const int n = dist::size();
+  auto remove_parts = [&] {
+    std::error_code ec;
+    for (int r = 0; r < n; ++r) std::filesystem::remove(rank_part(out, r), ec);
+  };
+  Index total = 0;
+  for (int r = 0; r < n; ++r) {
+    const std::string& s = all[static_cast<size_t>(r)];
+    const size_t bar = s.rfind('|');
+    if (s.rfind("ok|", 0) != 0) {
+      remove_parts();
+      throw Error(fmt::format("rank {}: {}", r, s.substr(6, bar - 6)));
+    }
+    total += std::stoll(s.substr(bar + 1));
+  }
+  write_atomically(out, [&](const std::string& tmp) {
+    std::ofstream o(tmp, std::ios::binary);
+    bool have_header = false;
+    for (int r = 0; r < n; ++r) {
+      std::ifstream in(rank_part(out, r), std::ios::binary);
+      if (!in)
+        throw Error(fmt::format("cannot read '{}' (written by rank {}: is it on a file system every rank sees?)",
+                                rank_part(out, r), r));
+      std::string line;
+      int k = 0;
+      while (std::getline(in, line)) {
+        if (k++ < header_lines && have_header) continue;
+        o << line << '\n';
+      }
+      if (k > 0) have_header = true;
+    }
+    o.close();
+    if (!o) throw Error(fmt::format("cannot write '{}' (disk full?)", out));
+  });
+  remove_parts();
+  return total;
+}
+
+std::string result_table(const nlohmann::json& result) {
+  const std::string method = result["state"]["method"].get<std::string>();
+  if (method == "taylor") return TaylorResult::from_json(result).table();
+  return result.dump(2) + "\n";
+}
+
+std::optional<nlohmann::json> run_distributed(const std::function<std::optional<nlohmann::json>()>& part) {
+  if (dist::size() == 1) {
+    auto mine = part();
+    if (!mine) throw Error("no events");
+    return merge_results({*mine}, {"the result"});
+  }
+  std::string message;
+  try {
+    auto mine = part();
+    message = mine ? "ok:" + mine->dump() : std::string("empty:");
+  } catch (const Error& e) {
+    message = std::string("error:") + e.what();
+  } catch (const std::bad_alloc&) {
+    message = "error:out of memory";
+  }
+  auto parts = dist::gather(message);
+  if (!dist::root()) {
+    if (message.rfind("error:", 0) == 0) throw Error(message.substr(6));  // exit 2 on this rank too
+    return std::nullopt;
+  }
+  std::vector<nlohmann::json> results;
+  std::vector<std::string> names;
+  for (size_t r = 0; r < parts.size(); ++r) {
+    const std::string& p = parts[r];
+    if (p.rfind("error:", 0) == 0) throw Error(fmt::format("rank {}: {}", r, p.substr(6)));
+    if (p.rfind("ok:", 0) != 0) continue;
+    results.push_back(nlohmann::json::parse(p.substr(3)));
+    names.push_back(fmt::format("rank {}", r));
+  }
+  if (results.empty()) throw Error("no events on any rank");
+  return merge_results(results, names);
+}
+
+}  // namespace unbox::cli

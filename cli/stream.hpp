@@ -1,0 +1,48 @@
+// Streamed and distributed runs of the accumulating subcommands: --data lists and globs,
+// --chunk N, ranks under mpirun, and the one merge of result states (unbox merge and the
+// gathering at rank 0 use the same code, in the same order).
+#pragma once
+
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common.hpp"
+
+namespace CLI {
+class App;
+}
+
+namespace unbox::cli {
+
+// --chunk N: read and process at most N events at a time. `keeps` says what the method
+// holds beyond the chunk (for --help).
+void add_chunk_option(CLI::App* c, Index& chunk, const std::string& keeps);
+// A run goes chunk by chunk when --chunk is given or when it runs on several ranks.
+bool streamed_run(Index chunk);
+// This rank's share of the events of `a` (every file of the list, in order; --events N
+// keeps the first N of all), read in chunks of at most `chunk` events (0: one chunk per
+// file), each with its label and weight columns attached. Returns the events seen.
+Index for_each_chunk(const EventArgs& a, Index chunk, const std::function<void(Dataset&&)>& f);
+
+// Runs `part` (this rank's result JSON; nullopt: no events here) on every rank, gathers the
+// results at rank 0 and merges them in rank order; an error of any rank is rethrown at rank
+// 0 naming the rank. Returns the merged result at rank 0, nullopt on the other ranks.
+std::optional<nlohmann::json> run_distributed(const std::function<std::optional<nlohmann::json>()>& part);
+// Result JSONs of one method merged in order (`names` label them in messages): Error for a
+// result without a merge state (naming its type when it can) or for states that disagree.
+nlohmann::json merge_results(const std::vector<nlohmann::json>& results, const std::vector<std::string>& names);
+// Per-event output across ranks: every rank wrote OUT.rankR (`status` "ok" or "error:...",
+// `events` rows); rank 0 joins the parts in rank order into OUT, atomically (the first
+// `header_lines` lines taken once, from the first non-empty part), and removes them. An error
+// of any rank is rethrown at rank 0 naming it. Returns the events in OUT at rank 0, -1 elsewhere.
+Index join_rank_parts(const std::string& out, const std::string& status, Index events, int header_lines);
+// The name of this rank's part of OUT.
+std::string rank_part(const std::string& out, int rank);
+
+// The terminal table of a merged result.
+std::string result_table(const nlohmann::json& result);
+
+}  // namespace unbox::cli
