@@ -241,7 +241,9 @@ TEST(GeneratorEvents, WLineShapeWithTailSamplingIsTheBreitWigner) {
     // chi-square with nb degrees of freedom: mean 17, sd 5.8; 40 is p ~ 1e-3.
     EXPECT_LT(chi2, 40.0) << "f " << f;
     // The tail sampling puts many more sampled W's above 110 GeV.
-    if (f > 0) EXPECT_GT(tail, 0.1 * n);
+    if (f > 0) {
+      EXPECT_GT(tail, 0.05 * n);  // 9 % at f = 0.3 against 0.3 % from the Breit-Wigner alone
+    }
     std::printf("W line shape, tail fraction %.1f: chi2 %.1f / %d bins, W above 110 GeV %lld of %d\n", f, chi2, nb,
                 static_cast<long long>(tail), n);
   }
