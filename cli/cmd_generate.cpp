@@ -282,6 +282,15 @@ void register_generate(CLI::App& app) {
       ->capture_default_str();
   ph->add_option("--bias-power", pa->g.bias_power, "Power of the bias")->capture_default_str();
   ph->add_option("--bias-floor", pa->g.bias_floor, "Smallest keep probability of the bias")->capture_default_str();
+  ph->add_option("--bias-mt2", pa->g.bias_mt2_scale,
+                 "Importance bias on the truth mT2 r of the W leptons (W neutrinos missing): the keep probability "
+                 "is also at least (r/S)^power, S this value in GeV (0: off)")
+      ->capture_default_str();
+  ph->add_option("--bias-mt2-power", pa->g.bias_mt2_power, "Power of the mT2 bias")->capture_default_str();
+  ph->add_option("--w-tail", pa->g.w_tail_fraction,
+                 "Share of the W* masses in top decays sampled flat in m^2 above m_W + 5 Gamma_W (weights "
+                 "compensate; 0: the Breit-Wigner as is)")
+      ->capture_default_str();
   ph->add_option("--detector", pa->detector, "With --features: cms or truth")->capture_default_str();
   ph->add_option("--detector-seed", pa->detector_seed, "Seed of the detector response")->capture_default_str();
   ph->add_option("--selection", pa->selection, "With --features: cms, paper, generator or none")->capture_default_str();

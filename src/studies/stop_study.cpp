@@ -1025,6 +1025,16 @@ json StopStudyResult::to_json() const {
   j["ams_mt2_cut"] = ams_mt2.ams;
   j["ams_mt2_cut_err"] = ams_mt2.err;
   j["mt2_cut_gev"] = ams_mt2.threshold;
+  // The background estimate above the chosen mT2ll cut and above the network's threshold:
+  // expected events at the luminosity, its statistical error from the finite simulated sample
+  // (sqrt(sum w^2)), and the number of simulated test events there.
+  auto b_abs_err = [](const AmsWithError& a) { return std::isfinite(a.b_rel_err) ? a.b * a.b_rel_err : 0.0; };
+  j["b_above_cut"] = ams_mt2.b;
+  j["b_above_cut_err"] = b_abs_err(ams_mt2);
+  j["b_above_cut_events"] = ams_mt2.n_b;
+  j["b_above_threshold"] = ams_network.b;
+  j["b_above_threshold_err"] = b_abs_err(ams_network);
+  j["b_above_threshold_events"] = ams_network.n_b;
   j["events_signal"] = events_signal;
   j["events_background"] = events_background;
   j["expected_signal"] = expected_signal;
@@ -1096,10 +1106,14 @@ std::string StopStudyResult::table() const {
                    fmt::format("{:.2f} +- {:.2f}", ams_mt2.ams, ams_mt2.err), p("ams_mt2_cut"));
   t += fmt::format("  {:<34} {:>18} {:>12}\n", "  mT2ll cut (GeV)", fmt::format("{:.0f}", ams_mt2.threshold),
                    paper.contains("mt2_cut_gev") ? fmt::format("{:.0f}", paper["mt2_cut_gev"].get<double>()) : "-");
-  t += fmt::format("  {:<34} {:>18} {:>12}\n", "  selected s / b (expected)",
+  t += fmt::format("  {:<34} {:>18} {:>12}\n", "  expected s / b, network",
                    fmt::format("{:.1f} / {:.1f}", ams_network.s, ams_network.b), "-");
+  t += fmt::format("  {:<34} {:>18} {:>12}\n", "  expected s / b, mT2ll cut",
+                   fmt::format("{:.1f} / {:.1f}", ams_mt2.s, ams_mt2.b), "-");
   t += fmt::format("  {:<34} {:>18} {:>12}\n", "  b stat. error (net / mT2 cut)",
                    fmt::format("{} / {}", pct(ams_network.b_rel_err), pct(ams_mt2.b_rel_err)), "-");
+  t += fmt::format("  {:<34} {:>18} {:>12}\n", "  simulated b events (net / mT2 cut)",
+                   fmt::format("{} / {}", ams_network.n_b, ams_mt2.n_b), "-");
   if (seeds.size() > 1)
     t += fmt::format("  {:<34} {:>18} {:>12}\n", fmt::format("AMS over {} seeds", seeds.size()),
                      fmt::format("{:.2f} +- {:.2f}", ams_mean, ams_std), "-");

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "physics/generator/generator_impl.hpp"
+#include "physics/generator/generator_internal.hpp"
 #include "unbox/core.hpp"
 #include "unbox/physics/generator.hpp"
 #include "unbox/physics/reader.hpp"
@@ -51,16 +52,21 @@ TEST(GeneratorEvents, TtbarTruth400k) {
   ASSERT_EQ(t.size(), 400000u);
   const double mw = SmParameters::m_w, gw = SmParameters::w_width, mt = SmParameters::m_top;
   const double mbl_edge = std::sqrt(mt * mt - mw * mw) + 5.0;
-  double n_mt2 = 0, n_mbl = 0, cos2 = 0, ckk = 0;
+  // The m(bl) edge holds for tops near their mass shell: count those (the tops follow the
+  // Breit-Wigner over the whole range, 6 % of them beyond 5 widths).
+  const double gt = SmParameters::top_width();
+  double n_mt2 = 0, n_mbl = 0, n_shell = 0, cos2 = 0, ckk = 0;
   for (const auto& x : t) {
     n_mt2 += x.mt2ll <= mw + 5 * gw;
-    n_mbl += (x.mbl1 <= mbl_edge) + (x.mbl2 <= mbl_edge);
+    const bool shell = std::abs(x.m_blnu1 - mt) < 5 * gt && std::abs(x.m_blnu2 - mt) < 5 * gt;
+    n_shell += shell;
+    if (shell) n_mbl += (x.mbl1 <= mbl_edge) + (x.mbl2 <= mbl_edge);
     cos2 += x.w_cos_star1 * x.w_cos_star1 + x.w_cos_star2 * x.w_cos_star2;
     ckk += x.ckk;
   }
   const double n = static_cast<double>(t.size());
   EXPECT_GE(n_mt2 / n, 0.999);
-  EXPECT_GE(n_mbl / (2 * n), 0.999);
+  EXPECT_GE(n_mbl / (2 * n_shell), 0.999);
   // F0 = 2 - 5 <cos^2 theta*> against m_t^2 / (m_t^2 + 2 m_W^2) = 0.697.
   const double f0 = 2 - 5 * cos2 / (2 * n);
   EXPECT_NEAR(f0, mt * mt / (mt * mt + 2 * mw * mw), 0.01);
@@ -173,6 +179,133 @@ TEST(GeneratorEvents, ImportanceBiasKeepsWeightedDistributions) {
   // The tail bin's relative error is smaller per kept event with the bias.
   const double r0 = std::sqrt(e0[3]) / h0[3], r1 = std::sqrt(e1[3]) / h1[3];
   EXPECT_LT(r1 * std::sqrt(static_cast<double>(k1)), r0 * std::sqrt(static_cast<double>(k0)));
+}
+
+// The W* line shape in t -> b W* (W* -> l nu) over the whole range, with the tail importance
+// sampling: the weighted histogram of the sampled W masses against the textbook density
+// dGamma/dm^2 ~ lambda^(1/2)(m_t^2, m_b^2, m^2) [(m_t^2 - m_b^2)^2 + m^2 (m_t^2 + m_b^2) - 2 m^4]
+//              / ((m^2 - M_W^2)^2 + M_W^2 Gamma_W^2)
+// (fixed-width Breit-Wigner; written here independently of the generator), integrated per bin
+// by the trapezoid rule on 20,000 points; chi-square over bins from the peak to 160 GeV.
+double textbook_w_density(double mt, double m) {
+  const double mb = SmParameters::m_b, M = SmParameters::m_w, G = SmParameters::w_width;
+  const double lam = (mt * mt - (mb + m) * (mb + m)) * (mt * mt - (mb - m) * (mb - m));
+  if (lam <= 0) return 0.0;
+  const double d = m * m - M * M;
+  return std::sqrt(lam) * (std::pow(mt * mt - mb * mb, 2) + m * m * (mt * mt + mb * mb) - 2 * std::pow(m, 4)) /
+         (d * d + M * M * G * G) * 2 * m;  // per unit m
+}
+
+TEST(GeneratorEvents, WLineShapeWithTailSamplingIsTheBreitWigner) {
+  using namespace unbox::physics::gen;
+  const double mt = SmParameters::m_top, mb = SmParameters::m_b;
+  const double edges[] = {2, 60, 70, 76, 79, 80, 81, 82, 85, 90, 100, 110, 120, 130, 140, 150, 160, mt - mb};
+  const int nb = static_cast<int>(std::size(edges)) - 1;
+  // Reference bin probabilities.
+  std::vector<double> ref(static_cast<size_t>(nb), 0.0);
+  double tot = 0;
+  const int np = 200000;
+  const double lo = 2.0, hi = mt - mb;
+  for (int i = 0; i < np; ++i) {
+    const double a = lo + (hi - lo) * i / np, b = lo + (hi - lo) * (i + 1) / np;
+    const double v = 0.5 * (b - a) * (textbook_w_density(mt, a) + textbook_w_density(mt, b));
+    tot += v;
+    for (int k = 0; k < nb; ++k)
+      if (0.5 * (a + b) >= edges[k] && 0.5 * (a + b) < edges[k + 1]) ref[static_cast<size_t>(k)] += v;
+  }
+  for (double& r : ref) r /= tot;
+  EXPECT_GT(ref[static_cast<size_t>(nb - 2)] + ref[static_cast<size_t>(nb - 3)], 1e-5);  // 140-160 GeV populated
+  for (double f : {0.0, 0.3}) {
+    Rng rng(2026, 17, 5);
+    const P4 top(mt, 0, 0, 0);
+    const int n = 300000;
+    std::vector<double> h(static_cast<size_t>(nb), 0.0), h2(static_cast<size_t>(nb), 0.0);
+    double sw = 0, sw2 = 0;
+    std::int64_t tail = 0;
+    for (int i = 0; i < n; ++i) {
+      TopDecay d;
+      const double w = decay_top(rng, top, mt, false, false, d, f);
+      EXPECT_EQ(w, d.weight);
+      const double m = d.w.m();
+      sw += w, sw2 += w * w;
+      tail += m > 110;
+      for (int k = 0; k < nb; ++k)
+        if (m >= edges[k] && m < edges[k + 1]) h[static_cast<size_t>(k)] += w, h2[static_cast<size_t>(k)] += w * w;
+    }
+    // The weights average to one (the sampled density is normalized exactly).
+    EXPECT_NEAR(sw / n, 1.0, 4 * std::sqrt(sw2 / n - std::pow(sw / n, 2)) / std::sqrt(n) + 1e-12) << "f " << f;
+    double chi2 = 0;
+    for (int k = 0; k < nb; ++k) {
+      const double p = h[static_cast<size_t>(k)] / n, r = ref[static_cast<size_t>(k)];
+      // Unit weights: the binomial variance of the reference; weighted: the sample's own.
+      const double var = f == 0 ? r * (1 - r) / n : (h2[static_cast<size_t>(k)] / n - p * p) / n + 1e-300;
+      chi2 += (p - r) * (p - r) / var;
+      // Each bin, the tail ones included, within 4 standard deviations.
+      EXPECT_NEAR(p, r, 4 * std::sqrt(var) + 1e-9) << "f " << f << " bin " << edges[k] << "-" << edges[k + 1];
+    }
+    // chi-square with nb degrees of freedom: mean 17, sd 5.8; 40 is p ~ 1e-3.
+    EXPECT_LT(chi2, 40.0) << "f " << f;
+    // The tail sampling puts many more sampled W's above 110 GeV.
+    if (f > 0) {
+      EXPECT_GT(tail, 0.05 * n);  // 9 % at f = 0.3 against 0.3 % from the Breit-Wigner alone
+    }
+    std::printf("W line shape, tail fraction %.1f: chi2 %.1f / %d bins, W above 110 GeV %lld of %d\n", f, chi2, nb,
+                static_cast<long long>(tail), n);
+  }
+}
+
+// The tail sampling and the mT2 bias leave the weighted truth mT2ll distribution of t tbar
+// unchanged (and its total), and populate the tail above 110 GeV that the W peak leaves empty.
+TEST(GeneratorEvents, TailBiasKeepsWeightedMt2AndFillsTheTail) {
+  auto o = truth_options();
+  const double edges[] = {0, 20, 40, 60, 70, 80, 90, 100, 110, 1e9};
+  const int nb = static_cast<int>(std::size(edges)) - 1;
+  struct H {
+    std::vector<double> h, e2;
+    std::int64_t kept = 0, tail = 0;
+    double total = 0;
+  };
+  auto run = [&](const GeneratorOptions& opt, std::int64_t n) {
+    Generator g(opt);
+    H r;
+    r.h.assign(static_cast<size_t>(nb), 0.0);
+    r.e2.assign(static_cast<size_t>(nb), 0.0);
+    g.generate_range(0, n, [&](const GeneratedEvent& ev) {
+      const double w = ev.weight / static_cast<double>(n);
+      ++r.kept;
+      r.total += w;
+      r.tail += ev.truth.mt2ll > 110;
+      for (int b = 0; b < nb; ++b)
+        if (ev.truth.mt2ll >= edges[b] && ev.truth.mt2ll < edges[b + 1])
+          r.h[static_cast<size_t>(b)] += w, r.e2[static_cast<size_t>(b)] += w * w;
+    });
+    return r;
+  };
+  const H plain = run(o, 150000);
+  o.w_tail_fraction = 0.3;
+  o.bias_mt2_scale = 100, o.bias_mt2_power = 4, o.bias_floor = 0.05;
+  const H biased = run(o, 150000);
+  EXPECT_LT(biased.kept, plain.kept / 2);  // the bias drops most low-mT2 events
+  double s0 = 0, s1 = 0;
+  for (int b = 0; b < nb; ++b) {
+    const double sig = std::sqrt(plain.e2[static_cast<size_t>(b)] + biased.e2[static_cast<size_t>(b)]);
+    EXPECT_NEAR(biased.h[static_cast<size_t>(b)], plain.h[static_cast<size_t>(b)], 4 * sig) << "bin " << edges[b];
+    s0 += plain.e2[static_cast<size_t>(b)], s1 += biased.e2[static_cast<size_t>(b)];
+  }
+  // Total expected events per fb^-1 unchanged within the statistics of both samples.
+  EXPECT_NEAR(biased.total, plain.total, 4 * std::sqrt(s0 + s1));
+  EXPECT_NEAR(plain.total, 831.76 * std::pow(0.1071 + 0.1063, 2) * 1000, 1e-6 * plain.total);
+  // The tail above 110 GeV: populated with the bias at this seed, and its relative error
+  // far smaller than without.
+  const size_t t = static_cast<size_t>(nb - 1);
+  EXPECT_GT(biased.tail, 200);
+  const double r0 = plain.h[t] > 0 ? std::sqrt(plain.e2[t]) / plain.h[t] : 1.0;
+  const double r1 = std::sqrt(biased.e2[t]) / biased.h[t];
+  EXPECT_LT(r1, 0.5 * r0);
+  std::printf("t tbar truth mT2ll > 110 GeV: plain %lld events (rel. err %.3f), biased %lld (rel. err %.3f), "
+              "kept %lld / %lld\n",
+              static_cast<long long>(plain.tail), r0, static_cast<long long>(biased.tail), r1,
+              static_cast<long long>(biased.kept), static_cast<long long>(plain.kept));
 }
 
 TEST(GeneratorEvents, NormalizationIsExpectedEventsPerInverseFb) {

@@ -1,6 +1,6 @@
 // unbox's built-in leading-order event generator for the stop/top dilepton study (Roxlo & Reece
 // §2): p p -> t tbar (spin-correlated), t W, W+ W-, and stop pairs at 13 TeV, with GRV94 LO
-// parton densities, V-A top decays, Breit-Wigner tops and W's, stop two- and three-body decays,
+// parton densities, V-A top decays, Breit-Wigner tops and W's over their physical range, stop two- and three-body decays,
 // initial-state radiation, a simple fragmentation with B hadrons and their semileptonic decays,
 // the paper's generator-level cuts, and a normalization to the best available cross sections.
 // The physics, formulas and their sources are in docs/generator.md.
@@ -43,12 +43,21 @@ struct GeneratorOptions {
   bool hadronize = true;         // fragmentation, B hadrons and their decays; off: partons final
   StopTopPolarization stop_top_polarization = StopTopPolarization::Unpolarized;
   // Importance bias for tails: a stream is kept with probability
-  //   p = min(1, max(bias_floor, (q / bias_scale)^bias_power)),
-  // q = |sum of the neutrinos' (and LSPs') transverse momenta| at parton level (GeV), and its
-  // weight multiplied by 1/p, so every weighted distribution is unbiased. bias_scale <= 0: off.
+  //   p = min(1, max(bias_floor, (q / bias_scale)^bias_power, (r / bias_mt2_scale)^bias_mt2_power)),
+  // q = |sum of the neutrinos' (and LSPs') transverse momenta| at parton level (GeV), r = the
+  // truth mT2 of the two W leptons (after tau decays) with the two W neutrinos as the missing
+  // momentum (GenTruth::mt2ll), and its weight multiplied by 1/p, so every weighted
+  // distribution is unbiased. A scale <= 0 leaves its term out; both <= 0: off.
   double bias_scale = 0.0;
   double bias_power = 2.0;
   double bias_floor = 0.01;
+  double bias_mt2_scale = 0.0;
+  double bias_mt2_power = 4.0;
+  // Share of the W* masses in top decays sampled flat in m^2 between m_W + 5 Gamma_W and
+  // m_t - m_b (the high-virtuality tail that makes mT2ll exceed m_W), the rest from the
+  // Breit-Wigner; each event carries the compensating weight, so every weighted distribution
+  // is unchanged. 0: the W line shape as is, unit weights.
+  double w_tail_fraction = 0.0;
   // Factorization and renormalization scale (GeV), fixed; <= 0: m_t (t tbar, tW), m_W (WW),
   // the stop mass (stops).
   double scale = 0.0;

@@ -64,15 +64,115 @@ void decay_w_isotropic(Rng& rng, const P4& w, P4& l, P4& nu) {
   nu = boost_from_rest(P4(e, -e * x, -e * y, -e * z), w);
 }
 
-void decay_top(Rng& rng, const P4& top, double mt, bool anti, bool taus, TopDecay& out) {
+double w_line_shape(double mt, double mw) {
+  if (!(mw > 0) || mw >= mt - kMb) return 0.0;
+  const double d = mw * mw - kMw * kMw, mg = kMw * kGw;
+  return w_mass_factor(mt, mw) / (d * d + mg * mg);
+}
+
+double w_mass_upper(double mt) { return mt - kMb - 1e-3; }
+
+namespace {
+
+// Gauss-Legendre, 16 nodes on [-1, 1] (computed once).
+struct Gl16 {
+  double x[16], w[16];
+  Gl16() {
+    const int n = 16;
+    for (int i = 0; i < n; ++i) {
+      double z = std::cos(M_PI * (i + 0.75) / (n + 0.5)), dp = 1;
+      for (int it = 0; it < 100; ++it) {
+        double p0 = 1, p1 = z;
+        for (int k = 2; k <= n; ++k) {
+          const double p2 = ((2 * k - 1) * z * p1 - (k - 1) * p0) / k;
+          p0 = p1, p1 = p2;
+        }
+        dp = n * (z * p1 - p0) / (z * z - 1);
+        const double dz = p1 / dp;
+        z -= dz;
+        if (std::abs(dz) < 1e-15) break;
+      }
+      x[i] = z;
+      w[i] = 2 / ((1 - z * z) * dp * dp);
+    }
+  }
+};
+const Gl16& gl16() {
+  static const Gl16 g;
+  return g;
+}
+
+// Integral of f(m) dm over [a, b] by 16-point Gauss-Legendre after m = b - (b - a) t^2 (t in
+// [0, 1]), which removes the square-root edge of the decay phase space at b.
+template <class F>
+double integrate_to_edge(F f, double a, double b) {
+  const Gl16& g = gl16();
+  double s = 0;
+  for (int i = 0; i < 16; ++i) {
+    const double t = 0.5 * (g.x[i] + 1);
+    s += 0.5 * g.w[i] * f(b - (b - a) * t * t) * 2 * (b - a) * t;
+  }
+  return s;
+}
+template <class F>
+double integrate(F f, double a, double b) {
+  const Gl16& g = gl16();
+  double s = 0;
+  for (int i = 0; i < 16; ++i) s += 0.5 * (b - a) * g.w[i] * f(a + 0.5 * (b - a) * (g.x[i] + 1));
+  return s;
+}
+
+}  // namespace
+
+double decay_top(Rng& rng, const P4& top, double mt, bool anti, bool taus, TopDecay& out, double tail_fraction) {
   (void)anti;  // |M|^2 has the same form for t and tbar with l+ <-> l-
-  const double lo = std::max(kMw - 15 * kGw, 1.0), hi = std::min(kMw + 15 * kGw, mt - kMb - 1e-3);
+  // The W* mass over its whole physical range (0, m_t - m_b): the fixed-width relativistic
+  // Breit-Wigner |1/(m^2 - M^2 + i M G)|^2 (MadGraph's default) times F(m), the decay's phase
+  // space and |M|^2 integrated over the lepton angles. Proposal for m^2: (1 - f) x the
+  // Breit-Wigner (by its arctan map) + f x flat in m^2 above M + 5 G (the tail), then
+  // accept-reject on F. Weight: target / accepted density = (BW / g) x (N_g / N), with
+  // N = int BW F dm^2 and N_g = int g F dm^2 by quadrature at this top mass; f = 0: weight 1.
+  const double lo = kWMassLow, hi = w_mass_upper(mt);
+  const double tlo = kMw + 5 * kGw;
+  const double f = (tail_fraction > 0 && hi > tlo + 1.0) ? tail_fraction : 0.0;
   double fmax = 0;
-  for (int i = 0; i <= 8; ++i) fmax = std::max(fmax, w_mass_factor(mt, lo + (hi - lo) * i / 8.0));
+  for (int i = 0; i <= 64; ++i) fmax = std::max(fmax, w_mass_factor(mt, lo + (hi - lo) * i / 64.0));
   fmax *= 1.05;
+  const double mg = kMw * kGw;
+  const double a = std::atan((lo * lo - kMw * kMw) / mg), b = std::atan((hi * hi - kMw * kMw) / mg);
+  const double s_t = tlo * tlo, s_hi = hi * hi;
   double mw;
-  do mw = breit_wigner(rng, kMw, kGw, lo, hi);
-  while (rng.uniform() * fmax > w_mass_factor(mt, mw));
+  for (;;) {
+    if (f > 0 && rng.uniform() < f)
+      mw = std::sqrt(s_t + (s_hi - s_t) * rng.uniform());
+    else
+      mw = std::sqrt(std::max(kMw * kMw + mg * std::tan(a + (b - a) * rng.uniform()), lo * lo));
+    if (rng.uniform() * fmax <= w_mass_factor(mt, mw)) break;
+  }
+  out.weight = 1.0;
+  if (f > 0) {
+    // Densities in s = m^2 on [lo^2, hi^2]: the normalized Breit-Wigner and the flat tail.
+    auto bw = [&](double s) {
+      const double d = s - kMw * kMw;
+      return mg / (d * d + mg * mg) / (b - a);
+    };
+    const double flat = 1.0 / (s_hi - s_t);
+    // N = int BW(s) F ds over panels in m (the peak resolved, the edge by its own map).
+    auto bwf = [&](double m) { return bw(m * m) * w_mass_factor(mt, m) * 2 * m; };
+    const double edges[7] = {lo, kMw - 10 * kGw, kMw - 2 * kGw, kMw, kMw + 2 * kGw, kMw + 10 * kGw, kMw + 30 * kGw};
+    double n = 0, prev = lo;
+    for (double e : edges) {
+      if (e <= prev) continue;
+      if (e >= hi) break;
+      n += integrate(bwf, prev, e);
+      prev = e;
+    }
+    n += integrate_to_edge(bwf, prev, hi);
+    const double nt = flat * integrate_to_edge([&](double m) { return w_mass_factor(mt, m) * 2 * m; }, tlo, hi);
+    const double s = mw * mw;
+    const double g = (1 - f) * bw(s) + (s >= s_t ? f * flat : 0.0);
+    out.weight = bw(s) / g * ((1 - f) * n + f * nt) / n;
+  }
   // W direction isotropic in the top frame (unpolarized top; correlations by the caller).
   const double pw = two_body_p(mt, kMb, mw);
   double x, y, z;
@@ -97,6 +197,7 @@ void decay_top(Rng& rng, const P4& top, double mt, bool anti, bool taus, TopDeca
   out.l = boost_from_rest(boost_from_rest(l_w, w_top), top);
   out.nu = boost_from_rest(boost_from_rest(nu_w, w_top), top);
   pick_w_leptons(rng, !anti, taus, out.lepton, out.neutrino);
+  return out.weight;
 }
 
 void decay_tau(Rng& rng, const P4& tau, P4& l, P4& nu1, P4& nu2, int& lepton_id, bool anti) {

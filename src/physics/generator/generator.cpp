@@ -149,8 +149,10 @@ bool Generator::Impl::generate(std::int64_t index, GeneratedEvent& out, bool do_
   unit_vector(p.c, p.phi, dx, dy, dz);
   switch (o.process) {
     case GenProcess::TTbar: {
+      // Top masses over the whole physical range (fixed-width Breit-Wigner, as the W's):
+      // above m_b + the lowest W* mass, the pair below sqrt(shat).
       double m1, m2;
-      const double lo = kMt - 5 * gt, hi = kMt + 5 * gt;
+      const double lo = kMb + kWMassLow + 1.0, hi = rs - lo;
       do {
         m1 = breit_wigner(rng, kMt, gt, lo, hi);
         m2 = breit_wigner(rng, kMt, gt, lo, hi);
@@ -167,9 +169,11 @@ bool Generator::Impl::generate(std::int64_t index, GeneratedEvent& out, bool do_
         bound = 1 + std::min(1.0, C.norm());
       }
       TopDecay d1, d2;
+      // The accept-reject on the spin correlation looks at the lepton directions only, whose
+      // marginal is isotropic at every W* mass: the W-mass weights of the kept pair stay exact.
       for (;;) {
-        decay_top(rng, t, m1, false, o.taus, d1);
-        decay_top(rng, tb, m2, true, o.taus, d2);
+        decay_top(rng, t, m1, false, o.taus, d1, o.w_tail_fraction);
+        decay_top(rng, tb, m2, true, o.taus, d2, o.w_tail_fraction);
         if (!o.spin_correlation) break;
         const P4 a = boost_to_rest(d1.l, t), b = boost_to_rest(d2.l, tb);
         const Eigen::Vector3d av(a.x, a.y, a.z), bv(b.x, b.y, b.z);
@@ -185,6 +189,7 @@ bool Generator::Impl::generate(std::int64_t index, GeneratedEvent& out, bool do_
       il_m = add_w_leptons(rng, rec, iw2, d2.l, d2.nu, d2.lepton, d2.neutrino);
       lep_p = d1.l, lep_m = d2.l, nu_p = d1.nu, nu_m = d2.nu;
       tr.m_blnu1 = m1, tr.m_blnu2 = m2;
+      weight *= d1.weight * d2.weight;
       break;
     }
     case GenProcess::Stop: {
@@ -216,7 +221,7 @@ bool Generator::Impl::generate(std::int64_t index, GeneratedEvent& out, bool do_
       TopDecay d;
       const double bound = 1 + std::min(1.0, p.pol.norm());
       for (;;) {
-        decay_top(rng, t, kMt, false, o.taus, d);
+        decay_top(rng, t, kMt, false, o.taus, d, o.w_tail_fraction);
         const P4 a = boost_to_rest(d.l, t);
         const Eigen::Vector3d av(a.x, a.y, a.z);
         if (rng.uniform() * bound < 1 + p.pol.dot(av.normalized())) break;
@@ -231,6 +236,7 @@ bool Generator::Impl::generate(std::int64_t index, GeneratedEvent& out, bool do_
       il_m = add_w_leptons(rng, rec, iw, p.k[2], p.k[3], lw, nw);
       lep_p = d.l, lep_m = p.k[2], nu_p = d.nu, nu_m = p.k[3];
       tr.m_blnu1 = kMt;
+      weight *= d.weight;
       break;
     }
     case GenProcess::WW: {
@@ -300,7 +306,7 @@ bool Generator::Impl::generate(std::int64_t index, GeneratedEvent& out, bool do_
       (top ? tr.mbl1 : tr.mbl2) = (l + b).m();
       (top ? tr.w_cos_star1 : tr.w_cos_star2) = wc;
     }
-    if (do_fragment) {  // not needed by the parton-level pass that counts streams
+    if (do_fragment || o.bias_mt2_scale > 0) {  // the counting pass needs it for the bias only
       Mt2Options mo;
       const P4 miss = nu_p + nu_m;
       tr.mt2ll = mt2(0.0, lp->x, lp->y, 0.0, lm->x, lm->y, miss.x, miss.y, mo);
@@ -364,8 +370,12 @@ bool Generator::Impl::generate(std::int64_t index, GeneratedEvent& out, bool do_
     if (o.process != GenProcess::WW && !b20) return false;
     if (tr.met_parton <= 50) return false;
   }
-  if (o.bias_scale > 0) {
-    const double pk = std::min(1.0, std::max(o.bias_floor, std::pow(tr.met_parton / o.bias_scale, o.bias_power)));
+  if (o.bias_scale > 0 || o.bias_mt2_scale > 0) {
+    double pk = o.bias_floor;
+    if (o.bias_scale > 0) pk = std::max(pk, std::pow(tr.met_parton / o.bias_scale, o.bias_power));
+    if (o.bias_mt2_scale > 0 && tr.mt2ll > 0)
+      pk = std::max(pk, std::pow(tr.mt2ll / o.bias_mt2_scale, o.bias_mt2_power));
+    pk = std::min(1.0, pk);
     if (rng.uniform() >= pk) return false;
     weight /= pk;
   }

@@ -165,10 +165,13 @@ struct Generator::Impl {
       const double g = 0.4 * peak(p.c) + 0.4 * peak(-p.c) + 0.2 * 0.5;
       jac *= 0.5 / g;  // relative to uniform c (density 1/2)
     }
-    const double wlo = kMw - 15 * kGw, whi = kMw + 15 * kGw;
-    const double bw_norm =
-        (std::atan((whi * whi - kMw * kMw) / (kMw * kGw)) - std::atan((wlo * wlo - kMw * kMw) / (kMw * kGw))) /
-        (kMw * kGw);  // integral of |prop|^2 dm^2 over the window
+    // W masses from m_W - 15 Gamma_W (the shat threshold) up to the kinematic limit: the
+    // fixed-width Breit-Wigner's high tail feeds mT2ll above m_W.
+    const double wlo = kMw - 15 * kGw;
+    auto bw_norm = [&](double hi) {  // integral of |prop|^2 dm^2 over [wlo, hi]
+      return (std::atan((hi * hi - kMw * kMw) / (kMw * kGw)) - std::atan((wlo * wlo - kMw * kMw) / (kMw * kGw))) /
+             (kMw * kGw);
+    };
     auto iso_decay = [&](const P4& w, P4& a, P4& bb) {
       double x, y, z;
       unit_vector(rng.uniform(-1, 1), rng.uniform(0, 2 * M_PI), x, y, z);
@@ -181,7 +184,9 @@ struct Generator::Impl {
     const double E = 0.5 * rs;
     const P4 pa(E, 0, 0, E), pb(E, 0, 0, -E);
     if (o.process == GenProcess::TW) {
-      const double mw = breit_wigner(rng, kMw, kGw, wlo, std::min(whi, rs - kMt - 1e-6));
+      const double whi = rs - kMt - 1e-6;
+      if (whi <= wlo) return 0;
+      const double mw = breit_wigner(rng, kMw, kGw, wlo, whi);
       if (mw + kMt >= rs) return 0;
       const double pst = two_body_p(rs, kMt, mw);
       const P4 t(std::sqrt(pst * pst + kMt * kMt), pst * dx, pst * dy, pst * dz);
@@ -197,7 +202,7 @@ struct Generator::Impl {
       // 2-body phase space p*/(4 pi rs) * dOmega/(4 pi) (uniform: 1), 1/(2 shat) flux, W line
       // shape integral / (2 pi), W -> l nu phase space 1/(8 pi); x 4 pi for the decay solid
       // angle average... both angles sampled uniformly, so the measure is 1 each.
-      const double ps = pst / (4 * M_PI * rs) / (2 * p.shat) * bw_norm / (2 * M_PI) / (8 * M_PI);
+      const double ps = pst / (4 * M_PI * rs) / (2 * p.shat) * bw_norm(whi) / (2 * M_PI) / (8 * M_PI);
       p.w = (wbg + wgb) * ps * jac / p.shat * kGeV2toPb;
       if (!(p.w > 0)) return p.w = 0;
       const bool bfirst = rng.uniform() * (wbg + wgb) < wbg;
@@ -210,7 +215,14 @@ struct Generator::Impl {
       return p.w;
     }
     // WW
-    const double m1 = breit_wigner(rng, kMw, kGw, wlo, whi), m2 = breit_wigner(rng, kMw, kGw, wlo, whi);
+    // m1 over [wlo, rs - wlo], then m2 over [wlo, rs - m1]: the weight carries both windows'
+    // Breit-Wigner integrals.
+    const double whi1 = rs - wlo - 1e-6;
+    if (whi1 <= wlo) return 0;
+    const double m1 = breit_wigner(rng, kMw, kGw, wlo, whi1);
+    const double whi2 = rs - m1 - 1e-6;
+    if (whi2 <= wlo) return 0;
+    const double m2 = breit_wigner(rng, kMw, kGw, wlo, whi2);
     if (m1 + m2 >= rs) return 0;
     const double pst = two_body_p(rs, m1, m2);
     const P4 wm(std::sqrt(pst * pst + m1 * m1), pst * dx, pst * dy, pst * dz);
@@ -227,7 +239,7 @@ struct Generator::Impl {
       lq[2 * q - 1] = f1[pdf_slot(-q)] * f2[pdf_slot(q)] * mqb;
       wsum += lq[2 * q - 2] + lq[2 * q - 1];
     }
-    const double ps = pst / (4 * M_PI * rs) / (2 * p.shat) * (bw_norm / (2 * M_PI)) * (bw_norm / (2 * M_PI)) /
+    const double ps = pst / (4 * M_PI * rs) / (2 * p.shat) * (bw_norm(whi1) / (2 * M_PI)) * (bw_norm(whi2) / (2 * M_PI)) /
                       (8 * M_PI) / (8 * M_PI);
     p.w = wsum * ps * jac / p.shat * kGeV2toPb;
     if (!(p.w > 0)) return p.w = 0;

@@ -41,13 +41,23 @@ void pick_w_leptons(Rng& rng, bool positive, bool taus, int& lepton, int& neutri
 double w_leptonic_fraction(bool taus);
 
 // Decays a top (anti when id < 0) of mass mt at momentum `top` (current frame) into b W with
-// W -> l nu and the V-A matrix element (p_t.p_l)(p_b.p_nu); the W mass is a Breit-Wigner
-// within 15 widths (bounded by mt - m_b) weighted by the decay's phase space and |M|^2.
+// W -> l nu and the V-A matrix element (p_t.p_l)(p_b.p_nu); the W mass over its whole physical
+// range [kWMassLow, mt - m_b] from the fixed-width Breit-Wigner times the decay's phase space
+// and |M|^2 (w_line_shape). tail_fraction f > 0 samples a share f of the W masses flat in m^2
+// above m_W + 5 Gamma_W (the high-virtuality tail) and returns the compensating weight (the
+// target density over the sampled one, exactly normalized at this top mass); f = 0: weight 1.
 struct TopDecay {
   P4 b, w, l, nu;
   int lepton = 0, neutrino = 0;
+  double weight = 1.0;
 };
-void decay_top(Rng& rng, const P4& top, double mt, bool anti, bool taus, TopDecay& out);
+constexpr double kWMassLow = 2.0;  // GeV: above the tau mass
+double decay_top(Rng& rng, const P4& top, double mt, bool anti, bool taus, TopDecay& out, double tail_fraction = 0.0);
+// The W* mass density of a top of mass mt (unnormalized, per unit m^2): the fixed-width
+// Breit-Wigner 1/((m^2 - M^2)^2 + M^2 G^2) times the angle-integrated phase space and |M|^2.
+double w_line_shape(double mt, double mw);
+// The largest W* mass decay_top samples: mt - m_b (less 1 MeV).
+double w_mass_upper(double mt);
 // W -> l nu isotropic in the W frame (the caller applies any correlation).
 void decay_w_isotropic(Rng& rng, const P4& w, P4& l, P4& nu);
 // tau -> l nu nu: lepton energy from the Michel spectrum x^2 (3 - 2x) in the tau frame,

@@ -58,6 +58,10 @@ constexpr std::uint64_t kPrescanSeed = 0x5eed5eedULL;
 Generator::Generator(const GeneratorOptions& options) : options_(options), impl_(new Impl(options)) {
   Impl& I = *impl_;
   if (options.sqrt_s <= 0) throw Error("the collision energy must be positive");
+  if (!(options.w_tail_fraction >= 0 && options.w_tail_fraction <= 0.9))
+    throw Error(fmt::format("the W tail share must be in [0, 0.9], got {}", options.w_tail_fraction));
+  if ((options.bias_scale > 0 || options.bias_mt2_scale > 0) && !(options.bias_floor > 0 && options.bias_floor <= 1))
+    throw Error(fmt::format("the bias floor must be in (0, 1], got {}", options.bias_floor));
   if (options.process == GenProcess::Stop) {
     const double ms = options.stop_mass, mc = options.lsp_mass;
     if (!(ms > 0) || !(mc >= 0) || ms - mc <= SmParameters::m_w + SmParameters::m_b + 5.0)
