@@ -54,6 +54,8 @@ Index for_each_chunk(const EventArgs& a, Index chunk, const std::function<void(D
       d.get(a.weight);
       d.weight_column = a.weight;
     }
+    // --define/--cut act row by row, so per chunk equals on the whole (--events counts rows read).
+    apply_data_transforms(d, a.transforms);
     seen += d.events();
     f(std::move(d));
     d = Dataset();

@@ -91,9 +91,9 @@ py::object json_to_python(const nlohmann::json& j);
 struct Result {
   std::string method;
   std::string table;
-  std::string json;               // dumped to_json()
-  py::dict arrays;                // name -> ndarray (views kept alive by the C++ result)
-  py::dict frames;                // name -> {column: ndarray} (to_pandas candidates)
+  std::string json;                   // dumped to_json()
+  py::dict arrays;                    // name -> ndarray (views kept alive by the C++ result)
+  py::dict frames;                    // name -> {column: ndarray} (to_pandas candidates)
   std::shared_ptr<const void> owner;  // the C++ result
 };
 
@@ -135,7 +135,8 @@ class Options {
     try {
       value = v.cast<T>();
     } catch (const py::cast_error&) {
-      throw OptionError(method_ + ": option '" + name + "' cannot be " + py::str(v.get_type().attr("__name__")).cast<std::string>());
+      throw OptionError(method_ + ": option '" + name + "' cannot be " +
+                        py::str(v.get_type().attr("__name__")).cast<std::string>());
     }
   }
   void convert(const char* name, py::object v, std::vector<std::string>& value);

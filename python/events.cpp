@@ -68,8 +68,7 @@ void init_events(py::module_& m) {
       .def("add", &add, py::arg("name"), py::arg("values"),
            "Add an array (one copy into the library's float64 storage; float32, integer, Fortran-order and "
            "strided arrays are converted).")
-      .def("__getitem__",
-           [](const DatasetPtr& self, const std::string& name) { return view(self, self->get(name)); })
+      .def("__getitem__", [](const DatasetPtr& self, const std::string& name) { return view(self, self->get(name)); })
       .def("columns", [](const DatasetPtr& self) { return dataset_columns(self, *self); })
       .def("feature_columns", &Dataset::feature_columns)
       .def("write", [](const Dataset& self, const std::string& spec) {
@@ -83,8 +82,9 @@ void init_events(py::module_& m) {
       .def("__len__", [](const EventsHolder& h) { return h.events->size(); })
       .def_property_readonly("bound", [](const EventsHolder& h) { return h.events->bound(); })
       .def_property_readonly("how", [](const EventsHolder& h) { return h.events->how(); })
-      .def("feature_names", [](const EventsHolder& h, size_t k) { return h.events->feature_names(k); },
-           py::arg("input") = 0)
+      .def(
+          "feature_names", [](const EventsHolder& h, size_t k) { return h.events->feature_names(k); },
+          py::arg("input") = 0)
       .def_property_readonly("inputs",
                              [](const EventsHolder& h) {
                                py::list l;

@@ -65,7 +65,8 @@ Result run_taylor(py::object model, const EventsHolder& ev, py::dict kw) {
   Options v("taylor", kw);
   table(v, k);
   v.finish();
-  if (k.o.order < 1 || k.o.order > 3) throw OptionError(fmt::format("taylor: order must be 1, 2 or 3, got {}", k.o.order));
+  if (k.o.order < 1 || k.o.order > 3)
+    throw OptionError(fmt::format("taylor: order must be 1, 2 or 3, got {}", k.o.order));
   k.o.convention = parse_convention(k.convention);
   if (k.units != "standardized" && k.units != "physical")
     throw OptionError(fmt::format(
@@ -117,9 +118,9 @@ Result run_lrp(py::object model, const EventsHolder& ev, py::dict kw) {
   table(v, k);
   v.finish();
   if (!k.rule.empty() && !k.composite.empty()) throw OptionError("lrp: give either rule or composite, not both");
-  k.o.composite = !k.rule.empty() ? lrp_single_rule(parse_lrp_rule(k.rule, k.o.epsilon, k.gamma))
-                                  : lrp_composite(k.composite.empty() ? "epsilon-gamma-box" : k.composite,
-                                                  k.o.epsilon, k.gamma);
+  k.o.composite = !k.rule.empty()
+                      ? lrp_single_rule(parse_lrp_rule(k.rule, k.o.epsilon, k.gamma))
+                      : lrp_composite(k.composite.empty() ? "epsilon-gamma-box" : k.composite, k.o.epsilon, k.gamma);
   if (!k.layer_rule.empty()) add_lrp_overrides(k.o.composite, k.layer_rule, k.o.epsilon, k.gamma);
   k.o.profiles = k.profile;
   const Network& net = need_model(model, "lrp");
@@ -261,8 +262,8 @@ Result run_activation_difference(py::object model, const EventsHolder& ev, py::d
   std::string t = k.layer;
   if (!t.empty() && (t[0] == 'L' || t[0] == 'l')) t.erase(0, 1);
   if (t.empty() || t.find_first_not_of("0123456789") != std::string::npos || t.size() > 6)
-    throw OptionError(fmt::format("activation_difference: bad layer '{}': expected L0 (the inputs) or Lk (hidden layer k)",
-                                  k.layer));
+    throw OptionError(
+        fmt::format("activation_difference: bad layer '{}': expected L0 (the inputs) or Lk (hidden layer k)", k.layer));
   k.o.layer = std::stoi(t);
   const Network& net = need_model(model, "activation_difference");
   auto r = std::make_shared<ActivationDifferenceResult>();

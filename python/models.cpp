@@ -142,7 +142,8 @@ py::tuple train_model(const Dataset& data_in, py::dict kw, py::object hook) {
   std::vector<std::string> features = columns.empty() ? data.feature_columns() : columns;
   if (features.empty()) throw Error(fmt::format("{}: no input columns left besides the label and weight", data.source));
   check_training_data(data, features);
-  Architecture arch = parse_architecture(arch_text, activation, output.empty() ? (arch_text == "paper" ? "tanh" : "sigmoid") : output);
+  Architecture arch =
+      parse_architecture(arch_text, activation, output.empty() ? (arch_text == "paper" ? "tanh" : "sigmoid") : output);
   arch.preprocess = preprocess;
   o.l1 = l1 >= 0 ? l1 : arch.l1;
   o.l2 = l2;

@@ -108,9 +108,7 @@ py::array view(const std::shared_ptr<const void>& owner, const std::vector<doubl
   return py::array_t<double>({static_cast<py::ssize_t>(values.size())}, values.data(), keep_alive(owner));
 }
 
-py::object json_to_python(const nlohmann::json& j) {
-  return py::module_::import("json").attr("loads")(j.dump());
-}
+py::object json_to_python(const nlohmann::json& j) { return py::module_::import("json").attr("loads")(j.dump()); }
 
 py::dict dataset_columns(const std::shared_ptr<const void>& owner, const Dataset& d) {
   py::dict out;

@@ -151,7 +151,8 @@ Result generate(const std::string& process, Index events, py::dict kw) {
   else if (polarization == "right")
     g.stop_top_polarization = physics::StopTopPolarization::Right;
   else
-    throw OptionError(fmt::format("unknown stop top polarization '{}': expected unpolarized, left or right", polarization));
+    throw OptionError(
+        fmt::format("unknown stop top polarization '{}': expected unpolarized, left or right", polarization));
   physics::FeatureOptions fo;
   if (detector != "cms" && detector != "truth")
     throw OptionError(fmt::format("unknown detector '{}': expected cms or truth", detector));
@@ -223,9 +224,9 @@ Result efp(const DatasetPtr& data, py::dict kw) {
   }
   nlohmann::json gj = nlohmann::json::array();
   for (const auto& g : graphs) gj.push_back(efp_graph_json(g));
-  nlohmann::json j{{"jets", data->events()}, {"particles", p.particles}, {"graphs", gj},       {"dmax", dmax},
-                   {"connected_only", connected}, {"kappa", o.kappa}, {"beta", o.beta},
-                   {"columns", values->names()}};
+  nlohmann::json j{{"jets", data->events()}, {"particles", p.particles},    {"graphs", gj},
+                   {"dmax", dmax},           {"connected_only", connected}, {"kappa", o.kappa},
+                   {"beta", o.beta},         {"columns", values->names()}};
   Result out;
   out.method = "efp";
   out.table = efp_graph_table(graphs);
@@ -259,8 +260,11 @@ Result isolation_cones(const DatasetPtr& data, py::dict kw) {
       values->add(isolation_column_name(o.r0[static_cast<size_t>(r)]), std::move(col));
     }
   }
-  nlohmann::json j{{"events", data->events()}, {"particles", p.particles}, {"veto", o.veto},
-                   {"r0", o.r0},               {"columns", values->names()}};
+  nlohmann::json j{{"events", data->events()},
+                   {"particles", p.particles},
+                   {"veto", o.veto},
+                   {"r0", o.r0},
+                   {"columns", values->names()}};
   Result out;
   out.method = "isolation";
   out.table = fmt::format("{} events, {} particles each, columns {}\n", data->events(), p.particles,

@@ -302,10 +302,11 @@ TEST(GeneratorEvents, TailBiasKeepsWeightedMt2AndFillsTheTail) {
   const double r0 = plain.h[t] > 0 ? std::sqrt(plain.e2[t]) / plain.h[t] : 1.0;
   const double r1 = std::sqrt(biased.e2[t]) / biased.h[t];
   EXPECT_LT(r1, 0.5 * r0);
-  std::printf("t tbar truth mT2ll > 110 GeV: plain %lld events (rel. err %.3f), biased %lld (rel. err %.3f), "
-              "kept %lld / %lld\n",
-              static_cast<long long>(plain.tail), r0, static_cast<long long>(biased.tail), r1,
-              static_cast<long long>(biased.kept), static_cast<long long>(plain.kept));
+  std::printf(
+      "t tbar truth mT2ll > 110 GeV: plain %lld events (rel. err %.3f), biased %lld (rel. err %.3f), "
+      "kept %lld / %lld\n",
+      static_cast<long long>(plain.tail), r0, static_cast<long long>(biased.tail), r1,
+      static_cast<long long>(biased.kept), static_cast<long long>(plain.kept));
 }
 
 TEST(GeneratorEvents, NormalizationIsExpectedEventsPerInverseFb) {

@@ -1,9 +1,9 @@
 // unbox's built-in leading-order event generator for the stop/top dilepton study (Roxlo & Reece
 // §2): p p -> t tbar (spin-correlated), t W, W+ W-, and stop pairs at 13 TeV, with GRV94 LO
-// parton densities, V-A top decays, Breit-Wigner tops and W's over their physical range, stop two- and three-body decays,
-// initial-state radiation, a simple fragmentation with B hadrons and their semileptonic decays,
-// the paper's generator-level cuts, and a normalization to the best available cross sections.
-// The physics, formulas and their sources are in docs/generator.md.
+// parton densities, V-A top decays, Breit-Wigner tops and W's over their physical range, stop two- and three-body
+// decays, initial-state radiation, a simple fragmentation with B hadrons and their semileptonic decays, the paper's
+// generator-level cuts, and a normalization to the best available cross sections. The physics, formulas and their
+// sources are in docs/generator.md.
 //
 // Reproducibility: event stream i of a run with seed S draws only from random numbers seeded
 // by (S, i), so any thread count and any chunking give bit-identical events. Every stream

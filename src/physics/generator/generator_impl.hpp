@@ -239,8 +239,8 @@ struct Generator::Impl {
       lq[2 * q - 1] = f1[pdf_slot(-q)] * f2[pdf_slot(q)] * mqb;
       wsum += lq[2 * q - 2] + lq[2 * q - 1];
     }
-    const double ps = pst / (4 * M_PI * rs) / (2 * p.shat) * (bw_norm(whi1) / (2 * M_PI)) * (bw_norm(whi2) / (2 * M_PI)) /
-                      (8 * M_PI) / (8 * M_PI);
+    const double ps = pst / (4 * M_PI * rs) / (2 * p.shat) * (bw_norm(whi1) / (2 * M_PI)) *
+                      (bw_norm(whi2) / (2 * M_PI)) / (8 * M_PI) / (8 * M_PI);
     p.w = wsum * ps * jac / p.shat * kGeV2toPb;
     if (!(p.w > 0)) return p.w = 0;
     double u = rng.uniform() * wsum;
