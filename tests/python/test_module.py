@@ -329,14 +329,16 @@ def test_ctrl_c_stops_a_long_call(setup):
     start = time.perf_counter()
     unbox.taylor(model, part, order=3)
     full = 10 * (time.perf_counter() - start)  # the whole call would take about this long
-    timer = threading.Timer(0.2, _thread.interrupt_main)
+    # Interrupt a tenth of the way in (relative, so a fast or a loaded machine tests the same
+    # thing): the call must stop well before it would have finished.
+    timer = threading.Timer(0.1 * full, _thread.interrupt_main)
     start = time.perf_counter()
     timer.start()
     with pytest.raises(KeyboardInterrupt):
         unbox.taylor(model, bound, order=3)
     stopped = time.perf_counter() - start
     timer.cancel()
-    assert stopped < 0.3 * full, (stopped, full)
+    assert stopped < 0.6 * full, (stopped, full)
     # Training stops after the current optimizer step (a full run would take a minute).
     timer = threading.Timer(0.5, _thread.interrupt_main)
     start = time.perf_counter()
