@@ -23,6 +23,8 @@ namespace unbox {
 // The files a list names, in order: entries in the given order, each glob's matches sorted.
 // A glob matching nothing, or an empty list: Error naming the entry.
 std::vector<std::string> expand_data_files(const std::string& list);
+// The entries of a comma-separated list, blanks around each trimmed, empty ones dropped.
+std::vector<std::string> split_commas(const std::string& text);
 // True when `list` names more than one entry or holds a glob character.
 bool is_file_list(const std::string& list);
 
