@@ -557,6 +557,20 @@ std::vector<double> term_matrix(const std::vector<Candidate>& cands, const Tenso
   return T;
 }
 
+// The ROC of `scores` on held-out events, every k-th point kept (first and last always) so
+// that a result file holds at most ~200 points per curve.
+CavemanResult::Curve thinned_roc(const std::vector<double>& scores, const std::vector<double>& labels) {
+  const RocCurve c = roc_curve(scores, labels);
+  CavemanResult::Curve out;
+  const size_t n = c.fpr.size(), step = std::max<size_t>(1, n / 200);
+  for (size_t i = 0; i < n; ++i)
+    if (i % step == 0 || i + 1 == n) {
+      out.fpr.push_back(c.fpr[i]);
+      out.tpr.push_back(c.tpr[i]);
+    }
+  return out;
+}
+
 }  // namespace
 
 CavemanResult caveman(const Network& net, const Events& events, const CavemanOptions& o) {
@@ -778,6 +792,9 @@ CavemanResult caveman(const Network& net, const Events& events, const CavemanOpt
     r.auc = auc(cave_test, ytest);
     r.linear_auc = auc(lin_test, ytest);
     r.neuron_auc = auc(ztest, ytest);
+    r.roc = thinned_roc(cave_test, ytest);
+    r.neuron_roc = thinned_roc(ztest, ytest);
+    r.linear_roc = thinned_roc(lin_test, ytest);
   }
   r.correlation = pearson(cave_test, ztest);
   r.linear_correlation = pearson(lin_test, ztest);
@@ -785,6 +802,7 @@ CavemanResult caveman(const Network& net, const Events& events, const CavemanOpt
 }
 
 nlohmann::json CavemanResult::to_json() const {
+  auto curve = [](const Curve& c) { return nlohmann::json{{"fpr", c.fpr}, {"tpr", c.tpr}}; };
   nlohmann::json j;
   j["neuron"] = variable.neuron;
   j["formula"] = variable.formula();
@@ -800,6 +818,8 @@ nlohmann::json CavemanResult::to_json() const {
   j["population_points"] = population_points;
   j["fit_events"] = fit_events;
   j["test_events"] = test_events;
+  if (!roc.fpr.empty())
+    j["roc"] = {{"caveman", curve(roc)}, {"neuron", curve(neuron_roc)}, {"linear", curve(linear_roc)}};
   return j;
 }
 

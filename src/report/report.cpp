@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <set>
 #include <sstream>
 
 #include "report_internal.hpp"
@@ -367,6 +368,69 @@ std::vector<ReportFigure> histogram_figures(const nlohmann::json& r, const std::
     figs.push_back(std::move(f));
   }
   (void)source;
+  std::vector<ReportFigure> per_cut;  // 2-D views after each named cut, titled by their own cuts
+  if (r.contains("named_cuts") && !r["named_cuts"].empty()) {
+    const auto& nc = r["named_cuts"];
+    if (r["dimensions"].get<int>() == 1) {
+      // Figures 13/17/27: one panel per class, a step line per named cut, each normalized.
+      std::vector<std::string> names;
+      std::string counts;
+      for (const auto& c : nc) {
+        names.push_back(c["name"].get<std::string>());
+        counts += fmt::format(" {} = {}:", c["name"].get<std::string>(), c["cut"].get<std::string>());
+        for (const auto& [cls, h] : c["classes"].items())
+          if (!labelled || cls != "all") counts += fmt::format(" {} {} events,", cls, h["events"].get<long long>());
+        counts.back() = ';';
+      }
+      const ojson color = {{"domain", names}, {"scheme", "category10"}};
+      std::vector<std::string> classes =
+          labelled ? std::vector<std::string>{"signal", "background"} : std::vector<std::string>{"all"};
+      ojson panels = ojson::array();
+      ojson all_rows = ojson::array();
+      for (const auto& cls : classes) {
+        ojson rows = ojson::array();
+        for (const auto& c : nc) add_rows(rows, c["name"].get<std::string>(), xe, c["classes"][cls]["normalized"]);
+        for (const auto& row : rows) all_rows.push_back(row);
+        ojson p = step_histogram(rows, axis_title(x), "fraction per bin", color, 0.0);
+        p["title"] = cls == "all" ? "all events" : cls;
+        p["width"] = labelled ? 300 : 520;
+        p["height"] = 240;
+        panels.push_back(p);
+      }
+      if (log_y) {
+        const double floor = log_floor_of(all_rows);
+        for (size_t i = 0; i < panels.size(); ++i) {
+          ojson rows = panels[i]["data"]["values"];
+          ojson p = step_histogram(rows, axis_title(x), "fraction per bin", color, floor);
+          p["title"] = panels[i]["title"];
+          p["width"] = panels[i]["width"];
+          p["height"] = panels[i]["height"];
+          panels[i] = p;
+        }
+      }
+      ReportFigure f;
+      f.title = fmt::format("{} per named cut", x);
+      f.spec = {{"$schema", kSchema}, {"hconcat", panels}};
+      f.caption = fmt::format(
+          "{} for the events passing each named cut, {}each normalized to unit sum over the same {} bins (as the "
+          "paper's Figures 13, 17 and 27).{}{}",
+          x, labelled ? "signal and background in separate panels, " : "", xe.size() - 1, counts, prov);
+      figs.push_back(std::move(f));
+    } else {
+      for (const auto& c : nc) {
+        nlohmann::json sub = r;
+        sub.erase("named_cuts");
+        sub["classes"] = c["classes"];
+        if (c.contains("ratio")) sub["ratio"] = c["ratio"];
+        if (c.contains("nmi")) sub["nmi"] = c["nmi"];
+        if (!sub.contains("provenance") || !sub["provenance"].is_object()) sub["provenance"] = nlohmann::json::object();
+        if (!sub["provenance"].contains("cuts")) sub["provenance"]["cuts"] = nlohmann::json::array();
+        sub["provenance"]["cuts"].push_back({{"cut", c["name"].get<std::string>() + ": " + c["cut"].get<std::string>()},
+                                             {"events", c["events"]}});
+        for (auto& f : histogram_figures(sub, source)) per_cut.push_back(std::move(f));
+      }
+    }
+  }
   // Views of the same variables after different cuts get different titles.
   std::string after;
   if (r.contains("provenance") && r["provenance"].contains("cuts"))
@@ -378,6 +442,7 @@ std::vector<ReportFigure> histogram_figures(const nlohmann::json& r, const std::
     if (r.contains("provenance") && r["provenance"].contains("seed"))
       f.caption += fmt::format(" Study seed {}.", r["provenance"]["seed"].dump());
   }
+  for (auto& f : per_cut) figs.push_back(std::move(f));
   return figs;
 }
 
@@ -513,60 +578,6 @@ ReportSection mi_section(const nlohmann::json& j, const std::string& path) {
   return s;
 }
 
-// `unbox lrp --out` / `unbox attribute --out`: inputs ranked by mean normalized relevance,
-// per class when the events were labelled (for flat inputs: the mean relevance map).
-ReportSection relevance_section(const nlohmann::json& j, const std::string& path) {
-  ReportSection s;
-  const std::string method = j["method"].get<std::string>();
-  s.title = fmt::format("Relevance ranking: {} ({})", method, fs::path(path).filename().string());
-  s.source = path;
-  std::vector<std::pair<std::string, double>> order;
-  for (const auto& [k, v] : j["mean_normalized_relevance"].items()) order.emplace_back(k, jnum(v));
-  std::stable_sort(order.begin(), order.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
-  if (order.size() > 20) order.resize(20);
-  ojson rows = ojson::array();
-  const bool per_class = j.contains("mean_normalized_relevance_per_class") &&
-                         j["mean_normalized_relevance_per_class"]["signal"].is_object() &&
-                         !j["mean_normalized_relevance_per_class"]["signal"].contains("mean");
-  int rank = 0;
-  for (const auto& [feature, v] : order) {
-    ++rank;
-    if (per_class) {
-      for (const char* c : {"signal", "background"})
-        rows.push_back({{"feature", feature},
-                        {"rank", rank},
-                        {"class", c},
-                        {"mnr", j["mean_normalized_relevance_per_class"][c][feature]}});
-    } else {
-      rows.push_back({{"feature", feature}, {"rank", rank}, {"class", "all"}, {"mnr", v}});
-    }
-  }
-  ReportFigure f;
-  f.title = fmt::format("Inputs ranked by {} relevance", method);
-  f.spec = {{"$schema", kSchema},
-            {"data", {{"values", rows}}},
-            {"width", 420},
-            {"height", std::max<int>(120, 16 * rank)},
-            {"mark", "bar"},
-            {"encoding",
-             {{"y", {{"field", "feature"}, {"type", "nominal"}, {"sort", {{"field", "rank"}}}, {"title", ""}}},
-              {"yOffset", {{"field", "class"}}},
-              {"x", {{"field", "mnr"}, {"type", "quantitative"}, {"title", "mean normalized relevance"}}},
-              {"color",
-               {{"field", "class"},
-                {"type", "nominal"},
-                {"title", ""},
-                {"scale", color_scale(per_class ? std::vector<std::string>{"signal", "background"}
-                                                : std::vector<std::string>{"all"})}}}}}};
-  f.caption = fmt::format(
-      "Relevance of {} distributed to the inputs by {}, each event's relevances normalized to unit absolute sum, "
-      "averaged over {} events{}; the {} largest.",
-      j.value("target", std::string("the target")), method, j.value("events", 0LL), per_class ? " per class" : "",
-      rank);
-  s.figures.push_back(std::move(f));
-  return s;
-}
-
 }  // namespace
 
 std::string report_js_dir(const std::string& requested) {
@@ -615,6 +626,7 @@ Report build_report(const std::vector<std::string>& paths, const ReportOptions& 
       throw Error(fmt::format("no result file or folder '{}'", p));
     }
   }
+  std::set<std::string> found;  // kinds of the single result files read
   for (const auto& path : files) {
     const std::string ext = extension_of(path);
     if (ext == "json") {
@@ -632,23 +644,29 @@ Report build_report(const std::vector<std::string>& paths, const ReportOptions& 
                                                                 j["x"]["name"].get<std::string>());
         s.figures = histogram_figures(j, path);
         rep.sections.push_back(std::move(s));
+        found.insert("hist");
         continue;
       }
       if (j.is_object() && ((j.contains("cutflow") && j["cutflow"].contains("cuts")) ||
                             (j.contains("cuts") && j.contains("total_events")))) {
         rep.sections.push_back(cutflow_section(j, path));
+        found.insert("cutflow");
         continue;
       }
       if (j.is_object() && j.contains("neurons") && j.contains("variables") && j.contains("nmi")) {
         rep.sections.push_back(mi_section(j, path));
+        found.insert("mi");
         continue;
       }
-      if (j.is_object() && j.contains("method") && j.contains("mean_normalized_relevance")) {
-        rep.sections.push_back(relevance_section(j, path));
+      std::string kind;
+      if (auto sec = method_section(j, path, kind)) {
+        rep.sections.push_back(std::move(*sec));
+        found.insert(kind);
         continue;
       }
       if (j.is_object() && j.contains("auc")) {
         rep.sections.push_back(eval_section(j, path));
+        found.insert("eval");
         continue;
       }
     } else if (ext == "csv" || ext == "npz" || ext == "h5" || ext == "hdf5") {
@@ -663,10 +681,36 @@ Report build_report(const std::vector<std::string>& paths, const ReportOptions& 
       }
       if (d.has("fpr") && d.has("tpr")) {
         rep.sections.push_back(roc_section(d, path));
+        found.insert("eval");
+        continue;
+      }
+      std::string kind;
+      if (auto sec = method_table_section(d, path, kind)) {
+        rep.sections.push_back(std::move(*sec));
+        found.insert(kind);
         continue;
       }
     }
     rep.unrecognized.push_back(path);
+  }
+  // Partial results: the kinds of single result files not given, and what writes them.
+  if (!files.empty()) {
+    static const std::vector<std::pair<std::string, std::string>> kinds = {
+        {"train", "Training curves (unbox train --json)"},
+        {"eval", "Classifier performance and ROC (unbox eval --out, --roc)"},
+        {"hist", "Data views (unbox hist --out)"},
+        {"mi", "Mutual-information heat map (unbox mi --out)"},
+        {"ad", "Activation differences (unbox ad --out)"},
+        {"maximize", "Maximization populations (unbox maximize: its --histograms file)"},
+        {"caveman", "Caveman formula and ROC (unbox caveman --json)"},
+        {"taylor", "Taylor coefficients (unbox taylor --out)"},
+        {"taylor_curve", "Taylor learning curves (unbox train --track-taylor)"},
+        {"relevance", "Relevance rankings, profiles and maps (unbox lrp --out, unbox attribute --out)"},
+        {"ado", "ADO (unbox ado --out)"},
+        {"ado_search", "ADO guided search (unbox ado search --out)"},
+        {"cutflow", "Cut-flow (unbox physics features --cutflow)"}};
+    for (const auto& [kind, what] : kinds)
+      if (!found.count(kind)) rep.absent.push_back(what + ": no such result file given");
   }
   int sec = 0, fig = 0;
   for (auto& s : rep.sections) {
@@ -712,16 +756,15 @@ std::string Report::html(const std::string& js_dir) const {
     h += "</section>\n";
   }
   if (!absent.empty()) {
-    h += "<section id=\"missing\"><h2>Sections absent</h2><p class=\"absent\">These sections of a study report "
-         "are absent because their result files are missing (partial results, or a study run with --no-explain):"
-         "</p><ul>\n";
+    h += "<section id=\"missing\"><h2>Sections absent</h2><p class=\"absent\">These sections are absent: "
+         "their result files are missing from the study folder (partial results, or a study run with "
+         "--no-explain), or no result file of that kind was given:</p><ul>\n";
     for (const auto& a : absent) h += "<li>" + escape_html(a) + "</li>\n";
     h += "</ul></section>\n";
   }
   if (!unrecognized.empty()) {
     h += "<section id=\"absent\"><h2>Files not shown</h2><p class=\"absent\">No section of this report reads these "
-         "files (recognized today: unbox hist --out, unbox eval --json and --roc, unbox physics features "
-         "--cutflow):</p><ul>\n";
+         "files (see docs/report.md for the result files it reads):</p><ul>\n";
     for (const auto& u : unrecognized) h += "<li>" + escape_html(u) + "</li>\n";
     h += "</ul></section>\n";
   }

@@ -539,7 +539,8 @@ ReportSection ad_section(const Study& st) {
   return s;
 }
 
-// Maximization populations: 1-D histograms and 2-D heat maps as the analysis ranked them.
+// Maximization populations: 1-D histograms, 2-D heat maps and 3-D scatter plots as the analysis
+// ranked them (maximize_figures.cpp), and the ranked triples as a table.
 void maximize_figures(const Study& st, ReportSection& s, const std::string& file) {
   const auto j = read_json(st.path(file));
   const auto& sum = j["summary"];
@@ -550,95 +551,9 @@ void maximize_figures(const Study& st, ReportSection& s, const std::string& file
       "the neuron on the explanation events), mean {:.0f} steps; study seed {}.",
       sum["converged"].dump(), sum["points"].dump(), 100 * jnum(sum["converged_fraction"]), jnum(sum["threshold"]),
       jnum(sum["mean_steps"]), st.seed_text);
-  ojson one = ojson::array();
-  int rank = 0;
-  for (const auto& x : h["one"]["histograms"]) {
-    if (++rank > 6) break;
-    const std::string v = x["variables"][0].get<std::string>();
-    const auto& counts = x["counts"];
-    const double lo = jnum(x["lo"][0]), hi = jnum(x["hi"][0]);
-    const auto bins = static_cast<double>(counts.size());
-    double tot = 0;
-    for (const auto& c : counts) tot += jnum(c);
-    for (size_t b = 0; b < counts.size(); ++b)
-      one.push_back({{"panel", fmt::format("#{} {} (KL {:.2f})", rank, symbol(v), jnum(x["score"]))},
-                     {"rank", rank},
-                     {"lo", lo + (hi - lo) * static_cast<double>(b) / bins},
-                     {"hi", lo + (hi - lo) * static_cast<double>(b + 1) / bins},
-                     {"value", tot > 0 ? jnum(counts[b]) / tot : 0.0}});
-  }
-  if (!one.empty())
-    s.figures.push_back(figure(
-        fmt::format("Maximization of {}: single inputs, ranked", neuron),
-        {{"data", {{"values", one}}},
-         {"facet", {{"field", "panel"}, {"type", "nominal"}, {"title", ""}, {"sort", {{"field", "rank"}}}}},
-         {"columns", 3},
-         {"spec",
-          {{"width", 200},
-           {"height", 130},
-           {"mark", {{"type", "rect"}, {"color", "#444"}}},
-           {"encoding",
-            {{"x",
-              {{"field", "lo"},
-               {"type", "quantitative"},
-               {"title", "input (network units)"},
-               {"scale", {{"zero", false}}}}},
-             {"x2", {{"field", "hi"}}},
-             {"y", {{"field", "value"}, {"type", "quantitative"}, {"title", "fraction of points"}}}}}}},
-         {"resolve", {{"scale", {{"x", "independent"}}}}}},
-        fmt::format("Where the converged points of the activation maximization of {} lie in each input, normalized, "
-                    "ranked by the Kullback-Leibler divergence from their starting distribution (largest first). {} "
-                    "({})",
-                    neuron, how, file)));
-  ojson two = ojson::array();
-  rank = 0;
-  for (const auto& x : h["two"]["histograms"]) {
-    if (++rank > 6) break;
-    const auto& counts = x["counts"];
-    const auto b = static_cast<size_t>(x["bins"].get<long long>());
-    const std::string panel =
-        fmt::format("#{} {} vs {} (MI {:.2f})", rank, symbol(x["variables"][1].get<std::string>()),
-                    symbol(x["variables"][0].get<std::string>()), jnum(x["score"]));
-    double tot = 0;
-    for (const auto& c : counts) tot += jnum(c);
-    for (size_t i = 0; i < b; ++i)
-      for (size_t k = 0; k < b; ++k)
-        two.push_back({{"panel", panel},
-                       {"rank", rank},
-                       {"x", static_cast<double>(i) / static_cast<double>(b)},
-                       {"y", static_cast<double>(k) / static_cast<double>(b)},
-                       {"value", tot > 0 ? jnum(counts[i * b + k]) / tot : 0.0}});
-  }
-  if (!two.empty())
-    s.figures.push_back(figure(
-        fmt::format("Maximization of {}: pairs of inputs, ranked", neuron),
-        {{"data", {{"values", two}}},
-         {"facet", {{"field", "panel"}, {"type", "nominal"}, {"title", ""}, {"sort", {{"field", "rank"}}}}},
-         {"columns", 3},
-         {"spec",
-          {{"width", 190},
-           {"height", 190},
-           {"mark", "rect"},
-           {"encoding",
-            {{"x",
-              {{"field", "x"}, {"type", "ordinal"}, {"title", "first input (bins over its box)"}, {"axis", nullptr}}},
-             {"y",
-              {{"field", "y"},
-               {"type", "ordinal"},
-               {"sort", "descending"},
-               {"title", "second input"},
-               {"axis", nullptr}}},
-             {"color",
-              {{"field", "value"},
-               {"type", "quantitative"},
-               {"title", "fraction"},
-               {"scale", {{"scheme", "greys"}}}}}}}}}},
-        fmt::format("Contour maps of {}: the converged points in pairs of inputs (each over its box of allowed "
-                    "values, low to high), ranked by mutual information (largest first), as the paper's Figures "
-                    "10 and 12. {} ({})",
-                    neuron, how, file)));
+  maximize_histogram_figures(h, neuron, how + " (" + file + ")", symbol, s, 2);
   std::vector<std::vector<std::string>> t3;
-  rank = 0;
+  int rank = 0;
   for (const auto& x : h["three"]["histograms"]) {
     if (++rank > 5) break;
     std::string vars;
@@ -695,6 +610,7 @@ ReportSection maximize_section(const Study& st) {
                     "(caveman.json). AUC below 1/2: the variable rises for background.",
                     c["fit_events"].dump(), c["population_points"].dump(), c["terms"].size(), c["candidates"].dump(),
                     c["test_events"].dump())));
+    caveman_figures(c, "caveman.json", s);
   } else {
     st.missing("Caveman variable", "caveman.json");
   }

@@ -95,6 +95,12 @@ struct CavemanResult {
   Index candidates = 0;  // island terms before the L1 selection
   Index population_points = 0;
   Index fit_events = 0, test_events = 0;
+  // ROC curves on the held-out events (empty without both classes), thinned to at most
+  // ~200 points each, for the report's plot of the variable against its neuron.
+  struct Curve {
+    std::vector<double> fpr, tpr;
+  };
+  Curve roc, neuron_roc, linear_roc;
   nlohmann::json to_json() const;
   std::string table() const;
 };
