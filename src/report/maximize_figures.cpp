@@ -29,12 +29,13 @@ double total(const nlohmann::json& counts) {
 // file; an exported SVG shows the default view.
 ojson rotatable_scatter(const ojson& cells, const std::string& xname, const std::string& yname,
                         const std::string& zname) {
-  const ojson project = ojson::array(
-      {ojson{{"calculate", "azimuth * PI / 180"}, {"as", "az"}}, ojson{{"calculate", "elevation * PI / 180"}, {"as", "el"}},
-       ojson{{"calculate", "datum.u * cos(datum.az) - datum.v * sin(datum.az)"}, {"as", "px"}},
-       ojson{{"calculate", "datum.u * sin(datum.az) + datum.v * cos(datum.az)"}, {"as", "d0"}},
-       ojson{{"calculate", "datum.w * cos(datum.el) + datum.d0 * sin(datum.el)"}, {"as", "py"}},
-       ojson{{"calculate", "datum.d0 * cos(datum.el) - datum.w * sin(datum.el)"}, {"as", "depth"}}});
+  const ojson project =
+      ojson::array({ojson{{"calculate", "azimuth * PI / 180"}, {"as", "az"}},
+                    ojson{{"calculate", "elevation * PI / 180"}, {"as", "el"}},
+                    ojson{{"calculate", "datum.u * cos(datum.az) - datum.v * sin(datum.az)"}, {"as", "px"}},
+                    ojson{{"calculate", "datum.u * sin(datum.az) + datum.v * cos(datum.az)"}, {"as", "d0"}},
+                    ojson{{"calculate", "datum.w * cos(datum.el) + datum.d0 * sin(datum.el)"}, {"as", "py"}},
+                    ojson{{"calculate", "datum.d0 * cos(datum.el) - datum.w * sin(datum.el)"}, {"as", "depth"}}});
   auto with_projection = [&](ojson extra) {
     ojson t = project;
     for (auto& e : extra) t.push_back(e);
@@ -51,10 +52,8 @@ ojson rotatable_scatter(const ojson& cells, const std::string& xname, const std:
       ojson p = {{"axis", names[a]}, {"u", a == 0 ? t : -0.5}, {"v", a == 1 ? t : -0.5}, {"w", a == 2 ? t : -0.5}};
       edges.push_back(p);
     }
-    labels.push_back({{"axis", names[a]},
-                      {"u", a == 0 ? 0.62 : -0.5},
-                      {"v", a == 1 ? 0.62 : -0.5},
-                      {"w", a == 2 ? 0.62 : -0.5}});
+    labels.push_back(
+        {{"axis", names[a]}, {"u", a == 0 ? 0.62 : -0.5}, {"v", a == 1 ? 0.62 : -0.5}, {"w", a == 2 ? 0.62 : -0.5}});
   }
   ojson points = {
       {"data", {{"values", cells}}},
@@ -64,7 +63,8 @@ ojson rotatable_scatter(const ojson& cells, const std::string& xname, const std:
        {{"x", xenc},
         {"y", yenc},
         {"order", {{"field", "depth"}, {"sort", "descending"}}},
-        {"size", {{"field", "value"}, {"type", "quantitative"}, {"title", "fraction"}, {"scale", {{"range", {8, 360}}}}}},
+        {"size",
+         {{"field", "value"}, {"type", "quantitative"}, {"title", "fraction"}, {"scale", {{"range", {8, 360}}}}}},
         {"color",
          {{"field", "value"}, {"type", "quantitative"}, {"title", "fraction"}, {"scale", {{"scheme", "viridis"}}}}},
         {"tooltip", ojson::array({ojson{{"field", "x"}, {"title", xname}, {"format", ".3g"}},
@@ -79,27 +79,20 @@ ojson rotatable_scatter(const ojson& cells, const std::string& xname, const std:
                 {"transform", with_projection(ojson::array())},
                 {"mark", {{"type", "text"}, {"fontSize", 11}, {"color", "#333"}}},
                 {"encoding", {{"x", xenc}, {"y", yenc}, {"text", {{"field", "axis"}}}}}};
-  return {{"$schema", kSchema},
-          {"params",
-           ojson::array({ojson{{"name", "azimuth"},
-                               {"value", 35},
-                               {"bind",
-                                {{"input", "range"},
-                                 {"min", -180},
-                                 {"max", 180},
-                                 {"step", 1},
-                                 {"name", "azimuth [deg] "}}}},
-                         ojson{{"name", "elevation"},
-                               {"value", 20},
-                               {"bind",
-                                {{"input", "range"},
-                                 {"min", -90},
-                                 {"max", 90},
-                                 {"step", 1},
-                                 {"name", "elevation [deg] "}}}}})},
-          {"width", 320},
-          {"height", 320},
-          {"layer", ojson::array({axes, text, points})}};
+  return {
+      {"$schema", kSchema},
+      {"params",
+       ojson::array(
+           {ojson{{"name", "azimuth"},
+                  {"value", 35},
+                  {"bind", {{"input", "range"}, {"min", -180}, {"max", 180}, {"step", 1}, {"name", "azimuth [deg] "}}}},
+            ojson{{"name", "elevation"},
+                  {"value", 20},
+                  {"bind",
+                   {{"input", "range"}, {"min", -90}, {"max", 90}, {"step", 1}, {"name", "elevation [deg] "}}}}})},
+      {"width", 320},
+      {"height", 320},
+      {"layer", ojson::array({axes, text, points})}};
 }
 
 void maximize_histogram_figures(const nlohmann::json& h, const std::string& neuron, const std::string& how,
@@ -158,9 +151,8 @@ void maximize_histogram_figures(const nlohmann::json& h, const std::string& neur
     if (++rank > 6) break;
     const auto& counts = x["counts"];
     const auto b = static_cast<size_t>(x["bins"].get<long long>());
-    const std::string panel =
-        fmt::format("#{} {} vs {} (MI {:.2f})", rank, name(x["variables"][1].get<std::string>()),
-                    name(x["variables"][0].get<std::string>()), jnum(x["score"]));
+    const std::string panel = fmt::format("#{} {} vs {} (MI {:.2f})", rank, name(x["variables"][1].get<std::string>()),
+                                          name(x["variables"][0].get<std::string>()), jnum(x["score"]));
     const double tot = total(counts);
     for (size_t i = 0; i < b; ++i)
       for (size_t k = 0; k < b; ++k)

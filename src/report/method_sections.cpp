@@ -19,6 +19,14 @@ namespace fs = std::filesystem;
 
 namespace {
 
+// j[key], or null when j is not an object holding key (a const operator[] must not miss).
+const nlohmann::json& get(const nlohmann::json& j, const char* key) {
+  static const nlohmann::json null;
+  if (!j.is_object()) return null;
+  const auto it = j.find(key);
+  return it == j.end() ? null : *it;
+}
+
 std::string fname(const std::string& path) { return fs::path(path).filename().string(); }
 std::string g4(double v) { return std::isfinite(v) ? fmt::format("{:.4g}", v) : std::string("-"); }
 std::string f4(double v) { return std::isfinite(v) ? fmt::format("{:.4f}", v) : std::string("-"); }
@@ -56,46 +64,53 @@ ReportSection train_section(const nlohmann::json& j, const std::string& path) {
   ojson loss = ojson::array(), auc = ojson::array();
   for (const auto& h : j["history"]) {
     const auto e = h["epoch"].get<long long>();
-    loss.push_back({{"epoch", e}, {"curve", "training loss"}, {"value", jnum(h["loss"])}});
-    if (h.contains("val_loss")) loss.push_back({{"epoch", e}, {"curve", "validation loss"}, {"value", jnum(h["val_loss"])}});
-    if (h.contains("val_auc")) auc.push_back({{"epoch", e}, {"value", jnum(h["val_auc"])}});
+    loss.push_back({{"epoch", e}, {"curve", "training loss"}, {"value", jnum(get(h, "loss"))}});
+    if (h.contains("val_loss"))
+      loss.push_back({{"epoch", e}, {"curve", "validation loss"}, {"value", jnum(get(h, "val_loss"))}});
+    if (h.contains("val_auc")) auc.push_back({{"epoch", e}, {"value", jnum(get(h, "val_auc"))}});
   }
-  s.html = table({"model", "epochs run", "best epoch", "best validation loss", "best validation AUC", "events (train / "
-                  "validation)", "seed"},
+  s.html = table({"model", "epochs run", "best epoch", "best validation loss", "best validation AUC",
+                  "events (train / "
+                  "validation)",
+                  "seed"},
                  {{j.value("model", std::string("-")), std::to_string(j.value("epochs_run", 0)),
-                   std::to_string(j.value("best_epoch", 0)), f4(jnum(j["best_val_loss"])),
-                   j.contains("best_val_auc") ? f4(jnum(j["best_val_auc"])) : "-",
+                   std::to_string(j.value("best_epoch", 0)), f4(jnum(get(j, "best_val_loss"))),
+                   j.contains("best_val_auc") ? f4(jnum(get(j, "best_val_auc"))) : "-",
                    fmt::format("{} / {}", j.value("train_events", 0LL), j.value("validation_events", 0LL)),
-                   j.contains("seed") ? j["seed"].dump() : "-"}});
+                   j.contains("seed") ? get(j, "seed").dump() : "-"}});
   const std::string how = fmt::format(
       "Loss {} on {} training and {} validation events of {}, batch {}, seed {}; the model kept is the one of epoch "
       "{} (best validation loss).",
       j.value("loss", std::string("")), j.value("train_events", 0LL), j.value("validation_events", 0LL),
-      j.value("data", std::string("the data")), j.contains("batch") ? j["batch"].dump() : "?",
-      j.contains("seed") ? j["seed"].dump() : "?", j.value("best_epoch", 0));
+      j.value("data", std::string("the data")), j.contains("batch") ? get(j, "batch").dump() : "?",
+      j.contains("seed") ? get(j, "seed").dump() : "?", j.value("best_epoch", 0));
   const ojson color = {{"domain", {"training loss", "validation loss"}}, {"range", {"#444444", "#ff7f0e"}}};
-  s.figures.push_back(figure(
-      "Loss per epoch",
-      {{"data", {{"values", loss}}},
-       {"width", 420},
-       {"height", 220},
-       {"mark", {{"type", "line"}, {"point", true}}},
-       {"encoding",
-        {{"x", qfield("epoch", "epoch")},
-         {"y", {{"field", "value"}, {"type", "quantitative"}, {"title", "loss"}, {"scale", {{"zero", false}}}}},
-         {"color", {{"field", "curve"}, {"type", "nominal"}, {"title", ""}, {"scale", color}}}}}},
-      "Mean training loss over each epoch and the validation loss after it. " + how));
+  s.figures.push_back(
+      figure("Loss per epoch",
+             {{"data", {{"values", loss}}},
+              {"width", 420},
+              {"height", 220},
+              {"mark", {{"type", "line"}, {"point", true}}},
+              {"encoding",
+               {{"x", qfield("epoch", "epoch")},
+                {"y", {{"field", "value"}, {"type", "quantitative"}, {"title", "loss"}, {"scale", {{"zero", false}}}}},
+                {"color", {{"field", "curve"}, {"type", "nominal"}, {"title", ""}, {"scale", color}}}}}},
+             "Mean training loss over each epoch and the validation loss after it. " + how));
   if (!auc.empty())
-    s.figures.push_back(figure(
-        "Validation AUC per epoch",
-        {{"data", {{"values", auc}}},
-         {"width", 420},
-         {"height", 180},
-         {"mark", {{"type", "line"}, {"point", true}, {"color", "#2ca02c"}}},
-         {"encoding",
-          {{"x", qfield("epoch", "epoch")},
-           {"y", {{"field", "value"}, {"type", "quantitative"}, {"title", "validation AUC"}, {"scale", {{"zero", false}}}}}}}},
-        "Area under the ROC curve of the network on the validation events after each epoch. " + how));
+    s.figures.push_back(
+        figure("Validation AUC per epoch",
+               {{"data", {{"values", auc}}},
+                {"width", 420},
+                {"height", 180},
+                {"mark", {{"type", "line"}, {"point", true}, {"color", "#2ca02c"}}},
+                {"encoding",
+                 {{"x", qfield("epoch", "epoch")},
+                  {"y",
+                   {{"field", "value"},
+                    {"type", "quantitative"},
+                    {"title", "validation AUC"},
+                    {"scale", {{"zero", false}}}}}}}},
+               "Area under the ROC curve of the network on the validation events after each epoch. " + how));
   return s;
 }
 
@@ -107,7 +122,7 @@ ReportSection taylor_section(const nlohmann::json& j, const std::string& path) {
   std::vector<const nlohmann::json*> f;
   for (const auto& x : j["features"]) f.push_back(&x);
   std::stable_sort(f.begin(), f.end(),
-                   [](const auto* a, const auto* b) { return jnum((*a)["value"]) > jnum((*b)["value"]); });
+                   [](const auto* a, const auto* b) { return jnum(get((*a), "value")) > jnum(get((*b), "value")); });
   if (f.size() > 15) f.resize(15);
   const bool per_class = !f.empty() && f.front()->contains("signal") && f.front()->contains("background");
   ojson rows = ojson::array();
@@ -120,10 +135,10 @@ ReportSection taylor_section(const nlohmann::json& j, const std::string& path) {
       for (const char* c : {"signal", "background"})
         rows.push_back({{"feature", n}, {"rank", rank}, {"class", c}, {"value", jnum((*x)[c])}});
     else
-      rows.push_back({{"feature", n}, {"rank", rank}, {"class", "all"}, {"value", jnum((*x)["value"])}});
-    t.push_back({std::to_string(rank), n, (*x)["order"].dump(), g4(jnum((*x)["value"])),
-                 per_class ? g4(jnum((*x)["signal"])) : "-", per_class ? g4(jnum((*x)["background"])) : "-",
-                 x->contains("share") ? fmt::format("{:.3f}", jnum((*x)["share"])) : "-"});
+      rows.push_back({{"feature", n}, {"rank", rank}, {"class", "all"}, {"value", jnum(get((*x), "value"))}});
+    t.push_back({std::to_string(rank), n, get((*x), "order").dump(), g4(jnum(get((*x), "value"))),
+                 per_class ? g4(jnum(get((*x), "signal"))) : "-", per_class ? g4(jnum(get((*x), "background"))) : "-",
+                 x->contains("share") ? fmt::format("{:.3f}", jnum(get((*x), "share"))) : "-"});
   }
   s.html = table({"rank", "coefficient", "order", "mean |t|", "signal", "background", "share"}, t);
   if (j.contains("notes"))
@@ -143,9 +158,9 @@ ReportSection taylor_section(const nlohmann::json& j, const std::string& path) {
          {"color", {{"field", "class"}, {"type", "nominal"}, {"title", ""}, {"scale", color_scale(classes)}}}}}},
       fmt::format("Mean absolute Taylor coefficient <|t|> of {} ({}) up to order {} ({} convention, {} units) over "
                   "{} events{}, the {} largest ranked over all events.",
-                  j.value("neuron", std::string("the output")), j.value("target", std::string("")),
-                  j.value("order", 0), j.value("convention", std::string("monomial")),
-                  j.value("units", std::string("standardized")), j.value("events", 0LL),
+                  j.value("neuron", std::string("the output")), j.value("target", std::string("")), j.value("order", 0),
+                  j.value("convention", std::string("monomial")), j.value("units", std::string("standardized")),
+                  j.value("events", 0LL),
                   per_class ? fmt::format(" (signal weight {:g}, background weight {:g})",
                                           jnum(j.value("weight_signal", nlohmann::json(0))),
                                           jnum(j.value("weight_background", nlohmann::json(0))))
@@ -171,8 +186,8 @@ ReportSection taylor_curve_section(const Dataset& d, const std::string& path) {
   for (const auto& [name, v] : last) {
     domain.push_back(name);
     for (Index e = 0; e < n; ++e)
-      rows.push_back({{"step", d.get("step")[e]}, {"epoch", d.get("epoch")[e]}, {"coefficient", name},
-                      {"value", d.get(name)[e]}});
+      rows.push_back(
+          {{"step", d.get("step")[e]}, {"epoch", d.get("epoch")[e]}, {"coefficient", name}, {"value", d.get(name)[e]}});
   }
   s.figures.push_back(figure(
       "Learning curves of the Taylor coefficients",
@@ -200,18 +215,19 @@ ReportSection maximize_summary_section(const nlohmann::json& j, const std::strin
   s.source = path;
   std::vector<std::vector<std::string>> t;
   for (const auto& in : j["inputs"])
-    t.push_back({in["name"].get<std::string>(), g4(jnum(in["lo"])), g4(jnum(in["hi"])),
-                 fmt::format("{:.3f}", jnum(in["boundary_fraction"])),
+    t.push_back({in["name"].get<std::string>(), g4(jnum(get(in, "lo"))), g4(jnum(get(in, "hi"))),
+                 fmt::format("{:.3f}", jnum(get(in, "boundary_fraction"))),
                  in.value("held", false) ? "held" : (in.value("discrete", false) ? "discrete" : "")});
-  s.html = "<p>" +
-           escape_html(fmt::format(
-               "{} {} from {} starting points ({} box), threshold {:g}: {} converged ({:.1f} %), mean {:.1f} steps. "
-               "Population: {}; ranked histograms: {}.",
-               j.value("direction", std::string("maximize")) == "minimize" ? "Minimized" : "Maximized",
-               j.value("neuron", std::string("?")), j["points"].dump(), j.value("box", std::string("data")),
-               jnum(j["threshold"]), j["converged"].dump(), 100 * jnum(j["converged_fraction"]),
-               jnum(j["mean_steps"]), j.value("out", std::string("-")), j.value("histograms_file", std::string("-")))) +
-           "</p>\n" + table({"input", "box low", "box high", "points on the box's boundary", ""}, t);
+  s.html =
+      "<p>" +
+      escape_html(fmt::format(
+          "{} {} from {} starting points ({} box), threshold {:g}: {} converged ({:.1f} %), mean {:.1f} steps. "
+          "Population: {}; ranked histograms: {}.",
+          j.value("direction", std::string("maximize")) == "minimize" ? "Minimized" : "Maximized",
+          j.value("neuron", std::string("?")), get(j, "points").dump(), j.value("box", std::string("data")),
+          jnum(get(j, "threshold")), get(j, "converged").dump(), 100 * jnum(get(j, "converged_fraction")),
+          jnum(get(j, "mean_steps")), j.value("out", std::string("-")), j.value("histograms_file", std::string("-")))) +
+      "</p>\n" + table({"input", "box low", "box high", "points on the box's boundary", ""}, t);
   return s;
 }
 
@@ -223,15 +239,17 @@ void caveman_figures(const nlohmann::json& c, const std::string& source, ReportS
   if (!c.contains("roc")) return;
   ojson rows = ojson::array();
   const std::vector<std::pair<std::string, std::string>> curves = {
-      {"neuron", fmt::format("the neuron {} (AUC {:.3f})", c.value("neuron", std::string()), jnum(c["neuron_auc"]))},
-      {"caveman", fmt::format("caveman formula (AUC {:.3f})", jnum(c["auc"]))},
-      {"linear", fmt::format("linear baseline (AUC {:.3f})", jnum(c["linear"]["auc"]))}};
+      {"neuron",
+       fmt::format("the neuron {} (AUC {:.3f})", c.value("neuron", std::string()), jnum(get(c, "neuron_auc")))},
+      {"caveman", fmt::format("caveman formula (AUC {:.3f})", jnum(get(c, "auc")))},
+      {"linear", fmt::format("linear baseline (AUC {:.3f})", jnum(get(get(c, "linear"), "auc")))}};
   std::vector<std::string> domain;
   for (const auto& [key, label] : curves) {
     domain.push_back(label);
     const auto& r = c["roc"][key];
     for (size_t i = 0; i < r["fpr"].size(); ++i)
-      rows.push_back({{"curve", label}, {"key", key}, {"i", i}, {"fpr", jnum(r["fpr"][i])}, {"tpr", jnum(r["tpr"][i])}});
+      rows.push_back(
+          {{"curve", label}, {"key", key}, {"i", i}, {"fpr", jnum(r["fpr"][i])}, {"tpr", jnum(r["tpr"][i])}});
   }
   s.figures.push_back(figure(
       fmt::format("Caveman formula against {}: ROC", c.value("neuron", std::string("its neuron"))),
@@ -241,7 +259,9 @@ void caveman_figures(const nlohmann::json& c, const std::string& source, ReportS
         ojson::array(
             {ojson{{"data", {{"values", ojson::array({ojson{{"fpr", 0}, {"tpr", 0}}, ojson{{"fpr", 1}, {"tpr", 1}}})}}},
                    {"mark", {{"type", "line"}, {"strokeDash", {4, 4}}, {"color", "#999"}}},
-                   {"encoding", {{"x", {{"field", "fpr"}, {"type", "quantitative"}}}, {"y", {{"field", "tpr"}, {"type", "quantitative"}}}}}},
+                   {"encoding",
+                    {{"x", {{"field", "fpr"}, {"type", "quantitative"}}},
+                     {"y", {{"field", "tpr"}, {"type", "quantitative"}}}}}},
              ojson{{"data", {{"values", rows}}},
                    {"mark", {{"type", "line"}, {"interpolate", "linear"}}},
                    {"encoding",
@@ -259,8 +279,8 @@ void caveman_figures(const nlohmann::json& c, const std::string& source, ReportS
                   "approximates and of a linear fit to the top inputs; the formula was fitted on {} events to {} "
                   "converged maximization points ({} island terms kept of {}). AUC below 1/2: the variable rises "
                   "for background. ({})",
-                  c["test_events"].dump(), c["fit_events"].dump(), c["population_points"].dump(), c["terms"].size(),
-                  c["candidates"].dump(), source)));
+                  get(c, "test_events").dump(), get(c, "fit_events").dump(), get(c, "population_points").dump(),
+                  c["terms"].size(), get(c, "candidates").dump(), source)));
 }
 
 namespace {
@@ -275,22 +295,24 @@ ReportSection caveman_section(const nlohmann::json& c, const std::string& path) 
   for (const auto& t : c["terms"]) {
     std::string vars;
     for (const auto& v : t["variables"]) vars += (vars.empty() ? "" : ", ") + v.get<std::string>();
-    terms.push_back({std::to_string(++k), t.value("kind", std::string()), g4(jnum(t["coefficient"])), vars,
-                     t.contains("cluster_points") ? t["cluster_points"].dump() : "-",
+    terms.push_back({std::to_string(++k), t.value("kind", std::string()), g4(jnum(get(t, "coefficient"))), vars,
+                     t.contains("cluster_points") ? get(t, "cluster_points").dump() : "-",
                      t.value("formula", std::string())});
   }
   s.html += table({"term", "kind", "coefficient", "inputs", "island points", "function"}, terms);
   if (c.contains("auc")) {
     s.html += table({"variable", "AUC (held-out events)", "correlation with the neuron"},
-                    {{"the neuron", f4(jnum(c["neuron_auc"])), "1"},
-                     {"caveman formula", f4(jnum(c["auc"])), f4(jnum(c["correlation_with_neuron"]))},
-                     {"linear baseline", f4(jnum(c["linear"]["auc"])), f4(jnum(c["linear"]["correlation_with_neuron"]))}});
+                    {{"the neuron", f4(jnum(get(c, "neuron_auc"))), "1"},
+                     {"caveman formula", f4(jnum(get(c, "auc"))), f4(jnum(get(c, "correlation_with_neuron")))},
+                     {"linear baseline", f4(jnum(get(get(c, "linear"), "auc"))),
+                      f4(jnum(get(get(c, "linear"), "correlation_with_neuron")))}});
     s.html += "<p class=\"source\">linear baseline: <code>" +
-              escape_html(c["linear"].value("formula", std::string())) + "</code></p>\n";
+              escape_html(get(c, "linear").value("formula", std::string())) + "</code></p>\n";
     caveman_figures(c, fname(path), s);
   } else {
-    s.html += "<p class=\"absent\">This is the variable file of unbox caveman --out (for caveman apply): it holds no "
-              "AUC or ROC. The result printed by unbox caveman --json holds both.</p>\n";
+    s.html +=
+        "<p class=\"absent\">This is the variable file of unbox caveman --out (for caveman apply): it holds no "
+        "AUC or ROC. The result printed by unbox caveman --json holds both.</p>\n";
   }
   return s;
 }
@@ -302,10 +324,10 @@ ReportSection ado_section(const nlohmann::json& j, const std::string& path) {
                         fname(path));
   s.source = path;
   s.html = table({"f", "g", "ADO", "concordant", "discordant", "tied", "AUC f", "AUC g", "signal × background pairs"},
-                 {{j["score"].get<std::string>(), j["against"].get<std::string>(), f4(jnum(j["ado"])),
-                   f4(jnum(j["concordant"])), f4(jnum(j["discordant"])), f4(jnum(j["tied"])),
-                   j.contains("auc_score") ? f4(jnum(j["auc_score"])) : "-",
-                   j.contains("auc_against") ? f4(jnum(j["auc_against"])) : "-", j["n_pairs"].dump()}});
+                 {{j["score"].get<std::string>(), j["against"].get<std::string>(), f4(jnum(get(j, "ado"))),
+                   f4(jnum(get(j, "concordant"))), f4(jnum(get(j, "discordant"))), f4(jnum(get(j, "tied"))),
+                   j.contains("auc_score") ? f4(jnum(get(j, "auc_score"))) : "-",
+                   j.contains("auc_against") ? f4(jnum(get(j, "auc_against"))) : "-", get(j, "n_pairs").dump()}});
   s.html += "<p>" +
             escape_html(fmt::format("Average decision ordering: the weighted fraction of the {} signal × {} background "
                                     "pairs that both discriminants order the same way ({}).",
@@ -329,15 +351,16 @@ ReportSection ado_search_section(const nlohmann::json& j, const std::string& pat
     std::string graph = "-";
     if (j.contains("pool") && st["added"].is_string() && j["pool"].contains(added)) {
       const auto& g = j["pool"][added];
-      graph = g.contains("edges") ? "edges " + g["edges"].dump() : g.dump();
+      graph = g.contains("edges") ? "edges " + get(g, "edges").dump() : g.dump();
     }
     std::string feats;
     for (const auto& f : st["features"]) feats += (feats.empty() ? "" : ", ") + f.get<std::string>();
-    t.push_back({std::to_string(step), added, graph, feats, f4(jnum(st["ado"])),
-                 st["ado_on_pairs"].is_number() ? f4(jnum(st["ado_on_pairs"])) : "-", f4(jnum(st["auc"])),
-                 st["disordered_pairs"].dump()});
-    rows.push_back({{"step", step}, {"added", added}, {"measure", "ADO with the target"}, {"value", jnum(st["ado"])}});
-    rows.push_back({{"step", step}, {"added", added}, {"measure", "AUC"}, {"value", jnum(st["auc"])}});
+    t.push_back({std::to_string(step), added, graph, feats, f4(jnum(get(st, "ado"))),
+                 get(st, "ado_on_pairs").is_number() ? f4(jnum(get(st, "ado_on_pairs"))) : "-",
+                 f4(jnum(get(st, "auc"))), get(st, "disordered_pairs").dump()});
+    rows.push_back(
+        {{"step", step}, {"added", added}, {"measure", "ADO with the target"}, {"value", jnum(get(st, "ado"))}});
+    rows.push_back({{"step", step}, {"added", added}, {"measure", "AUC"}, {"value", jnum(get(st, "auc"))}});
     ++step;
   }
   s.html = table({"step", "added", "graph", "features", "ADO[target]", "ADO on the disordered pairs", "AUC",
@@ -345,42 +368,46 @@ ReportSection ado_search_section(const nlohmann::json& j, const std::string& pat
                  t);
   s.html += "<p>" +
             escape_html(fmt::format("Target {} (AUC {:.4f}); base {}; stop: {}.", j["target"].get<std::string>(),
-                                    jnum(j["target_auc"]), j["base"].dump(), j.value("stop_reason", std::string("-")))) +
+                                    jnum(get(j, "target_auc")), get(j, "base").dump(),
+                                    j.value("stop_reason", std::string("-")))) +
             "</p>\n";
   const auto& o = j.value("options", nlohmann::json::object());
   s.figures.push_back(figure(
       "ADO and AUC after each step of the guided search",
       {{"width", 460},
        {"height", 240},
-       {"layer",
-        ojson::array({ojson{{"data", {{"values", rows}}},
-                            {"mark", {{"type", "line"}, {"point", true}}},
-                            {"encoding",
-                             {{"x",
-                               {{"field", "step"},
-                                {"type", "ordinal"},
-                                {"title", "step (the observable added)"},
-                                {"axis", {{"labelExpr", "datum.value"}}}}},
-                              {"y", {{"field", "value"}, {"type", "quantitative"}, {"title", "ADO, AUC"}, {"scale", {{"zero", false}}}}},
-                              {"color", {{"field", "measure"}, {"type", "nominal"}, {"title", ""}}},
-                              {"tooltip", ojson::array({ojson{{"field", "added"}}, ojson{{"field", "measure"}},
-                                                        ojson{{"field", "value"}, {"format", ".4f"}}})}}}},
-                      ojson{{"data", {{"values", rows}}},
-                            {"transform", ojson::array({ojson{{"filter", "datum.measure == 'AUC'"}}})},
-                            {"mark", {{"type", "text"}, {"dy", -10}, {"fontSize", 10}}},
-                            {"encoding",
-                             {{"x", {{"field", "step"}, {"type", "ordinal"}}},
-                              {"y", {{"field", "value"}, {"type", "quantitative"}}},
-                              {"text", {{"field", "added"}}}}}},
-                      ojson{{"mark", {{"type", "rule"}, {"strokeDash", {4, 4}}, {"color", "#999"}}},
-                            {"encoding", {{"y", {{"datum", jnum(j["target_auc"])}}}}}}})}},
+       {"layer", ojson::array({ojson{{"data", {{"values", rows}}},
+                                     {"mark", {{"type", "line"}, {"point", true}}},
+                                     {"encoding",
+                                      {{"x",
+                                        {{"field", "step"},
+                                         {"type", "ordinal"},
+                                         {"title", "step (the observable added)"},
+                                         {"axis", {{"labelExpr", "datum.value"}}}}},
+                                       {"y",
+                                        {{"field", "value"},
+                                         {"type", "quantitative"},
+                                         {"title", "ADO, AUC"},
+                                         {"scale", {{"zero", false}}}}},
+                                       {"color", {{"field", "measure"}, {"type", "nominal"}, {"title", ""}}},
+                                       {"tooltip", ojson::array({ojson{{"field", "added"}}, ojson{{"field", "measure"}},
+                                                                 ojson{{"field", "value"}, {"format", ".4f"}}})}}}},
+                               ojson{{"data", {{"values", rows}}},
+                                     {"transform", ojson::array({ojson{{"filter", "datum.measure == 'AUC'"}}})},
+                                     {"mark", {{"type", "text"}, {"dy", -10}, {"fontSize", 10}}},
+                                     {"encoding",
+                                      {{"x", {{"field", "step"}, {"type", "ordinal"}}},
+                                       {"y", {{"field", "value"}, {"type", "quantitative"}}},
+                                       {"text", {{"field", "added"}}}}}},
+                               ojson{{"mark", {{"type", "rule"}, {"strokeDash", {4, 4}}, {"color", "#999"}}},
+                                     {"encoding", {{"y", {{"datum", jnum(get(j, "target_auc"))}}}}}}})}},
       fmt::format("The guided search: at each step the pool observable that best orders the signal-background pairs "
                   "the current network orders differently from the target {} is added (label), the small network "
                   "({}, {} epochs) is retrained, and its ADO with the target and its AUC are measured on {} test "
                   "events; dashed, the target's AUC {:.4f}. Seed {}.",
                   j["target"].get<std::string>(), o.value("arch", std::string("?")),
-                  o.contains("epochs") ? o["epochs"].dump() : "?", j.value("test_events", 0LL), jnum(j["target_auc"]),
-                  o.contains("seed") ? o["seed"].dump() : "?")));
+                  o.contains("epochs") ? get(o, "epochs").dump() : "?", j.value("test_events", 0LL),
+                  jnum(get(j, "target_auc")), o.contains("seed") ? get(o, "seed").dump() : "?")));
   return s;
 }
 
@@ -394,7 +421,7 @@ ReportSection ad_section(const nlohmann::json& j, const std::string& path) {
   int rank = 0;
   for (const auto& r : j["ranking"]) {
     ++rank;
-    const double ad = jnum(r["ad"]), err = r.contains("err") ? jnum(r["err"]) : 0.0;
+    const double ad = jnum(get(r, "ad")), err = r.contains("err") ? jnum(get(r, "err")) : 0.0;
     rows.push_back({{"variable", r["variable"]}, {"rank", rank}, {"ad", ad}, {"lo", ad - err}, {"hi", ad + err}});
     t.push_back({std::to_string(rank), r["variable"].get<std::string>(), f4(ad), f4(err)});
   }
@@ -406,19 +433,21 @@ ReportSection ad_section(const nlohmann::json& j, const std::string& path) {
        {"width", 420},
        {"height", std::max(100, 20 * rank)},
        {"layer",
-        ojson::array({ojson{{"mark", {{"type", "bar"}, {"color", "#4c78a8"}}},
-                            {"encoding",
-                             {{"y", {{"field", "variable"}, {"type", "nominal"}, {"sort", {{"field", "rank"}}}, {"title", ""}}},
-                              {"x", qfield("ad", "activation difference AD")}}}},
-                      ojson{{"mark", {{"type", "rule"}, {"color", "black"}}},
-                            {"encoding",
-                             {{"y", {{"field", "variable"}, {"type", "nominal"}, {"sort", {{"field", "rank"}}}}},
-                              {"x", {{"field", "lo"}, {"type", "quantitative"}}},
-                              {"x2", {{"field", "hi"}}}}}}})}},
+        ojson::array(
+            {ojson{{"mark", {{"type", "bar"}, {"color", "#4c78a8"}}},
+                   {"encoding",
+                    {{"y", {{"field", "variable"}, {"type", "nominal"}, {"sort", {{"field", "rank"}}}, {"title", ""}}},
+                     {"x", qfield("ad", "activation difference AD")}}}},
+             ojson{{"mark", {{"type", "rule"}, {"color", "black"}}},
+                   {"encoding",
+                    {{"y", {{"field", "variable"}, {"type", "nominal"}, {"sort", {{"field", "rank"}}}}},
+                     {"x", {{"field", "lo"}, {"type", "quantitative"}}},
+                     {"x2", {{"field", "hi"}}}}}}})}},
       fmt::format("Activation difference (eq. 2) of {} when each variable of {} is resampled, {} events sampled of {}, "
                   "ranked; error bars: standard deviation over {} bootstrap replicas; seed {}.",
                   j["neuron"].get<std::string>(), j.value("layer", std::string("L0")), j.value("samples", 0LL),
-                  j.value("events", 0LL), j.value("bootstrap", 0LL), j.contains("seed") ? j["seed"].dump() : "?")));
+                  j.value("events", 0LL), j.value("bootstrap", 0LL),
+                  j.contains("seed") ? get(j, "seed").dump() : "?")));
   return s;
 }
 
@@ -449,8 +478,10 @@ void relevance_map(const nlohmann::json& mnr, const std::string& method, long lo
        {"encoding",
         {{"x", {{"field", "col"}, {"type", "ordinal"}, {"sort", {{"field", "coln"}}}, {"title", "feature / column"}}},
          {"y", {{"field", "row"}, {"type", "ordinal"}, {"title", "particle / row"}}},
-         {"color", {{"field", "mnr"}, {"type", "quantitative"}, {"title", "relevance"}, {"scale", {{"scheme", "inferno"}}}}},
-         {"tooltip", ojson::array({ojson{{"field", "row"}}, ojson{{"field", "col"}}, ojson{{"field", "mnr"}, {"format", ".4f"}}})}}}},
+         {"color",
+          {{"field", "mnr"}, {"type", "quantitative"}, {"title", "relevance"}, {"scale", {{"scheme", "inferno"}}}}},
+         {"tooltip", ojson::array({ojson{{"field", "row"}}, ojson{{"field", "col"}},
+                                   ojson{{"field", "mnr"}, {"format", ".4f"}}})}}}},
       fmt::format("Mean normalized {} relevance of each entry of the input {} over {} events (each event's relevances "
                   "normalized to unit absolute sum).",
                   method, input, events)));
@@ -537,10 +568,14 @@ ReportSection relevance_section(const nlohmann::json& j, const std::string& path
              {"height", 140},
              {"mark", {{"type", "line"}, {"point", true}}},
              {"encoding",
-              {{"x", {{"field", "x"}, {"type", "quantitative"}, {"title", "input value (bin centre)"}, {"scale", {{"zero", false}}}}},
+              {{"x",
+                {{"field", "x"},
+                 {"type", "quantitative"},
+                 {"title", "input value (bin centre)"},
+                 {"scale", {{"zero", false}}}}},
                {"y", qfield("mean", "mean relevance")},
-               {"tooltip", ojson::array({ojson{{"field", "x"}, {"format", ".4g"}}, ojson{{"field", "mean"}, {"format", ".4g"}},
-                                         ojson{{"field", "count"}}})}}}}},
+               {"tooltip", ojson::array({ojson{{"field", "x"}, {"format", ".4g"}},
+                                         ojson{{"field", "mean"}, {"format", ".4g"}}, ojson{{"field", "count"}}})}}}}},
            {"resolve", {{"scale", {{"x", "independent"}}}}}},
           "Relevance profile: the mean relevance of an input in equal-width bins of its value (empty bins left out), "
           "the four inputs of largest mean normalized relevance. " +
@@ -583,7 +618,8 @@ std::optional<ReportSection> method_section(const nlohmann::json& j, const std::
 }
 
 std::optional<ReportSection> method_table_section(const Dataset& d, const std::string& path, std::string& kind) {
-  if (d.has("step") && d.has("epoch") && d.names().size() > 2) return kind = "taylor_curve", taylor_curve_section(d, path);
+  if (d.has("step") && d.has("epoch") && d.names().size() > 2)
+    return kind = "taylor_curve", taylor_curve_section(d, path);
   return std::nullopt;
 }
 

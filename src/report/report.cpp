@@ -425,8 +425,8 @@ std::vector<ReportFigure> histogram_figures(const nlohmann::json& r, const std::
         if (c.contains("nmi")) sub["nmi"] = c["nmi"];
         if (!sub.contains("provenance") || !sub["provenance"].is_object()) sub["provenance"] = nlohmann::json::object();
         if (!sub["provenance"].contains("cuts")) sub["provenance"]["cuts"] = nlohmann::json::array();
-        sub["provenance"]["cuts"].push_back({{"cut", c["name"].get<std::string>() + ": " + c["cut"].get<std::string>()},
-                                             {"events", c["events"]}});
+        sub["provenance"]["cuts"].push_back(
+            {{"cut", c["name"].get<std::string>() + ": " + c["cut"].get<std::string>()}, {"events", c["events"]}});
         for (auto& f : histogram_figures(sub, source)) per_cut.push_back(std::move(f));
       }
     }
