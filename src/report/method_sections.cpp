@@ -432,17 +432,15 @@ ReportSection ad_section(const nlohmann::json& j, const std::string& path) {
       {{"data", {{"values", rows}}},
        {"width", 420},
        {"height", std::max(100, 20 * rank)},
+       // The rows are in rank order: sort null keeps it (a sort by field would be unioned over the
+       // layers with a console warning).
+       {"encoding", {{"y", {{"field", "variable"}, {"type", "nominal"}, {"sort", nullptr}, {"title", ""}}}}},
        {"layer",
         ojson::array(
             {ojson{{"mark", {{"type", "bar"}, {"color", "#4c78a8"}}},
-                   {"encoding",
-                    {{"y", {{"field", "variable"}, {"type", "nominal"}, {"sort", {{"field", "rank"}}}, {"title", ""}}},
-                     {"x", qfield("ad", "activation difference AD")}}}},
+                   {"encoding", {{"x", qfield("ad", "activation difference AD")}}}},
              ojson{{"mark", {{"type", "rule"}, {"color", "black"}}},
-                   {"encoding",
-                    {{"y", {{"field", "variable"}, {"type", "nominal"}, {"sort", {{"field", "rank"}}}}},
-                     {"x", {{"field", "lo"}, {"type", "quantitative"}}},
-                     {"x2", {{"field", "hi"}}}}}}})}},
+                   {"encoding", {{"x", {{"field", "lo"}, {"type", "quantitative"}}}, {"x2", {{"field", "hi"}}}}}}})}},
       fmt::format("Activation difference (eq. 2) of {} when each variable of {} is resampled, {} events sampled of {}, "
                   "ranked; error bars: standard deviation over {} bootstrap replicas; seed {}.",
                   j["neuron"].get<std::string>(), j.value("layer", std::string("L0")), j.value("samples", 0LL),
@@ -470,7 +468,7 @@ void relevance_map(const nlohmann::json& mnr, const std::string& method, long lo
   }
   if (rows.size() < 4) return;
   s.figures.push_back(figure(
-      fmt::format("Mean relevance map of {}", input),
+      fmt::format("Mean {} relevance map of {}", method, input),
       {{"data", {{"values", rows}}},
        {"width", 360},
        {"height", 300},

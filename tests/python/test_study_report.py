@@ -99,6 +99,21 @@ def test_figure_data_match_the_result_files(study):
     np.testing.assert_allclose(first, np.array(h0["counts"]) / np.sum(h0["counts"]), rtol=1e-12)
     scores = [h["score"] for h in mx["histograms"]["one"]["histograms"]]
     assert scores == sorted(scores, reverse=True)
+    # The top triple as a rotatable 3-D scatter: one circle per non-empty cell, its fraction.
+    t0 = mx["histograms"]["three"]["histograms"][0]
+    b = t0["bins"]
+    c = np.array(t0["counts"], dtype=float).reshape(b, b, b)
+    tri = next(s for t, s in specs.items() if t.startswith(f"Maximization of {neuron}:") and "(#1 by total" in t)
+    cells = tri["layer"][2]["data"]["values"]
+    assert len(cells) == int((c > 0).sum())
+    for r in cells[::7]:
+        assert r["value"] == pytest.approx(c[r["i"], r["j"], r["k"]] / c.sum(), rel=1e-12)
+    assert [p["name"] for p in tri["params"]] == ["azimuth", "elevation"]
+    # The caveman variable's ROC against its neuron's, from caveman.json's held-out curves.
+    cv = json.loads((d / "caveman.json").read_text())
+    roc = specs[f"Caveman formula against {cv['neuron']}: ROC"]["layer"][1]["data"]["values"]
+    for key in ("neuron", "caveman"):
+        assert [r["tpr"] for r in roc if r["key"] == key] == cv["roc"][key]["tpr"]
 
     # Figure 8's view: the output before tanh per class, as numpy.histogram on test_events.csv.
     view = json.loads((d / "views" / "fig08_output.json").read_text())
