@@ -92,7 +92,7 @@ ojson rotatable_scatter(const ojson& cells, const std::string& xname, const std:
                    {{"input", "range"}, {"min", -90}, {"max", 90}, {"step", 1}, {"name", "elevation [deg] "}}}}})},
       {"width", 320},
       {"height", 320},
-      {"layer", ojson::array({axes, text, points})}};
+      {"layer", ojson::array({axes, points, text})}};
 }
 
 void maximize_histogram_figures(const nlohmann::json& h, const std::string& neuron, const std::string& how,

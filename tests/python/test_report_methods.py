@@ -146,7 +146,7 @@ def test_maximization_ranks_counts_and_the_rotatable_3d_cells(toy):
     b = tri["bins"]
     c = np.array(tri["counts"], dtype=float).reshape(b, b, b)
     spec, fig = spec_of(toy, "(#1 by total correlation)")
-    cells = spec["layer"][2]["data"]["values"]
+    cells = spec["layer"][1]["data"]["values"]
     assert len(cells) == int((c > 0).sum())
     for r in cells:
         assert r["value"] == pytest.approx(c[r["i"], r["j"], r["k"]] / c.sum(), rel=1e-15)

@@ -104,7 +104,7 @@ def test_figure_data_match_the_result_files(study):
     b = t0["bins"]
     c = np.array(t0["counts"], dtype=float).reshape(b, b, b)
     tri = next(s for t, s in specs.items() if t.startswith(f"Maximization of {neuron}:") and "(#1 by total" in t)
-    cells = tri["layer"][2]["data"]["values"]
+    cells = tri["layer"][1]["data"]["values"]
     assert len(cells) == int((c > 0).sum())
     for r in cells[::7]:
         assert r["value"] == pytest.approx(c[r["i"], r["j"], r["k"]] / c.sum(), rel=1e-12)
