@@ -274,7 +274,7 @@ void caveman_figures(const nlohmann::json& c, const std::string& source, ReportS
                        {"title", ""},
                        {"sort", domain},
                        {"scale", {{"domain", domain}, {"range", {"#444444", "#d62728", "#1f77b4"}}}},
-                       {"legend", {{"orient", "bottom-right"}}}}}}}}})}},
+                       {"legend", {{"orient", "bottom-right"}, {"labelLimit", 400}}}}}}}}})}},
       fmt::format("ROC curves on the {} held-out events (not used to fit) of the caveman formula, of the neuron it "
                   "approximates and of a linear fit to the top inputs; the formula was fitted on {} events to {} "
                   "converged maximization points ({} island terms kept of {}). AUC below 1/2: the variable rises "
