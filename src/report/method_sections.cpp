@@ -311,8 +311,8 @@ ReportSection caveman_section(const nlohmann::json& c, const std::string& path) 
     caveman_figures(c, fname(path), s);
   } else {
     s.html +=
-        "<p class=\"absent\">This is the variable file of unbox caveman --out (for caveman apply): it holds no "
-        "AUC or ROC. The result printed by unbox caveman --json holds both.</p>\n";
+        "<p class=\"absent\">This is a caveman variable file (the formula and its terms, as caveman apply "
+        "reads it): it holds no AUC or ROC. The whole caveman result, printed as JSON, holds both.</p>\n";
   }
   return s;
 }
