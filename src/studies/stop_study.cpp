@@ -148,7 +148,7 @@ Dataset source_events(const StopStudyOptions& o, const std::string& process, std
   const std::filesystem::path path =
       std::filesystem::path(o.cache) / fmt::format("{}_n{}_seed{}_spin{}.npz", name, n, seed, spin ? 1 : 0);
   if (std::filesystem::exists(path)) {
-    Dataset d = read_dataset(path.string());
+    Dataset d = read_npz(path.string());  // a sample with no selected event is a valid file of 0 rows
     d.weight_column = "weight";
     return d;
   }
