@@ -72,8 +72,8 @@ void add_study_options(CLI::App* c, StudyArgs& a) {
   c->add_option("--maximize-points", o.maximize_points, "Activation-maximization starting points")
       ->capture_default_str();
   c->add_option("--train-weights", a.train_weights,
-                "Training weights: process (each process's expected events spread evenly over its events; "
-                "the generator's tail bias kept) or physical (expected events per event)")
+                "Training weights: physical (expected events per event) or process (each process's expected "
+                "events spread evenly over its events; the generator's tail bias kept)")
       ->capture_default_str();
   c->add_option("--cache", o.cache, "Folder of generated samples: reused when present, else written");
   c->add_flag("--no-spin-correlation", a.no_spin, "Generate ttbar without spin correlations");

@@ -70,7 +70,7 @@ struct StopStudyOptions {
   // and the rest is the test split on which every figure of merit is computed.
   double train_fraction = 0.5, validation_fraction = 0.2;
   std::int64_t epochs = 30;
-  TrainWeights train_weights = TrainWeights::Process;
+  TrainWeights train_weights = TrainWeights::Physical;
   std::int64_t patience = 5;
   bool spin_correlation = true;  // tt-bar spin correlations in the main study
   // At (185, 5): also run the core study (train, AUC, AMS) with the other spin setting.
