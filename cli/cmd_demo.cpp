@@ -63,8 +63,8 @@ StudyArgs demo;
 void register_demo(CLI::App& app) {
   demo.demo = true;
   demo.options.out = "unbox-demo";
-  // 10^6 signal and 10^6 background events before the selection: about 3 minutes on 2 cores
-  // (generation 2.8 min), enough for the network to pass the best mT2ll cut (README).
+  // 10^6 signal and 10^6 background events before the selection (README, demo: the stage
+  // times and what the network reaches against the best mT2ll cut at this size).
   demo.options.events = 1000000;
   auto* c = add_command(app, "demo",
                         "Run the stop study of Roxlo & Reece at (750, 1) GeV (as `unbox study stop`) and print it "

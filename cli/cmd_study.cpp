@@ -71,6 +71,11 @@ void add_study_options(CLI::App* c, StudyArgs& a) {
       ->capture_default_str();
   c->add_option("--maximize-points", o.maximize_points, "Activation-maximization starting points")
       ->capture_default_str();
+  c->add_option("--train-weights", a.train_weights,
+                "Training weights: physical (expected events per event) or process (each process's expected "
+                "events spread evenly over its events; the generator's tail bias kept)")
+      ->capture_default_str();
+  c->add_option("--cache", o.cache, "Folder of generated samples: reused when present, else written");
   c->add_flag("--no-spin-correlation", a.no_spin, "Generate ttbar without spin correlations");
   c->add_flag("--no-explain", a.no_explain,
               "Only the figures of merit and Figures 8, 13, 20 (no activation differences, NMI, maximization, "
@@ -92,6 +97,7 @@ int run_study(StudyArgs& a) {
   parse_point(a.point, o.m_stop, o.m_lsp);
   o.spin_correlation = !a.no_spin;
   o.explain = !a.no_explain;
+  o.train_weights = studies::parse_train_weights(a.train_weights);
   if (a.source == "builtin")
     o.source = studies::builtin_event_source();
   else if (a.source == "toy")

@@ -13,6 +13,7 @@ struct StudyArgs {
   std::string point = "750,1";
   studies::StopStudyOptions options;
   std::string source = "builtin";  // builtin (the generator) or toy (synthetic, machinery only)
+  std::string train_weights = "physical";  // studies::parse_train_weights
   bool json = false;
   bool no_spin = false;
   bool no_explain = false;

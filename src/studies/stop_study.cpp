@@ -10,7 +10,6 @@
 #include <filesystem>
 #include <map>
 #include <numeric>
-#include <random>
 #include <set>
 
 #include <fmt/format.h>
@@ -27,6 +26,7 @@
 #include "unbox/metrics.hpp"
 #include "unbox/network.hpp"
 #include "unbox/physics/stop_dilepton.hpp"
+#include "unbox/random.hpp"
 #include "unbox/train.hpp"
 
 namespace unbox::studies {
@@ -137,6 +137,27 @@ std::vector<ProcessSpec> processes(const StopStudyOptions& o) {
           {"ww", 3, o.events - n_tt - n_tw, s + 4}};
 }
 
+// One process from the source, or from the cache folder when it holds that sample (the file
+// name carries everything the sample depends on: process, events, seed, spin setting).
+Dataset source_events(const StopStudyOptions& o, const std::string& process, std::int64_t n, std::uint64_t seed,
+                      bool spin) {
+  if (o.cache.empty()) return o.source(process, n, seed, spin);
+  std::string name = process;
+  for (char& ch : name)
+    if (ch == ':' || ch == ',') ch = '_';
+  const std::filesystem::path path =
+      std::filesystem::path(o.cache) / fmt::format("{}_n{}_seed{}_spin{}.npz", name, n, seed, spin ? 1 : 0);
+  if (std::filesystem::exists(path)) {
+    Dataset d = read_npz(path.string());  // a sample with no selected event is a valid file of 0 rows
+    d.weight_column = "weight";
+    return d;
+  }
+  Dataset d = o.source(process, n, seed, spin);
+  std::filesystem::create_directories(o.cache);
+  write_atomically(path.string(), [&](const std::string& tmp) { write_npz(d, tmp); });
+  return d;
+}
+
 // All processes in one table with "label" (1 signal) and "process" (code) columns.
 Dataset generate_events(const StopStudyOptions& o, bool spin, json& samples) {
   std::vector<std::string> cols = physics::stop_dilepton_columns();
@@ -149,7 +170,7 @@ Dataset generate_events(const StopStudyOptions& o, bool spin, json& samples) {
   Index done = 0;
   for (const auto& p : specs) {
     progress.update(done, p.name);
-    Dataset d = o.source(p.name, p.n, p.seed, spin);
+    Dataset d = source_events(o, p.name, p.n, p.seed, p.code == 1 ? spin : true);
     for (const auto& c : required_columns())
       if (!d.has(c))
         throw Error(
@@ -207,11 +228,8 @@ struct Split {
 Split split_events(Index n, const StopStudyOptions& o) {
   std::vector<Index> order(static_cast<size_t>(n));
   std::iota(order.begin(), order.end(), Index{0});
-  std::mt19937_64 rng(o.seed * 0x2545F4914F6CDD1DULL + 7);
-  for (Index i = n - 1; i > 0; --i) {
-    std::uniform_int_distribution<Index> pick(0, i);
-    std::swap(order[static_cast<size_t>(i)], order[static_cast<size_t>(pick(rng))]);
-  }
+  Rng rng = Rng::stream(o.seed, 0x5b117);  // the split's own stream: the same permutation everywhere
+  rng.shuffle(order);
   const auto n_train = static_cast<Index>(std::llround(o.train_fraction * static_cast<double>(n)));
   const auto n_val = static_cast<Index>(std::llround(o.validation_fraction * static_cast<double>(n)));
   if (n_train < 10 || n_val < 10 || n - n_train - n_val < 10)
@@ -228,10 +246,42 @@ Split split_events(Index n, const StopStudyOptions& o) {
 
 // ---- stage 3: training (the library's train API) ----------------------------------------
 
-Network train_paper_network(const Dataset& trval, const StopStudyOptions& o, std::uint64_t seed,
-                            double validation_fraction, TrainResult& result) {
+}  // namespace
+
+std::vector<double> training_weights(const Dataset& events, TrainWeights mode) {
+  std::vector<double> w = events.weights();
+  if (mode == TrainWeights::Physical) return w;
+  const auto& proc = events.get("process").values();
+  // Per process: its total expected events spread evenly over its selected events, so the
+  // processes keep their cross-section shares while inside each the generator's tail bias
+  // stays in (no 1/p compensation).
+  std::map<double, std::pair<double, double>> sum;  // process code -> (sum w, events)
+  for (size_t i = 0; i < w.size(); ++i) {
+    auto& e = sum[proc[i]];
+    e.first += w[i];
+    e.second += 1.0;
+  }
+  for (size_t i = 0; i < w.size(); ++i) {
+    const auto& e = sum[proc[i]];
+    w[i] = e.first / e.second;
+  }
+  return w;
+}
+
+std::string train_weights_name(TrainWeights mode) {
+  return mode == TrainWeights::Physical ? "physical" : "process";
+}
+
+TrainWeights parse_train_weights(const std::string& name) {
+  if (name == "physical") return TrainWeights::Physical;
+  if (name == "process") return TrainWeights::Process;
+  throw Error(fmt::format("training weights '{}': expected physical or process", name));
+}
+
+namespace {
+
+TrainOptions paper_train_options(const StopStudyOptions& o, std::uint64_t seed, double validation_fraction) {
   const Architecture arch = parse_architecture("paper");
-  Network net = build_network(physics::stop_dilepton_input_columns(), arch);
   TrainOptions t;
   t.epochs = o.epochs;
   t.patience = o.patience;
@@ -240,7 +290,15 @@ Network train_paper_network(const Dataset& trval, const StopStudyOptions& o, std
   t.balance_classes = true;  // the stop cross section is tiny next to tt-bar
   t.seed = seed;
   t.quiet = o.quiet;
-  result = train(net, trval.columns_matrix(physics::stop_dilepton_input_columns()), trval.labels(), trval.weights(), t);
+  return t;
+}
+
+Network train_paper_network(const Dataset& trval, const StopStudyOptions& o, std::uint64_t seed,
+                            double validation_fraction, TrainResult& result) {
+  Network net = build_network(physics::stop_dilepton_input_columns(), parse_architecture("paper"));
+  const TrainOptions t = paper_train_options(o, seed, validation_fraction);
+  result = train(net, trval.columns_matrix(physics::stop_dilepton_input_columns()), trval.labels(),
+                 training_weights(trval, o.train_weights), t);
   return net;
 }
 
@@ -329,6 +387,7 @@ json ams_json(const AmsWithError& a) {
           {"s", a.s},
           {"b", a.b},
           {"bootstrap_mean", a.bootstrap_mean},
+          {"err_fixed_threshold", a.err_fixed},
           {"selected_signal_events", a.n_s},
           {"selected_background_events", a.n_b},
           {"background_rel_stat_err", a.b_rel_err}};
@@ -402,6 +461,8 @@ struct Core {
   json samples;
   double scale = 1.0;
   std::vector<double> score, label, weight;  // test split; weight includes scale
+  Dataset validation;                         // the first network's validation events
+  std::vector<double> val_score, val_label, val_weight;  // weight scaled by selected / validation
 };
 
 Core run_core(const StopStudyOptions& o, bool spin, std::vector<SeedResult>& seeds, json& stage_seconds,
@@ -431,7 +492,18 @@ Core run_core(const StopStudyOptions& o, bool spin, std::vector<SeedResult>& see
     s.epochs_run = tr.epochs_run;
     s.seconds = now_seconds() - t0;
     seeds.push_back(s);
-    if (k == 0) c.score = std::move(score);
+    if (k == 0) {
+      c.score = std::move(score);
+      // The events train() held out (early stopping only): where thresholds can be chosen
+      // without looking at the test split.
+      const TrainOptions t = paper_train_options(o, seed, c.split.validation_fraction);
+      c.validation = trval.subset(validation_events(trval.events(), t));
+      c.val_score = network_scores(c.nets.back(), c.validation);
+      c.val_label = c.validation.labels();
+      c.val_weight = c.validation.weights();
+      const double vs = static_cast<double>(c.events.events()) / static_cast<double>(c.validation.events());
+      for (double& w : c.val_weight) w *= vs;
+    }
     stage_seconds[prefix + "train_seed" + std::to_string(seed)] = s.seconds;
   }
   return c;
@@ -462,20 +534,38 @@ AmsWithError best_ams_with_error(const std::vector<double>& scores, const std::v
     }
   }
   r.b_rel_err = sw > 0 ? std::sqrt(sw2) / sw : std::nan("");  // undefined with no background selected
-  if (replicas <= 1 || scores.empty()) return r;
-  const size_t n = scores.size();
-  std::mt19937_64 rng(seed * 0x9E3779B97F4A7C15ULL + 0x51);
-  std::uniform_int_distribution<size_t> pick(0, n - 1);
-  std::vector<double> bs(n), bl(n), bw(n), values;
-  values.reserve(static_cast<size_t>(replicas));
-  for (std::int64_t k = 0; k < replicas; ++k) {
-    for (size_t i = 0; i < n; ++i) {
-      const size_t j = pick(rng);
-      bs[i] = scores[j];
-      bl[i] = labels[j];
-      bw[i] = weights[j];
+  {
+    // The first-order (delta-method) error of the AMS at the chosen threshold, the threshold
+    // held fixed: var s = lumi^2 sum w_s^2, var b = lumi^2 sum w_b^2 over the selected events.
+    double ss2 = 0.0;
+    for (size_t i = 0; i < scores.size(); ++i)
+      if (scores[i] >= r.threshold && labels[i] > 0.5) ss2 += weights[i] * weights[i];
+    const double bb = r.b + br, a = r.ams;
+    if (a > 0) {
+      const double da_ds = std::log1p(r.s / bb) / a, da_db = (std::log1p(r.s / bb) - r.s / bb) / a;
+      r.err_fixed = std::sqrt(da_ds * da_ds * lumi * lumi * ss2 + da_db * da_db * lumi * lumi * sw2);
     }
-    values.push_back(ams_scan(bs, bl, bw, lumi, br).best);
+  }
+  if (replicas <= 1 || scores.empty()) return r;
+  // Each replica draws the test events with replacement (each with its weight) from its own
+  // stream (seed, replica) and finds the best threshold again, so the error includes the
+  // choice of the cut; replicas run in parallel and the result does not depend on the threads.
+  const size_t n = scores.size();
+  std::vector<double> values(static_cast<size_t>(replicas));
+#pragma omp parallel
+  {
+    std::vector<double> bs(n), bl(n), bw(n);
+#pragma omp for schedule(dynamic, 1)
+    for (std::int64_t k = 0; k < replicas; ++k) {
+      Rng rng = Rng::stream(seed, static_cast<std::uint64_t>(k));
+      for (size_t i = 0; i < n; ++i) {
+        const auto j = static_cast<size_t>(rng.below(n));
+        bs[i] = scores[j];
+        bl[i] = labels[j];
+        bw[i] = weights[j];
+      }
+      values[static_cast<size_t>(k)] = ams_scan(bs, bl, bw, lumi, br).best;
+    }
   }
   r.bootstrap_mean = mean_of(values);
   r.err = std_of(values);
@@ -578,8 +668,18 @@ StopStudyResult stop_study(const StopStudyOptions& o) {
   json& sec = res.stage_seconds;
   sec = json::object();
 
-  // Events, split, networks, AUC and AMS.
-  Core c = run_core(o, o.spin_correlation, res.seeds, sec, "");
+  // Events, split, networks, AUC and AMS. At (185, 5) the spin comparison differs in tt-bar
+  // only: the other samples (same seeds) are kept in memory and used again.
+  const bool spin_study = std::abs(o.m_stop - 185.0) < 1e-9 && std::abs(o.m_lsp - 5.0) < 1e-9 && o.compare_spin;
+  std::map<std::string, Dataset> kept;
+  StopStudyOptions om = o;
+  if (spin_study)
+    om.source = [&](const std::string& p, std::int64_t n, std::uint64_t seed, bool spin) {
+      Dataset d = o.source(p, n, seed, spin);
+      if (p != "ttbar") kept[p] = d;
+      return d;
+    };
+  Core c = run_core(om, o.spin_correlation, res.seeds, sec, "");
   res.samples = c.samples;
   out.json_file("events.json", {{"point", res.point}, {"lumi_fb", o.lumi}, {"samples", c.samples}});
   res.train_events = c.trains[0].train_events;
@@ -624,6 +724,20 @@ StopStudyResult stop_study(const StopStudyOptions& o) {
   const std::vector<double> mt2 = column(c.test, "mt2ll");
   res.ams_mt2 = best_ams_with_error(mt2, c.label, c.weight, o.lumi, o.br, o.bootstrap, o.seed + 2000);
   {
+    // A check on the optimism of choosing a threshold on the events it is evaluated on: both
+    // thresholds chosen on the validation split, the AMS then computed on the test split.
+    auto at = [&](const std::vector<double>& score, double threshold) {
+      double s = 0, b = 0;
+      for (size_t i = 0; i < score.size(); ++i)
+        if (score[i] >= threshold) (c.label[i] > 0.5 ? s : b) += c.weight[i] * o.lumi;
+      return json{{"threshold", threshold}, {"ams_test", ams(s, b, o.br)}, {"s", s}, {"b", b}};
+    };
+    const double tn = ams_scan(c.val_score, c.val_label, c.val_weight, o.lumi, o.br).threshold;
+    const double tm = ams_scan(column(c.validation, "mt2ll"), c.val_label, c.val_weight, o.lumi, o.br).threshold;
+    res.validation_thresholds = {{"network", at(c.score, tn)}, {"mt2ll", at(mt2, tm)},
+                                 {"validation_events", c.validation.events()}};
+  }
+  {
     std::vector<double> a, m;
     for (auto& s : res.seeds) {
       a.push_back(s.auc);
@@ -653,6 +767,7 @@ StopStudyResult stop_study(const StopStudyOptions& o) {
                                  {"lumi_fb", o.lumi},
                                  {"br", o.br},
                                  {"bootstrap", o.bootstrap},
+                                 {"thresholds_from_validation", res.validation_thresholds},
                                  {"score", "output:pre (selected: score >= ams_threshold)"}});
   sec["ams"] = now_seconds() - t0;
 
@@ -923,9 +1038,13 @@ StopStudyResult stop_study(const StopStudyOptions& o) {
   sec["explain"] = now_seconds() - t0;
 
   // (185, 5): the core study again with the other tt-bar spin setting.
-  if (std::abs(o.m_stop - 185.0) < 1e-9 && std::abs(o.m_lsp - 5.0) < 1e-9 && o.compare_spin) {
+  if (spin_study) {
     StopStudyOptions o2 = o;
     o2.seeds = 1;
+    o2.source = [&](const std::string& p, std::int64_t n, std::uint64_t seed, bool spin) {
+      auto it = kept.find(p);
+      return it != kept.end() ? it->second : o.source(p, n, seed, spin);
+    };
     std::vector<SeedResult> s2;
     Core c2 = run_core(o2, !o.spin_correlation, s2, sec, "spin_");
     const auto m2 =
@@ -1025,6 +1144,11 @@ json StopStudyResult::to_json() const {
   j["ams_mt2_cut"] = ams_mt2.ams;
   j["ams_mt2_cut_err"] = ams_mt2.err;
   j["mt2_cut_gev"] = ams_mt2.threshold;
+  // The first-order errors at the chosen thresholds held fixed (the errors above re-choose them).
+  j["ams_network_err_fixed_threshold"] = ams_network.err_fixed;
+  j["ams_mt2_cut_err_fixed_threshold"] = ams_mt2.err_fixed;
+  j["train_weights"] = train_weights_name(options.train_weights);
+  j["thresholds_from_validation"] = validation_thresholds;
   // The background estimate above the chosen mT2ll cut and above the network's threshold:
   // expected events at the luminosity, its statistical error from the finite simulated sample
   // (sqrt(sum w^2)), and the number of simulated test events there.
@@ -1054,6 +1178,8 @@ json StopStudyResult::to_json() const {
                   {"seed", options.seed},
                   {"epochs", options.epochs},
                   {"patience", options.patience},
+                  {"train_weights", train_weights_name(options.train_weights)},
+                  {"cache", options.cache},
                   {"train_fraction", options.train_fraction},
                   {"validation_fraction", options.validation_fraction},
                   {"bootstrap", options.bootstrap},
@@ -1114,6 +1240,26 @@ std::string StopStudyResult::table() const {
                    fmt::format("{} / {}", pct(ams_network.b_rel_err), pct(ams_mt2.b_rel_err)), "-");
   t += fmt::format("  {:<34} {:>18} {:>12}\n", "  simulated b events (net / mT2 cut)",
                    fmt::format("{} / {}", ams_network.n_b, ams_mt2.n_b), "-");
+  if (validation_thresholds.contains("network"))
+    t += fmt::format("  {:<34} {:>18} {:>12}\n", "  AMS net / mT2, cuts from valid.",
+                     fmt::format("{:.2f} / {:.2f}", validation_thresholds["network"]["ams_test"].get<double>(),
+                                 validation_thresholds["mt2ll"]["ams_test"].get<double>()),
+                     "-");
+  if (analysis.contains("spin_correlation")) {
+    const auto& sc = analysis["spin_correlation"];
+    const bool with_main = options.spin_correlation;
+    const auto& other = sc[with_main ? "without" : "with"];
+    const std::string tag = with_main ? "without tt spin corr." : "with tt spin corr.";
+    t += fmt::format("  {:<34} {:>18} {:>12}\n", "AUC " + tag, fmt::format("{:.4f}", other["auc"].get<double>()), "-");
+    t += fmt::format("  {:<34} {:>18} {:>12}\n", "AMS network " + tag,
+                     fmt::format("{:.2f} +- {:.2f}", other["ams_network"].get<double>(),
+                                 other["ams_network_err"].get<double>()),
+                     "-");
+    t += fmt::format("  {:<34} {:>18} {:>12}\n", "AMS best mT2ll cut " + tag,
+                     fmt::format("{:.2f} +- {:.2f}", other["ams_mt2_cut"].get<double>(),
+                                 other["ams_mt2_cut_err"].get<double>()),
+                     "-");
+  }
   if (seeds.size() > 1)
     t += fmt::format("  {:<34} {:>18} {:>12}\n", fmt::format("AMS over {} seeds", seeds.size()),
                      fmt::format("{:.2f} +- {:.2f}", ams_mean, ams_std), "-");

@@ -8,17 +8,24 @@
 #include <cmath>
 #include <functional>
 #include <numbers>
-#include <random>
 
 #include <fmt/format.h>
 
 #include "unbox/core.hpp"
 #include "unbox/physics/stop_dilepton.hpp"
+#include "unbox/random.hpp"
 #include "unbox/studies/stop_study.hpp"
 
 namespace unbox::studies {
 
 namespace {
+
+// FNV-1a of the process name: a fixed hash (std::hash is implementation-defined).
+std::uint64_t name_hash(const std::string& s) {
+  std::uint64_t h = 0xcbf29ce484222325ULL;
+  for (unsigned char c : s) h = (h ^ c) * 0x100000001b3ULL;
+  return h;
+}
 
 // Stop-pair NNLO+NNLL cross sections (pb) at the paper's points; elsewhere a rough power law.
 double stop_xsec_pb(double m_stop) {
@@ -47,9 +54,11 @@ Dataset toy_events(const std::string& process, std::int64_t n, std::uint64_t see
   if (n < 0) throw Error("a negative number of events was asked for");
   const double dilepton = 0.0455;                                                  // e/mu pairs
   const double w_event = xsec * 1000.0 * dilepton / std::max<std::int64_t>(n, 1);  // fb per event
-  std::mt19937_64 rng(seed * 0x9E3779B97F4A7C15ULL + std::hash<std::string>{}(process));
-  std::uniform_real_distribution<double> u(0.0, 1.0);
-  std::normal_distribution<double> g(0.0, 1.0);
+  // The core Rng's own transforms (portable), every draw in its own statement (the order of
+  // evaluation of a function's arguments is unspecified).
+  Rng rng = Rng::stream(seed, name_hash(process));
+  auto u = [&](Rng& r) { return r.uniform(); };
+  auto g = [&](Rng& r) { return r.normal(); };
   const auto& names = physics::stop_dilepton_columns();
   std::vector<std::vector<double>> cols(names.size());
   std::vector<double> weight;
@@ -60,7 +69,10 @@ Dataset toy_events(const std::string& process, std::int64_t n, std::uint64_t see
   for (std::int64_t i = 0; i < n; ++i) {
     // Lepton angles to the MET: signal leptons lean away from it.
     auto angle = [&] {
-      if (signal) return pi - std::min(pi, std::abs(g(rng)) * (0.9 + 0.3 * u(rng)));
+      if (signal) {
+        const double a = std::abs(g(rng));
+        return pi - std::min(pi, a * (0.9 + 0.3 * u(rng)));
+      }
       return pi * std::pow(u(rng), 0.9 - spin);
     };
     const double a1 = angle(), a2 = angle();
@@ -81,12 +93,19 @@ Dataset toy_events(const std::string& process, std::int64_t n, std::uint64_t see
     const double j1 = 30.0 + 80.0 * (-std::log(1.0 - u(rng)));
     const double j2 = 30.0 + 50.0 * (-std::log(1.0 - u(rng)));
     const double w_edge = 80.4 * (1.0 - 0.5 * c);
-    double mt2 = signal ? std::min(0.6 * met * (0.8 - 0.4 * c) + 10.0 * g(rng), 0.9 * split)
-                        : std::min(w_edge * std::sqrt(u(rng)), met) + (u(rng) < 0.03 ? 40.0 * -std::log(u(rng)) : 0.0);
+    double mt2 = 0.0;
+    if (signal) {
+      mt2 = std::min(0.6 * met * (0.8 - 0.4 * c) + 10.0 * g(rng), 0.9 * split);
+    } else {
+      mt2 = std::min(w_edge * std::sqrt(u(rng)), met);
+      if (u(rng) < 0.03) mt2 += 40.0 * -std::log(u(rng));
+    }
     mt2 = std::max(mt2, 0.0);
-    const double eta_l1 = std::abs(1.1 * g(rng)), eta_l2 = 1.1 * g(rng);
+    const double eta_l1 = std::abs(1.1 * g(rng));
+    const double eta_l2 = 1.1 * g(rng);
     const double dphi_ll = std::abs(std::remainder(a1 - a2 * (u(rng) < 0.5 ? 1 : -1), 2 * pi));
-    const bool b1 = u(rng) < 0.8, b2 = u(rng) < (signal ? 0.5 : 0.6);
+    const bool b1 = u(rng) < 0.8;
+    const bool b2 = u(rng) < (signal ? 0.5 : 0.6);
     const double isr = b1 ? (b2 ? 20.0 + 40.0 * -std::log(1.0 - u(rng)) : j2) : j1;
     const double row[physics::kStopDileptonColumns] = {std::log(met),
                                                        std::log(l1),

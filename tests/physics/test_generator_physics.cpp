@@ -237,6 +237,39 @@ TEST(GeneratorPartonic, WWGaugeCancellation) {
   }
 }
 
+// The sampler's shared evaluation (one pair of lepton currents and one gauge vertex for the
+// four flavour/orientation channels) against the one-channel function, at random points.
+TEST(GeneratorPartonic, WWAllChannelsEqualTheOneChannelAmplitude) {
+  const EwParameters ew = ew_parameters(0.118);
+  Rng rr(3, 1);
+  for (int i = 0; i < 50; ++i) {
+    const double rs = 200 + 800 * rr.uniform(), E = rs / 2;
+    const P4 pa(E, 0, 0, E), pb(E, 0, 0, -E);
+    double x, y, z;
+    unit_vector(rr.uniform(-1, 1), rr.uniform(0, 6.283185307179586), x, y, z);
+    const double mw1 = 70 + 20 * rr.uniform(), mw2 = 70 + 20 * rr.uniform();
+    const double p = std::sqrt((rs * rs - (mw1 + mw2) * (mw1 + mw2)) * (rs * rs - (mw1 - mw2) * (mw1 - mw2))) / (2 * rs);
+    const P4 wm(std::sqrt(p * p + mw1 * mw1), p * x, p * y, p * z), wp(std::sqrt(p * p + mw2 * mw2), -p * x, -p * y, -p * z);
+    auto dec = [&](const P4& w, double m, P4& a, P4& bb) {
+      double u, v, t;
+      unit_vector(rr.uniform(-1, 1), rr.uniform(0, 6.283185307179586), u, v, t);
+      a = boost_from_rest(P4(m / 2, m / 2 * u, m / 2 * v, m / 2 * t), w);
+      bb = boost_from_rest(P4(m / 2, -m / 2 * u, -m / 2 * v, -m / 2 * t), w);
+    };
+    P4 k1, k2, k3, k4;
+    dec(wm, mw1, k1, k2);
+    dec(wp, mw2, k3, k4);
+    double all[4];
+    me2_qq_ww_all(ew, pa, pb, k1, k2, k3, k4, all);
+    const double want[4] = {me2_qq_ww(ew, false, pa, pb, k1, k2, k3, k4), me2_qq_ww(ew, false, pb, pa, k1, k2, k3, k4),
+                            me2_qq_ww(ew, true, pa, pb, k1, k2, k3, k4), me2_qq_ww(ew, true, pb, pa, k1, k2, k3, k4)};
+    for (int k = 0; k < 4; ++k) {
+      ASSERT_GT(want[k], 0.0);
+      EXPECT_NEAR(all[k], want[k], 1e-12 * want[k]) << i << " " << k;
+    }
+  }
+}
+
 TEST(GeneratorPartonic, TopDecayCurrentIsLeftHanded) {
   // t -> b l+ nu through the lepton current: |M|^2 proportional to (p_t.p_l)(p_b.p_nu).
   const Dirac& D = Dirac::get();

@@ -18,6 +18,7 @@
 #include "unbox/metrics.hpp"
 #include "unbox/network.hpp"
 #include "unbox/physics/stop_dilepton.hpp"
+#include "unbox/random.hpp"
 #include "unbox/studies/stop_study.hpp"
 
 namespace unbox::studies {
@@ -204,6 +205,74 @@ TEST(StopStudy, WithoutAnEventSourceTheStudySaysTheGeneratorIsMissing) {
   }
 }
 
+// The bootstrap error against brute force: a population with continuous scores (signal
+// N(1, 1), background N(-1, 1), unequal weights as a biased generator gives) from which 300
+// independent samples are drawn; the spread of their best-cut AMS is the true sampling error of
+// the figure of merit, which one sample's bootstrap (threshold re-chosen per replica) must
+// reproduce. The first-order error at a fixed threshold must match the spread of the AMS at
+// that same threshold over the independent samples.
+TEST(StopStudy, BootstrapErrorMatchesTheSpreadOverIndependentSamples) {
+  const int n = 6000, samples = 300;
+  const double lumi = 1.0, br = 10.0;
+  auto draw = [&](std::uint64_t seed, std::vector<double>& score, std::vector<double>& label,
+                  std::vector<double>& weight) {
+    Rng rng = Rng::stream(seed, 0);
+    score.resize(n);
+    label.resize(n);
+    weight.resize(n);
+    for (int i = 0; i < n; ++i) {
+      const bool sig = rng.uniform() < 0.5;
+      label[i] = sig ? 1.0 : 0.0;
+      score[i] = rng.normal(sig ? 1.0 : -1.0, 1.0);
+      // Background: the tail (score > 0) oversampled 4x with weight 1/4, as a tail bias would.
+      weight[i] = sig ? 0.006 : (score[i] > 0 ? 0.025 : 0.1);
+    }
+  };
+  std::vector<double> score, label, weight;
+  draw(1000, score, label, weight);
+  const AmsWithError one = best_ams_with_error(score, label, weight, lumi, br, 400, 3);
+  std::vector<double> best, fixed;
+  for (int k = 0; k < samples; ++k) {
+    std::vector<double> s2, l2, w2;
+    draw(2000 + static_cast<std::uint64_t>(k), s2, l2, w2);
+    best.push_back(ams_scan(s2, l2, w2, lumi, br).best);
+    double s = 0, b = 0;
+    for (int i = 0; i < n; ++i)
+      if (s2[i] >= one.threshold) (l2[i] > 0.5 ? s : b) += w2[i] * lumi;
+    fixed.push_back(ams(s, b, br));
+  }
+  auto sd = [](const std::vector<double>& v) {
+    double m = 0, q = 0;
+    for (double x : v) m += x;
+    m /= static_cast<double>(v.size());
+    for (double x : v) q += (x - m) * (x - m);
+    return std::sqrt(q / static_cast<double>(v.size() - 1));
+  };
+  const double sd_best = sd(best), sd_fixed = sd(fixed);
+  ASSERT_GT(sd_best, 0.0);
+  // 300 samples fix a standard deviation to about 4 %; the bootstrap of one sample to ~10-20 %.
+  EXPECT_NEAR(one.err, sd_best, 0.25 * sd_best) << "bootstrap " << one.err << " vs brute force " << sd_best;
+  EXPECT_NEAR(one.err_fixed, sd_fixed, 0.15 * sd_fixed) << "first order " << one.err_fixed << " vs " << sd_fixed;
+}
+
+// The training weights as documented: Physical passes the events' weights through; Process
+// gives every event of a process that process's mean weight (the cross-section shares kept,
+// the tail bias inside each process not compensated).
+TEST(StopStudy, TrainingWeightsKeepEachProcessTotalAndEqualizeInsideIt) {
+  Dataset d;
+  d.add("weight", Tensor({6}, {1.0, 3.0, 0.5, 0.25, 0.25, 2.0}));
+  d.add("process", Tensor({6}, {0.0, 0.0, 1.0, 1.0, 1.0, 3.0}));
+  d.weight_column = "weight";
+  EXPECT_EQ(training_weights(d, TrainWeights::Physical), d.weights());
+  const std::vector<double> w = training_weights(d, TrainWeights::Process);
+  const std::vector<double> want = {2.0, 2.0, 1.0 / 3.0, 1.0 / 3.0, 1.0 / 3.0, 2.0};
+  ASSERT_EQ(w.size(), want.size());
+  for (size_t i = 0; i < w.size(); ++i) EXPECT_NEAR(w[i], want[i], 1e-15) << i;
+  EXPECT_EQ(parse_train_weights("process"), TrainWeights::Process);
+  EXPECT_EQ(train_weights_name(parse_train_weights("physical")), "physical");
+  EXPECT_THROW(parse_train_weights("flat"), Error);
+}
+
 // Figure 13's trend in tt-bar (the paper's section 4): requiring both leptons opposite the MET
 // lowers the median MET, requiring both adjacent raises it. Needs the physics of the built-in
 // generator; the synthetic source has the trend built in and proves nothing here.
@@ -261,6 +330,39 @@ TEST(StopStudy, WithoutExplanationsOnlyTheCoreFilesAreWritten) {
   const auto spin = read_json(dir / "spin_correlation.json");
   EXPECT_NE(spin["with"]["auc"].get<double>(), spin["without"]["auc"].get<double>());
   EXPECT_EQ(r.auc, spin["with"]["auc"].get<double>());
+  fs::remove_all(dir);
+}
+
+// The sample cache: a second run reads the samples the first one wrote (one .npz per process,
+// an empty one included) and gives the same numbers; the options name the training weights used.
+TEST(StopStudy, CachedSamplesGiveTheSameStudy) {
+  const fs::path dir = fs::temp_directory_path() / "unbox_stop_study_cache_test";
+  fs::remove_all(dir);
+  StopStudyOptions o;
+  o.events = 1500;
+  o.epochs = 2;
+  o.bootstrap = 10;
+  o.explain = false;
+  o.quiet = true;
+  o.cache = dir.string();
+  int calls = 0;
+  const EventSource toy = toy_event_source();
+  o.source = [&](const std::string& p, std::int64_t n, std::uint64_t seed, bool spin) {
+    ++calls;
+    Dataset d = toy(p, n, seed, spin);
+    return p == "ww" ? d.subset({}) : d;  // a process with no selected event, as WW often is
+  };
+  const StopStudyResult a = stop_study(o);
+  EXPECT_EQ(calls, 4);
+  const StopStudyResult b = stop_study(o);
+  EXPECT_EQ(calls, 4) << "the second run generated again";
+  EXPECT_EQ(a.auc, b.auc);
+  EXPECT_EQ(a.ams_network.ams, b.ams_network.ams);
+  EXPECT_EQ(a.ams_mt2.ams, b.ams_mt2.ams);
+  int files = 0;
+  for (auto& e : fs::directory_iterator(dir)) files += e.path().extension() == ".npz";
+  EXPECT_EQ(files, 4);
+  EXPECT_EQ(a.to_json()["options"]["train_weights"], "physical");
   fs::remove_all(dir);
 }
 

@@ -46,6 +46,17 @@ EventSource toy_event_source();
 // Cross sections (pb) the background is split by (generator-physics notes).
 inline constexpr double kXsecTtbar = 831.76, kXsecTw = 71.7, kXsecWw = 118.7;
 
+// The weights the network is trained with (the evaluation always uses the physical ones).
+// Physical: expected events, with the generator's tail-bias compensation (a background event
+// from the oversampled tail weighs up to 1/bias_floor times less than one from the bulk).
+// Process: each process's expected events spread evenly over its selected events: the
+// processes keep their cross-section shares, and inside each the tail stays as oversampled
+// (no 1/p). train() balances the two classes in both.
+enum class TrainWeights { Physical, Process };
+std::vector<double> training_weights(const Dataset& events, TrainWeights mode);  // needs "process"
+std::string train_weights_name(TrainWeights mode);
+TrainWeights parse_train_weights(const std::string& name);  // "physical", "process"
+
 struct StopStudyOptions {
   double m_stop = 750.0, m_lsp = 1.0;  // GeV
   // N signal and N background events generated before the selection; the background is split
@@ -59,6 +70,7 @@ struct StopStudyOptions {
   // and the rest is the test split on which every figure of merit is computed.
   double train_fraction = 0.5, validation_fraction = 0.2;
   std::int64_t epochs = 30;
+  TrainWeights train_weights = TrainWeights::Physical;
   std::int64_t patience = 5;
   bool spin_correlation = true;  // tt-bar spin correlations in the main study
   // At (185, 5): also run the core study (train, AUC, AMS) with the other spin setting.
@@ -70,6 +82,9 @@ struct StopStudyOptions {
   // maximization, caveman, Taylor, LRP or Integrated Gradients).
   bool explain = true;
   std::string out;  // folder for the result files ("" = none)
+  // Folder of generated samples (one .npz per process, events, seed and spin setting): read
+  // when present, else generated and written ("" = none).
+  std::string cache;
   bool quiet = false;
   EventSource source;  // required
 };
@@ -79,6 +94,9 @@ struct StopStudyOptions {
 struct AmsWithError {
   double ams = 0.0, err = 0.0, threshold = 0.0, s = 0.0, b = 0.0;
   double bootstrap_mean = 0.0;
+  // The first-order error at the chosen threshold held fixed (sum of w^2 of the selected
+  // signal and background propagated through eq. 5); err above also re-chooses the threshold.
+  double err_fixed = 0.0;
   // Selected test events (score >= threshold) and the relative statistical error of the
   // selected background, sqrt(sum w^2) / sum w (what a tail bias of the generator reduces).
   std::int64_t n_s = 0, n_b = 0;
@@ -112,6 +130,9 @@ struct StopStudyResult {
   std::vector<SeedResult> seeds;
   double auc_mean = 0.0, auc_std = 0.0, ams_mean = 0.0, ams_std = 0.0;
   nlohmann::ordered_json nmi_mt2;   // {"L1": .., "L2": .., ...}
+  // Both thresholds chosen on the validation split and the AMS they give on the test split
+  // ({"network": {threshold, ams_test, s, b}, "mt2ll": {...}}).
+  nlohmann::ordered_json validation_thresholds;
   nlohmann::ordered_json analysis;  // every other piece, by name
   std::string summary;              // in words, from the numbers
   std::vector<std::string> files;   // written to options.out

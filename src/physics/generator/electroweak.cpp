@@ -71,39 +71,66 @@ double me2_gb_tw(const EwParameters& ew, const P4& pg, const P4& pb, const P4& p
   return T0 * ew.gs2 * 0.25 * ew.g2 * ew.g2 * 4.0 / 24.0 / 4.0;
 }
 
-double me2_qq_ww(const EwParameters& ew, bool up, const P4& p1, const P4& p2, const P4& k1, const P4& k2, const P4& k3,
-                 const P4& k4, double kappa) {
-  const Dirac& D = Dirac::get();
+namespace {
+// The parts of q qbar -> W- W+ -> 4 leptons shared by every quark flavour and orientation:
+// the two lepton currents and the triple-gauge vertex contracted with them.
+struct WwCurrents {
   Cx Jm[4], Jp[4];
-  lefthanded_current(k1, k2, Jm);  // W-: l-(k1) nubar(k2)
-  lefthanded_current(k3, k4, Jp);  // W+: nu(k3) l+(k4)
-  const P4 qm = k1 + k2, qp = k3 + k4;
-  const M4 PL = proj_l(D);
-  const M4 Jms = D.slash(Jm), Jps = D.slash(Jp);
+  P4 qm, qp;
+  M4 Jms, Jps, Vs;
+  WwCurrents(const Dirac& D, const P4& k1, const P4& k2, const P4& k3, const P4& k4) {
+    lefthanded_current(k1, k2, Jm);  // W-: l-(k1) nubar(k2)
+    lefthanded_current(k3, k4, Jp);  // W+: nu(k3) l+(k4)
+    qm = k1 + k2, qp = k3 + k4;
+    Jms = D.slash(Jm), Jps = D.slash(Jp);
+    // Triple gauge vertex contracted with the currents (conserved: q.J = 0).
+    const Cx a = 2.0 * dotp(Jp, qm), b = dotc(Jm, Jp), c = 2.0 * dotp(Jm, qp);
+    Cx V[4];
+    const double dq[4] = {qp.e - qm.e, qp.x - qm.x, qp.y - qm.y, qp.z - qm.z};
+    for (int mu = 0; mu < 4; ++mu) V[mu] = Jm[mu] * a + b * dq[mu] - Jp[mu] * c;
+    Vs = D.slash(V);
+  }
+};
+
+double me2_qq_ww_from(const EwParameters& ew, const Dirac& D, const M4& PL, const WwCurrents& w, bool up, const P4& p1,
+                      const P4& p2, double kappa) {
   M4 Gt;
   if (!up) {  // d -> u W-: the W- attaches next to u(p1)
-    const P4 q = p1 - qm;
-    Gt = Jps * D.slash(q) * Jms * PL / dot(q, q);
+    const P4 q = p1 - w.qm;
+    Gt = w.Jps * D.slash(q) * w.Jms * PL / dot(q, q);
   } else {  // u -> d W+
-    const P4 q = p1 - qp;
-    Gt = Jms * D.slash(q) * Jps * PL / dot(q, q);
+    const P4 q = p1 - w.qp;
+    Gt = w.Jms * D.slash(q) * w.Jps * PL / dot(q, q);
   }
-  // Triple gauge vertex contracted with the currents (conserved: q.J = 0).
-  const Cx a = 2.0 * dotp(Jp, qm), b = dotc(Jm, Jp), c = 2.0 * dotp(Jm, qp);
-  Cx V[4];
-  const double dq[4] = {qp.e - qm.e, qp.x - qm.x, qp.y - qm.y, qp.z - qm.z};
-  for (int mu = 0; mu < 4; ++mu) V[mu] = Jm[mu] * a + b * dq[mu] - Jp[mu] * c;
-  const M4 Vs = D.slash(V);
   const double shat = dot(p1 + p2, p1 + p2);
   const double Q = up ? 2.0 / 3.0 : -1.0 / 3.0, T3 = up ? 0.5 : -0.5;
   const double e2 = ew.g2 * ew.sw2;
   const Cx zprop = 1.0 / Cx(shat - ew.mz * ew.mz, ew.mz * ew.gz);
-  const M4 Gs = Vs * (e2 * Q / shat - ew.g2 * Q * ew.sw2 * zprop) + Vs * PL * (ew.g2 * T3 * zprop);
+  const M4 Gs = w.Vs * (e2 * Q / shat - ew.g2 * Q * ew.sw2 * zprop) + w.Vs * PL * (ew.g2 * T3 * zprop);
   const M4 G = 0.5 * ew.g2 * Gt + kappa * Gs;
   // Sum over quark helicities: Tr[p2 G p1 Gbar]; couplings of the W decays (g^2/2)^2;
   // colour 1/3, spins 1/4.
   const double tr = (D.slash(p2) * G * D.slash(p1) * D.bar(G)).trace().real();
   return tr * 0.25 * ew.g2 * ew.g2 / 3.0 / 4.0;
+}
+}  // namespace
+
+double me2_qq_ww(const EwParameters& ew, bool up, const P4& p1, const P4& p2, const P4& k1, const P4& k2, const P4& k3,
+                 const P4& k4, double kappa) {
+  const Dirac& D = Dirac::get();
+  const WwCurrents w(D, k1, k2, k3, k4);
+  return me2_qq_ww_from(ew, D, proj_l(D), w, up, p1, p2, kappa);
+}
+
+void me2_qq_ww_all(const EwParameters& ew, const P4& pa, const P4& pb, const P4& k1, const P4& k2, const P4& k3,
+                   const P4& k4, double out[4]) {
+  const Dirac& D = Dirac::get();
+  const WwCurrents w(D, k1, k2, k3, k4);
+  const M4 PL = proj_l(D);
+  out[0] = me2_qq_ww_from(ew, D, PL, w, false, pa, pb, 1.0);
+  out[1] = me2_qq_ww_from(ew, D, PL, w, false, pb, pa, 1.0);
+  out[2] = me2_qq_ww_from(ew, D, PL, w, true, pa, pb, 1.0);
+  out[3] = me2_qq_ww_from(ew, D, PL, w, true, pb, pa, 1.0);
 }
 
 double me2_stop_3body(const P4& pb, const P4& pc, double mchi, const P4& pn, const P4& pl, double mt, double gt,

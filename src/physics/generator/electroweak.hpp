@@ -27,6 +27,11 @@ double me2_gb_tw(const EwParameters& ew, const P4& pg, const P4& pb, const P4& p
 // down-type quark; kappa: the relative sign of the s-channel (fixed by unitarity, see tests).
 double me2_qq_ww(const EwParameters& ew, bool up, const P4& p1, const P4& p2, const P4& k1, const P4& k2, const P4& k3,
                  const P4& k4, double kappa = 1.0);
+// The four values the hard-process sampler needs, sharing the lepton currents and the gauge
+// vertex: {down-type quark along pa, down-type along pb, up-type along pa, up-type along pb}
+// (kappa = 1); each equal to me2_qq_ww of the same arguments, bit for bit.
+void me2_qq_ww_all(const EwParameters& ew, const P4& pa, const P4& pb, const P4& k1, const P4& k2, const P4& k3,
+                   const P4& k4, double out[4]);
 
 // stop(P) -> b(pb) chi(pc) W+(nu(pn) l+(pl)) via an off-shell top of width gt, coupling
 // ubar_t (A P_R + B P_L) v_chi; spin-summed |M|^2 (arbitrary normalization).

@@ -230,11 +230,14 @@ struct Generator::Impl {
     P4 k1, k2, k3, k4;
     iso_decay(wm, k1, k2);
     iso_decay(wp, k3, k4);
+    // d and s (u and c) have the same couplings: four squared amplitudes serve the 8 channels.
+    double me[4];
+    me2_qq_ww_all(ew, pa, pb, k1, k2, k3, k4, me);
     double lq[8], wsum = 0;
     for (int q = 1; q <= 4; ++q) {
       const bool up = (q == 2 || q == 4);
-      const double mq = me2_qq_ww(ew, up, pa, pb, k1, k2, k3, k4);   // quark along +z
-      const double mqb = me2_qq_ww(ew, up, pb, pa, k1, k2, k3, k4);  // quark along -z
+      const double mq = me[up ? 2 : 0];   // quark along +z
+      const double mqb = me[up ? 3 : 1];  // quark along -z
       lq[2 * q - 2] = f1[pdf_slot(q)] * f2[pdf_slot(-q)] * mq;
       lq[2 * q - 1] = f1[pdf_slot(-q)] * f2[pdf_slot(q)] * mqb;
       wsum += lq[2 * q - 2] + lq[2 * q - 1];
