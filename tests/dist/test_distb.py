@@ -213,3 +213,24 @@ def test_mpi_sum_in_rank_order_and_all_gather(tmp_path):
         assert line.startswith(f"rank {r} ")
         assert [float(x) for x in sums] == expect
         assert [float(x) for x in gathered] == [0.0, 1.0, 1.0, 2.0, 2.0, 2.0]
+
+
+@needs_mpi
+def test_mpi_mi_three_ranks_equal_one_process(setup, tmp_path):
+    """Binned NMI across ranks: exact edges (bisection on the order keys) and summed integer
+    histograms give the one-process matrix (the neuron values of a rank's range may differ
+    from the whole file's in the last bit, the evaluation batches differ: 1e-12)."""
+    s = setup
+    for binning in ("equal-frequency", "equal-width"):
+        mi = ["mi", "--model", s["model"], "--neurons", "all,output", "--variables", "a,b,c,d,e,label,L1N0",
+              "--binning", binning, "--bins", "12", "--json"]
+        one = json.loads(run(*mi, "--data", s["whole"]).stdout)
+        three = json.loads(mpirun(3, *mi, "--data", ",".join(s["parts"])).stdout)
+        assert three["events"] == one["events"] == 3300
+        assert three["neurons"] == one["neurons"] and three["variables"] == one["variables"]
+        assert three["neuron_bins"] == one["neuron_bins"] and three["variable_bins"] == one["variable_bins"]
+        np.testing.assert_allclose(three["nmi"], one["nmi"], rtol=1e-12, atol=1e-15)
+        np.testing.assert_allclose(three["mi_nats"], one["mi_nats"], rtol=1e-12, atol=1e-15)
+        assert one["variable_bins"][5] == 2  # label: its two values are its bins
+    p = mpirun(2, "mi", "--model", s["model"], "--data", s["whole"], "--estimator", "ksg", check=False)
+    assert p.returncode != 0 and "one process" in p.stderr and p.stderr.count("unbox: error") == 1
