@@ -71,7 +71,8 @@ void check_runs_across_ranks(CLI::App& app) {
     at = subs.front();
     path += (path.empty() ? "" : " ") + at->get_name();
   }
-  static const std::set<std::string> across = {"taylor", "predict", "generate physics", "train", "ad", "study stop"};
+  static const std::set<std::string> across = {"taylor",     "predict", "generate physics", "train", "ad",
+                                               "study stop", "mi"};
   if (!across.count(path))
     throw Error(fmt::format(
         "'unbox {}' does not run across MPI ranks (it would repeat the whole run on each of "
