@@ -31,7 +31,7 @@ def run(*args, check=True):
 
 def mpirun(n, *args, check=True, exe=None):
     env = dict(os.environ, OMPI_MCA_btl_vader_single_copy_mechanism="none", OMP_NUM_THREADS="1",
-               OMPI_MCA_rmaps_base_oversubscribe="1")
+               OMPI_MCA_rmaps_base_oversubscribe="1", OMPI_MCA_mpi_yield_when_idle="1")
     cmd = [MPIRUN, "--allow-run-as-root", "--oversubscribe", "-n", str(n), exe or UNBOX, *map(str, args)]
     p = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=180)
     if check and p.returncode != 0:
