@@ -229,6 +229,7 @@ def test_mpi_mi_three_ranks_equal_one_process(setup, tmp_path):
         assert three["events"] == one["events"] == 3300
         assert three["neurons"] == one["neurons"] and three["variables"] == one["variables"]
         assert three["neuron_bins"] == one["neuron_bins"] and three["variable_bins"] == one["variable_bins"]
+        print(binning, "NMI bit-identical:", three["nmi"] == one["nmi"])
         np.testing.assert_allclose(three["nmi"], one["nmi"], rtol=1e-12, atol=1e-15)
         np.testing.assert_allclose(three["mi_nats"], one["mi_nats"], rtol=1e-12, atol=1e-15)
         assert one["variable_bins"][5] == 2  # label: its two values are its bins
