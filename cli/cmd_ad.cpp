@@ -7,6 +7,8 @@
 
 #include "commands.hpp"
 #include "common.hpp"
+#include "stream.hpp"
+#include "unbox/dist.hpp"
 #include "unbox/explain/activation_difference.hpp"
 #include "unbox/onnx.hpp"
 
@@ -17,7 +19,7 @@ namespace {
 struct AdArgs {
   std::string model, neuron = "output", layer = "L0", out;
   EventArgs data;
-  Index samples = 20000, bootstrap = 200, top = 0;
+  Index samples = 20000, bootstrap = 200, top = 0, chunk = 0;
   std::uint64_t seed = 1;
   bool json = false;
   int threads = 0;
@@ -31,6 +33,41 @@ int parse_layer(const std::string& text) {
   return std::stoi(t);
 }
 
+// Chunk by chunk and/or across ranks (ActivationDifferenceRun): pass 1 reads this rank's
+// events (z moments; the sampled events' and donors' values that fall in them), the ranks
+// exchange those values, pass 2 evaluates this rank's share of the sampled events, and rank 0
+// merges the ranks' sums in rank order. The sampled events depend on the seed and the sample's
+// size only: the numbers equal one process's to round-off.
+int run_streamed(const Network& net, const AdArgs& a, const ActivationDifferenceOptions& o) {
+  auto merged = run_distributed([&]() -> std::optional<nlohmann::json> {
+    std::optional<ActivationDifferenceRun> run;
+    std::string failed;
+    try {
+      const SampleShare share = sample_share(a.data, "ad");
+      run.emplace(net, o, share.total);
+      for_each_chunk_in(a.data, a.chunk, share.begin, share.end, [&](Dataset&& d, Index first) {
+        run->add(Events(net, std::move(d), Binding{split_list(a.data.columns), 0}), first);
+      });
+    } catch (const Error& e) {
+      failed = e.what();
+    }
+    // Every rank learns whether one failed before the exchange (a rank that threw alone would
+    // leave the others waiting); the failed rank reports, the others step aside.
+    const std::vector<double> flags = dist::all_gather({failed.empty() ? 0.0 : 1.0});
+    if (!failed.empty()) throw Error(failed);
+    for (double f : flags)
+      if (f != 0.0) return std::nullopt;
+    run->fill(dist::all_gather(run->collected()));
+    const dist::Range mine = dist::split(run->samples(), dist::rank(), dist::size());
+    return run->result(mine.begin, mine.end).to_json();
+  });
+  if (!merged) return 0;  // not rank 0
+  ActivationDifferenceResult r = ActivationDifferenceResult::from_json(*merged);
+  r.top = a.top;
+  print_result(*merged, r.table(), a.json, a.out);
+  return 0;
+}
+
 int run_ad(const AdArgs& a) {
   if (a.threads > 0) set_thread_count(a.threads);
   ActivationDifferenceOptions o;
@@ -41,6 +78,7 @@ int run_ad(const AdArgs& a) {
   o.neuron = a.neuron;
   o.top = a.top;
   Network net = load_model(a.model);
+  if (streamed_run(a.chunk)) return run_streamed(net, a, o);
   ActivationDifferenceResult r = activation_difference(net, bind_events(net, a.data), o);
   print_result(r.to_json(), r.table(), a.json, a.out);
   return 0;
@@ -64,7 +102,8 @@ void register_ad(CLI::App& app) {
   c->add_option("--top", a->top, "Rows shown in the table (0: all)")->capture_default_str();
   c->add_option("--seed", a->seed, "Random seed: same seed, same numbers")->capture_default_str();
   c->add_option("--threads", a->threads, "OpenMP threads (default: all)");
-  c->add_option("--out,-o", a->out, "Also write the result as JSON to this file");
+  c->add_option("--out,-o", a->out, "Also write the result as JSON to this file (with the sums unbox merge needs)");
+  add_chunk_option(c, a->chunk, "the sampled events and their donors (2 x samples x variables doubles)");
   c->add_flag("--json", a->json, "Print JSON: neuron, ranking [{variable, ad, err}] sorted by ad");
 }
 

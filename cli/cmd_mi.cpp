@@ -7,6 +7,9 @@
 
 #include "commands.hpp"
 #include "common.hpp"
+#include "stream.hpp"
+#include "unbox/data_stream.hpp"
+#include "unbox/dist.hpp"
 #include "unbox/explain/mutual_info.hpp"
 #include "unbox/onnx.hpp"
 
@@ -23,6 +26,38 @@ struct MiArgs {
   int threads = 0;
 };
 
+// Across ranks (binned estimator): each rank reads its contiguous range of the events and
+// computes its columns; once every rank got that far, the bins and joint histograms are
+// merged (mutual_info_across): every rank has the one-process result, rank 0 prints it.
+MutualInfoResult run_ranks(const Network& net, const MiArgs& a, MutualInfoOptions o) {
+  std::string failed;
+  MutualInfoColumns cols;
+  try {
+    Dataset mine;
+    bool first = true;
+    for_each_chunk(a.data, 0, [&](Dataset&& d) {
+      if (first)
+        mine = std::move(d);
+      else
+        append_events(mine, d);
+      first = false;
+    });
+    Events events(net, std::move(mine), Binding{split_list(a.data.columns), 0});
+    if (o.variables.empty() && !events.flat()) throw Error("--variables names no variable");
+    cols = mutual_info_columns(net, events, o);
+  } catch (const Error& e) {
+    failed = e.what();
+    if (failed.empty()) failed = "error";
+  }
+  const auto messages = dist::gather(failed);
+  const std::vector<double> flags = dist::all_gather({failed.empty() ? 0.0 : 1.0});
+  for (size_t r = 0; r < messages.size(); ++r)
+    if (!messages[r].empty()) throw Error(fmt::format("rank {}: {}", r, messages[r]));
+  for (double f : flags)
+    if (f != 0.0) throw Error(failed.empty() ? "another rank failed" : failed);  // not printed: not rank 0
+  return mutual_info_across(cols, o, [](const std::vector<double>& v) { return dist::all_gather(v); });
+}
+
 int run_mi(const MiArgs& a) {
   if (a.threads > 0) set_thread_count(a.threads);
   MutualInfoOptions o;
@@ -35,14 +70,22 @@ int run_mi(const MiArgs& a) {
   if (a.view != "all" && a.view != "matrix" && a.view != "by-variable" && a.view != "by-neuron")
     throw Error(fmt::format("unknown --view '{}': expected all, matrix, by-variable or by-neuron", a.view));
   Network net = load_model(a.model);
-  Events events = bind_events(net, a.data);
   // Default variables: what the model reads (mT2, labels, truth need naming).
   o.variables = split_list(a.variables);
-  if (o.variables.empty() && !events.flat()) throw Error("--variables names no variable");
   o.neurons = split_list(a.neurons);
   if (o.neurons.empty()) throw Error("--neurons names no neuron");
   o.top = a.top;
-  MutualInfoResult r = mutual_info(net, events, o);
+  if (dist::size() > 1 && o.estimator != MiEstimator::Binned)
+    throw Error("mi --estimator ksg needs every value's neighbours: it runs in one process (binned runs across ranks)");
+  MutualInfoResult r;
+  if (dist::size() > 1) {
+    r = run_ranks(net, a, o);
+    if (!dist::root()) return 0;
+  } else {
+    Events events = bind_events(net, a.data);
+    if (o.variables.empty() && !events.flat()) throw Error("--variables names no variable");
+    r = mutual_info(net, events, o);
+  }
   if (!a.out.empty()) write_text_atomically(a.out, r.to_json().dump(2) + "\n");
   if (a.json) {
     std::printf("%s\n", r.to_json().dump(2).c_str());
@@ -81,6 +124,10 @@ void register_mi(CLI::App& app) {
                   "unbox mi --model m.unbox --data test.csv --neurons L2,L5N4,output --variables mt2ll,met,label\n"
                   "  unbox mi --model m.unbox --data test.csv --neurons L5 --variables x,y --estimator ksg",
                   [a] { return run_mi(*a); });
+  c->footer(
+      "\nReads its events whole (equal-frequency bins need every value): no --chunk. Under mpirun the binned "
+      "estimator runs across ranks (each reads its range; exact edges and summed histograms: the one-process "
+      "result); KSG runs in one process (docs/distributed.md).");
   add_model_option(c, a->model)->required();
   add_event_options(c, a->data);
   c->add_option("--neurons", a->neurons,

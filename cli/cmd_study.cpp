@@ -1,5 +1,6 @@
 // unbox study stop: the stop/top case study of Roxlo & Reece end to end (stop_study.hpp).
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <iostream>
 
@@ -8,6 +9,8 @@
 #include "commands.hpp"
 #include "study_command.hpp"
 #include "unbox/core.hpp"
+#include "unbox/data_stream.hpp"
+#include "unbox/dist.hpp"
 #include "unbox/report.hpp"
 #include "unbox/studies/stop_study_views.hpp"
 
@@ -47,6 +50,84 @@ void write_study_report(const StudyArgs& a) {
                              dir, r.sections.size(), r.figures().size(),
                              r.absent.empty() ? "" : fmt::format(", {} absent", r.absent.size()),
                              fs::absolute(path).string());
+}
+
+// A dataset of 1-D columns as bytes (name, count, raw doubles per column) and back, for the
+// generation across ranks.
+std::string pack(const Dataset& d) {
+  std::string out;
+  for (const auto& name : d.names()) {
+    const Tensor& t = d.get(name);
+    const auto n = static_cast<std::int64_t>(t.size());
+    out += name;
+    out += '\n';
+    out.append(reinterpret_cast<const char*>(&n), sizeof n);
+    out.append(reinterpret_cast<const char*>(t.data()), static_cast<size_t>(n) * sizeof(double));
+  }
+  return out;
+}
+
+Dataset unpack(const std::string& bytes) {
+  Dataset d;
+  size_t at = 0;
+  while (at < bytes.size()) {
+    const size_t nl = bytes.find('\n', at);
+    if (nl == std::string::npos || nl + 1 + sizeof(std::int64_t) > bytes.size()) throw Error("bad rank events");
+    const std::string name = bytes.substr(at, nl - at);
+    std::int64_t n = 0;
+    std::memcpy(&n, bytes.data() + nl + 1, sizeof n);
+    at = nl + 1 + sizeof n;
+    if (n < 0 || at + static_cast<size_t>(n) * sizeof(double) > bytes.size()) throw Error("bad rank events");
+    std::vector<double> v(static_cast<size_t>(n));
+    std::memcpy(v.data(), bytes.data() + at, static_cast<size_t>(n) * sizeof(double));
+    at += static_cast<size_t>(n) * sizeof(double);
+    d.add(name, Tensor({static_cast<Index>(n)}, std::move(v)));
+  }
+  return d;
+}
+
+// This rank's part of one source call, as "ok:" + bytes or "error:" + message.
+std::string generate_part(const std::string& process, std::int64_t n, std::uint64_t seed, bool spin) {
+  try {
+    return "ok:" + pack(studies::builtin_event_source_part(dist::rank(), dist::size())(process, n, seed, spin));
+  } catch (const Error& e) {
+    return std::string("error:") + e.what();
+  }
+}
+
+// Under mpirun the built-in generator's events are split across ranks: rank 0 runs the study,
+// and each of its source calls is broadcast ("G process|n|seed|spin"); every rank generates
+// its contiguous range of the streams (per-stream seeds: the events do not depend on the
+// number of ranks) and rank 0 joins the parts in rank order. "done" releases the others.
+studies::EventSource rank0_source() {
+  return [](const std::string& process, std::int64_t n, std::uint64_t seed, bool spin) {
+    dist::broadcast(fmt::format("G{}|{}|{}|{}", process, n, seed, spin ? 1 : 0));
+    const auto parts = dist::gather(generate_part(process, n, seed, spin));
+    Dataset all;
+    for (size_t r = 0; r < parts.size(); ++r) {
+      if (parts[r].rfind("error:", 0) == 0) throw Error(fmt::format("rank {}: {}", r, parts[r].substr(6)));
+      Dataset d = unpack(parts[r].substr(3));
+      if (r == 0)
+        all = std::move(d);
+      else
+        append_events(all, d);
+    }
+    all.source = "generator";
+    return all;
+  };
+}
+
+int serve_generation() {
+  for (;;) {
+    const std::string request = dist::broadcast("");
+    if (request.empty() || request[0] != 'G') return 0;
+    const std::string body = request.substr(1);
+    const size_t b3 = body.rfind('|'), b2 = body.rfind('|', b3 - 1), b1 = body.rfind('|', b2 - 1);
+    const std::string process = body.substr(0, b1);
+    const std::int64_t n = std::stoll(body.substr(b1 + 1, b2 - b1 - 1));
+    const std::uint64_t seed = std::stoull(body.substr(b2 + 1, b3 - b2 - 1));
+    dist::gather(generate_part(process, n, seed, body.substr(b3 + 1) == "1"));
+  }
 }
 
 }  // namespace
@@ -113,7 +194,20 @@ int run_study(StudyArgs& a) {
         "unbox demo: the stop study of Roxlo & Reece at ({}) GeV, {} signal and {} background "
         "events{}\n",
         a.point, o.events, o.events, a.source == "toy" ? " (synthetic toy events)" : "");
-  studies::StopStudyResult r = studies::stop_study(o);
+  if (dist::size() > 1) {
+    if (a.source != "builtin")
+      throw Error("study stop across ranks splits the built-in generator's events; --source toy runs in one process");
+    if (!dist::root()) return serve_generation();
+    o.source = rank0_source();
+  }
+  studies::StopStudyResult r;
+  try {
+    r = studies::stop_study(o);
+  } catch (...) {
+    if (dist::size() > 1) dist::broadcast("done");
+    throw;
+  }
+  if (dist::size() > 1) dist::broadcast("done");
   if (a.json) {
     std::printf("%s\n", r.to_json().dump(2).c_str());
     if (!o.out.empty() && !a.no_report) write_study_report(a);

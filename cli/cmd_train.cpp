@@ -8,6 +8,7 @@
 
 #include "commands.hpp"
 #include "train_command.hpp"
+#include "unbox/dist.hpp"
 #include "unbox/explain/taylor.hpp"
 
 namespace unbox::cli {
@@ -91,6 +92,13 @@ Network run_train(const TrainArgs& a, TrainResult* result_out) {
   TrainOptions o = a.options;
   o.l1 = a.l1 >= 0 ? a.l1 : arch.l1;
   o.l2 = a.l2;
+  // Under mpirun: data parallelism (every rank reads the whole sample and computes a share of
+  // each mini-batch; rank 0 alone prints and writes the model).
+  const bool ranks = dist::size() > 1;
+  if (ranks) {
+    o.ranks = {dist::rank(), dist::size(), [](const std::vector<double>& v) { return dist::all_gather(v); }};
+    if (!dist::root()) o.quiet = true;
+  }
   Network net = build_network(features, arch);
   Tensor x = data.columns_matrix(features);
   std::vector<double> y = data.labels(), w;
@@ -153,10 +161,11 @@ Network run_train(const TrainArgs& a, TrainResult* result_out) {
       if (!w.empty()) tracker->weights.push_back(w[static_cast<size_t>(i)]);
     }
     auto user_hook = o.hook;
-    o.hook = [t = tracker.get(), user_hook](const TrainEvent& e) {
-      t->record(e);
-      if (user_hook) user_hook(e);
-    };
+    if (dist::root())  // rank 0 tracks and writes the table; the model is the same on every rank
+      o.hook = [t = tracker.get(), user_hook](const TrainEvent& e) {
+        t->record(e);
+        if (user_hook) user_hook(e);
+      };
     err << fmt::format("  tracking Taylor coefficients ({}) of output on {} validation events after {}\n",
                        a.track_taylor, rows.size(),
                        a.track_every > 0 ? fmt::format("every {} steps", a.track_every) : std::string("each epoch"));
@@ -164,7 +173,7 @@ Network run_train(const TrainArgs& a, TrainResult* result_out) {
 
   TrainResult r = train(net, x, y, w, o);
 
-  if (tracker) {
+  if (tracker && dist::root()) {
     Dataset table;
     const size_t cols = tracker->names.size() + 2;
     std::vector<std::string> header = {"step", "epoch"};
@@ -230,7 +239,12 @@ Network run_train(const TrainArgs& a, TrainResult* result_out) {
                               {"train_events", r.train_events},
                               {"validation_events", r.validation_events},
                               {"history", hist}};
+  if (ranks) net.metadata["training"]["ranks"] = dist::size();
   net.metadata["unbox_version"] = "0.1.0";
+  if (!dist::root()) {
+    if (result_out) *result_out = r;
+    return net;
+  }
   save_network(net, a.out);
   if (a.json) {
     nlohmann::json j = net.metadata["training"];

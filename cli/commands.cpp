@@ -52,8 +52,6 @@ void register_all(CLI::App& app) {
   const std::map<std::string, std::string> whole = {
       {"eval", "the exact AUC and ROC need every score"},
       {"ado", "the decision ordering compares every pair of events"},
-      {"mi", "KSG and equal-frequency bins need every value"},
-      {"ad", "sigma_z and the sampled swaps need the whole sample"},
       {"lrp", "the profiles need quantiles of the whole sample"},
       {"attribute", "the profiles (and IG's mean baseline) need the whole sample"},
       {"hist", "equal-frequency bins need every value"}};
@@ -73,12 +71,14 @@ void check_runs_across_ranks(CLI::App& app) {
     at = subs.front();
     path += (path.empty() ? "" : " ") + at->get_name();
   }
-  static const std::set<std::string> across = {"taylor", "predict", "generate physics"};
+  static const std::set<std::string> across = {"taylor",     "predict", "generate physics", "train", "ad",
+                                               "study stop", "mi"};
   if (!across.count(path))
-    throw Error(
-        fmt::format("'unbox {}' does not run across MPI ranks (it would repeat the whole run on each of "
-                    "the {}); ranks: taylor, predict, generate physics; or run one process per file and unbox merge",
-                    path, unbox::dist::size()));
+    throw Error(fmt::format(
+        "'unbox {}' does not run across MPI ranks (it would repeat the whole run on each of "
+        "the {}); ranks: taylor, predict, generate physics, train, ad, mi, study stop; or run one process per "
+        "file and unbox merge",
+        path, unbox::dist::size()));
 }
 
 // The deepest selected subcommand with a runner wins, so `unbox physics mt2` runs mt2's.

@@ -12,6 +12,7 @@
 
 #include "unbox/data_stream.hpp"
 #include "unbox/dist.hpp"
+#include "unbox/explain/activation_difference.hpp"
 #include "unbox/explain/taylor.hpp"
 
 namespace unbox::cli {
@@ -63,6 +64,53 @@ Index for_each_chunk(const EventArgs& a, Index chunk, const std::function<void(D
   return seen;
 }
 
+SampleShare sample_share(const EventArgs& a, const std::string& method) {
+  if (a.data.empty()) throw Error("--data is required");
+  if (a.events < 0) throw Error(fmt::format("--events must be >= 0, got {}", a.events));
+  if (!a.transforms.cuts.empty())
+    throw Error(
+        fmt::format("{} picks events by their position in the sample, which --cut moves: with --chunk or "
+                    "across ranks, write the cut sample first (or run in one process without --chunk)",
+                    method));
+  DataStream stream(expand_data_files(a.data));
+  SampleShare s;
+  s.total = stream.events();
+  if (a.events > 0) s.total = std::min(s.total, a.events);
+  const dist::Range r = dist::split(s.total, dist::rank(), dist::size());
+  s.begin = r.begin;
+  s.end = r.end;
+  return s;
+}
+
+void for_each_chunk_in(const EventArgs& a, Index chunk, Index begin, Index end,
+                       const std::function<void(Dataset&&, Index first)>& f) {
+  if (chunk < 0) throw Error(fmt::format("--chunk must be >= 0, got {}", chunk));
+  ReadOptions ro;
+  ro.allow_nan = a.allow_nan;
+  DataStream stream(expand_data_files(a.data), ro);
+  stream.restrict(begin, end);
+  const Index max = chunk > 0 ? chunk : std::numeric_limits<Index>::max();
+  Index at = begin;
+  Dataset d;
+  while (stream.next(max, d)) {
+    if (!a.label.empty()) {
+      d.get(a.label);
+      d.label_column = a.label;
+    } else if (a.default_label && d.has("label")) {
+      d.label_column = "label";
+    }
+    if (!a.weight.empty()) {
+      d.get(a.weight);
+      d.weight_column = a.weight;
+    }
+    apply_data_transforms(d, a.transforms);  // --define only (sample_share refuses --cut)
+    const Index n = d.events();
+    f(std::move(d), at);
+    at += n;
+    d = Dataset();
+  }
+}
+
 namespace {
 
 // What kind of result a JSON without a merge state is, for the message.
@@ -96,7 +144,7 @@ nlohmann::json merge_results(const std::vector<nlohmann::json>& results, const s
   for (size_t i = 0; i < results.size(); ++i) {
     const auto& j = results[i];
     if (!j.is_object() || !j.contains("state") || !j["state"].is_object() || !j["state"].contains("method"))
-      throw Error(fmt::format("{}: a '{}' result cannot be merged (no merge state; mergeable: taylor)", names[i],
+      throw Error(fmt::format("{}: a '{}' result cannot be merged (no merge state; mergeable: taylor, ad)", names[i],
                               j.is_object() ? result_kind(j) : "non-object"));
   }
   const std::string method = results[0]["state"]["method"].get<std::string>();
@@ -110,8 +158,12 @@ nlohmann::json merge_results(const std::vector<nlohmann::json>& results, const s
     TaylorResult r = TaylorResult::from_json(results[0]);
     for (size_t i = 1; i < results.size(); ++i) merge(r, TaylorResult::from_json(results[i]));
     out = r.to_json();
+  } else if (method == "ad") {
+    ActivationDifferenceResult r = ActivationDifferenceResult::from_json(results[0]);
+    for (size_t i = 1; i < results.size(); ++i) merge(r, ActivationDifferenceResult::from_json(results[i]));
+    out = r.to_json();
   } else {
-    throw Error(fmt::format("{}: '{}' results cannot be merged (mergeable: taylor)", names[0], method));
+    throw Error(fmt::format("{}: '{}' results cannot be merged (mergeable: taylor, ad)", names[0], method));
   }
   return out;
 }
@@ -165,6 +217,7 @@ Index join_rank_parts(const std::string& out, const std::string& status, Index e
 std::string result_table(const nlohmann::json& result) {
   const std::string method = result["state"]["method"].get<std::string>();
   if (method == "taylor") return TaylorResult::from_json(result).table();
+  if (method == "ad") return ActivationDifferenceResult::from_json(result).table();
   return result.dump(2) + "\n";
 }
 

@@ -27,6 +27,20 @@ bool streamed_run(Index chunk);
 // file), each with its label and weight columns attached. Returns the events seen.
 Index for_each_chunk(const EventArgs& a, Index chunk, const std::function<void(Dataset&&)>& f);
 
+// For methods that place events by their position in the whole sample (ad's sampled events
+// and donors): the sample's size (every file, --events applied) and this rank's contiguous
+// share [begin, end). --cut is refused (it would move the positions). Collective-free: every
+// rank counts the same files.
+struct SampleShare {
+  Index total = 0, begin = 0, end = 0;
+};
+SampleShare sample_share(const EventArgs& a, const std::string& method);
+// Events [begin, end) of the sample in chunks of at most `chunk` (0: one per file), each with
+// its label and weight columns and --define applied; f gets the chunk and the position of
+// its first event in the sample.
+void for_each_chunk_in(const EventArgs& a, Index chunk, Index begin, Index end,
+                       const std::function<void(Dataset&&, Index first)>& f);
+
 // Runs `part` (this rank's result JSON; nullopt: no events here) on every rank, gathers the
 // results at rank 0 and merges them in rank order; an error of any rank is rethrown at rank
 // 0 naming the rank. Returns the merged result at rank 0, nullopt on the other ranks.

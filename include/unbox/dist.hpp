@@ -39,6 +39,9 @@ std::string broadcast(const std::string& from_root);
 // Element-wise sums of `values` over the ranks, added in rank order (rank 0 + rank 1 + ...)
 // so the bits do not depend on the launcher; every rank gets the result. Collective.
 void sum_in_rank_order(std::vector<double>& values);
+// Every rank's `values` concatenated in rank order, on every rank (ranks may give different
+// lengths). Collective.
+std::vector<double> all_gather(const std::vector<double>& mine);
 // Wait for every rank. Collective.
 void barrier();
 

@@ -66,6 +66,17 @@ struct TrainEvent {
   const Network* network = nullptr;
 };
 
+// Data parallelism across processes (MPI ranks; set by the caller): process `rank` of `size`
+// computes a contiguous share of every mini-batch's chunks of 128 events, and `all_gather`
+// (collective: every process's doubles concatenated in process order, on every process)
+// exchanges the chunks' gradients and losses, which every process then adds in chunk order
+// as one process does, so the model is bit for bit the one-process model. Every process
+// holds the whole sample (the split, the validation and the shuffles are repeated).
+struct TrainRanks {
+  int rank = 0, size = 1;
+  std::function<std::vector<double>(const std::vector<double>&)> all_gather;
+};
+
 struct TrainOptions {
   Loss loss = Loss::Auto;  // Auto: BCE for a sigmoid output, MSE (+-1) for tanh
   Index batch = 256;
@@ -80,6 +91,7 @@ struct TrainOptions {
   std::uint64_t seed = 1;
   bool quiet = false;
   std::function<void(const TrainEvent&)> hook;
+  TrainRanks ranks;  // one process unless set
 };
 
 struct EpochRecord {

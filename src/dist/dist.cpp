@@ -105,6 +105,25 @@ void sum_in_rank_order(std::vector<double>& values) {
   check(MPI_Bcast(values.data(), n, MPI_DOUBLE, 0, MPI_COMM_WORLD), "broadcast");
 }
 
+std::vector<double> all_gather(const std::vector<double>& mine) {
+  if (my_size == 1) return mine;
+  if (mine.size() > static_cast<size_t>(1 << 30)) throw Error("MPI all_gather: a rank's values exceed 2^30");
+  const int n = static_cast<int>(mine.size());
+  std::vector<int> counts(static_cast<size_t>(my_size)), offsets(static_cast<size_t>(my_size));
+  check(MPI_Allgather(&n, 1, MPI_INT, counts.data(), 1, MPI_INT, MPI_COMM_WORLD), "all_gather");
+  long long total = 0;
+  for (int r = 0; r < my_size; ++r) {
+    offsets[static_cast<size_t>(r)] = static_cast<int>(total);
+    total += counts[static_cast<size_t>(r)];
+  }
+  if (total > (1LL << 31) - 1) throw Error("MPI all_gather: the values exceed 2^31");
+  std::vector<double> all(static_cast<size_t>(total));
+  check(
+      MPI_Allgatherv(mine.data(), n, MPI_DOUBLE, all.data(), counts.data(), offsets.data(), MPI_DOUBLE, MPI_COMM_WORLD),
+      "all_gather");
+  return all;
+}
+
 void barrier() {
   if (my_size > 1) check(MPI_Barrier(MPI_COMM_WORLD), "barrier");
 }
@@ -115,6 +134,7 @@ void init(int*, char***) {}
 std::vector<std::string> gather(const std::string& mine) { return {mine}; }
 std::string broadcast(const std::string& from_root) { return from_root; }
 void sum_in_rank_order(std::vector<double>&) {}
+std::vector<double> all_gather(const std::vector<double>& mine) { return mine; }
 void barrier() {}
 
 #endif

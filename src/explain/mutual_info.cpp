@@ -855,3 +855,304 @@ std::string MutualInfoResult::top_variables_table(Index top) const {
 }
 
 }  // namespace unbox
+
+// ---- across processes -------------------------------------------------------------------
+
+namespace unbox {
+
+namespace {
+
+// Every process's `mine` (the same length everywhere) added element-wise in process order.
+std::vector<double> summed(const AllGather& gather, const std::vector<double>& mine) {
+  const std::vector<double> all = gather(mine);
+  const size_t n = mine.size();
+  std::vector<double> out(n, 0.0);
+  if (n == 0) return out;
+  if (all.size() % n != 0) throw Error("mutual information: the processes' columns disagree");
+  for (size_t at = 0; at < all.size(); at += n)
+    for (size_t k = 0; k < n; ++k) out[k] += all[at + k];
+  return out;
+}
+
+double from_order_key(std::uint64_t k) {
+  const std::uint64_t u = (k >> 63) ? (k & 0x7FFFFFFFFFFFFFFFULL) : ~k;
+  double v;
+  std::memcpy(&v, &u, sizeof v);
+  return v;
+}
+
+// finish_column with the counts of all processes (`count` per raw bin) and their total.
+void finish_column_global(BinnedColumn& c, const std::vector<double>& count, double n) {
+  const Index raw_bins = static_cast<Index>(count.size());
+  std::vector<std::uint16_t> remap(static_cast<size_t>(raw_bins), 0);
+  Index used = 0;
+  for (Index b = 0; b < raw_bins; ++b)
+    if (count[static_cast<size_t>(b)] > 0) remap[static_cast<size_t>(b)] = static_cast<std::uint16_t>(used++);
+  if (used != raw_bins)
+    for (auto& b : c.index) b = remap[b];
+  c.bins = used;
+  c.counts.clear();
+  for (double x : count)
+    if (x > 0) c.counts.push_back(static_cast<Index>(x));
+  double s = 0.0;
+  for (double x : count)
+    if (x > 0) s += x * std::log(x);  // the integers of finish_column, as doubles: the same bits
+  c.entropy = std::max(0.0, std::log(n) - s / n);
+}
+
+// The columns binned as bin_column() bins all processes' values together.
+std::vector<BinnedColumn> bin_across(const std::vector<std::vector<double>>& cols, const MutualInfoOptions& o,
+                                     const AllGather& gather, double n_all) {
+  const size_t C = cols.size();
+  const Index B = o.bins;
+  const size_t slot = static_cast<size_t>(B) + 2;  // count, then up to B + 1 distinct values
+  // Distinct values (at most B + 1 per process), minimum and maximum.
+  std::vector<double> mine(C * slot + 2 * C, std::nan(""));
+  for (size_t c = 0; c < C; ++c) {
+    std::vector<double> distinct;
+    for (double v : cols[c]) {
+      auto it = std::lower_bound(distinct.begin(), distinct.end(), v);
+      if (it != distinct.end() && *it == v) continue;
+      distinct.insert(it, v);
+      if (static_cast<Index>(distinct.size()) > B) break;
+    }
+    mine[c * slot] = static_cast<double>(distinct.size());
+    std::copy(distinct.begin(), distinct.end(), mine.begin() + static_cast<std::ptrdiff_t>(c * slot + 1));
+    double lo = std::numeric_limits<double>::infinity(), hi = -lo;
+    for (double v : cols[c]) lo = std::min(lo, v), hi = std::max(hi, v);
+    mine[C * slot + 2 * c] = lo;
+    mine[C * slot + 2 * c + 1] = hi;
+  }
+  const std::vector<double> all = gather(mine);
+  const size_t P = all.size() / mine.size();
+  std::vector<std::vector<double>> distinct(C);
+  std::vector<bool> few(C, true);
+  std::vector<double> lo(C, std::numeric_limits<double>::infinity()), hi(C, -std::numeric_limits<double>::infinity());
+  for (size_t p = 0; p < P; ++p) {
+    const double* m = all.data() + p * mine.size();
+    for (size_t c = 0; c < C; ++c) {
+      const auto k = static_cast<size_t>(m[c * slot]);
+      for (size_t i = 0; i < k; ++i) {
+        const double v = m[c * slot + 1 + i];
+        auto it = std::lower_bound(distinct[c].begin(), distinct[c].end(), v);
+        if (it == distinct[c].end() || *it != v) distinct[c].insert(it, v);
+      }
+      if (static_cast<Index>(distinct[c].size()) > B) few[c] = false;
+      lo[c] = std::min(lo[c], m[C * slot + 2 * c]);
+      hi[c] = std::max(hi[c], m[C * slot + 2 * c + 1]);
+    }
+  }
+  // Equal-frequency edges: the order statistics of the ranks bin_column() uses, each found by
+  // bisecting the 64-bit order keys (the smallest key with more than `rank` values at or
+  // below it), the counts summed over processes: exact, 64 rounds.
+  const auto N = static_cast<Index>(n_all);
+  std::vector<Index> wanted_rank;
+  std::vector<size_t> wanted_col;
+  if (o.binning == Binning::EqualFrequency)
+    for (size_t c = 0; c < C; ++c) {
+      if (few[c]) continue;
+      std::vector<Index> ranks;
+      for (Index b = 1; b < B; ++b) {
+        const Index cb = (b * N + B - 1) / B;
+        if (cb >= 1 && (ranks.empty() || ranks.back() != cb - 1)) ranks.push_back(cb - 1);
+      }
+      for (Index r : ranks) {
+        wanted_rank.push_back(r);
+        wanted_col.push_back(c);
+      }
+    }
+  std::vector<std::vector<std::uint64_t>> keys(C);
+  for (size_t c = 0; c < C; ++c)
+    if (!few[c] && o.binning == Binning::EqualFrequency) {
+      keys[c].reserve(cols[c].size());
+      for (double v : cols[c]) keys[c].push_back(order_key(v));
+      std::sort(keys[c].begin(), keys[c].end());
+    }
+  const size_t W = wanted_rank.size();
+  std::vector<std::uint64_t> klo(W, 0), khi(W, ~std::uint64_t{0});
+  std::vector<double> counts(W);
+  for (int round = 0; round < 64 && W > 0; ++round) {
+    for (size_t w = 0; w < W; ++w) {
+      const std::uint64_t mid = klo[w] + (khi[w] - klo[w]) / 2;
+      const auto& k = keys[wanted_col[w]];
+      counts[w] = static_cast<double>(std::upper_bound(k.begin(), k.end(), mid) - k.begin());
+    }
+    const std::vector<double> total = summed(gather, counts);
+    for (size_t w = 0; w < W; ++w) {
+      const std::uint64_t mid = klo[w] + (khi[w] - klo[w]) / 2;
+      if (klo[w] == khi[w]) continue;
+      if (total[w] >= static_cast<double>(wanted_rank[w] + 1))
+        khi[w] = mid;
+      else
+        klo[w] = mid + 1;
+    }
+  }
+  // Bin this process's values; the counts per raw bin summed over processes.
+  std::vector<BinnedColumn> out(C);
+  std::vector<Index> raw(C);
+  size_t w0 = 0;
+  for (size_t c = 0; c < C; ++c) {
+    BinnedColumn& col = out[c];
+    const auto& values = cols[c];
+    col.index.resize(values.size());
+    if (few[c]) {
+      col.discrete = true;
+      for (size_t e = 0; e < values.size(); ++e)
+        col.index[e] = static_cast<std::uint16_t>(std::lower_bound(distinct[c].begin(), distinct[c].end(), values[e]) -
+                                                  distinct[c].begin());
+      raw[c] = static_cast<Index>(distinct[c].size());
+    } else if (o.binning == Binning::EqualFrequency) {
+      std::vector<double> edges;
+      for (; w0 < W && wanted_col[w0] == c; ++w0) {
+        const double e = from_order_key(klo[w0]);
+        if (e < hi[c] && (edges.empty() || edges.back() != e)) edges.push_back(e);
+      }
+      for (size_t e = 0; e < values.size(); ++e) {
+        int b = 0;
+        for (double ed : edges) b += ed < values[e];
+        col.index[e] = static_cast<std::uint16_t>(b);
+      }
+      raw[c] = static_cast<Index>(edges.size()) + 1;
+    } else {
+      const double width = (hi[c] - lo[c]) / static_cast<double>(B);
+      for (size_t e = 0; e < values.size(); ++e) {
+        const double t = (values[e] - lo[c]) / width;
+        col.index[e] = static_cast<std::uint16_t>(std::clamp<Index>(static_cast<Index>(t), 0, B - 1));
+      }
+      raw[c] = B;
+    }
+  }
+  std::vector<size_t> off(C + 1, 0);
+  for (size_t c = 0; c < C; ++c) off[c + 1] = off[c] + static_cast<size_t>(raw[c]);
+  std::vector<double> local(off[C], 0.0);
+  for (size_t c = 0; c < C; ++c)
+    for (auto b : out[c].index) local[off[c] + b] += 1.0;
+  const std::vector<double> global = summed(gather, local);
+  for (size_t c = 0; c < C; ++c)
+    finish_column_global(out[c],
+                         std::vector<double>(global.begin() + static_cast<std::ptrdiff_t>(off[c]),
+                                             global.begin() + static_cast<std::ptrdiff_t>(off[c + 1])),
+                         n_all);
+  return out;
+}
+
+}  // namespace
+
+MutualInfoColumns mutual_info_columns(const Network& net, const Events& events, const MutualInfoOptions& o) {
+  check_options(o);
+  if (o.estimator != MiEstimator::Binned)
+    throw Error("the KSG estimator needs every value's neighbours: it runs in one process (use the binned one)");
+  events.check_model(net, "mutual information");
+  const Dataset& data = events.data();
+  MutualInfoColumns m;
+  m.variables = o.variables;
+  if (m.variables.empty())
+    for (size_t k = 0; k < events.inputs().size(); ++k)
+      if (events.flat())
+        m.variables.insert(m.variables.end(), events.feature_names(k).begin(), events.feature_names(k).end());
+  m.neurons = expand_neurons(net, o.neurons);
+  if (m.neurons.empty()) throw Error("no neurons to analyse");
+  if (m.variables.empty()) throw Error("no variables to compare the neurons with");
+  const EvalOptions eval{.batch = o.batch};
+  std::vector<NeuronRef> refs;
+  for (const auto& n : m.neurons) refs.push_back(net.resolve(n));
+  m.a = columns_of(evaluate(net, events.inputs(), refs, eval));
+  std::vector<NeuronRef> vrefs;
+  std::vector<int> which;  // per variable: -1 a data column, else its place in vrefs
+  for (const auto& v : m.variables) {
+    if (data.has(v)) {
+      if (data.get(v).rank() != 1)
+        throw Error(fmt::format("'{}' in '{}' is an array of shape {}, not a column", v, data.source,
+                                shape_string(data.get(v).shape())));
+      which.push_back(-1);
+      continue;
+    }
+    try {
+      vrefs.push_back(net.resolve(v));
+    } catch (const Error&) {
+      std::string have;
+      for (const auto& c : data.names()) have += (have.empty() ? "" : ", ") + c;
+      throw Error(fmt::format("variable '{}' is neither a column of '{}' (it has: {}) nor a neuron of the model", v,
+                              data.source, have));
+    }
+    which.push_back(static_cast<int>(vrefs.size()) - 1);
+  }
+  std::vector<std::vector<double>> vn;
+  if (!vrefs.empty()) vn = columns_of(evaluate(net, events.inputs(), vrefs, eval));
+  for (size_t j = 0; j < m.variables.size(); ++j) {
+    if (which[j] >= 0) {
+      m.b.push_back(std::move(vn[static_cast<size_t>(which[j])]));
+    } else {
+      const auto& v = data.get(m.variables[j]).values();
+      m.b.emplace_back(v.begin(), v.end());
+    }
+  }
+  for (size_t j = 0; j < m.a.size(); ++j) check_finite(m.a[j], m.neurons[j]);
+  for (size_t j = 0; j < m.b.size(); ++j) check_finite(m.b[j], m.variables[j]);
+  return m;
+}
+
+MutualInfoResult mutual_info_across(const MutualInfoColumns& m, const MutualInfoOptions& o, const AllGather& gather) {
+  check_options(o);
+  const double n_all = summed(gather, {static_cast<double>(m.a.empty() ? 0 : m.a[0].size())})[0];
+  if (!(n_all > 0)) throw Error("mutual information: no events");
+  std::vector<std::vector<double>> all_cols = m.a;
+  all_cols.insert(all_cols.end(), m.b.begin(), m.b.end());
+  std::vector<BinnedColumn> binned = bin_across(all_cols, o, gather, n_all);
+  const size_t na = m.a.size(), nb = m.b.size();
+  std::vector<BinnedColumn> a(binned.begin(), binned.begin() + static_cast<std::ptrdiff_t>(na));
+  std::vector<BinnedColumn> b(binned.begin() + static_cast<std::ptrdiff_t>(na), binned.end());
+  MutualInfoResult r;
+  r.estimator = o.estimator;
+  r.binning = o.binning;
+  r.bins = o.bins;
+  r.k = o.k;
+  r.events = static_cast<Index>(n_all);
+  r.neurons = m.neurons;
+  r.variables = m.variables;
+  r.top = o.top;
+  for (const auto& c : a) {
+    r.neuron_bins.push_back(c.bins);
+    r.neuron_discrete.push_back(c.discrete);
+  }
+  for (const auto& c : b) {
+    r.variable_bins.push_back(c.bins);
+    r.variable_discrete.push_back(c.discrete);
+  }
+  // Joint histograms of every pair, this process's counts, summed over processes.
+  std::vector<size_t> off(na * nb + 1, 0);
+  for (size_t i = 0; i < na; ++i)
+    for (size_t v = 0; v < nb; ++v) off[i * nb + v + 1] = off[i * nb + v] + static_cast<size_t>(a[i].bins * b[v].bins);
+  std::vector<double> local(off.back(), 0.0);
+  const size_t events = m.a.empty() ? 0 : m.a[0].size();
+  for (size_t i = 0; i < na; ++i)
+    for (size_t v = 0; v < nb; ++v) {
+      double* h = local.data() + off[i * nb + v];
+      const Index stride = b[v].bins;
+      for (size_t e = 0; e < events; ++e) h[a[i].index[e] * stride + b[v].index[e]] += 1.0;
+    }
+  const std::vector<double> hist = summed(gather, local);
+  r.nmi.assign(na, std::vector<double>(nb, 0.0));
+  r.mi = r.nmi;
+  const double logn = std::log(n_all);
+  for (size_t i = 0; i < na; ++i) {
+    const std::vector<double> logx = log_counts(a[i]);
+    for (size_t v = 0; v < nb; ++v) {
+      const std::vector<double> logy = log_counts(b[v]);
+      const double* h = hist.data() + off[i * nb + v];
+      double s = 0.0;  // mi_from_hist's sum, in its order
+      for (Index x = 0; x < a[i].bins; ++x)
+        for (Index y = 0; y < b[v].bins; ++y) {
+          const double cd = h[x * b[v].bins + y];
+          if (cd == 0) continue;
+          s += cd * (std::log(cd) + logn - logx[static_cast<size_t>(x)] - logy[static_cast<size_t>(y)]);
+        }
+      const double mi = std::max(0.0, s / n_all);
+      r.mi[i][v] = mi;
+      r.nmi[i][v] = normalize(mi, a[i], b[v]);
+    }
+  }
+  return r;
+}
+
+}  // namespace unbox

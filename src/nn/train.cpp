@@ -3,7 +3,9 @@
 // Determinism: every mini-batch is cut into fixed chunks of kChunk events; each chunk's
 // gradient is computed (in parallel) into its own buffer and the buffers are summed in
 // chunk order. The result is therefore bit-identical for a seed whatever the number of
-// threads, and no buffer is allocated per step.
+// threads, and no buffer is allocated per step. Across processes (options.ranks) each
+// computes a share of the chunks and all receive every chunk's buffer before the same
+// in-order sum: bit-identical for any number of processes too.
 #include <fmt/format.h>
 #include <omp.h>
 
@@ -195,6 +197,39 @@ TrainResult train(Network& net, const Tensor& inputs, const std::vector<double>&
   std::vector<std::vector<std::vector<Tensor>>> chunk_grads(static_cast<size_t>(max_chunks));
   for (auto& g : chunk_grads) g = net.make_parameter_buffers();
   std::vector<double> chunk_loss(static_cast<size_t>(max_chunks));
+  // Data parallelism: every process's chunks (loss, then the gradients in parameter order)
+  // gathered on every process, unpacked into the buffers of one process.
+  const bool ranked = o.ranks.size > 1;
+  if (ranked && (o.ranks.rank < 0 || o.ranks.rank >= o.ranks.size || !o.ranks.all_gather))
+    throw Error(fmt::format("train: bad process {} of {}", o.ranks.rank, o.ranks.size));
+  auto share_begin = [&](Index chunks, int r) {  // contiguous, the first (chunks mod size) one more
+    const Index base = chunks / o.ranks.size, extra = chunks % o.ranks.size;
+    return r * base + std::min<Index>(r, extra);
+  };
+  std::vector<double> packed;
+  auto exchange_chunks = [&](Index chunks, Index c_first, Index c_count) {
+    packed.clear();
+    for (Index c = c_first; c < c_first + c_count; ++c) {
+      packed.push_back(chunk_loss[static_cast<size_t>(c)]);
+      for (const auto& node_grads : chunk_grads[static_cast<size_t>(c)])
+        for (const Tensor& gt : node_grads) packed.insert(packed.end(), gt.data(), gt.data() + gt.size());
+    }
+    const std::vector<double> all = o.ranks.all_gather(packed);
+    if (c_count > 0 && static_cast<Index>(all.size()) != chunks * static_cast<Index>(packed.size() / c_count))
+      throw Error("train: the processes' gradients do not match (different data or options on some rank?)");
+    size_t at = 0;
+    for (Index c = 0; c < chunks; ++c) {
+      if (at >= all.size()) throw Error("train: the processes' gradients do not match");
+      chunk_loss[static_cast<size_t>(c)] = all[at++];
+      for (auto& node_grads : chunk_grads[static_cast<size_t>(c)])
+        for (Tensor& gt : node_grads) {
+          if (at + static_cast<size_t>(gt.size()) > all.size())
+            throw Error("train: the processes' gradients do not match");
+          std::copy_n(all.data() + at, gt.size(), gt.data());
+          at += static_cast<size_t>(gt.size());
+        }
+    }
+  };
   const int threads = std::max(1, omp_get_max_threads());
   std::vector<Workspace> workspaces(static_cast<size_t>(threads));
   std::vector<Tensor> chunk_in(static_cast<size_t>(threads)), seeds(static_cast<size_t>(threads));
@@ -248,7 +283,11 @@ TrainResult train(Network& net, const Tensor& inputs, const std::vector<double>&
     for (Index b0 = 0; b0 < result.train_events; b0 += o.batch) {
       const Index bsize = std::min(o.batch, result.train_events - b0);
       const Index chunks = (bsize + kChunk - 1) / kChunk;
-      parallel_for(chunks, [&](Index c) {
+      // Across processes: this one computes chunks [c_first, c_first + c_count).
+      const Index c_first = ranked ? share_begin(chunks, o.ranks.rank) : 0;
+      const Index c_count = ranked ? share_begin(chunks, o.ranks.rank + 1) - c_first : chunks;
+      parallel_for(c_count, [&](Index cc) {
+        const Index c = c_first + cc;
         const int t = omp_get_thread_num();
         const Index c0 = b0 + c * kChunk, cn = std::min(kChunk, b0 + bsize - c0);
         Tensor& x = chunk_in[static_cast<size_t>(t)];
@@ -272,6 +311,7 @@ TrainResult train(Network& net, const Tensor& inputs, const std::vector<double>&
           for (Tensor& gt : node_grads) gt.fill(0.0);
         net.backward(ws, obj.target, seed, &grads);
       });
+      if (ranked) exchange_chunks(chunks, c_first, c_count);
       // Sum the chunks in order, add the regularization, take an Adam step.
       ++step;
       double batch_loss = 0;

@@ -14,6 +14,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <span>
 #include <string>
@@ -127,5 +128,22 @@ std::vector<std::string> expand_neurons(const Network& net, const std::vector<st
 // in the paper's Figure 9). `columns` maps data columns to the model input (as for
 // gather_inputs).
 MutualInfoResult mutual_info(const Network& model, const Events& events, const MutualInfoOptions& options = {});
+
+// Across processes (MPI ranks; docs/distributed.md), binned estimator. Step 1, local (it may
+// throw: the caller makes every process agree before step 2): the neuron and variable
+// columns of this process's events. Step 2, collective through `all_gather` (every
+// process's doubles concatenated in process order, on every process): the distinct values
+// and ranges merged, the equal-frequency edges found as exact order statistics of all
+// processes' values (a bisection on their order keys, counts summed over processes), the
+// joint histograms' counts summed. Every process gets the result, which equals
+// mutual_info() on all events bit for bit. Memory: this process's events x columns doubles.
+struct MutualInfoColumns {
+  std::vector<std::string> neurons, variables;
+  std::vector<std::vector<double>> a, b;  // per neuron / per variable: the values of this process's events
+};
+MutualInfoColumns mutual_info_columns(const Network& model, const Events& events, const MutualInfoOptions& options);
+using AllGather = std::function<std::vector<double>(const std::vector<double>&)>;
+MutualInfoResult mutual_info_across(const MutualInfoColumns& mine, const MutualInfoOptions& options,
+                                    const AllGather& all_gather);
 
 }  // namespace unbox

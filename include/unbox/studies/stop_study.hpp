@@ -36,6 +36,10 @@ using EventSource =
 // The built-in generator behind the seam (physics::Generator into the features pipeline, the
 // backgrounds biased toward their MET tail with compensating weights).
 EventSource builtin_event_source();
+// Part `part` of `parts` of the built-in source's events (MPI ranks): the streams that yield
+// the n events split into contiguous ranges; the parts' rows joined in part order are the
+// rows of builtin_event_source() (the events do not depend on the number of parts).
+EventSource builtin_event_source_part(int part, int parts);
 
 // A deterministic synthetic stand-in with the same columns: signal with larger MET and
 // mT2(ll) and leptons away from the MET, background peaked at low mT2(ll), with a MET that
