@@ -34,6 +34,17 @@ void dense_product(Index rows, Index k, Index n, const double* x, Index ldx, con
                    double* y, Index ldy, bool accumulate, StoreActivation activation = StoreActivation::None,
                    double alpha = 0.0);
 
+// Y = X P + bias and, in `activated` (the same row stride), the activation of Y: a Dense whose
+// value is kept (LRP reads both) computed with its activation in one pass.
+void dense_product_keep(Index rows, Index k, Index n, const double* x, Index ldx, const double* packed,
+                        const double* bias, double* y, double* activated, Index ldy, StoreActivation activation,
+                        double alpha = 0.0);
+
+// Y = S .* (X P) (elementwise, S laid out as Y), no bias: LRP's x * (J^T s) in the kernel's store.
+// Each element the bits of (X P) * S computed apart.
+void dense_product_scaled(Index rows, Index k, Index n, const double* x, Index ldx, const double* packed,
+                          const double* scale, double* y, Index ldy);
+
 // The same without bias or activation, for a sub-block of a packed matrix: `packed` points at
 // its first column, rows `ldp` doubles apart (ldp a multiple of padded_columns(1), the SIMD
 // width; columns from packed up to the padding of n must be readable).
