@@ -82,12 +82,9 @@ inline Vec activate(Vec z, Vec alpha) {
   return z;
 }
 
-// Extra (y2, scale may be given; a separate instantiation, so the plain product's code is as
-// before): with y2 (and an activation) y receives the values before the activation, y2 after it;
-// with scale, y = scale * (x P) elementwise.
-template <int R, int C, StoreActivation A, bool Extra>
+template <int R, int C, StoreActivation A>
 inline void tile(Index k, const double* x, Index ldx, const double* p, Index ldp, const double* bias, double* y,
-                 double* y2, const double* scale, Index ldy, bool accumulate, int valid_last, double alpha) {
+                 Index ldy, bool accumulate, int valid_last, double alpha) {
   Vec acc[R][C];
   for (int c = 0; c < C; ++c) {
     const int valid = c == C - 1 ? valid_last : kWidth;
@@ -109,7 +106,50 @@ inline void tile(Index k, const double* x, Index ldx, const double* p, Index ldp
       for (int c = 0; c < C; ++c) acc[r][c] = vfma(xv, w[c], acc[r][c]);
     }
   }
-  if (Extra && scale) {  // y = scale (elementwise) * (x P), scale laid out as y
+  if constexpr (A != StoreActivation::None) {
+    const Vec a = vset1(alpha);
+    for (int c = 0; c < C; ++c)
+      for (int r = 0; r < R; ++r) acc[r][c] = activate<A>(acc[r][c], a);
+  }
+  for (int c = 0; c < C; ++c) {
+    const int valid = c == C - 1 ? valid_last : kWidth;
+    for (int r = 0; r < R; ++r) {
+      if (valid == kWidth)
+        vstore(y + r * ldy + c * kWidth, acc[r][c]);
+      else
+        vstore_part(y + r * ldy + c * kWidth, acc[r][c], valid);
+    }
+  }
+}
+
+// tile() for dense_product_keep and dense_product_scaled (a separate function, so the plain
+// product's code stays as it was): with y2 (and an activation) y receives the values before the
+// activation, y2 after it; with scale, y = scale * (x P) elementwise.
+template <int R, int C, StoreActivation A>
+inline void tile_extra(Index k, const double* x, Index ldx, const double* p, Index ldp, const double* bias, double* y,
+                       double* y2, const double* scale, Index ldy, bool accumulate, int valid_last, double alpha) {
+  Vec acc[R][C];
+  for (int c = 0; c < C; ++c) {
+    const int valid = c == C - 1 ? valid_last : kWidth;
+    for (int r = 0; r < R; ++r) {
+      const double* from = accumulate ? y + r * ldy + c * kWidth : bias ? bias + c * kWidth : nullptr;
+      if (!from)
+        acc[r][c] = vset1(0.0);
+      else if (valid == kWidth)
+        acc[r][c] = vload(from);
+      else
+        acc[r][c] = vload_part(from, valid);
+    }
+  }
+  for (Index i = 0; i < k; ++i) {
+    Vec w[C];
+    for (int c = 0; c < C; ++c) w[c] = vload(p + i * ldp + c * kWidth);
+    for (int r = 0; r < R; ++r) {
+      const Vec xv = vset1(x[r * ldx + i]);
+      for (int c = 0; c < C; ++c) acc[r][c] = vfma(xv, w[c], acc[r][c]);
+    }
+  }
+  if (scale) {  // y = scale (elementwise) * (x P), scale laid out as y
     for (int c = 0; c < C; ++c) {
       const int valid = c == C - 1 ? valid_last : kWidth;
       for (int r = 0; r < R; ++r) {
@@ -130,7 +170,7 @@ inline void tile(Index k, const double* x, Index ldx, const double* p, Index ldp
     }
   };
   if constexpr (A != StoreActivation::None) {
-    if (Extra && y2) {
+    if (y2) {
       store(y);
       y = y2;
     }
@@ -148,25 +188,39 @@ void column_block(Index rows, Index k, const double* x, Index ldx, const double*
   auto y2_at = [&](Index r) { return y2 ? y2 + r * ldy : nullptr; };
   auto sc_at = [&](Index r) { return scale ? scale + r * ldy : nullptr; };
   Index r = 0;
-  for (; r + kRows <= rows; r += kRows)
-    tile<kRows, C, A, Extra>(k, x + r * ldx, ldx, p, ldp, bias, y + r * ldy, y2_at(r), sc_at(r), ldy, accumulate,
-                             valid_last, alpha);
+  for (; r + kRows <= rows; r += kRows) {
+    if constexpr (Extra)
+      tile_extra<kRows, C, A>(k, x + r * ldx, ldx, p, ldp, bias, y + r * ldy, y2_at(r), sc_at(r), ldy, accumulate,
+                              valid_last, alpha);
+    else
+      tile<kRows, C, A>(k, x + r * ldx, ldx, p, ldp, bias, y + r * ldy, ldy, accumulate, valid_last, alpha);
+  }
   // The remainder in tiles of 4, 2 and 1 rows (per-event products have row counts like 30).
   if constexpr (kRows > 4) {
     if (r + 4 <= rows) {
-      tile<4, C, A, Extra>(k, x + r * ldx, ldx, p, ldp, bias, y + r * ldy, y2_at(r), sc_at(r), ldy, accumulate,
-                           valid_last, alpha);
+      if constexpr (Extra)
+        tile_extra<4, C, A>(k, x + r * ldx, ldx, p, ldp, bias, y + r * ldy, y2_at(r), sc_at(r), ldy, accumulate,
+                            valid_last, alpha);
+      else
+        tile<4, C, A>(k, x + r * ldx, ldx, p, ldp, bias, y + r * ldy, ldy, accumulate, valid_last, alpha);
       r += 4;
     }
   }
   if (r + 2 <= rows) {
-    tile<2, C, A, Extra>(k, x + r * ldx, ldx, p, ldp, bias, y + r * ldy, y2_at(r), sc_at(r), ldy, accumulate,
-                         valid_last, alpha);
+    if constexpr (Extra)
+      tile_extra<2, C, A>(k, x + r * ldx, ldx, p, ldp, bias, y + r * ldy, y2_at(r), sc_at(r), ldy, accumulate,
+                          valid_last, alpha);
+    else
+      tile<2, C, A>(k, x + r * ldx, ldx, p, ldp, bias, y + r * ldy, ldy, accumulate, valid_last, alpha);
     r += 2;
   }
-  if (r < rows)
-    tile<1, C, A, Extra>(k, x + r * ldx, ldx, p, ldp, bias, y + r * ldy, y2_at(r), sc_at(r), ldy, accumulate,
-                         valid_last, alpha);
+  if (r < rows) {
+    if constexpr (Extra)
+      tile_extra<1, C, A>(k, x + r * ldx, ldx, p, ldp, bias, y + r * ldy, y2_at(r), sc_at(r), ldy, accumulate,
+                          valid_last, alpha);
+    else
+      tile<1, C, A>(k, x + r * ldx, ldx, p, ldp, bias, y + r * ldy, ldy, accumulate, valid_last, alpha);
+  }
 }
 
 template <StoreActivation A, bool Extra = false>
