@@ -312,14 +312,27 @@ class Propagator {
   }
 
   // The forward pass up to the target, keeping every node's value: the inputs' tile slices used
-  // in place, each Dense through the kernel with its packed weights looked up once per thread and
-  // call (when the call's packs cannot evict one another: at most 32 of them), every other op as
+  // in place (when shaped as the input node), each Dense through the kernel with its packed weights looked up once per
+  // thread and call (when the call's packs cannot evict one another: at most 32 of them), every other op as
   // Network::forward runs it. The same values, bit for bit, as Network::forward.
   void forward(const std::vector<const Tensor*>& in, Scratch& s) const {
     const auto& nodes = net_.nodes();
     const Index B = in[0]->events();
     const auto& ids = net_.input_nodes();
-    for (size_t k = 0; k < ids.size(); ++k) s.val[static_cast<size_t>(ids[k])] = in[k];
+    for (size_t k = 0; k < ids.size(); ++k) {
+      // The tile slice in place when it has the node's shape; a tensor input given flat ([B, P*F]
+      // for [P, F]) is copied into that shape (ops read the shape), as Network::forward does.
+      const auto u = static_cast<size_t>(ids[k]);
+      Shape& shape = s.shapes[u];
+      shape[0] = B;
+      if (in[k]->shape() == shape) {
+        s.val[u] = in[k];
+        continue;
+      }
+      s.values[u].resize(shape);
+      std::copy_n(in[k]->data(), in[k]->size(), s.values[u].data());
+      s.val[u] = &s.values[u];
+    }
     std::vector<const Tensor*>& ins = s.ins;
     for (int i : forward_nodes_) {
       const auto u = static_cast<size_t>(i);

@@ -7,6 +7,7 @@
 #include <Eigen/Core>
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <vector>
 
 #if defined(__AVX512F__) || (defined(__AVX2__) && defined(__FMA__))
@@ -335,27 +336,34 @@ namespace {
 struct PackEntry {
   const void* owner = nullptr;
   bool transposed = false;
+  uint64_t used = 0;  // the cache's clock at the last use
   std::vector<double> raw;
   std::vector<double, Eigen::aligned_allocator<double>> packed;  // aligned: whole-line weight loads
 };
 }  // namespace
 
 const double* packed_weights(const void* owner, const Tensor& w, Index rows, Index cols, bool transposed) {
+  // Least recently used replacement: an entry used since the last 64 misses is never replaced,
+  // so a caller that keeps the pointers of at most 32 packs for one call (evaluate, LRP) keeps
+  // valid pointers even when some of them were found in the cache from an earlier call.
   thread_local std::vector<PackEntry> cache;
-  thread_local size_t next = 0;
+  thread_local uint64_t clock = 0;
   const size_t n = static_cast<size_t>(w.size());
   for (PackEntry& e : cache)
     if (e.owner == owner && e.transposed == transposed && e.raw.size() == n &&
-        std::equal(e.raw.begin(), e.raw.end(), w.data()))
+        std::equal(e.raw.begin(), e.raw.end(), w.data())) {
+      e.used = ++clock;
       return e.packed.data();
+    }
   constexpr size_t kEntries = 64;
   PackEntry* e;
   if (cache.size() < kEntries) {
     e = &cache.emplace_back();
   } else {
-    e = &cache[next];
-    next = (next + 1) % kEntries;
+    e = &*std::min_element(cache.begin(), cache.end(),
+                           [](const PackEntry& a, const PackEntry& b) { return a.used < b.used; });
   }
+  e->used = ++clock;
   e->owner = owner;
   e->transposed = transposed;
   e->raw.assign(w.data(), w.data() + n);

@@ -56,7 +56,9 @@ void dense_product_ld(Index rows, Index k, Index n, const double* x, Index ldx, 
 // transposed, else P = W; 64-byte aligned. An entry is reused only while a copy of the weights it
 // was packed from still equals them (a sequential compare, far cheaper than packing), so
 // training, which changes the weights in place, always gets fresh packs. `owner` tells layers
-// apart; the pointer is valid until the next call on this thread.
+// apart. The cache holds 64 packs per thread and replaces the least recently used one, so the
+// pointer stays valid until 64 other packs have been made on this thread: a caller may keep the
+// pointers of up to 32 packs it uses in one call (evaluate, LRP), hits from earlier calls included.
 const double* packed_weights(const void* owner, const Tensor& w, Index rows, Index cols, bool transposed);
 
 // Benchmarks and tests only: when true, Dense uses the previous Eigen GEMM path instead (for

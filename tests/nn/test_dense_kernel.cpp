@@ -70,6 +70,7 @@ TEST(DenseKernel, MatchesLongDoubleReferenceOnEveryShape) {
 // dense_product_keep (LRP's forward: a Dense kept with its activation stored in the same pass):
 // the values the same bits as dense_product without activation, the activated values the same
 // bits as the Activation op applied to them, on every shape class; signed zeros through the kink.
+// dense_product_scaled (LRP's x * J^T s): the bits of dense_product's values times the scale.
 TEST(DenseKernel, KeepStoresTheValueAndItsActivationBitForBit) {
   std::mt19937_64 g(21);
   for (Index rows : {1, 3, 8, 9, 17, 255}) {
@@ -95,6 +96,15 @@ TEST(DenseKernel, KeepStoresTheValueAndItsActivationBitForBit) {
                                           : ActivationKind::LeakyReLU,
                               0.1);
           op.forward({&z}, act);
+          if (kind == 0) {  // dense_product_scaled: S .* (X P) without bias, the bits of the product times S
+            std::vector<double> plain(want.size()), scaled(want.size());
+            const auto sc = randoms(want.size(), g);
+            detail::dense_product(rows, k, n, x.data(), k, p.data(), nullptr, plain.data(), n, false);
+            detail::dense_product_scaled(rows, k, n, x.data(), k, p.data(), sc.data(), scaled.data(), n);
+            for (size_t q = 0; q < want.size(); ++q)
+              ASSERT_EQ(std::bit_cast<uint64_t>(scaled[q]), std::bit_cast<uint64_t>(sc[q] * plain[q]))
+                  << rows << "x" << k << "x" << n << " scaled";
+          }
           for (size_t q = 0; q < want.size(); ++q) {
             ASSERT_EQ(std::bit_cast<uint64_t>(y[q]), std::bit_cast<uint64_t>(want[q]))
                 << rows << "x" << k << "x" << n << " kind " << kind;
