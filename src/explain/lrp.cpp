@@ -15,6 +15,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <exception>
 
 #include "nn/dense_kernel.hpp"
@@ -68,6 +69,7 @@ struct TermPlan {
   int group;
   double sign;
   bool unmodified;  // the layer's own weights and bias (no modifier)
+  size_t slot = 0;  // its index in Scratch::packed_terms
 };
 
 struct LayerPlan {
@@ -86,13 +88,25 @@ struct LayerPlan {
 
 // Scratch tensors of one thread, reused between batches.
 struct Scratch {
-  Workspace ws;
+  std::vector<Tensor> values;      // per node: its value on the tile (the inputs are not copied here)
+  std::vector<const Tensor*> val;  // per node: where its value is (an input's tile slice, or values[i])
+  std::vector<Shape> shapes;       // per node: [tile, per-event shape...]
+  // Per node, for this call: the Dense's packed weights for the forward pass (looked up on the
+  // thread's first tile; see forward()).
+  std::vector<const double*> packed;
+  std::vector<const double*> packed_terms;  // per TermPlan::slot: a Dense term's packed weights (J^T s)
+  // Per event, eight partial sums each of the bias, epsilon and unhanded shares (one_group()),
+  // added to bias, eps and other at the end of the tile.
+  std::vector<double> lanes;
   std::vector<Tensor> rel;
+  // Per node: rel holds no value yet (not zero-filled: the first contribution assigns, or the
+  // buffer is taken over whole from an activation above it).
+  std::vector<char> fresh;
   Tensor t[4];
   Tensor xin[kInputKinds];     // modified inputs of the layer at hand
   std::vector<Tensor> zg, sg;  // per group: denominators, R / denominator
   std::vector<double> bias, eps, other;
-  std::vector<double> st, kept;  // one_group(): per element, +-epsilon and what is not handed on
+  std::vector<const Tensor*> ins;
 };
 
 void fwd(const Op& op, const Tensor& x, const Shape& out_event, Tensor& out) {
@@ -157,7 +171,7 @@ class Propagator {
         if (t.group < 0 || t.group >= static_cast<int>(p.rule.groups.size()))
           throw Error(
               fmt::format("LRP rule '{}': a term names group {} of {}", p.rule.name(), t.group, p.rule.groups.size()));
-        TermPlan tp{t.input, with_weights(*nd.op, t.param), {}, t.group, t.sign, !t.param};
+        TermPlan tp{t.input, with_weights(*nd.op, t.param), {}, t.group, t.sign, !t.param, term_slots_++};
         if (t.bias) {
           tp.bias = p.bias;
           if (t.param)
@@ -193,40 +207,166 @@ class Propagator {
       if (!need_[i] || !nodes[i].op) continue;
       check_op(static_cast<int>(i));
     }
+    // The forward pass: the nodes the target needs, in order; the Dense ones on the kernel, which
+    // also stores the activation when a ReLU or LeakyReLU (0 <= alpha <= 1) is the Dense's one
+    // consumer (the kernel computes it bit for bit as the op does).
+    dense_.assign(nodes.size(), nullptr);
+    fused_.assign(nodes.size(), {-1, detail::StoreActivation::None, 0.0});
+    shapes_.resize(nodes.size());
+    std::vector<int> consumers(nodes.size(), 0), consumer(nodes.size(), -1);
+    for (size_t i = 0; i < nodes.size(); ++i)
+      if (need_[i])
+        for (int j : nodes[i].inputs) ++consumers[static_cast<size_t>(j)], consumer[static_cast<size_t>(j)] = int(i);
+    std::vector<bool> by_kernel(nodes.size(), false);
+    int packs = 0;
+    for (size_t i = 0; i < nodes.size(); ++i) {
+      shapes_[i] = {0};
+      shapes_[i].insert(shapes_[i].end(), nodes[i].shape.begin(), nodes[i].shape.end());
+      if (!need_[i] || nodes[i].is_input() || by_kernel[i]) continue;
+      forward_nodes_.push_back(static_cast<int>(i));
+      if (!detail::use_reference_dense) dense_[i] = dynamic_cast<const Dense*>(nodes[i].op.get());
+      if (dense_[i]) ++packs;
+      if (plans_[i].plain) packs += static_cast<int>(plans_[i].terms.size());
+      if (dense_[i] && consumers[i] == 1) {
+        const auto c = static_cast<size_t>(consumer[i]);
+        const auto* act = nodes[c].op->is_activation() ? dynamic_cast<const Activation*>(nodes[c].op.get()) : nullptr;
+        if (act && (act->kind() == ActivationKind::ReLU ||
+                    (act->kind() == ActivationKind::LeakyReLU && act->alpha() >= 0 && act->alpha() <= 1))) {
+          fused_[i] = {
+              static_cast<int>(c),
+              act->kind() == ActivationKind::ReLU ? detail::StoreActivation::ReLU : detail::StoreActivation::LeakyReLU,
+              act->alpha()};
+          by_kernel[c] = true;
+        }
+      }
+    }
+    cache_packs_ = packs <= 32;
   }
 
   const NeuronRef& target() const { return target_; }
 
+  // Sets a thread's Scratch up for one call (lrp() runs this once per thread).
+  void start(Scratch& s) const {
+    const size_t N = net_.nodes().size();
+    s.values.resize(N);
+    s.val.assign(N, nullptr);
+    s.shapes = shapes_;
+    s.packed.assign(N, nullptr);
+    s.packed_terms.assign(term_slots_, nullptr);
+    s.rel.resize(N);
+    s.fresh.assign(N, 1);
+  }
+
   // Relevances of one batch: fills s.rel for the input nodes; per-event absorption.
   void run(const std::vector<const Tensor*>& in, Scratch& s) const {
-    net_.forward(in, s.ws, target_.node);
+    forward(in, s);
     const auto& nodes = net_.nodes();
     const Index B = in[0]->events();
-    s.rel.resize(nodes.size());
     for (size_t i = 0; i < nodes.size(); ++i) {
       if (!need_[i]) {
         if (!s.rel[i].empty()) s.rel[i] = Tensor();  // an input the target does not read gets none
         continue;
       }
-      s.rel[i].resize(s.ws.values[i].shape());
-      s.rel[i].fill(0.0);
+      s.rel[i].resize(s.val[i]->shape());
+      s.fresh[i] = 1;
     }
     s.bias.assign(static_cast<size_t>(B), 0.0);
     s.eps.assign(static_cast<size_t>(B), 0.0);
     s.other.assign(static_cast<size_t>(B), 0.0);
+    s.lanes.assign(static_cast<size_t>(B) * 24, 0.0);
     {
-      Tensor& r = s.rel[static_cast<size_t>(target_.node)];
-      const Tensor& v = s.ws.values[static_cast<size_t>(target_.node)];
+      Tensor& r = rel_zeroed(target_.node, s);
+      const Tensor& v = *s.val[static_cast<size_t>(target_.node)];
       const Index pe = r.per_event();
       for (Index e = 0; e < B; ++e) r[e * pe + target_.index] = v[e * pe + target_.index];
     }
     for (int i = target_.node; i >= 0; --i) {
-      if (!need_[static_cast<size_t>(i)] || nodes[static_cast<size_t>(i)].is_input()) continue;
+      if (!need_[static_cast<size_t>(i)]) continue;
+      if (nodes[static_cast<size_t>(i)].is_input()) {
+        rel_zeroed(i, s);  // an input no relevance reached (a mask, say) gets zeros
+        continue;
+      }
+      rel_zeroed(i, s);  // a node nothing handed relevance to passes zeros on
       step(i, s);
+    }
+    for (Index e = 0; e < B; ++e) {
+      const double* l = s.lanes.data() + e * 24;
+      auto total = [](const double* p) { return ((p[0] + p[1]) + (p[2] + p[3])) + ((p[4] + p[5]) + (p[6] + p[7])); };
+      const auto ue = static_cast<size_t>(e);
+      s.bias[ue] += total(l);
+      s.eps[ue] += total(l + 8);
+      s.other[ue] += total(l + 16);
     }
   }
 
  private:
+  // The relevance buffer of node i, zero-filled if nothing has been written to it yet (for
+  // propagations that add into it).
+  static Tensor& rel_zeroed(int i, Scratch& s) {
+    const auto u = static_cast<size_t>(i);
+    if (s.fresh[u]) {
+      s.rel[u].fill(0.0);
+      s.fresh[u] = 0;
+    }
+    return s.rel[u];
+  }
+
+  // The forward pass up to the target, keeping every node's value: the inputs' tile slices used
+  // in place (when shaped as the input node), each Dense through the kernel with its packed weights looked up once per
+  // thread and call (when the call's packs cannot evict one another: at most 32 of them), every other op as
+  // Network::forward runs it. The same values, bit for bit, as Network::forward.
+  void forward(const std::vector<const Tensor*>& in, Scratch& s) const {
+    const auto& nodes = net_.nodes();
+    const Index B = in[0]->events();
+    const auto& ids = net_.input_nodes();
+    for (size_t k = 0; k < ids.size(); ++k) {
+      // The tile slice in place when it has the node's shape; a tensor input given flat ([B, P*F]
+      // for [P, F]) is copied into that shape (ops read the shape), as Network::forward does.
+      const auto u = static_cast<size_t>(ids[k]);
+      Shape& shape = s.shapes[u];
+      shape[0] = B;
+      if (in[k]->shape() == shape) {
+        s.val[u] = in[k];
+        continue;
+      }
+      s.values[u].resize(shape);
+      std::copy_n(in[k]->data(), in[k]->size(), s.values[u].data());
+      s.val[u] = &s.values[u];
+    }
+    std::vector<const Tensor*>& ins = s.ins;
+    for (int i : forward_nodes_) {
+      const auto u = static_cast<size_t>(i);
+      const Node& nd = nodes[u];
+      Shape& shape = s.shapes[u];
+      shape[0] = B;
+      Tensor& out = s.values[u];
+      out.resize(shape);
+      s.val[u] = &out;
+      const auto* d = dense_[u];
+      if (d) {
+        const double* p = s.packed[u];
+        if (!p) p = detail::packed_weights(d, d->weight(), d->out(), d->in(), true);
+        if (cache_packs_) s.packed[u] = p;
+        const double* x = s.val[static_cast<size_t>(nd.inputs[0])]->data();
+        const Fused& f = fused_[u];
+        if (f.node < 0) {
+          detail::dense_product(B, d->in(), d->out(), x, d->in(), p, d->bias().data(), out.data(), d->out(), false);
+          continue;
+        }
+        const auto a = static_cast<size_t>(f.node);
+        s.shapes[a][0] = B;
+        s.values[a].resize(s.shapes[a]);
+        s.val[a] = &s.values[a];
+        detail::dense_product_keep(B, d->in(), d->out(), x, d->in(), p, d->bias().data(), out.data(),
+                                   s.values[a].data(), d->out(), f.kind, f.alpha);
+        continue;
+      }
+      ins.clear();
+      for (int j : nd.inputs) ins.push_back(s.val[static_cast<size_t>(j)]);
+      nd.op->forward(ins, out);
+    }
+  }
+
   void set_bounds(const std::vector<int>& layer_nodes, const std::vector<Tensor>& inputs) {
     // Per-element min and max over the data of each zbox layer's input values.
     const Index N = inputs[0].events();
@@ -298,7 +438,7 @@ class Propagator {
   // receive relevance (ParticlePool: the values, not the raw input it reads the mask from).
   void proportional(int id, Scratch& s, size_t split_inputs = SIZE_MAX) const {
     const Node& nd = net_.node(id);
-    const Tensor& out = s.ws.values[static_cast<size_t>(id)];
+    const Tensor& out = (*s.val[static_cast<size_t>(id)]);
     const Tensor& R = s.rel[static_cast<size_t>(id)];
     const Index B = out.events(), pe = out.per_event();
     Tensor& sd = s.t[0];
@@ -314,7 +454,7 @@ class Propagator {
           before[static_cast<size_t>(e)] += R[k];
       }
     std::vector<const Tensor*> ins;
-    for (int j : nd.inputs) ins.push_back(&s.ws.values[static_cast<size_t>(j)]);
+    for (int j : nd.inputs) ins.push_back(s.val[static_cast<size_t>(j)]);
     for (size_t k = 0; k < std::min(split_inputs, nd.inputs.size()); ++k) {
       Tensor& g = s.t[1 + (k % 2)];
       g.resize(ins[k]->shape());
@@ -322,7 +462,7 @@ class Propagator {
       std::vector<Tensor*> gin(nd.inputs.size(), nullptr);
       gin[k] = &g;
       nd.op->backward(ins, out, sd, gin, nullptr);
-      Tensor& Rin = s.rel[static_cast<size_t>(nd.inputs[k])];
+      Tensor& Rin = rel_zeroed(nd.inputs[k], s);
       const Index pk = g.per_event();
       for (Index e = 0; e < B; ++e) {
         double sum = 0;
@@ -342,14 +482,14 @@ class Propagator {
     const Node& nd = net_.node(id);
     std::vector<const Tensor*> ins;
     std::vector<Tensor*> gin;
-    for (int j : nd.inputs) ins.push_back(&s.ws.values[static_cast<size_t>(j)]);
+    for (int j : nd.inputs) ins.push_back(s.val[static_cast<size_t>(j)]);
     // backward adds into gin: give it the relevance buffers directly (distinct inputs).
     for (size_t k = 0; k < nd.inputs.size(); ++k) {
       bool dup = false;
       for (size_t m = 0; m < k; ++m) dup |= nd.inputs[m] == nd.inputs[k];
-      gin.push_back(dup ? nullptr : &s.rel[static_cast<size_t>(nd.inputs[k])]);
+      gin.push_back(dup ? nullptr : &rel_zeroed(nd.inputs[k], s));
     }
-    nd.op->backward(ins, s.ws.values[static_cast<size_t>(id)], s.rel[static_cast<size_t>(id)], gin, nullptr);
+    nd.op->backward(ins, (*s.val[static_cast<size_t>(id)]), s.rel[static_cast<size_t>(id)], gin, nullptr);
     for (size_t k = 0; k < nd.inputs.size(); ++k) {
       if (gin[k]) continue;
       // The same node fed twice: route that slot separately.
@@ -358,16 +498,25 @@ class Propagator {
       g.fill(0.0);
       std::vector<Tensor*> one(nd.inputs.size(), nullptr);
       one[k] = &g;
-      nd.op->backward(ins, s.ws.values[static_cast<size_t>(id)], s.rel[static_cast<size_t>(id)], one, nullptr);
-      Tensor& Rin = s.rel[static_cast<size_t>(nd.inputs[k])];
+      nd.op->backward(ins, (*s.val[static_cast<size_t>(id)]), s.rel[static_cast<size_t>(id)], one, nullptr);
+      Tensor& Rin = rel_zeroed(nd.inputs[k], s);
       for (Index j = 0; j < g.size(); ++j) Rin[j] += g[j];
     }
   }
 
+  // The relevance goes on unchanged. When the input has none yet, it takes the buffer over whole
+  // (no copy; node id's relevance is not read again).
   void pass(int id, Scratch& s) const {
     const Node& nd = net_.node(id);
-    Tensor& Rin = s.rel[static_cast<size_t>(nd.inputs[0])];
-    const Tensor& R = s.rel[static_cast<size_t>(id)];
+    const auto in = static_cast<size_t>(nd.inputs[0]);
+    Tensor& R = s.rel[static_cast<size_t>(id)];
+    if (s.fresh[in] && s.rel[in].shape() == R.shape()) {
+      std::swap(s.rel[in], R);
+      s.fresh[in] = 0;
+      s.fresh[static_cast<size_t>(id)] = 1;
+      return;
+    }
+    Tensor& Rin = rel_zeroed(nd.inputs[0], s);
     for (Index j = 0; j < R.size(); ++j) Rin[j] += R[j];
   }
 
@@ -378,9 +527,10 @@ class Propagator {
   void linear(int id, Scratch& s) const {
     const Node& nd = net_.node(id);
     const LayerPlan& p = plans_[static_cast<size_t>(id)];
-    const Tensor& x = s.ws.values[static_cast<size_t>(nd.inputs[0])];
+    const Tensor& x = (*s.val[static_cast<size_t>(nd.inputs[0])]);
     const Tensor& R = s.rel[static_cast<size_t>(id)];
-    Tensor& Rin = s.rel[static_cast<size_t>(nd.inputs[0])];
+    const auto in = static_cast<size_t>(nd.inputs[0]);
+    Tensor& Rin = s.rel[in];
     const Index B = x.events(), pe = R.per_event(), pin = x.per_event();
     const LrpRule& rule = p.rule;
     const size_t G = rule.groups.size();
@@ -455,7 +605,7 @@ class Propagator {
       // The denominator without and with the biases: the layer's own value z = x W + b when
       // the group is the layer itself, else the terms' sum plus their biases.
       const bool own = p.group_is_layer[gi];
-      const Tensor& zz = own ? s.ws.values[static_cast<size_t>(id)] : s.zg[gi];
+      const Tensor& zz = own ? (*s.val[static_cast<size_t>(id)]) : s.zg[gi];
       Tensor& sd = s.sg[gi];
       sd.resize(zz.shape());
       const std::vector<double>& gb = p.group_bias[gi];
@@ -499,66 +649,92 @@ class Propagator {
       const Tensor& xi = input(t.input);
       const Tensor& sg = s.sg[static_cast<size_t>(t.group)];
       if (const auto* d = dynamic_cast<const Dense*>(t.op.get()); d && !detail::use_reference_dense) {
-        // g = s W directly with the kernel (no zero fill and accumulate as in Dense::backward).
+        // g = s W directly with the kernel (no zero fill and accumulate as in Dense::backward);
+        // the packed weights looked up once per thread and call (as in forward()).
+        const double* pw = s.packed_terms[t.slot];
+        if (!pw) pw = detail::packed_weights(d, d->weight(), d->out(), d->in(), false);
+        if (cache_packs_) s.packed_terms[t.slot] = pw;
+        if (s.fresh[in] && t.sign == 1.0) {
+          // The first contribution, R_in = x (J^T s): the kernel multiplies by x as it stores.
+          detail::dense_product_scaled(B, d->out(), d->in(), sg.data(), d->out(), pw, xi.data(), Rin.data(), d->in());
+          s.fresh[in] = 0;
+          continue;
+        }
         g.resize(xi.shape());
-        const double* pw = detail::packed_weights(d, d->weight(), d->out(), d->in(), false);
         detail::dense_product(B, d->out(), d->in(), sg.data(), d->out(), pw, nullptr, g.data(), d->in(), false);
       } else {
         bwd(*t.op, xi, out, sg, g);
       }
-      for (Index k = 0; k < Rin.size(); ++k) Rin[k] += t.sign * xi[k] * g[k];
+      if (s.fresh[in]) {  // the first contribution: assigned (no zero fill)
+        for (Index k = 0; k < Rin.size(); ++k) Rin[k] = t.sign * xi[k] * g[k];
+        s.fresh[in] = 0;
+      } else {
+        for (Index k = 0; k < Rin.size(); ++k) Rin[k] += t.sign * xi[k] * g[k];
+      }
     }
   }
 
   // The per-element part of linear() for one ungated group (LRP-0, epsilon, gamma, ...): the
-  // same values and the same per-event sums, in the same order, as the general loop there, in
-  // two passes: the elementwise part over the whole tile (branch-free, vectorized, divisions
-  // included), then the three per-event sums for eight events at a time (eight independent
-  // chains instead of one: each sum still runs over the layer's outputs in order).
+  // same values as the general loop there, in one pass per event, eight outputs at a time
+  // (GCC vector extensions: AVX-512 where the build targets it, the same lane-wise operations on
+  // any other target, so the same bits). The three per-event sums run in eight partial sums
+  // (output j goes to partial j mod 8; an event's last block is zero-padded, which adds zeros),
+  // kept across the layers in Scratch::lanes and added in a fixed order at the end of the tile:
+  // an event's sums do not depend on other events, the tile or the thread count.
   static void one_group(const Tensor& zz, bool own, const std::vector<double>& gb, const Tensor& R, double weight,
                         double eps, Index B, Index pe, Tensor& sd, Scratch& s) {
-    const Index n = B * pe;
-    s.st.resize(static_cast<size_t>(n));
-    s.kept.resize(static_cast<size_t>(n));
+    using V = double __attribute__((vector_size(64)));
+    auto load = [](const double* p) {
+      V v;
+      std::memcpy(&v, p, sizeof v);
+      return v;
+    };
     const double* z = zz.data();
     const double* r = R.data();
     double* q = sd.data();
-    double* st = s.st.data();
-    double* kept = s.kept.data();
     const bool with_bias = !own && !gb.empty();
-    for (Index e = 0; e < B; ++e)
-      for (Index j = 0; j < pe; ++j) {
-        const Index k = e * pe + j;
-        const double zb = with_bias ? z[k] + gb[static_cast<size_t>(j)] : z[k];
-        // sign(0) = +1: a zero denominator is pushed up by epsilon.
-        const double sign_eps = zb >= 0 ? eps : -eps;
-        const double den = zb + sign_eps;
-        const double wr = weight * r[k];
-        const double ratio = wr / (den != 0.0 ? den : 1.0);
-        q[k] = den != 0.0 ? ratio : 0.0;
-        st[k] = sign_eps;
-        kept[k] = r[k] - (den != 0.0 ? wr : 0.0);  // what is not handed on
-      }
-    // Where nothing is handed on, q is +-0 and its terms add nothing: no test needed.
     const bool has_b = !gb.empty();
-    for (Index e0 = 0; e0 < B; e0 += 8) {
-      const Index m = std::min<Index>(8, B - e0);
-      double bias_part[8] = {}, eps_part[8] = {}, other[8] = {};
-      for (Index j = 0; j < pe; ++j) {
-        const double b = has_b ? gb[static_cast<size_t>(j)] : 0.0;
-        for (Index e = 0; e < m; ++e) {
-          const Index k = (e0 + e) * pe + j;
-          other[e] += kept[k];
-          eps_part[e] += q[k] * st[k];
-          bias_part[e] += q[k] * b;
-        }
+    const V veps = V{} + eps, vweight = V{} + weight, zero = V{}, one = V{} + 1.0;
+    for (Index e = 0; e < B; ++e) {
+      const double* ze = z + e * pe;
+      const double* re = r + e * pe;
+      double* qe = q + e * pe;
+      double* lanes = s.lanes.data() + e * 24;  // bias, epsilon, other: eight partial sums each
+      V bias_part = load(lanes), eps_part = load(lanes + 8), other = load(lanes + 16);
+      // One block of eight outputs: zv, rv, bv the denominators (without the bias unless the
+      // group is the layer itself), relevances and biases; returns R / denominator.
+      auto block = [&](V zv, V rv, V bv) {
+        const V zb = with_bias ? zv + bv : zv;
+        // sign(0) = +1: a zero denominator is pushed up by epsilon.
+        const V sign_eps = zb >= zero ? veps : -veps;
+        const V den = zb + sign_eps;
+        const V wr = vweight * rv;
+        const auto handed = den != zero;
+        const V qv = handed ? wr / (handed ? den : one) : zero;
+        other += rv - (handed ? wr : zero);  // what is not handed on
+        // Where nothing is handed on, q is 0 and its terms add nothing.
+        eps_part += qv * sign_eps;
+        bias_part += qv * bv;
+        return qv;
+      };
+      Index j = 0;
+      for (; j + 8 <= pe; j += 8) {
+        const V qv = block(load(ze + j), load(re + j), has_b ? load(gb.data() + j) : zero);
+        std::memcpy(qe + j, &qv, sizeof qv);
       }
-      for (Index e = 0; e < m; ++e) {
-        const auto ue = static_cast<size_t>(e0 + e);
-        s.bias[ue] += bias_part[e];
-        s.eps[ue] += eps_part[e];
-        s.other[ue] += other[e];
+      if (j < pe) {
+        const auto n = static_cast<size_t>(pe - j);
+        double zt[8] = {}, rt[8] = {}, bt[8] = {}, qt[8];
+        std::copy_n(ze + j, n, zt);
+        std::copy_n(re + j, n, rt);
+        if (has_b) std::copy_n(gb.data() + j, n, bt);
+        const V qv = block(load(zt), load(rt), load(bt));
+        std::memcpy(qt, &qv, sizeof qv);
+        std::copy_n(qt, n, qe + j);
       }
+      std::memcpy(lanes, &bias_part, sizeof bias_part);
+      std::memcpy(lanes + 8, &eps_part, sizeof eps_part);
+      std::memcpy(lanes + 16, &other, sizeof other);
     }
   }
 
@@ -588,6 +764,17 @@ class Propagator {
   NeuronRef target_;
   std::vector<bool> need_;
   std::vector<LayerPlan> plans_;
+  std::vector<int> forward_nodes_;   // the forward pass's nodes, in order
+  std::vector<const Dense*> dense_;  // per node: the Dense computed by the kernel, or null
+  struct Fused {
+    int node;  // the activation the kernel stores as well (-1: none)
+    detail::StoreActivation kind;
+    double alpha;
+  };
+  std::vector<Fused> fused_;   // per Dense node
+  std::vector<Shape> shapes_;  // per node: [0, per-event shape...]
+  bool cache_packs_ = false;   // keep each Dense's packed weights per thread and call
+  size_t term_slots_ = 0;      // TermPlans made
 };
 
 }  // namespace
@@ -616,17 +803,18 @@ LrpRelevance lrp(const Network& net_in, const std::vector<Tensor>& inputs, const
   const Index batch = std::max<Index>(1, o.batch);
   detail::for_each_event_tile(
       inputs, batch, std::min<Index>(batch, 256),
-      []() -> Scratch& {
+      [&]() -> Scratch& {
         thread_local Scratch s;  // every buffer is resized per tile: after the first call no tile allocates
+        prop.start(s);
         return s;
       },
       [&](Scratch& s, Index, Index begin, Index count, std::vector<const Tensor*>& ptrs) {
         prop.run(ptrs, s);
         const auto tn = static_cast<size_t>(prop.target().node);
-        const Index tpe = s.ws.values[tn].per_event();
+        const Index tpe = (*s.val[tn]).per_event();
         for (Index e = 0; e < count; ++e) {
           const auto ge = static_cast<size_t>(begin + e);
-          res.output[ge] = s.ws.values[tn][e * tpe + prop.target().index];
+          res.output[ge] = (*s.val[tn])[e * tpe + prop.target().index];
           res.bias[ge] = s.bias[static_cast<size_t>(e)];
           res.epsilon[ge] = s.eps[static_cast<size_t>(e)];
           res.other[ge] = s.other[static_cast<size_t>(e)];

@@ -7,6 +7,7 @@
 #include <Eigen/Core>
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <vector>
 
 #if defined(__AVX512F__) || (defined(__AVX2__) && defined(__FMA__))
@@ -122,29 +123,110 @@ inline void tile(Index k, const double* x, Index ldx, const double* p, Index ldp
   }
 }
 
-template <int C, StoreActivation A>
+// tile() for dense_product_keep and dense_product_scaled (a separate function, so the plain
+// product's code stays as it was): with y2 (and an activation) y receives the values before the
+// activation, y2 after it; with scale, y = scale * (x P) elementwise.
+template <int R, int C, StoreActivation A>
+inline void tile_extra(Index k, const double* x, Index ldx, const double* p, Index ldp, const double* bias, double* y,
+                       double* y2, const double* scale, Index ldy, bool accumulate, int valid_last, double alpha) {
+  Vec acc[R][C];
+  for (int c = 0; c < C; ++c) {
+    const int valid = c == C - 1 ? valid_last : kWidth;
+    for (int r = 0; r < R; ++r) {
+      const double* from = accumulate ? y + r * ldy + c * kWidth : bias ? bias + c * kWidth : nullptr;
+      if (!from)
+        acc[r][c] = vset1(0.0);
+      else if (valid == kWidth)
+        acc[r][c] = vload(from);
+      else
+        acc[r][c] = vload_part(from, valid);
+    }
+  }
+  for (Index i = 0; i < k; ++i) {
+    Vec w[C];
+    for (int c = 0; c < C; ++c) w[c] = vload(p + i * ldp + c * kWidth);
+    for (int r = 0; r < R; ++r) {
+      const Vec xv = vset1(x[r * ldx + i]);
+      for (int c = 0; c < C; ++c) acc[r][c] = vfma(xv, w[c], acc[r][c]);
+    }
+  }
+  if (scale) {  // y = scale (elementwise) * (x P), scale laid out as y
+    for (int c = 0; c < C; ++c) {
+      const int valid = c == C - 1 ? valid_last : kWidth;
+      for (int r = 0; r < R; ++r) {
+        const double* sp = scale + r * ldy + c * kWidth;
+        acc[r][c] = vmul(acc[r][c], valid == kWidth ? vload(sp) : vload_part(sp, valid));
+      }
+    }
+  }
+  auto store = [&](double* to) {
+    for (int c = 0; c < C; ++c) {
+      const int valid = c == C - 1 ? valid_last : kWidth;
+      for (int r = 0; r < R; ++r) {
+        if (valid == kWidth)
+          vstore(to + r * ldy + c * kWidth, acc[r][c]);
+        else
+          vstore_part(to + r * ldy + c * kWidth, acc[r][c], valid);
+      }
+    }
+  };
+  if constexpr (A != StoreActivation::None) {
+    if (y2) {
+      store(y);
+      y = y2;
+    }
+    const Vec a = vset1(alpha);
+    for (int c = 0; c < C; ++c)
+      for (int r = 0; r < R; ++r) acc[r][c] = activate<A>(acc[r][c], a);
+  }
+  store(y);
+}
+
+template <int C, StoreActivation A, bool Extra>
 void column_block(Index rows, Index k, const double* x, Index ldx, const double* p, Index ldp, const double* bias,
-                  double* y, Index ldy, bool accumulate, int valid_last, double alpha) {
+                  double* y, double* y2, const double* scale, Index ldy, bool accumulate, int valid_last,
+                  double alpha) {
+  auto y2_at = [&](Index r) { return y2 ? y2 + r * ldy : nullptr; };
+  auto sc_at = [&](Index r) { return scale ? scale + r * ldy : nullptr; };
   Index r = 0;
-  for (; r + kRows <= rows; r += kRows)
-    tile<kRows, C, A>(k, x + r * ldx, ldx, p, ldp, bias, y + r * ldy, ldy, accumulate, valid_last, alpha);
+  for (; r + kRows <= rows; r += kRows) {
+    if constexpr (Extra)
+      tile_extra<kRows, C, A>(k, x + r * ldx, ldx, p, ldp, bias, y + r * ldy, y2_at(r), sc_at(r), ldy, accumulate,
+                              valid_last, alpha);
+    else
+      tile<kRows, C, A>(k, x + r * ldx, ldx, p, ldp, bias, y + r * ldy, ldy, accumulate, valid_last, alpha);
+  }
   // The remainder in tiles of 4, 2 and 1 rows (per-event products have row counts like 30).
   if constexpr (kRows > 4) {
     if (r + 4 <= rows) {
-      tile<4, C, A>(k, x + r * ldx, ldx, p, ldp, bias, y + r * ldy, ldy, accumulate, valid_last, alpha);
+      if constexpr (Extra)
+        tile_extra<4, C, A>(k, x + r * ldx, ldx, p, ldp, bias, y + r * ldy, y2_at(r), sc_at(r), ldy, accumulate,
+                            valid_last, alpha);
+      else
+        tile<4, C, A>(k, x + r * ldx, ldx, p, ldp, bias, y + r * ldy, ldy, accumulate, valid_last, alpha);
       r += 4;
     }
   }
   if (r + 2 <= rows) {
-    tile<2, C, A>(k, x + r * ldx, ldx, p, ldp, bias, y + r * ldy, ldy, accumulate, valid_last, alpha);
+    if constexpr (Extra)
+      tile_extra<2, C, A>(k, x + r * ldx, ldx, p, ldp, bias, y + r * ldy, y2_at(r), sc_at(r), ldy, accumulate,
+                          valid_last, alpha);
+    else
+      tile<2, C, A>(k, x + r * ldx, ldx, p, ldp, bias, y + r * ldy, ldy, accumulate, valid_last, alpha);
     r += 2;
   }
-  if (r < rows) tile<1, C, A>(k, x + r * ldx, ldx, p, ldp, bias, y + r * ldy, ldy, accumulate, valid_last, alpha);
+  if (r < rows) {
+    if constexpr (Extra)
+      tile_extra<1, C, A>(k, x + r * ldx, ldx, p, ldp, bias, y + r * ldy, y2_at(r), sc_at(r), ldy, accumulate,
+                          valid_last, alpha);
+    else
+      tile<1, C, A>(k, x + r * ldx, ldx, p, ldp, bias, y + r * ldy, ldy, accumulate, valid_last, alpha);
+  }
 }
 
-template <StoreActivation A>
+template <StoreActivation A, bool Extra = false>
 void product(Index rows, Index k, Index n, const double* x, Index ldx, const double* packed, Index np,
-             const double* bias, double* y, Index ldy, bool accumulate, double alpha) {
+             const double* bias, double* y, double* y2, const double* scale, Index ldy, bool accumulate, double alpha) {
   const Index vectors = padded_columns(n) / kWidth;
   // Column blocks of kCols vectors; when that would leave a last block of one vector, the last
   // two blocks share their vectors (a block of one vector does too little work per load).
@@ -157,17 +239,21 @@ void product(Index rows, Index k, Index n, const double* x, Index ldx, const dou
     const double* b = bias ? bias + j : nullptr;
     switch (c) {
       case 1:
-        column_block<1, A>(rows, k, x, ldx, packed + j, np, b, y + j, ldy, accumulate, valid_last, alpha);
+        column_block<1, A, Extra>(rows, k, x, ldx, packed + j, np, b, y + j, y2 ? y2 + j : nullptr,
+                                  scale ? scale + j : nullptr, ldy, accumulate, valid_last, alpha);
         break;
       case 2:
-        column_block<2, A>(rows, k, x, ldx, packed + j, np, b, y + j, ldy, accumulate, valid_last, alpha);
+        column_block<2, A, Extra>(rows, k, x, ldx, packed + j, np, b, y + j, y2 ? y2 + j : nullptr,
+                                  scale ? scale + j : nullptr, ldy, accumulate, valid_last, alpha);
         break;
       case 3:
-        column_block<3, A>(rows, k, x, ldx, packed + j, np, b, y + j, ldy, accumulate, valid_last, alpha);
+        column_block<3, A, Extra>(rows, k, x, ldx, packed + j, np, b, y + j, y2 ? y2 + j : nullptr,
+                                  scale ? scale + j : nullptr, ldy, accumulate, valid_last, alpha);
         break;
 #if !defined(__AVX512F__) && !(defined(__AVX2__) && defined(__FMA__))
       case 4:
-        column_block<4, A>(rows, k, x, ldx, packed + j, np, b, y + j, ldy, accumulate, valid_last, alpha);
+        column_block<4, A, Extra>(rows, k, x, ldx, packed + j, np, b, y + j, y2 ? y2 + j : nullptr,
+                                  scale ? scale + j : nullptr, ldy, accumulate, valid_last, alpha);
         break;
 #endif
       default:
@@ -206,44 +292,78 @@ void dense_product(Index rows, Index k, Index n, const double* x, Index ldx, con
   const Index np = padded_columns(n);
   switch (activation) {
     case StoreActivation::None:
-      return product<StoreActivation::None>(rows, k, n, x, ldx, packed, np, bias, y, ldy, accumulate, alpha);
+      return product<StoreActivation::None>(rows, k, n, x, ldx, packed, np, bias, y, nullptr, nullptr, ldy, accumulate,
+                                            alpha);
     case StoreActivation::ReLU:
-      return product<StoreActivation::ReLU>(rows, k, n, x, ldx, packed, np, bias, y, ldy, accumulate, alpha);
+      return product<StoreActivation::ReLU>(rows, k, n, x, ldx, packed, np, bias, y, nullptr, nullptr, ldy, accumulate,
+                                            alpha);
     case StoreActivation::LeakyReLU:
-      return product<StoreActivation::LeakyReLU>(rows, k, n, x, ldx, packed, np, bias, y, ldy, accumulate, alpha);
+      return product<StoreActivation::LeakyReLU>(rows, k, n, x, ldx, packed, np, bias, y, nullptr, nullptr, ldy,
+                                                 accumulate, alpha);
+  }
+}
+
+void dense_product_keep(Index rows, Index k, Index n, const double* x, Index ldx, const double* packed,
+                        const double* bias, double* y, double* activated, Index ldy, StoreActivation activation,
+                        double alpha) {
+  const Index np = padded_columns(n);
+  switch (activation) {
+    case StoreActivation::None:
+      product<StoreActivation::None>(rows, k, n, x, ldx, packed, np, bias, y, nullptr, nullptr, ldy, false, alpha);
+      for (Index r = 0; r < rows; ++r) std::copy_n(y + r * ldy, n, activated + r * ldy);
+      return;
+    case StoreActivation::ReLU:
+      return product<StoreActivation::ReLU, true>(rows, k, n, x, ldx, packed, np, bias, y, activated, nullptr, ldy,
+                                                  false, alpha);
+    case StoreActivation::LeakyReLU:
+      return product<StoreActivation::LeakyReLU, true>(rows, k, n, x, ldx, packed, np, bias, y, activated, nullptr, ldy,
+                                                       false, alpha);
   }
 }
 
 void dense_product_ld(Index rows, Index k, Index n, const double* x, Index ldx, const double* packed, Index ldp,
                       double* y, Index ldy, bool accumulate) {
-  product<StoreActivation::None>(rows, k, n, x, ldx, packed, ldp, nullptr, y, ldy, accumulate, 0.0);
+  product<StoreActivation::None>(rows, k, n, x, ldx, packed, ldp, nullptr, y, nullptr, nullptr, ldy, accumulate, 0.0);
+}
+
+void dense_product_scaled(Index rows, Index k, Index n, const double* x, Index ldx, const double* packed,
+                          const double* scale, double* y, Index ldy) {
+  product<StoreActivation::None, true>(rows, k, n, x, ldx, packed, padded_columns(n), nullptr, y, nullptr, scale, ldy,
+                                       false, 0.0);
 }
 
 namespace {
 struct PackEntry {
   const void* owner = nullptr;
   bool transposed = false;
+  uint64_t used = 0;  // the cache's clock at the last use
   std::vector<double> raw;
   std::vector<double, Eigen::aligned_allocator<double>> packed;  // aligned: whole-line weight loads
 };
 }  // namespace
 
 const double* packed_weights(const void* owner, const Tensor& w, Index rows, Index cols, bool transposed) {
+  // Least recently used replacement: an entry used since the last 64 misses is never replaced,
+  // so a caller that keeps the pointers of at most 32 packs for one call (evaluate, LRP) keeps
+  // valid pointers even when some of them were found in the cache from an earlier call.
   thread_local std::vector<PackEntry> cache;
-  thread_local size_t next = 0;
+  thread_local uint64_t clock = 0;
   const size_t n = static_cast<size_t>(w.size());
   for (PackEntry& e : cache)
     if (e.owner == owner && e.transposed == transposed && e.raw.size() == n &&
-        std::equal(e.raw.begin(), e.raw.end(), w.data()))
+        std::equal(e.raw.begin(), e.raw.end(), w.data())) {
+      e.used = ++clock;
       return e.packed.data();
+    }
   constexpr size_t kEntries = 64;
   PackEntry* e;
   if (cache.size() < kEntries) {
     e = &cache.emplace_back();
   } else {
-    e = &cache[next];
-    next = (next + 1) % kEntries;
+    e = &*std::min_element(cache.begin(), cache.end(),
+                           [](const PackEntry& a, const PackEntry& b) { return a.used < b.used; });
   }
+  e->used = ++clock;
   e->owner = owner;
   e->transposed = transposed;
   e->raw.assign(w.data(), w.data() + n);

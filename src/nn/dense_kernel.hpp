@@ -34,6 +34,17 @@ void dense_product(Index rows, Index k, Index n, const double* x, Index ldx, con
                    double* y, Index ldy, bool accumulate, StoreActivation activation = StoreActivation::None,
                    double alpha = 0.0);
 
+// Y = X P + bias and, in `activated` (the same row stride), the activation of Y: a Dense whose
+// value is kept (LRP reads both) computed with its activation in one pass.
+void dense_product_keep(Index rows, Index k, Index n, const double* x, Index ldx, const double* packed,
+                        const double* bias, double* y, double* activated, Index ldy, StoreActivation activation,
+                        double alpha = 0.0);
+
+// Y = S .* (X P) (elementwise, S laid out as Y), no bias: LRP's x * (J^T s) in the kernel's store.
+// Each element the bits of (X P) * S computed apart.
+void dense_product_scaled(Index rows, Index k, Index n, const double* x, Index ldx, const double* packed,
+                          const double* scale, double* y, Index ldy);
+
 // The same without bias or activation, for a sub-block of a packed matrix: `packed` points at
 // its first column, rows `ldp` doubles apart (ldp a multiple of padded_columns(1), the SIMD
 // width; columns from packed up to the padding of n must be readable).
@@ -45,7 +56,9 @@ void dense_product_ld(Index rows, Index k, Index n, const double* x, Index ldx, 
 // transposed, else P = W; 64-byte aligned. An entry is reused only while a copy of the weights it
 // was packed from still equals them (a sequential compare, far cheaper than packing), so
 // training, which changes the weights in place, always gets fresh packs. `owner` tells layers
-// apart; the pointer is valid until the next call on this thread.
+// apart. The cache holds 64 packs per thread and replaces the least recently used one, so the
+// pointer stays valid until 64 other packs have been made on this thread: a caller may keep the
+// pointers of up to 32 packs it uses in one call (evaluate, LRP), hits from earlier calls included.
 const double* packed_weights(const void* owner, const Tensor& w, Index rows, Index cols, bool transposed);
 
 // Benchmarks and tests only: when true, Dense uses the previous Eigen GEMM path instead (for

@@ -124,7 +124,8 @@ struct ForwardState {
   // Per step, the fused Dense's packed weights, looked up on the thread's first tile (the lookup
   // compares the weights with the packed copy's source: per tile that is ~5 % of the pass). Kept
   // only for networks of at most 32 Dense layers, whose packs cannot evict one another within
-  // a call (the cache holds 64, replaced in turn).
+  // a call (the cache holds 64 and replaces the least recently used: before, it replaced them in turn, so
+  // a pack found from an earlier call could be replaced within the call while its pointer was kept).
   std::vector<const double*> packed;
 };
 

@@ -6,7 +6,9 @@
 #include <gtest/gtest.h>
 #include <omp.h>
 
+#include <bit>
 #include <cmath>
+#include <cstdint>
 #include <map>
 #include <random>
 #include <vector>
@@ -15,6 +17,7 @@
 #include "unbox/derivatives.hpp"
 #include "unbox/explain/taylor.hpp"
 #include "unbox/network.hpp"
+#include "unbox/ops.hpp"
 #include "unbox/train.hpp"
 
 namespace {
@@ -57,6 +60,56 @@ TEST(DenseKernel, MatchesLongDoubleReferenceOnEveryShape) {
             }
             // Padding between rows is untouched.
             for (Index j = n; j < ldy; ++j) ASSERT_EQ(y[r * ldy + j], y0[r * ldy + j]);
+          }
+        }
+      }
+    }
+  }
+}
+
+// dense_product_keep (LRP's forward: a Dense kept with its activation stored in the same pass):
+// the values the same bits as dense_product without activation, the activated values the same
+// bits as the Activation op applied to them, on every shape class; signed zeros through the kink.
+// dense_product_scaled (LRP's x * J^T s): the bits of dense_product's values times the scale.
+TEST(DenseKernel, KeepStoresTheValueAndItsActivationBitForBit) {
+  std::mt19937_64 g(21);
+  for (Index rows : {1, 3, 8, 9, 17, 255}) {
+    for (Index k : {1, 2, 19, 64, 130}) {
+      for (Index n : {1, 2, 3, 4, 7, 8, 9, 16, 17, 33, 64, 128, 130}) {
+        for (int kind = 0; kind < 3; ++kind) {  // None, ReLU, LeakyReLU(0.1)
+          auto x = randoms(static_cast<size_t>(rows * k), g);
+          if (rows * k > 3) x[3] = 0.0;
+          auto w = randoms(static_cast<size_t>(n * k), g);
+          auto b = randoms(static_cast<size_t>(n), g);
+          b[0] = 0.0;  // with x = 0 rows: exact zeros into the activation
+          std::vector<double> p(static_cast<size_t>(k * detail::padded_columns(n)));
+          detail::pack_transposed(w.data(), n, k, p.data());
+          std::vector<double> want(static_cast<size_t>(rows * n)), y(want.size()), a(want.size());
+          detail::dense_product(rows, k, n, x.data(), k, p.data(), b.data(), want.data(), n, false);
+          const auto sk = kind == 0   ? detail::StoreActivation::None
+                          : kind == 1 ? detail::StoreActivation::ReLU
+                                      : detail::StoreActivation::LeakyReLU;
+          detail::dense_product_keep(rows, k, n, x.data(), k, p.data(), b.data(), y.data(), a.data(), n, sk, 0.1);
+          Tensor z({rows, n}, want), act({rows, n});
+          const Activation op(kind == 0   ? ActivationKind::Identity
+                              : kind == 1 ? ActivationKind::ReLU
+                                          : ActivationKind::LeakyReLU,
+                              0.1);
+          op.forward({&z}, act);
+          if (kind == 0) {  // dense_product_scaled: S .* (X P) without bias, the bits of the product times S
+            std::vector<double> plain(want.size()), scaled(want.size());
+            const auto sc = randoms(want.size(), g);
+            detail::dense_product(rows, k, n, x.data(), k, p.data(), nullptr, plain.data(), n, false);
+            detail::dense_product_scaled(rows, k, n, x.data(), k, p.data(), sc.data(), scaled.data(), n);
+            for (size_t q = 0; q < want.size(); ++q)
+              ASSERT_EQ(std::bit_cast<uint64_t>(scaled[q]), std::bit_cast<uint64_t>(sc[q] * plain[q]))
+                  << rows << "x" << k << "x" << n << " scaled";
+          }
+          for (size_t q = 0; q < want.size(); ++q) {
+            ASSERT_EQ(std::bit_cast<uint64_t>(y[q]), std::bit_cast<uint64_t>(want[q]))
+                << rows << "x" << k << "x" << n << " kind " << kind;
+            ASSERT_EQ(std::bit_cast<uint64_t>(a[q]), std::bit_cast<uint64_t>(act[static_cast<Index>(q)]))
+                << rows << "x" << k << "x" << n << " kind " << kind;
           }
         }
       }
