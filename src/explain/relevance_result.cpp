@@ -173,7 +173,7 @@ void same_keys(const char* method, const nlohmann::json& a, const nlohmann::json
       if (x.size() > 120) x = x.substr(0, 117) + "...";
       if (y.size() > 120) y = y.substr(0, 117) + "...";
       throw Error(fmt::format("{}: cannot merge results with different '{}' ({} vs {}){}", method, it.key(), x, y,
-                              it.key() == "data" ? hint : ""));
+                              it.key().find("data") != std::string::npos ? hint : ""));
     }
 }
 }  // namespace
@@ -192,7 +192,7 @@ nlohmann::json lrp_key(const LrpResult& r) {
           {"features", r.summary.mean.features},
           {"classes", !r.sums.empty() && r.sums.front().classes},
           {"models", r.fingerprints},
-          {"data", zbox}};
+          {"zbox_data_range", zbox}};
 }
 
 void finish_lrp(LrpResult& r) {
@@ -397,7 +397,7 @@ nlohmann::json attribute_key(const AttributionResult& r) {
                       {"features", r.summary.mean.features},
                       {"classes", !r.sums.empty() && r.sums.front().classes},
                       {"models", r.fingerprints},
-                      {"data", r.data_keys}};
+                      {"baseline_or_noise_from_data", r.data_keys}};
   if (r.integrated_gradients()) k["baseline"] = r.baseline, k["steps"] = r.steps;
   if (r.method == "smoothgrad") k["samples"] = r.samples, k["noise"] = r.noise, k["seed"] = r.seed;
   return k;
@@ -572,7 +572,7 @@ AttributionResult AttributionResult::from_json(const nlohmann::json& j) {
     const auto features = key.at("features").get<std::vector<std::string>>();
     const bool classes = key.at("classes").get<bool>();
     r.fingerprints = key.at("models").get<std::vector<std::string>>();
-    r.data_keys = key.at("data").get<std::vector<std::string>>();
+    r.data_keys = key.at("baseline_or_noise_from_data").get<std::vector<std::string>>();
     r.baseline = key.value("baseline", std::string("mean"));
     r.steps = key.value("steps", Index{0});
     r.samples = key.value("samples", Index{0});
