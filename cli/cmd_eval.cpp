@@ -55,7 +55,7 @@ EvalResult run_streamed(const EvalArgs& a, const EvalMetricsOptions& o) {
   if (dist::size() == 1) {  // no JSON round trip of every score
     auto r = part();
     if (!r) throw Error("no events");
-    finish(*r);
+    finish(*r, !a.out.empty());
     return std::move(*r);
   }
   auto merged = run_distributed([&]() -> std::optional<nlohmann::json> {
@@ -83,13 +83,18 @@ int run_eval(EvalArgs& a) {
     r = run_streamed(a, o);
     if (!dist::root()) return 0;
   } else if (a.model.empty()) {
-    r = eval(unbound_events(a.data), o);
+    r = eval_part(nullptr, unbound_events(a.data), o);
+    finish(r, !a.out.empty());  // with --out a file of one class is a part to merge
   } else {
     const Network net = load_model(a.model);
-    r = eval(net, bind_events(net, a.data), o);
+    r = eval_part(&net, bind_events(net, a.data), o);
+    finish(r, !a.out.empty());
   }
   for (const auto& n : r.notes) std::fprintf(stderr, "unbox: note: %s\n", n.c_str());
-  if (!a.roc.empty()) write_dataset(r.roc_dataset(), a.roc);  // atomic
+  if (!a.roc.empty()) {
+    if (!r.complete) throw Error("--roc needs signal and background events");
+    write_dataset(r.roc_dataset(), a.roc);  // atomic
+  }
   // Result files carry the merge state (every event's score, label and weight, sorted) for
   // unbox merge; the terminal gets the metrics only.
   if (!a.out.empty()) write_text_atomically(a.out, r.to_json(true).dump(2) + "\n");

@@ -47,6 +47,7 @@ EvalResult part_of(std::span<const double> scores, const Events& events, const s
   r.lumi = o.lumi;
   r.br = o.br;
   r.background_efficiencies = o.background_efficiencies;
+  r.complete = false;  // no metrics until finish()
   r.counts.add(labels.data(), weights.data(), static_cast<Index>(labels.size()));
   r.run = ScoreRun::sort(scores, labels, r.weighted ? std::span<const double>(weights) : std::span<const double>(),
                          "AUC");
@@ -55,8 +56,14 @@ EvalResult part_of(std::span<const double> scores, const Events& events, const s
 
 }  // namespace
 
-void finish(EvalResult& r) {
-  if (r.counts.n_signal == 0 || r.counts.n_background == 0)
+void finish(EvalResult& r, bool partial) {
+  r.complete = r.counts.n_signal > 0 && r.counts.n_background > 0;
+  if (!r.complete && partial) {
+    r.notes = {fmt::format("'{}' has {} signal and {} background events: no metrics, a part for unbox merge",
+                           r.source, r.counts.n_signal, r.counts.n_background)};
+    return;
+  }
+  if (!r.complete)
     throw Error(fmt::format("'{}' has {} signal and {} background events; AUC needs both signal and background events",
                             r.source, r.counts.n_signal, r.counts.n_background));
   r.auc = auc(r.run);
@@ -151,16 +158,17 @@ EvalResult merge(std::vector<EvalResult> parts) {
 nlohmann::json EvalResult::to_json(bool state) const {
   nlohmann::json j;
   j["score"] = score_name;
-  j["auc"] = auc;
+  j["auc"] = complete ? nlohmann::json(auc) : nlohmann::json(nullptr);
   j["n_signal"] = counts.n_signal;
   j["n_background"] = counts.n_background;
   j["sum_w_signal"] = counts.sum_w_signal;
   j["sum_w_background"] = counts.sum_w_background;
   nlohmann::json eff = nlohmann::json::object();
-  for (size_t k = 0; k < background_efficiencies.size(); ++k)
+  for (size_t k = 0; k < background_efficiencies.size() && complete; ++k)
     eff[fmt::format("{}", background_efficiencies[k])] = signal_efficiencies[k];
   j["sig_eff_at_bkg_eff"] = eff;
-  if (weighted)
+  if (!complete && !notes.empty()) j["notes"] = notes;
+  if (weighted && complete)
     j["ams"] = {{"best", ams.best}, {"threshold", ams.threshold}, {"s", ams.s}, {"b", ams.b}, {"lumi", lumi},
                 {"br", br}};
   if (!state) return j;
@@ -227,7 +235,7 @@ EvalResult EvalResult::from_json(const nlohmann::json& j) {
   } catch (const Error& e) {
     throw Error(fmt::format("a malformed eval merge state: {}", e.what()));
   }
-  finish(r);
+  finish(r, true);  // a part of one class is fine here; merges finish again
   return r;
 }
 
@@ -235,6 +243,11 @@ std::string EvalResult::table() const {
   std::string t;
   auto row = [&t](const std::string& k, const std::string& v) { t += fmt::format("  {:<34} {}\n", k, v); };
   t += fmt::format("unbox eval: score '{}' on '{}'\n", score_name, source);
+  if (!complete) {
+    t += fmt::format("  {} signal and {} background events: no metrics (a part for unbox merge)\n", counts.n_signal,
+                     counts.n_background);
+    return t;
+  }
   row("AUC", fmt::format("{:.6f}", auc));
   row("signal events", fmt::format("{:<10} sum of weights {:.6g}", counts.n_signal, counts.sum_w_signal));
   row("background events", fmt::format("{:<10} sum of weights {:.6g}", counts.n_background, counts.sum_w_background));

@@ -160,7 +160,9 @@ def relevance_numbers(j):
     keys = sorted(j["mean_normalized_relevance"])
     v = [j["mean_normalized_relevance"][k] for k in keys] + [j["mean_relevance"][k] for k in keys]
     for c in ("signal", "background"):
-        v += [j["mean_normalized_relevance_per_class"][c][k] for k in keys]
+        pc = j["mean_normalized_relevance_per_class"][c]
+        pc = pc.get("mean", pc)  # several models: {"mean": ..., "std": ...}
+        v += [pc[k] for k in keys]
     return np.array(v)
 
 
@@ -173,8 +175,8 @@ def same_relevance(got, ref, rel=1e-12):
                 assert got["conservation"][k] == pytest.approx(v, rel=rel, abs=1e-300), k
 
 
-def lrp_run(s, data, out, *extra, runner=None):
-    (runner or run)("lrp", "--model", s["model"], "--data", data, "--out", out, *extra)
+def lrp_run(s, data, out, *extra, runner=None, model=None):
+    (runner or run)("lrp", "--model", model or s["model"], "--data", data, "--out", out, *extra)
     return load(out)
 
 
@@ -209,10 +211,16 @@ def test_lrp_merge_of_per_file_results(s, tmp_path):
 def test_mpi_lrp_three_ranks_equal_one_process(s, tmp_path):
     ref = lrp_run(s, s["whole"], tmp_path / "ref.json")
     same_relevance(lrp_run(s, s["files"], tmp_path / "mpi.json", runner=lambda *a: mpirun(3, *a)), ref)
-    ref2 = lrp_run(s, s["whole"], tmp_path / "ref2.json", "--model", f"{s['model']},{s['model']}")
-    got2 = lrp_run(s, s["files"], tmp_path / "mpi2.json", "--model", f"{s['model']},{s['model']}", "--chunk", 500,
-                   runner=lambda *a: mpirun(2, *a))
+    # Two models (mean +- std across trainings): each model's sums merged on its own.
+    other = tmp_path / "other.unbox"
+    run("train", "--data", s["parts"][1], "--label", "label", "--columns", ",".join(COLS), "--arch", "6,6",
+        "--activation", "tanh", "--epochs", "1", "--seed", "7", "--out", other)
+    both = f"{s['model']},{other}"
+    ref2 = lrp_run(s, s["whole"], tmp_path / "ref2.json", model=both)
+    got2 = lrp_run(s, s["files"], tmp_path / "mpi2.json", "--chunk", 500, runner=lambda *a: mpirun(2, *a), model=both)
     same_relevance(got2, ref2)
+    assert got2["models"] == ref2["models"] and got2["mean_normalized_relevance_std"] == pytest.approx(
+        ref2["mean_normalized_relevance_std"], rel=1e-10)
 
 
 def attr_run(s, data, out, *extra, runner=None):

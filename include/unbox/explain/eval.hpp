@@ -48,6 +48,7 @@ struct EvalResult {
   ScoreRun run;
   std::string model, saturation;
   Index saturated = 0;
+  bool complete = true;  // false: no metrics (a part before finish(), or one class only)
 
   std::string table() const;
   // {"score", "auc", "n_signal", "n_background", "sum_w_signal", "sum_w_background",
@@ -79,6 +80,8 @@ EvalResult eval_part(const Network* model, const Events& events, const EvalMetri
 void merge(EvalResult& into, const EvalResult& later);
 // The parts in event order merged into one (pairwise: O(events log parts)), not finished.
 EvalResult merge(std::vector<EvalResult> parts);
-void finish(EvalResult& r);
+// `partial`: a part of one class only (a file of signal or of background, for unbox merge)
+// is kept without metrics (`complete` false) instead of being an Error.
+void finish(EvalResult& r, bool partial = false);
 
 }  // namespace unbox
