@@ -192,7 +192,7 @@ nlohmann::json EvalResult::to_json(bool state) const {
 
 EvalResult EvalResult::from_json(const nlohmann::json& j) {
   if (!j.is_object() || !j.contains("state") || !j["state"].is_object() || j["state"].value("method", "") != "eval")
-    throw Error("not an eval result with a merge state (written by an older unbox, or printed by --json?)");
+    throw Error("not an eval result with a merge state (written by an older unbox, or a printed summary without the state?)");
   const auto& st = j["state"];
   EvalResult r;
   try {

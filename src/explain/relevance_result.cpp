@@ -236,7 +236,7 @@ LrpResult lrp_part(const Network& model, const Events& events, const LrpOptions&
 void merge(LrpResult& into, const LrpResult& later) {
   same_keys("lrp", lrp_key(into), lrp_key(later),
             ": the zbox rule reads the data range, which differs between the parts; merge runs given the same "
-            "range, or use rules without zbox (e.g. --rule epsilon)");
+            "range, or use rules without zbox (e.g. the epsilon rule alone)");
   for (size_t k = 0; k < into.sums.size(); ++k) {
     into.sums[k].merge(later.sums[k]);
     into.conservation_sums[k].merge(later.conservation_sums[k]);
@@ -459,8 +459,8 @@ AttributionResult attribute_part(const Network& model, const Events& events, con
 
 void merge(AttributionResult& into, const AttributionResult& later) {
   same_keys("attribute", attribute_key(into), attribute_key(later),
-            ": the baseline or noise comes from the data and differs between the parts; merge runs with --baseline "
-            "zero, saliency or grad-x-input, or run over all files at once (--chunk, mpirun)");
+            ": the baseline or noise comes from the data and differs between the parts; merge runs with the zero "
+            "baseline, saliency or grad-x-input, or run over all files at once (in chunks or across MPI ranks)");
   for (size_t k = 0; k < into.sums.size(); ++k) into.sums[k].merge(later.sums[k]);
   into.completeness_sum += later.completeness_sum;
   into.completeness_events += later.completeness_events;
