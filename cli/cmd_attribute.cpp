@@ -38,11 +38,13 @@ int run_streamed(const std::vector<std::string>& files, const AttributeOptions& 
     throw Error(
         "--profile: profiles need quantiles of the whole sample and are not computed chunk by chunk or across ranks "
         "(drop --chunk, run one process)");
-  if (!a.per_event.empty()) throw Error("--per-event keeps every event: it is not streamed (drop --chunk, run on one rank)");
+  if (!a.per_event.empty())
+    throw Error("--per-event keeps every event: it is not streamed (drop --chunk, run on one rank)");
   if (o.method == AttributionMethod::IntegratedGradients && o.baseline != "zero" && o.baseline != "mean")
-    throw Error(fmt::format("--baseline {}: an event of the whole sample is not streamed (zero or mean; or drop --chunk, "
-                            "run one process)",
-                            o.baseline));
+    throw Error(
+        fmt::format("--baseline {}: an event of the whole sample is not streamed (zero or mean; or drop --chunk, "
+                    "run one process)",
+                    o.baseline));
   std::vector<Network> nets;
   for (const auto& file : files) {
     nets.push_back(load_model(file));

@@ -124,23 +124,17 @@ int run_efp(EfpArgs& a) {
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   const Index ng = static_cast<Index>(graphs.size());
   if (a.json) {
-    nlohmann::json j{{"out", a.out},
-                     {"jets", n},
-                     {"particles", particles},
-                     {"graphs", ng},
-                     {"dmax", a.dmax},
-                     {"connected_only", a.connected},
-                     {"kappa", a.opt.kappa},
-                     {"beta", a.opt.beta},
-                     {"seconds", seconds},
-                     {"columns", nlohmann::json::array()}};
+    nlohmann::json j{{"out", a.out},           {"jets", n},
+                     {"particles", particles}, {"graphs", ng},
+                     {"dmax", a.dmax},         {"connected_only", a.connected},
+                     {"kappa", a.opt.kappa},   {"beta", a.opt.beta},
+                     {"seconds", seconds},     {"columns", nlohmann::json::array()}};
     for (const auto& g : graphs) j["columns"].push_back(efp_column_name(g));
     std::printf("%s\n", j.dump(2).c_str());
   } else {
     std::printf("wrote %s: %lld jets (up to %lld particles), %lld EFPs with d <= %d%s (kappa %g, beta %g) in %.2f s\n",
-                a.out.c_str(), static_cast<long long>(n), static_cast<long long>(particles),
-                static_cast<long long>(ng), a.dmax, a.connected ? ", connected only" : "", a.opt.kappa, a.opt.beta,
-                seconds);
+                a.out.c_str(), static_cast<long long>(n), static_cast<long long>(particles), static_cast<long long>(ng),
+                a.dmax, a.connected ? ", connected only" : "", a.opt.kappa, a.opt.beta, seconds);
     std::printf("  columns efp_<id>; the graphs: unbox efp --list --dmax %d%s [--json]\n", a.dmax,
                 a.connected ? " --connected" : "");
   }

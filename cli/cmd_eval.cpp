@@ -7,8 +7,8 @@
 #include <cmath>
 #include <cstdio>
 #include <memory>
-#include <optional>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "commands.hpp"
 #include "common.hpp"

@@ -59,7 +59,8 @@ int run_streamed(const std::vector<std::string>& files, const LrpOptions& o) {
     throw Error(
         "--profile: profiles need quantiles of the whole sample and are not computed chunk by chunk or across ranks "
         "(drop --chunk, run one process)");
-  if (!a.per_event.empty()) throw Error("--per-event keeps every event: it is not streamed (drop --chunk, run on one rank)");
+  if (!a.per_event.empty())
+    throw Error("--per-event keeps every event: it is not streamed (drop --chunk, run on one rank)");
   std::vector<Network> nets;
   for (const auto& file : files) {
     nets.push_back(load_model(file));
@@ -75,7 +76,8 @@ int run_streamed(const std::vector<std::string>& files, const LrpOptions& o) {
         [&] {
           std::vector<LrpBounds> b(nets.size());
           for_each_chunk(a.data, a.chunk, [&](Dataset&& d) {
-            for (size_t k = 0; k < nets.size(); ++k) b[k].merge(lrp_bounds(nets[k], Events(nets[k], d, binding).inputs(), o));
+            for (size_t k = 0; k < nets.size(); ++k)
+              b[k].merge(lrp_bounds(nets[k], Events(nets[k], d, binding).inputs(), o));
           });
           nlohmann::json j = nlohmann::json::array();
           for (const auto& x : b) j.push_back(x.to_json());

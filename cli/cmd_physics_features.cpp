@@ -98,8 +98,7 @@ int run_streamed(FeaturesArgs& a) {
   }
   const Index chunk = a.chunk > 0 ? a.chunk : std::numeric_limits<Index>::max();
   const std::string mine = ranks ? rank_part(a.out, dist::rank()) : a.out;
-  const std::string format =
-      physics::detect_event_format(a.data) == physics::EventFormat::HepMC3 ? "HepMC3" : "LHE";
+  const std::string format = physics::detect_event_format(a.data) == physics::EventFormat::HepMC3 ? "HepMC3" : "LHE";
   std::string status = "ok";
   Index rows = 0, read = 0;
   std::vector<std::string> columns;
@@ -144,8 +143,8 @@ int run_streamed(FeaturesArgs& a) {
   r.format = format;
   if (ranks) {
     // Every rank's cut-flow and events read, added at rank 0 in rank order.
-    const auto parts = dist::gather(status == "ok" ? nlohmann::json{{"flow", flow.to_json()}, {"read", read}}.dump()
-                                                   : std::string());
+    const auto parts =
+        dist::gather(status == "ok" ? nlohmann::json{{"flow", flow.to_json()}, {"read", read}}.dump() : std::string());
     rows = join_rank_parts(a.out, status, rows, 1);
     if (!dist::root()) return 0;
     read = 0;

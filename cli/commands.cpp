@@ -53,7 +53,8 @@ void register_all(CLI::App& app) {
       {"ado", "the decision ordering compares every pair of events"},
       {"mi", "KSG and equal-frequency bins need every value"},
       {"ad", "sigma_z and the sampled swaps need the whole sample"},
-      {"hist", "equal-frequency bins need every value"}};
+      {"hist", "equal-frequency bins need every value"},
+  };
   for (const auto& [name, why] : whole) {
     CLI::App* sub = app.get_subcommand(name);  // throws for an unknown name: a typo here
     sub->footer(sub->get_footer() + "\nReads its events whole (" + why +

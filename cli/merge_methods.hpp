@@ -10,7 +10,8 @@
 namespace unbox::cli {
 
 // The results (one method, keys checked) merged in order; nullopt for a method not handled here.
-std::optional<nlohmann::json> merge_method_results(const std::string& method, const std::vector<nlohmann::json>& results);
+std::optional<nlohmann::json> merge_method_results(const std::string& method,
+                                                   const std::vector<nlohmann::json>& results);
 // The terminal table of a merged result; nullopt for a method not handled here.
 std::optional<std::string> method_result_table(const nlohmann::json& result);
 

@@ -111,8 +111,9 @@ nlohmann::json merge_results(const std::vector<nlohmann::json>& results, const s
   for (size_t i = 0; i < results.size(); ++i) {
     const auto& j = results[i];
     if (!j.is_object() || !j.contains("state") || !j["state"].is_object() || !j["state"].contains("method"))
-      throw Error(fmt::format("{}: a '{}' result cannot be merged (no merge state; mergeable: taylor, eval, lrp, attribute)", names[i],
-                              j.is_object() ? result_kind(j) : "non-object"));
+      throw Error(
+          fmt::format("{}: a '{}' result cannot be merged (no merge state; mergeable: taylor, eval, lrp, attribute)",
+                      names[i], j.is_object() ? result_kind(j) : "non-object"));
   }
   const std::string method = results[0]["state"]["method"].get<std::string>();
   for (size_t i = 1; i < results.size(); ++i)
@@ -128,7 +129,8 @@ nlohmann::json merge_results(const std::vector<nlohmann::json>& results, const s
   } else if (auto merged = merge_method_results(method, results)) {
     out = std::move(*merged);
   } else {
-    throw Error(fmt::format("{}: '{}' results cannot be merged (mergeable: taylor, eval, lrp, attribute)", names[0], method));
+    throw Error(
+        fmt::format("{}: '{}' results cannot be merged (mergeable: taylor, eval, lrp, attribute)", names[0], method));
   }
   return out;
 }

@@ -60,8 +60,8 @@ struct ScoreRun {
   size_t size() const { return scores.size(); }
   // The run of `scores`: validated as the metrics validate (labels exactly 0 or 1, no NaN
   // score, finite weights; `what` names the caller in messages). `weights` may be empty.
-  static ScoreRun sort(std::span<const double> scores, std::span<const double> labels,
-                       std::span<const double> weights, const std::string& what = "scores");
+  static ScoreRun sort(std::span<const double> scores, std::span<const double> labels, std::span<const double> weights,
+                       const std::string& what = "scores");
   // Merge in the run of later events (equal scores: this run's events first). Both weighted
   // or both not (Error otherwise; an empty run merges with either).
   void merge(const ScoreRun& later);

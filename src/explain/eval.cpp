@@ -49,8 +49,8 @@ EvalResult part_of(std::span<const double> scores, const Events& events, const s
   r.background_efficiencies = o.background_efficiencies;
   r.complete = false;  // no metrics until finish()
   r.counts.add(labels.data(), weights.data(), static_cast<Index>(labels.size()));
-  r.run = ScoreRun::sort(scores, labels, r.weighted ? std::span<const double>(weights) : std::span<const double>(),
-                         "AUC");
+  r.run =
+      ScoreRun::sort(scores, labels, r.weighted ? std::span<const double>(weights) : std::span<const double>(), "AUC");
   return r;
 }
 
@@ -59,8 +59,8 @@ EvalResult part_of(std::span<const double> scores, const Events& events, const s
 void finish(EvalResult& r, bool partial) {
   r.complete = r.counts.n_signal > 0 && r.counts.n_background > 0;
   if (!r.complete && partial) {
-    r.notes = {fmt::format("'{}' has {} signal and {} background events: no metrics, a part for unbox merge",
-                           r.source, r.counts.n_signal, r.counts.n_background)};
+    r.notes = {fmt::format("'{}' has {} signal and {} background events: no metrics, a part for unbox merge", r.source,
+                           r.counts.n_signal, r.counts.n_background)};
     return;
   }
   if (!r.complete)
@@ -192,7 +192,8 @@ nlohmann::json EvalResult::to_json(bool state) const {
 
 EvalResult EvalResult::from_json(const nlohmann::json& j) {
   if (!j.is_object() || !j.contains("state") || !j["state"].is_object() || j["state"].value("method", "") != "eval")
-    throw Error("not an eval result with a merge state (written by an older unbox, or a printed summary without the state?)");
+    throw Error(
+        "not an eval result with a merge state (written by an older unbox, or a printed summary without the state?)");
   const auto& st = j["state"];
   EvalResult r;
   try {

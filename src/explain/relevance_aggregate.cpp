@@ -132,8 +132,11 @@ void RelevanceAccumulator::finish(Aggregation& a) const {
 }
 
 nlohmann::json RelevanceAccumulator::to_json() const {
-  nlohmann::json j = {{"mnr", mnr},   {"mean", mean},       {"events", events},
-                      {"used", used}, {"class_events", {class_events[0], class_events[1]}}};
+  nlohmann::json j = {{"mnr", mnr},
+                      {"mean", mean},
+                      {"events", events},
+                      {"used", used},
+                      {"class_events", {class_events[0], class_events[1]}}};
   if (classes) j["mnr_class"] = mnr_class;
   if (has_map) j["map"] = map;
   return j;
@@ -144,7 +147,8 @@ RelevanceAccumulator RelevanceAccumulator::from_json(const nlohmann::json& j, co
   RelevanceAccumulator a(features, classes);
   auto read = [](const nlohmann::json& v, std::vector<double>& into, const char* what) {
     auto x = v.get<std::vector<double>>();
-    if (x.size() != into.size()) throw Error(fmt::format("'{}' holds {} sums, {} expected", what, x.size(), into.size()));
+    if (x.size() != into.size())
+      throw Error(fmt::format("'{}' holds {} sums, {} expected", what, x.size(), into.size()));
     into = std::move(x);
   };
   read(j.at("mnr"), a.mnr, "mnr");

@@ -134,8 +134,12 @@ ConservationSummary ConservationAccumulator::finish() const {
 }
 
 nlohmann::json ConservationAccumulator::to_json() const {
-  return {{"events", events},           {"abs_error", abs_error},   {"abs_bias", abs_bias},
-          {"abs_epsilon", abs_epsilon}, {"abs_other", abs_other},   {"output", output},
+  return {{"events", events},
+          {"abs_error", abs_error},
+          {"abs_bias", abs_bias},
+          {"abs_epsilon", abs_epsilon},
+          {"abs_other", abs_other},
+          {"output", output},
           {"max_abs_unexplained", max_abs_unexplained}};
 }
 
@@ -321,8 +325,8 @@ nlohmann::json LrpResult::to_json() const {
     per.push_back({{"relevance", sums[k].to_json()},
                    {"conservation", conservation_sums[k].to_json()},
                    {"zbox", bounds[k].to_json()}});
-  j["state"] = {{"method", "lrp"}, {"version", 1}, {"key", lrp_key(*this)}, {"sums", per},
-                {"note", note},    {"rows", rows}};
+  j["state"] = {{"method", "lrp"}, {"version", 1}, {"key", lrp_key(*this)},
+                {"sums", per},     {"note", note}, {"rows", rows}};
   return j;
 }
 

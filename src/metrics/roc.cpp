@@ -72,8 +72,8 @@ SortedSums sorted_sums(std::span<const double> scores, std::span<const double> l
 
 }  // namespace metrics_detail
 
-ScoreRun ScoreRun::sort(std::span<const double> scores, std::span<const double> labels,
-                        std::span<const double> weights, const std::string& what) {
+ScoreRun ScoreRun::sort(std::span<const double> scores, std::span<const double> labels, std::span<const double> weights,
+                        const std::string& what) {
   const size_t n = scores.size();
   if (labels.size() != n) throw Error(fmt::format("{}: {} scores but {} labels", what, n, labels.size()));
   if (!weights.empty() && weights.size() != n)
@@ -140,7 +140,6 @@ void ScoreRun::merge(const ScoreRun& later) {
   while (j < later.size()) take(later, j);
   *this = std::move(out);
 }
-
 
 namespace {
 

@@ -231,8 +231,7 @@ Aggregation aggregate(const std::vector<std::string>& features, const Tensor& sc
                       const std::vector<double>& labels, const AggregationOptions& options);
 // The same, also returning the sums behind the means (`sums`, for a merge state).
 Aggregation aggregate(const std::vector<std::string>& features, const Tensor& scores, const Tensor& inputs,
-                      const std::vector<double>& labels, const AggregationOptions& options,
-                      RelevanceAccumulator& sums);
+                      const std::vector<double>& labels, const AggregationOptions& options, RelevanceAccumulator& sums);
 
 // Mean and standard deviation (n - 1) across models of the same architecture.
 // The mergeable sums behind an Aggregation's means (mean normalized relevance per feature
