@@ -9,6 +9,8 @@
 
 #include "commands.hpp"
 #include "common.hpp"
+#include "stream.hpp"
+#include "unbox/dist.hpp"
 #include "unbox/explain/attribute.hpp"
 #include "unbox/explain/lrp.hpp"
 #include "unbox/onnx.hpp"
@@ -19,12 +21,85 @@ namespace {
 struct AttrArgs {
   std::string profile, model, method = "ig", neuron, out, per_event, baseline = "mean";
   EventArgs data;
-  Index steps = 64, samples = 25, bins = 10, rows = 15;
+  Index steps = 64, samples = 25, bins = 10, rows = 15, chunk = 0;
   double noise = 0.1;
   std::uint64_t seed = 1;
   bool json = false;
   int threads = 0;
 } a;
+
+// Chunk by chunk and/or across ranks. IG's mean baseline and SmoothGrad's noise come from
+// the whole sample: a first pass adds the inputs' moments over every chunk and rank (and
+// counts every rank's events, so SmoothGrad seeds each event by its number among all); then
+// each chunk's sums are merged in event order, the ranks' at rank 0 in rank order. Profiles
+// need quantiles of the whole sample: not computed.
+int run_streamed(const std::vector<std::string>& files, const AttributeOptions& o) {
+  if (!a.profile.empty())
+    throw Error(
+        "--profile: profiles need quantiles of the whole sample and are not computed chunk by chunk or across ranks "
+        "(drop --chunk, run one process)");
+  if (!a.per_event.empty())
+    throw Error("--per-event keeps every event: it is not streamed (drop --chunk, run on one rank)");
+  if (o.method == AttributionMethod::IntegratedGradients && o.baseline != "zero" && o.baseline != "mean")
+    throw Error(
+        fmt::format("--baseline {}: an event of the whole sample is not streamed (zero or mean; or drop --chunk, "
+                    "run one process)",
+                    o.baseline));
+  std::vector<Network> nets;
+  for (const auto& file : files) {
+    nets.push_back(load_model(file));
+    std::string note;
+    if (dist::root()) (void)explained_target(nets.back(), a.neuron, &note, "the default, as for lrp, is output:pre");
+  }
+  const Binding binding{split_list(a.data.columns)};
+  AttributeOptions opt = o;
+  Index first = 0;  // this rank's first event among all
+  const bool moments = (o.method == AttributionMethod::IntegratedGradients && o.baseline == "mean") ||
+                       o.method == AttributionMethod::SmoothGrad;
+  if (moments) {
+    const auto j = nlohmann::json::parse(reduce_across_ranks(
+        [&] {
+          InputMoments m;
+          for_each_chunk(a.data, a.chunk, [&](Dataset&& d) { m.add(Events(nets[0], std::move(d), binding).inputs()); });
+          return m.to_json().dump();
+        },
+        [&](const std::vector<std::string>& parts) {
+          InputMoments all;
+          nlohmann::json counts = nlohmann::json::array();
+          for (const auto& p : parts) {
+            const InputMoments m = InputMoments::from_json(nlohmann::json::parse(p));
+            counts.push_back(m.n);
+            all.merge(m);
+          }
+          return nlohmann::json{{"moments", all.to_json()}, {"counts", counts}}.dump();
+        }));
+    InputMoments::from_json(j.at("moments")).apply(opt);
+    for (int r = 0; r < dist::rank(); ++r) first += static_cast<Index>(j.at("counts").at(r).get<double>());
+  }
+  auto result = run_distributed([&]() -> std::optional<nlohmann::json> {
+    std::optional<AttributionResult> total;
+    for_each_chunk(a.data, a.chunk, [&](Dataset&& d) {
+      opt.first_event = first;
+      first += d.events();
+      std::vector<AttributionResult> parts;
+      for (size_t k = 0; k < nets.size(); ++k) {
+        parts.push_back(attribute_part(nets[k], Events(nets[k], d, binding), opt));
+        parts.back().models = {files[k]};
+      }
+      AttributionResult r = combine(std::move(parts));
+      if (total)
+        merge(*total, r);
+      else
+        total = std::move(r);
+    });
+    if (!total) return std::nullopt;
+    return total->to_json();
+  });
+  if (!result) return 0;  // not rank 0
+  const AttributionResult r = AttributionResult::from_json(*result);
+  print_result(*result, r.table(), a.json, a.out);
+  return 0;
+}
 
 int run_attribute() {
   if (a.threads > 0) set_thread_count(a.threads);
@@ -41,6 +116,7 @@ int run_attribute() {
   o.profiles = split_list(a.profile);
   o.neuron = a.neuron;
   const auto models = split_list(a.model);
+  if (streamed_run(a.chunk)) return run_streamed(models, o);
   const Dataset data = read_event_data(a.data);
   std::vector<AttributionResult> results;
   for (const auto& file : models) {
@@ -90,6 +166,9 @@ void register_attribute(CLI::App& app) {
   c->add_option("--per-event", a.per_event, "Write every event's attributions (A_<feature>, IG completeness)");
   c->add_option("--threads", a.threads, "OpenMP threads (default: all)");
   c->add_flag("--json", a.json, "Print JSON instead of the table");
+  add_chunk_option(c, a.chunk,
+                   "the sums per feature and class (no profiles; IG's mean baseline and SmoothGrad read the data "
+                   "twice: its moments first)");
 }
 
 }  // namespace unbox::cli

@@ -9,6 +9,9 @@
 
 #include "commands.hpp"
 #include "common.hpp"
+#include "stream.hpp"
+#include "unbox/data_stream.hpp"
+#include "unbox/dist.hpp"
 #include "unbox/physics/efp.hpp"
 #include "unbox/physics/particles.hpp"
 
@@ -19,11 +22,64 @@ namespace {
 struct EfpArgs {
   bool list = false, connected = false, json = false, quiet = false;
   int dmax = 5, threads = 0;
+  Index chunk = 0;
   std::string data, out, keep, graphs_out;
   EfpOptions opt;
   ParticleColumns cols;
   DataTransforms transforms;
 };
+
+// The EFP table of `data`'s jets: --keep columns, then efp_<id> per graph.
+Dataset efp_table(const EfpArgs& a, const Dataset& data, const std::vector<EfpGraph>& graphs, Index& particles) {
+  const ParticleArrays p = particle_arrays(data, a.cols);
+  particles = std::max(particles, p.particles);
+  Dataset out;
+  for (const auto& k : split_list(a.keep)) out.add(k, data.get(k));
+  const Tensor v = efp_values(p.pt, p.eta, p.phi, graphs, a.opt);
+  const Index n = data.events(), ng = static_cast<Index>(graphs.size());
+  for (Index g = 0; g < ng; ++g) {
+    Tensor col({n});
+    for (Index e = 0; e < n; ++e) col[e] = v.at(e, g);
+    out.add(efp_column_name(graphs[static_cast<size_t>(g)]), std::move(col));
+  }
+  return out;
+}
+
+// Chunk by chunk and/or across ranks (as predict): rows written as they are computed (CSV/TSV);
+// each rank writes its range of the jets to OUT.rankR, rank 0 joins the parts in rank order.
+// Every jet's EFPs are its own, so the rows are those of one process.
+Index run_streamed(EfpArgs& a, const std::vector<EfpGraph>& graphs, Index& particles) {
+  const std::string ext = extension_of(a.out);
+  if (ext != "csv" && ext != "tsv")
+    throw Error(fmt::format("--out '{}': EFPs written chunk by chunk or across ranks go to CSV or TSV", a.out));
+  const bool ranks = dist::size() > 1;
+  const std::string mine = ranks ? rank_part(a.out, dist::rank()) : a.out;
+  EventArgs ea;
+  ea.data = a.data;
+  ea.default_label = false;
+  ea.transforms = a.transforms;
+  a.opt.quiet = true;  // no progress bar per chunk
+  std::string status = "ok";
+  Index events = 0;
+  try {
+    write_atomically(mine, [&](const std::string& tmp) {
+      CsvAppender writer(tmp, mine);
+      for_each_chunk(ea, a.chunk, [&](Dataset&& d) { writer.append(efp_table(a, d, graphs, particles)); });
+      writer.close();
+      events = writer.events();
+    });
+  } catch (const Error& e) {
+    if (!ranks) throw;
+    status = std::string("error:") + e.what();
+  }
+  if (ranks) {
+    // The largest particle count over the ranks (for the summary line): gathered as text.
+    auto all = dist::gather(std::to_string(particles));
+    for (const auto& s : all) particles = std::max<Index>(particles, s.empty() ? 0 : std::stoll(s));
+    events = join_rank_parts(a.out, status, events, 1);
+  }
+  return events;
+}
 
 int run_efp(EfpArgs& a) {
   if (a.dmax > 7)
@@ -52,40 +108,33 @@ int run_efp(EfpArgs& a) {
   }
   if (a.out.empty()) throw Error("efp --data needs --out FILE (csv, npz, h5, ...) for the EFP table");
   if (a.threads > 0) set_thread_count(a.threads);
-  Dataset data = load_data({a.data, "", "", false}, a.transforms);
-  if (data.source.empty()) data.source = a.data;
-  const ParticleArrays p = particle_arrays(data, a.cols);
-  Dataset out;
-  for (const auto& k : split_list(a.keep)) out.add(k, data.get(k));
   a.opt.quiet = a.quiet || a.json;
   const auto t0 = std::chrono::steady_clock::now();
-  const Tensor v = efp_values(p.pt, p.eta, p.phi, graphs, a.opt);
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  const Index n = data.events(), ng = static_cast<Index>(graphs.size());
-  for (Index g = 0; g < ng; ++g) {
-    Tensor col({n});
-    for (Index e = 0; e < n; ++e) col[e] = v.at(e, g);
-    out.add(efp_column_name(graphs[static_cast<size_t>(g)]), std::move(col));
+  Index n = 0, particles = 0;
+  if (streamed_run(a.chunk)) {
+    n = run_streamed(a, graphs, particles);
+    if (!dist::root()) return 0;
+  } else {
+    Dataset data = load_data({a.data, "", "", false}, a.transforms);
+    if (data.source.empty()) data.source = a.data;
+    const Dataset out = efp_table(a, data, graphs, particles);
+    n = data.events();
+    write_dataset(out, a.out);
   }
-  write_dataset(out, a.out);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const Index ng = static_cast<Index>(graphs.size());
   if (a.json) {
-    nlohmann::json j{{"out", a.out},
-                     {"jets", n},
-                     {"particles", p.particles},
-                     {"graphs", ng},
-                     {"dmax", a.dmax},
-                     {"connected_only", a.connected},
-                     {"kappa", a.opt.kappa},
-                     {"beta", a.opt.beta},
-                     {"seconds", seconds},
-                     {"columns", nlohmann::json::array()}};
+    nlohmann::json j{{"out", a.out},           {"jets", n},
+                     {"particles", particles}, {"graphs", ng},
+                     {"dmax", a.dmax},         {"connected_only", a.connected},
+                     {"kappa", a.opt.kappa},   {"beta", a.opt.beta},
+                     {"seconds", seconds},     {"columns", nlohmann::json::array()}};
     for (const auto& g : graphs) j["columns"].push_back(efp_column_name(g));
     std::printf("%s\n", j.dump(2).c_str());
   } else {
     std::printf("wrote %s: %lld jets (up to %lld particles), %lld EFPs with d <= %d%s (kappa %g, beta %g) in %.2f s\n",
-                a.out.c_str(), static_cast<long long>(n), static_cast<long long>(p.particles),
-                static_cast<long long>(ng), a.dmax, a.connected ? ", connected only" : "", a.opt.kappa, a.opt.beta,
-                seconds);
+                a.out.c_str(), static_cast<long long>(n), static_cast<long long>(particles), static_cast<long long>(ng),
+                a.dmax, a.connected ? ", connected only" : "", a.opt.kappa, a.opt.beta, seconds);
     std::printf("  columns efp_<id>; the graphs: unbox efp --list --dmax %d%s [--json]\n", a.dmax,
                 a.connected ? " --connected" : "");
   }
@@ -127,6 +176,7 @@ void register_efp(CLI::App& app) {
   c->add_option("--threads", a->threads, "OpenMP threads (default: all)");
   c->add_flag("--quiet,-q", a->quiet, "No progress bar");
   c->add_flag("--json", a->json, "Print JSON: with --list the graphs, with --data a summary");
+  add_chunk_option(c, a->chunk, "nothing (rows are written as they are computed; CSV/TSV output)");
 }
 
 }  // namespace unbox::cli

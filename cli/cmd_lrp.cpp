@@ -8,6 +8,8 @@
 
 #include "commands.hpp"
 #include "common.hpp"
+#include "stream.hpp"
+#include "unbox/dist.hpp"
 #include "unbox/explain/lrp.hpp"
 #include "unbox/onnx.hpp"
 #include "unbox/studies/xaug_study.hpp"
@@ -19,7 +21,7 @@ struct LrpArgs {
   std::string profile, model, rule, composite, layer_rule, neuron, out, per_event;
   EventArgs data;
   double epsilon = 1e-6, gamma = 0.25;
-  Index bins = 10, rows = 15;
+  Index bins = 10, rows = 15, chunk = 0;
   bool json = false, no_canonize = false;
   int threads = 0;
 } a;
@@ -41,6 +43,82 @@ LrpComposite make_composite(const std::string& rule, const std::string& composit
   return c;
 }
 
+bool reads_bounds(const LrpComposite& c) {
+  if (c.all) return c.all->uses_bounds();
+  bool any = c.input.uses_bounds() || c.dense.uses_bounds() || c.conv.uses_bounds();
+  for (const auto& [layer, rule] : c.overrides) any = any || rule.uses_bounds();
+  return any;
+}
+
+// Chunk by chunk and/or across ranks. With a zbox rule a first pass finds the data range at
+// every zbox layer over all events (merged by min and max: exact); then each chunk's sums
+// are merged in event order, the ranks' at rank 0 in rank order. Profiles need quantiles of
+// the whole sample: not computed.
+int run_streamed(const std::vector<std::string>& files, const LrpOptions& o) {
+  if (!a.profile.empty())
+    throw Error(
+        "--profile: profiles need quantiles of the whole sample and are not computed chunk by chunk or across ranks "
+        "(drop --chunk, run one process)");
+  if (!a.per_event.empty())
+    throw Error("--per-event keeps every event: it is not streamed (drop --chunk, run on one rank)");
+  std::vector<Network> nets;
+  for (const auto& file : files) {
+    nets.push_back(load_model(file));
+    std::string note;
+    if (dist::root())
+      (void)explained_target(nets.back(), a.neuron, &note,
+                             "sigmoid and tanh break LRP's sign assumptions (the default is output:pre)");
+  }
+  const Binding binding{split_list(a.data.columns)};
+  std::vector<LrpOptions> opts(nets.size(), o);
+  if (reads_bounds(o.composite)) {
+    const std::string merged = reduce_across_ranks(
+        [&] {
+          std::vector<LrpBounds> b(nets.size());
+          for_each_chunk(a.data, a.chunk, [&](Dataset&& d) {
+            for (size_t k = 0; k < nets.size(); ++k)
+              b[k].merge(lrp_bounds(nets[k], Events(nets[k], d, binding).inputs(), o));
+          });
+          nlohmann::json j = nlohmann::json::array();
+          for (const auto& x : b) j.push_back(x.to_json());
+          return j.dump();
+        },
+        [&](const std::vector<std::string>& parts) {
+          std::vector<LrpBounds> b(nets.size());
+          for (const auto& p : parts) {
+            const auto j = nlohmann::json::parse(p);
+            for (size_t k = 0; k < nets.size(); ++k) b[k].merge(LrpBounds::from_json(j.at(k)));
+          }
+          nlohmann::json j = nlohmann::json::array();
+          for (const auto& x : b) j.push_back(x.to_json());
+          return j.dump();
+        });
+    const auto j = nlohmann::json::parse(merged);
+    for (size_t k = 0; k < nets.size(); ++k) opts[k].bounds = LrpBounds::from_json(j.at(k));
+  }
+  auto result = run_distributed([&]() -> std::optional<nlohmann::json> {
+    std::optional<LrpResult> total;
+    for_each_chunk(a.data, a.chunk, [&](Dataset&& d) {
+      std::vector<LrpResult> parts;
+      for (size_t k = 0; k < nets.size(); ++k) {
+        parts.push_back(lrp_part(nets[k], Events(nets[k], d, binding), opts[k]));
+        parts.back().models = {files[k]};
+      }
+      LrpResult r = combine(std::move(parts));
+      if (total)
+        merge(*total, r);
+      else
+        total = std::move(r);
+    });
+    if (!total) return std::nullopt;
+    return total->to_json();
+  });
+  if (!result) return 0;  // not rank 0
+  const LrpResult r = LrpResult::from_json(*result);
+  print_result(*result, r.table(), a.json, a.out);
+  return 0;
+}
+
 int run_lrp() {
   if (a.threads > 0) set_thread_count(a.threads);
   if (a.model.empty()) throw Error("--model is required");
@@ -52,6 +130,7 @@ int run_lrp() {
   o.rows = a.rows;
   o.profiles = split_list(a.profile);
   const auto models = split_list(a.model);
+  if (streamed_run(a.chunk)) return run_streamed(models, o);
   const Dataset data = read_event_data(a.data);
   std::vector<LrpResult> results;
   for (const auto& file : models) {
@@ -132,6 +211,8 @@ void register_lrp(CLI::App& app) {
                 "Write every event's relevances (R_<feature>, R_output, R_input_sum, R_bias, R_epsilon, R_other)");
   c->add_option("--threads", a.threads, "OpenMP threads (default: all)");
   c->add_flag("--json", a.json, "Print JSON instead of the tables");
+  add_chunk_option(c, a.chunk,
+                   "the sums per feature and class (no profiles; a zbox rule reads the data twice: its range first)");
 
   study = c->add_subcommand("study",
                             "A built-in study: xaug (toy jets; dense and 1-D CNN, particles alone and with "

@@ -54,7 +54,8 @@ void register_merge(CLI::App& app) {
                         "Merge result files of one method over disjoint events (one run per file) into the result "
                         "over all of them, in the given order",
                         "unbox merge part-*.json --out merged.json", [] { return run(); });
-  c->add_option("results", a.inputs, "Result JSON files (--out of taylor), in order")->required();
+  c->add_option("results", a.inputs, "Result JSON files (--out of taylor, eval, lrp or attribute), in order")
+      ->required();
   c->add_option("--out,-o", a.out, "Write the merged result as JSON");
   c->add_flag("--json", a.json, "Print JSON instead of the table");
   c->add_flag("--quiet,-q", a.quiet, "Print nothing");

@@ -50,11 +50,9 @@ void register_all(CLI::App& app) {
   register_demo(app);
   // Methods that need every value at once say so (issue 20: --chunk, mpirun, unbox merge).
   const std::map<std::string, std::string> whole = {
-      {"eval", "the exact AUC and ROC need every score"},
       {"ado", "the decision ordering compares every pair of events"},
-      {"lrp", "the profiles need quantiles of the whole sample"},
-      {"attribute", "the profiles (and IG's mean baseline) need the whole sample"},
-      {"hist", "equal-frequency bins need every value"}};
+      {"hist", "equal-frequency bins need every value"},
+  };
   for (const auto& [name, why] : whole) {
     CLI::App* sub = app.get_subcommand(name);  // throws for an unknown name: a typo here
     sub->footer(sub->get_footer() + "\nReads its events whole (" + why +
@@ -71,13 +69,14 @@ void check_runs_across_ranks(CLI::App& app) {
     at = subs.front();
     path += (path.empty() ? "" : " ") + at->get_name();
   }
-  static const std::set<std::string> across = {"taylor",     "predict", "generate physics", "train", "ad",
-                                               "study stop", "mi"};
+  static const std::set<std::string> across = {
+      "taylor", "predict", "generate physics", "eval", "lrp", "attribute", "physics features", "efp", "train",
+      "ad",     "mi",      "study stop"};
   if (!across.count(path))
     throw Error(fmt::format(
         "'unbox {}' does not run across MPI ranks (it would repeat the whole run on each of "
-        "the {}); ranks: taylor, predict, generate physics, train, ad, mi, study stop; or run one process per "
-        "file and unbox merge",
+        "the {}); ranks: taylor, predict, generate physics, eval, lrp, attribute, physics features, efp, "
+        "train, ad, mi, study stop; or run one process per file and unbox merge",
         path, unbox::dist::size()));
 }
 

@@ -10,6 +10,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "merge_methods.hpp"
 #include "unbox/data_stream.hpp"
 #include "unbox/dist.hpp"
 #include "unbox/explain/activation_difference.hpp"
@@ -32,6 +33,20 @@ Index for_each_chunk(const EventArgs& a, Index chunk, const std::function<void(D
   ReadOptions ro;
   ro.allow_nan = a.allow_nan;
   DataStream stream(expand_data_files(a.data), ro);
+  if (dist::size() > 1) {
+    // Every file's event count, once, at rank 0 (a CSV file is scanned for it), for all ranks.
+    std::string counted;
+    if (dist::root()) {
+      try {
+        counted = "ok:" + nlohmann::json(stream.counts()).dump();
+      } catch (const Error& e) {
+        counted = std::string("error:") + e.what();
+      }
+    }
+    counted = dist::broadcast(counted);
+    if (counted.rfind("ok:", 0) != 0) throw Error(counted.substr(6));
+    if (!dist::root()) stream.set_counts(nlohmann::json::parse(counted.substr(3)).get<std::vector<Index>>());
+  }
   if (dist::size() > 1 || a.events > 0) {
     Index total = dist::size() > 1 ? stream.events() : std::numeric_limits<Index>::max();
     if (a.events > 0) total = std::min(total, a.events);
@@ -144,8 +159,9 @@ nlohmann::json merge_results(const std::vector<nlohmann::json>& results, const s
   for (size_t i = 0; i < results.size(); ++i) {
     const auto& j = results[i];
     if (!j.is_object() || !j.contains("state") || !j["state"].is_object() || !j["state"].contains("method"))
-      throw Error(fmt::format("{}: a '{}' result cannot be merged (no merge state; mergeable: taylor, ad)", names[i],
-                              j.is_object() ? result_kind(j) : "non-object"));
+      throw Error(fmt::format(
+          "{}: a '{}' result cannot be merged (no merge state; mergeable: taylor, ad, eval, lrp, attribute)", names[i],
+          j.is_object() ? result_kind(j) : "non-object"));
   }
   const std::string method = results[0]["state"]["method"].get<std::string>();
   for (size_t i = 1; i < results.size(); ++i)
@@ -162,8 +178,11 @@ nlohmann::json merge_results(const std::vector<nlohmann::json>& results, const s
     ActivationDifferenceResult r = ActivationDifferenceResult::from_json(results[0]);
     for (size_t i = 1; i < results.size(); ++i) merge(r, ActivationDifferenceResult::from_json(results[i]));
     out = r.to_json();
+  } else if (auto merged = merge_method_results(method, results)) {
+    out = std::move(*merged);
   } else {
-    throw Error(fmt::format("{}: '{}' results cannot be merged (mergeable: taylor, ad)", names[0], method));
+    throw Error(fmt::format("{}: '{}' results cannot be merged (mergeable: taylor, ad, eval, lrp, attribute)",
+                            names[0], method));
   }
   return out;
 }
@@ -218,7 +237,40 @@ std::string result_table(const nlohmann::json& result) {
   const std::string method = result["state"]["method"].get<std::string>();
   if (method == "taylor") return TaylorResult::from_json(result).table();
   if (method == "ad") return ActivationDifferenceResult::from_json(result).table();
+  if (auto table = method_result_table(result)) return *table;
   return result.dump(2) + "\n";
+}
+
+std::string reduce_across_ranks(const std::function<std::string()>& mine,
+                                const std::function<std::string(const std::vector<std::string>&)>& reduce) {
+  if (dist::size() == 1) return reduce({mine()});
+  std::string message;
+  try {
+    message = "ok:" + mine();
+  } catch (const Error& e) {
+    message = std::string("error:") + e.what();
+  } catch (const std::bad_alloc&) {
+    message = "error:out of memory";
+  }
+  auto parts = dist::gather(message);
+  std::string result;
+  if (dist::root()) {
+    std::vector<std::string> texts;
+    for (size_t r = 0; r < parts.size() && result.empty(); ++r) {
+      if (parts[r].rfind("error:", 0) == 0) result = fmt::format("error:rank {}: {}", r, parts[r].substr(6));
+      texts.push_back(parts[r].size() > 3 ? parts[r].substr(3) : "");
+    }
+    if (result.empty()) {
+      try {
+        result = "ok:" + reduce(texts);
+      } catch (const Error& e) {
+        result = std::string("error:") + e.what();
+      }
+    }
+  }
+  result = dist::broadcast(result);
+  if (result.rfind("ok:", 0) != 0) throw Error(result.substr(6));
+  return result.substr(3);
 }
 
 std::optional<nlohmann::json> run_distributed(const std::function<std::optional<nlohmann::json>()>& part) {

@@ -56,6 +56,12 @@ Index join_rank_parts(const std::string& out, const std::string& status, Index e
 // The name of this rank's part of OUT.
 std::string rank_part(const std::string& out, int rank);
 
+// A first pass across ranks: every rank's text (`mine`), at rank 0 in rank order, reduced by
+// `reduce` to one text that every rank returns. An error of any rank (or of the reduction) is
+// thrown on every rank, naming the rank at rank 0. With one rank: reduce({mine()}). Collective.
+std::string reduce_across_ranks(const std::function<std::string()>& mine,
+                                const std::function<std::string(const std::vector<std::string>&)>& reduce);
+
 // The terminal table of a merged result.
 std::string result_table(const nlohmann::json& result);
 

@@ -61,6 +61,9 @@ class DataStream {
   const std::vector<std::string>& files() const { return files_; }
   // Events per file and in all (every file's header is read; CSV files are scanned).
   const std::vector<Index>& counts();
+  // Events per file counted elsewhere (MPI: by rank 0, broadcast), so they are not counted
+  // again here; one per file, each >= 1 (Error otherwise).
+  void set_counts(std::vector<Index> counts);
   Index events();
   // Only events [begin, end) of the concatenation (counted from 0); call before next().
   void restrict(Index begin, Index end);

@@ -3,7 +3,9 @@
 // Labels are 1 (signal) and 0 (background); a larger score is more signal-like.
 #pragma once
 
+#include <cstdint>
 #include <span>
+#include <string>
 #include <vector>
 
 #include "unbox/core.hpp"
@@ -46,5 +48,26 @@ struct AmsScan {
 // the selected signal and background events (weights read as expected events per fb^-1).
 AmsScan ams_scan(std::span<const double> scores, std::span<const double> labels, std::span<const double> weights,
                  double lumi = 1.0, double br = 10.0);
+
+// Events sorted by score, highest first, ties in event order: everything the ROC, the AUC
+// and the AMS scan need, in a form that merges exactly. Runs over consecutive parts of a
+// sample (chunks, files, MPI ranks) merged in order are the run of the whole sample, bit for
+// bit, and so is every metric computed from it (the sums below add in the run's order).
+struct ScoreRun {
+  std::vector<double> scores;        // descending
+  std::vector<std::uint8_t> labels;  // 1 signal, 0 background
+  std::vector<double> weights;       // empty: every weight 1
+  size_t size() const { return scores.size(); }
+  // The run of `scores`: validated as the metrics validate (labels exactly 0 or 1, no NaN
+  // score, finite weights; `what` names the caller in messages). `weights` may be empty.
+  static ScoreRun sort(std::span<const double> scores, std::span<const double> labels, std::span<const double> weights,
+                       const std::string& what = "scores");
+  // Merge in the run of later events (equal scores: this run's events first). Both weighted
+  // or both not (Error otherwise; an empty run merges with either).
+  void merge(const ScoreRun& later);
+};
+RocCurve roc_curve(const ScoreRun& run);
+double auc(const ScoreRun& run);
+AmsScan ams_scan(const ScoreRun& run, double lumi = 1.0, double br = 10.0);
 
 }  // namespace unbox

@@ -145,6 +145,14 @@ const std::vector<Index>& DataStream::counts() {
   return counts_;
 }
 
+void DataStream::set_counts(std::vector<Index> counts) {
+  if (counts.size() != files_.size())
+    throw Error(fmt::format("{} event counts for {} files", counts.size(), files_.size()));
+  for (size_t i = 0; i < counts.size(); ++i)
+    if (counts[i] < 1) throw Error(fmt::format("'{}' holds no events", files_[i]));
+  counts_ = std::move(counts);
+}
+
 Index DataStream::events() {
   Index n = 0;
   for (Index c : counts()) n += c;

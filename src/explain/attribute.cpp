@@ -124,6 +124,12 @@ Attribution attribute(const Network& net, const std::vector<Tensor>& inputs, con
       s1[0] = 1;
       base[k] = Tensor(s1, 0.0);
       if (o.baseline == "zero") continue;
+      if (o.baseline == "mean" && !o.baseline_values.empty()) {  // the whole sample's, given
+        if (o.baseline_values.size() != K || static_cast<Index>(o.baseline_values[k].size()) != pe[k])
+          throw Error("attribute: the given baseline does not fit the inputs");
+        base[k] = Tensor(s1, o.baseline_values[k]);
+        continue;
+      }
       if (o.baseline == "mean") {
         for (Index e = 0; e < N; ++e)
           for (Index j = 0; j < pe[k]; ++j) base[k][j] += inputs[k][e * pe[k] + j] / static_cast<double>(N);
@@ -143,7 +149,12 @@ Attribution attribute(const Network& net, const std::vector<Tensor>& inputs, con
     if (o.samples < 1) throw Error(fmt::format("the number of SmoothGrad samples must be positive, got {}", o.samples));
     if (!(o.noise >= 0)) throw Error(fmt::format("the SmoothGrad noise must be >= 0, got {}", o.noise));
     S = o.samples;
-    for (size_t k = 0; k < K; ++k) {
+    for (size_t k = 0; k < K && !o.noise_sigma.empty(); ++k) {  // the whole sample's, given
+      if (o.noise_sigma.size() != K || static_cast<Index>(o.noise_sigma[k].size()) != pe[k])
+        throw Error("attribute: the given noise does not fit the inputs");
+      sigma[k] = o.noise_sigma[k];
+    }
+    for (size_t k = 0; k < K && o.noise_sigma.empty(); ++k) {
       sigma[k].assign(static_cast<size_t>(pe[k]), 0.0);
       for (Index j = 0; j < pe[k]; ++j) {
         double m = 0, m2 = 0;
@@ -154,6 +165,9 @@ Attribution attribute(const Network& net, const std::vector<Tensor>& inputs, con
       }
     }
   }
+  if (o.method == AttributionMethod::IntegratedGradients && o.baseline != "zero")
+    for (size_t k = 0; k < K; ++k) a.baseline_values.push_back(base[k].values());
+  if (o.method == AttributionMethod::SmoothGrad) a.noise_sigma = sigma;
   const Index block = std::max<Index>(1, o.batch);
   std::vector<Tensor> pts(K);
   for (Index b0 = 0; b0 < N; b0 += block) {
@@ -164,7 +178,8 @@ Attribution attribute(const Network& net, const std::vector<Tensor>& inputs, con
       pts[k].resize(s);
       for (Index e = 0; e < E; ++e) {
         const double* x = inputs[k].data() + (b0 + e) * pe[k];
-        Rng rng(o.seed * 0x9E3779B97F4A7C15ULL + static_cast<std::uint64_t>(b0 + e) * 1315423911ULL + k);
+        Rng rng(o.seed * 0x9E3779B97F4A7C15ULL + static_cast<std::uint64_t>(o.first_event + b0 + e) * 1315423911ULL +
+                k);
         for (Index t = 0; t < S; ++t) {
           double* p = pts[k].data() + (e * S + t) * pe[k];
           if (o.method == AttributionMethod::IntegratedGradients) {
@@ -206,6 +221,70 @@ Attribution attribute(const Network& net, const std::vector<Tensor>& inputs, con
     }
   }
   return a;
+}
+
+void InputMoments::add(const std::vector<Tensor>& inputs) {
+  if (inputs.empty() || inputs[0].events() == 0) return;
+  // This part's own mean and squared deviations (two passes), then merged in.
+  InputMoments part;
+  const Index N = inputs[0].events();
+  part.n = static_cast<double>(N);
+  for (const Tensor& t : inputs) {
+    const Index pe = t.per_event();
+    std::vector<double> m(static_cast<size_t>(pe), 0.0), q(static_cast<size_t>(pe), 0.0);
+    for (Index e = 0; e < N; ++e)
+      for (Index j = 0; j < pe; ++j) m[static_cast<size_t>(j)] += t[e * pe + j];
+    for (auto& v : m) v /= part.n;
+    for (Index e = 0; e < N; ++e)
+      for (Index j = 0; j < pe; ++j) {
+        const double d = t[e * pe + j] - m[static_cast<size_t>(j)];
+        q[static_cast<size_t>(j)] += d * d;
+      }
+    part.mean.push_back(std::move(m));
+    part.m2.push_back(std::move(q));
+  }
+  merge(part);
+}
+
+void InputMoments::merge(const InputMoments& o) {
+  if (o.n == 0) return;
+  if (n == 0) {
+    *this = o;
+    return;
+  }
+  if (o.mean.size() != mean.size()) throw Error("attribute: merging input moments of different inputs");
+  const double total = n + o.n;
+  for (size_t k = 0; k < mean.size(); ++k) {
+    if (o.mean[k].size() != mean[k].size()) throw Error("attribute: merging input moments of different inputs");
+    for (size_t j = 0; j < mean[k].size(); ++j) {
+      const double d = o.mean[k][j] - mean[k][j];
+      mean[k][j] += d * o.n / total;
+      m2[k][j] += o.m2[k][j] + d * d * n * o.n / total;
+    }
+  }
+  n = total;
+}
+
+void InputMoments::apply(AttributeOptions& o) const {
+  if (n == 0) throw Error("attribute: no events");
+  o.baseline_values.clear();
+  o.noise_sigma.clear();
+  if (o.method == AttributionMethod::IntegratedGradients && o.baseline == "mean") o.baseline_values = mean;
+  if (o.method == AttributionMethod::SmoothGrad) {
+    o.noise_sigma = m2;
+    for (auto& v : o.noise_sigma)
+      for (auto& x : v) x = o.noise * std::sqrt(x / n);
+  }
+}
+
+nlohmann::json InputMoments::to_json() const { return {{"n", n}, {"mean", mean}, {"m2", m2}}; }
+
+InputMoments InputMoments::from_json(const nlohmann::json& j) {
+  InputMoments m;
+  m.n = j.at("n").get<double>();
+  m.mean = j.at("mean").get<std::vector<std::vector<double>>>();
+  m.m2 = j.at("m2").get<std::vector<std::vector<double>>>();
+  return m;
 }
 
 }  // namespace unbox

@@ -201,7 +201,15 @@ class Propagator {
       for (const LrpGroup& g : p.rule.groups) p.gated |= g.gate != LrpGate::All;
       if (p.rule.uses_bounds()) zbox_nodes.push_back(static_cast<int>(i));
     }
-    if (!zbox_nodes.empty()) set_bounds(zbox_nodes, inputs);
+    if (!zbox_nodes.empty()) {
+      if (o.bounds.empty())
+        set_bounds(zbox_nodes, inputs);
+      else
+        take_bounds(zbox_nodes, o.bounds);
+      for (int id : zbox_nodes)
+        res.bounds.range[net.node(id).name] = {plans_[static_cast<size_t>(id)].lo.values(),
+                                               plans_[static_cast<size_t>(id)].hi.values()};
+    }
     // Check every op on the way can be propagated before any work is done.
     for (size_t i = 0; i < nodes.size(); ++i) {
       if (!need_[i] || !nodes[i].op) continue;
@@ -397,6 +405,23 @@ class Propagator {
             p.hi[j] = std::max(p.hi[j], v[e * pe + j]);
           }
       }
+    }
+  }
+
+  // Ranges given (a first pass over every chunk or rank), by the layer's node name.
+  void take_bounds(const std::vector<int>& layer_nodes, const LrpBounds& given) {
+    for (int id : layer_nodes) {
+      const Node& nd = net_.node(id);
+      const auto it = given.range.find(nd.name);
+      const Shape& sh = net_.node(nd.inputs[0]).shape;
+      Shape s1{1};
+      s1.insert(s1.end(), sh.begin(), sh.end());
+      const Tensor probe(s1, 0.0);
+      if (it == given.range.end() || static_cast<Index>(it->second.first.size()) != probe.size() ||
+          it->second.second.size() != it->second.first.size())
+        throw Error(fmt::format("LRP: no zbox range of {} values for layer node '{}'", probe.size(), nd.name));
+      plans_[static_cast<size_t>(id)].lo = Tensor(s1, it->second.first);
+      plans_[static_cast<size_t>(id)].hi = Tensor(s1, it->second.second);
     }
   }
 
@@ -837,6 +862,16 @@ LrpRelevance lrp(const Network& net_in, const std::vector<Tensor>& inputs, const
         }
       });
   return res;
+}
+
+LrpBounds lrp_bounds(const Network& net_in, const std::vector<Tensor>& inputs, const LrpOptions& o) {
+  if (inputs.empty()) throw Error("LRP: no inputs");
+  const Network net = o.canonize ? canonize(net_in) : net_in;
+  LrpOptions own = o;
+  own.bounds = LrpBounds();
+  LrpRelevance res;
+  Propagator prop(net, own, inputs, res);  // finds the ranges of these inputs
+  return res.bounds;
 }
 
 ConservationSummary summarize_conservation(const LrpRelevance& r) {

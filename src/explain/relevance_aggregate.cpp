@@ -131,14 +131,51 @@ void RelevanceAccumulator::finish(Aggregation& a) const {
   }
 }
 
+nlohmann::json RelevanceAccumulator::to_json() const {
+  nlohmann::json j = {{"mnr", mnr},
+                      {"mean", mean},
+                      {"events", events},
+                      {"used", used},
+                      {"class_events", {class_events[0], class_events[1]}}};
+  if (classes) j["mnr_class"] = mnr_class;
+  if (has_map) j["map"] = map;
+  return j;
+}
+
+RelevanceAccumulator RelevanceAccumulator::from_json(const nlohmann::json& j, const std::vector<std::string>& features,
+                                                     bool classes) {
+  RelevanceAccumulator a(features, classes);
+  auto read = [](const nlohmann::json& v, std::vector<double>& into, const char* what) {
+    auto x = v.get<std::vector<double>>();
+    if (x.size() != into.size())
+      throw Error(fmt::format("'{}' holds {} sums, {} expected", what, x.size(), into.size()));
+    into = std::move(x);
+  };
+  read(j.at("mnr"), a.mnr, "mnr");
+  read(j.at("mean"), a.mean, "mean");
+  for (size_t c = 0; c < a.mnr_class.size(); ++c) read(j.at("mnr_class").at(c), a.mnr_class[c], "mnr_class");
+  for (size_t c = 0; c < a.map.size(); ++c) read(j.at("map").at(c), a.map[c], "map");
+  a.events = j.at("events").get<double>();
+  a.used = j.at("used").get<double>();
+  a.class_events[0] = j.at("class_events").at(0).get<double>();
+  a.class_events[1] = j.at("class_events").at(1).get<double>();
+  return a;
+}
+
 Aggregation aggregate(const std::vector<std::string>& features, const Tensor& scores, const Tensor& inputs,
                       const std::vector<double>& labels, const AggregationOptions& o) {
+  RelevanceAccumulator sums;
+  return aggregate(features, scores, inputs, labels, o, sums);
+}
+
+Aggregation aggregate(const std::vector<std::string>& features, const Tensor& scores, const Tensor& inputs,
+                      const std::vector<double>& labels, const AggregationOptions& o, RelevanceAccumulator& acc) {
   const Index N = scores.events(), F = scores.per_event();
   if (static_cast<Index>(features.size()) != F) throw Error("aggregate: feature names do not match the scores");
   if (!labels.empty() && static_cast<Index>(labels.size()) != N) throw Error("aggregate: labels do not match events");
   Aggregation a;
   a.features = features;
-  RelevanceAccumulator acc(features, !labels.empty());
+  acc = RelevanceAccumulator(features, !labels.empty());
   acc.add(scores.data(), N, labels.empty() ? nullptr : labels.data());
   acc.finish(a);
   // Profiles: equal-width bins between the 1% and 99% quantiles of the input (outliers go
@@ -274,6 +311,10 @@ std::string AggregateSummary::profile_table(const std::string& feature) const {
                             mean.features.size() > 5 ? ", ..." : ""));
   }
   const size_t j = static_cast<size_t>(it - mean.features.begin());
+  if (mean.profile_edges.size() != mean.features.size())
+    throw Error(
+        "no profiles: they need quantiles of the whole sample, and this result was computed chunk by chunk, "
+        "across ranks or merged (run on the events read whole, in one process, for profiles)");
   const auto& e = mean.profile_edges[j];
   std::string out = fmt::format("profile of {} (mean score per bin of its value{}):\n", feature,
                                 models > 1 ? ", +- std across models" : "");
@@ -314,7 +355,7 @@ nlohmann::json AggregateSummary::to_json() const {
   for (size_t i = 0; i < mean.features.size(); ++i) ms[mean.features[i]] = mean.mean[i];
   j["mean_relevance"] = ms;
   nlohmann::json prof = nlohmann::json::object();
-  for (size_t i = 0; i < mean.features.size(); ++i) {
+  for (size_t i = 0; i < mean.features.size() && mean.profile_edges.size() == mean.features.size(); ++i) {
     nlohmann::json p{
         {"edges", mean.profile_edges[i]}, {"mean", mean.profile_mean[i]}, {"count", mean.profile_count[i]}};
     if (models > 1) p["std"] = std.profile_mean[i];

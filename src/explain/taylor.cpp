@@ -3,6 +3,7 @@
 // chosen convention and averaged. Sums are kept per fixed chunk of events and added in
 // chunk order, so the result does not depend on the number of threads.
 #include "unbox/explain/taylor.hpp"
+#include "unbox/explain/fingerprint.hpp"
 
 #include <fmt/format.h>
 
@@ -98,22 +99,6 @@ void feature_layout(Index n, int order, TaylorConvention convention, std::vector
       }
     }
   }
-}
-
-// FNV-1a over every parameter value of the network, in node order: two results merge only
-// when their networks compute the same function with the same numbers (an ONNX file and
-// its native conversion give the same fingerprint).
-std::string network_fingerprint(const Network& net) {
-  std::uint64_t h = 1469598103934665603ULL;
-  for (const Node& node : net.nodes()) {
-    if (!node.op) continue;
-    for (const Parameter& p : node.op->parameters()) {
-      const auto* bytes = reinterpret_cast<const unsigned char*>(p.value->data());
-      const size_t n = static_cast<size_t>(p.value->size()) * sizeof(double);
-      for (size_t i = 0; i < n; ++i) h = (h ^ bytes[i]) * 1099511628211ULL;
-    }
-  }
-  return fmt::format("fnv1a64:{:016x}", h);
 }
 
 // The means, shares and ranking of `r` from its sums (r.sums, variables, order, convention).

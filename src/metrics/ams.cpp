@@ -20,11 +20,13 @@ double ams(double s, double b, double br) {
   return std::sqrt(radicand > 0.0 ? radicand : 0.0);
 }
 
-AmsScan ams_scan(std::span<const double> scores, std::span<const double> labels, std::span<const double> weights,
-                 double lumi, double br) {
+namespace {
+void check_lumi(double lumi) {
   if (!(lumi > 0.0) || !std::isfinite(lumi))
     throw Error(fmt::format("luminosity must be a positive number, got {}", lumi));
-  const auto g = metrics_detail::sorted_sums(scores, labels, weights, "AMS scan");
+}
+
+AmsScan scan(const metrics_detail::SortedSums& g, double lumi, double br) {
   AmsScan out;
   out.thresholds = g.scores;
   out.values.resize(g.scores.size());
@@ -44,6 +46,18 @@ AmsScan ams_scan(std::span<const double> scores, std::span<const double> labels,
     }
   }
   return out;
+}
+}  // namespace
+
+AmsScan ams_scan(std::span<const double> scores, std::span<const double> labels, std::span<const double> weights,
+                 double lumi, double br) {
+  check_lumi(lumi);
+  return scan(metrics_detail::sorted_sums(scores, labels, weights, "AMS scan"), lumi, br);
+}
+
+AmsScan ams_scan(const ScoreRun& run, double lumi, double br) {
+  check_lumi(lumi);
+  return scan(metrics_detail::sorted_sums(run, "AMS scan"), lumi, br);
 }
 
 }  // namespace unbox

@@ -38,41 +38,17 @@ struct CompensatedSum {
 
 }  // namespace
 
-SortedSums sorted_sums(std::span<const double> scores, std::span<const double> labels, std::span<const double> weights,
-                       const std::string& what) {
-  const size_t n = scores.size();
-  if (labels.size() != n) throw Error(fmt::format("{}: {} scores but {} labels", what, n, labels.size()));
-  if (!weights.empty() && weights.size() != n)
-    throw Error(fmt::format("{}: {} scores but {} weights", what, n, weights.size()));
+SortedSums sorted_sums(const ScoreRun& run, const std::string& what) {
+  const size_t n = run.size();
   if (n == 0) throw Error(fmt::format("{}: no events", what));
-  require_binary_labels(labels, what + ": the labels");
-  for (size_t i = 0; i < n; ++i) {
-    // NaN would break the strict weak ordering of the sort (undefined behaviour).
-    if (std::isnan(scores[i])) throw Error(fmt::format("{}: score of event {} is NaN", what, i + 1));
-    if (!weights.empty() && !std::isfinite(weights[i]))
-      throw Error(fmt::format("{}: weight of event {} is {}", what, i + 1, weights[i]));
-  }
-
-  // Sort (score, index) pairs: contiguous keys sort faster than an index array with
-  // indirect comparisons, and the index makes the order total, hence reproducible.
-  struct Key {
-    double score;
-    std::int64_t index;
-  };
-  std::vector<Key> keys(n);
-  for (size_t i = 0; i < n; ++i) keys[i] = {scores[i], static_cast<std::int64_t>(i)};
-  std::sort(keys.begin(), keys.end(),
-            [](const Key& a, const Key& b) { return a.score > b.score || (a.score == b.score && a.index < b.index); });
-
   SortedSums out;
   CompensatedSum sig, bkg;
   size_t i = 0;
   while (i < n) {
-    const double s = keys[i].score;
-    for (; i < n && keys[i].score == s; ++i) {
-      const auto e = static_cast<size_t>(keys[i].index);
-      const double w = weights.empty() ? 1.0 : weights[e];
-      if (labels[e] == 1.0) {
+    const double s = run.scores[i];
+    for (; i < n && run.scores[i] == s; ++i) {
+      const double w = run.weights.empty() ? 1.0 : run.weights[i];
+      if (run.labels[i] == 1) {
         sig.add(w);
         ++out.n_sig;
       } else {
@@ -89,7 +65,81 @@ SortedSums sorted_sums(std::span<const double> scores, std::span<const double> l
   return out;
 }
 
+SortedSums sorted_sums(std::span<const double> scores, std::span<const double> labels, std::span<const double> weights,
+                       const std::string& what) {
+  return sorted_sums(ScoreRun::sort(scores, labels, weights, what), what);
+}
+
 }  // namespace metrics_detail
+
+ScoreRun ScoreRun::sort(std::span<const double> scores, std::span<const double> labels, std::span<const double> weights,
+                        const std::string& what) {
+  const size_t n = scores.size();
+  if (labels.size() != n) throw Error(fmt::format("{}: {} scores but {} labels", what, n, labels.size()));
+  if (!weights.empty() && weights.size() != n)
+    throw Error(fmt::format("{}: {} scores but {} weights", what, n, weights.size()));
+  if (n == 0) throw Error(fmt::format("{}: no events", what));
+  require_binary_labels(labels, what + ": the labels");
+  for (size_t i = 0; i < n; ++i) {
+    // NaN would break the strict weak ordering of the sort (undefined behaviour).
+    if (std::isnan(scores[i])) throw Error(fmt::format("{}: score of event {} is NaN", what, i + 1));
+    if (!weights.empty() && !std::isfinite(weights[i]))
+      throw Error(fmt::format("{}: weight of event {} is {}", what, i + 1, weights[i]));
+  }
+  // Sort (score, index) pairs: contiguous keys sort faster than an index array with
+  // indirect comparisons, and the index makes the order total, hence reproducible.
+  struct Key {
+    double score;
+    std::int64_t index;
+  };
+  std::vector<Key> keys(n);
+  for (size_t i = 0; i < n; ++i) keys[i] = {scores[i], static_cast<std::int64_t>(i)};
+  std::sort(keys.begin(), keys.end(),
+            [](const Key& a, const Key& b) { return a.score > b.score || (a.score == b.score && a.index < b.index); });
+  ScoreRun run;
+  run.scores.resize(n);
+  run.labels.resize(n);
+  if (!weights.empty()) run.weights.resize(n);
+  for (size_t i = 0; i < n; ++i) {
+    const auto e = static_cast<size_t>(keys[i].index);
+    run.scores[i] = keys[i].score;
+    run.labels[i] = labels[e] == 1.0 ? 1 : 0;
+    if (!weights.empty()) run.weights[i] = weights[e];
+  }
+  return run;
+}
+
+void ScoreRun::merge(const ScoreRun& later) {
+  if (later.size() == 0) return;
+  if (size() == 0) {
+    *this = later;
+    return;
+  }
+  if (weights.empty() != later.weights.empty())
+    throw Error("cannot merge the scores of weighted and unweighted events");
+  const bool w = !weights.empty();
+  ScoreRun out;
+  const size_t n = size() + later.size();
+  out.scores.reserve(n), out.labels.reserve(n);
+  if (w) out.weights.reserve(n);
+  size_t i = 0, j = 0;
+  auto take = [&](const ScoreRun& r, size_t& k) {
+    out.scores.push_back(r.scores[k]);
+    out.labels.push_back(r.labels[k]);
+    if (w) out.weights.push_back(r.weights[k]);
+    ++k;
+  };
+  // The earlier events win ties: the order of one sort over the whole sample (score, then event).
+  while (i < size() && j < later.size()) {
+    if (later.scores[j] > scores[i])
+      take(later, j);
+    else
+      take(*this, i);
+  }
+  while (i < size()) take(*this, i);
+  while (j < later.size()) take(later, j);
+  *this = std::move(out);
+}
 
 namespace {
 
@@ -104,10 +154,7 @@ void require_both_classes(const SortedSums& g, const char* what) {
     throw Error(fmt::format("{}: the {} weights sum to zero", what, g.total_sig == 0.0 ? "signal" : "background"));
 }
 
-}  // namespace
-
-RocCurve roc_curve(std::span<const double> scores, std::span<const double> labels, std::span<const double> weights) {
-  SortedSums g = metrics_detail::sorted_sums(scores, labels, weights, "ROC");
+RocCurve roc_from(const SortedSums& g) {
   require_both_classes(g, "ROC");
   RocCurve roc;
   const size_t m = g.scores.size();
@@ -127,8 +174,7 @@ RocCurve roc_curve(std::span<const double> scores, std::span<const double> label
   return roc;
 }
 
-double auc(std::span<const double> scores, std::span<const double> labels, std::span<const double> weights) {
-  SortedSums g = metrics_detail::sorted_sums(scores, labels, weights, "AUC");
+double auc_from(const SortedSums& g) {
   require_both_classes(g, "AUC");
   // Sum over groups of (background weight in group) x (signal weight ranked above it
   // + half the signal weight tied with it): the weighted Mann-Whitney count, which is
@@ -147,6 +193,18 @@ double auc(std::span<const double> scores, std::span<const double> labels, std::
   }
   return (area + c) / (g.total_sig * g.total_bkg);
 }
+
+}  // namespace
+
+RocCurve roc_curve(std::span<const double> scores, std::span<const double> labels, std::span<const double> weights) {
+  return roc_from(metrics_detail::sorted_sums(scores, labels, weights, "ROC"));
+}
+RocCurve roc_curve(const ScoreRun& run) { return roc_from(metrics_detail::sorted_sums(run, "ROC")); }
+
+double auc(std::span<const double> scores, std::span<const double> labels, std::span<const double> weights) {
+  return auc_from(metrics_detail::sorted_sums(scores, labels, weights, "AUC"));
+}
+double auc(const ScoreRun& run) { return auc_from(metrics_detail::sorted_sums(run, "AUC")); }
 
 double sig_eff_at_bkg_eff(const RocCurve& roc, double bkg_eff) {
   if (roc.fpr.empty() || roc.fpr.size() != roc.tpr.size())

@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "unbox/metrics.hpp"
+
 namespace unbox::metrics_detail {
 
 struct SortedSums {
@@ -24,5 +26,7 @@ struct SortedSums {
 // `what` names the caller in error messages) and builds the groups. `weights` may be empty.
 SortedSums sorted_sums(std::span<const double> scores, std::span<const double> labels, std::span<const double> weights,
                        const std::string& what);
+// The groups of a sorted run (ScoreRun::sort validated it); Error when it is empty.
+SortedSums sorted_sums(const ScoreRun& run, const std::string& what);
 
 }  // namespace unbox::metrics_detail

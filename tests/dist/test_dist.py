@@ -137,6 +137,11 @@ def test_merge_refuses_other_options_models_and_types(setup, tmp_path):
     assert p.returncode == 2 and "'model'" in p.stderr
     run("eval", "--model", s["model"], "--data", s["parts"][0], "--out", tmp_path / "eval.json")
     p = run("merge", tmp_path / "o2.json", tmp_path / "eval.json", check=False)
+    assert p.returncode == 2 and "only results of one method merge" in p.stderr
+    # A result without a merge state (the terminal's --json of eval) names its type.
+    p = run("eval", "--model", s["model"], "--data", s["parts"][0], "--json")
+    open(tmp_path / "printed.json", "w").write(p.stdout)
+    p = run("merge", tmp_path / "o2.json", tmp_path / "printed.json", check=False)
     assert p.returncode == 2 and "'eval' result cannot be merged" in p.stderr
 
 
@@ -300,6 +305,6 @@ def test_mpi_generate_gives_the_same_events_on_1_and_3_ranks(tmp_path):
 
 @needs_mpi
 def test_mpi_refuses_commands_that_do_not_split(setup):
-    p = mpirun(2, "eval", "--model", setup["model"], "--data", setup["whole"], check=False)
+    p = mpirun(2, "ado", "--model", setup["model"], "--data", setup["whole"], check=False)
     assert p.returncode != 0 and "does not run across MPI ranks" in p.stderr
     assert p.stderr.count("does not run across") == 1  # only rank 0 speaks

@@ -42,11 +42,23 @@ struct EvalResult {
   double lumi = 1.0, br = 10.0;
   RocCurve roc;
   std::vector<std::string> notes;  // e.g. a saturated tanh output
+  // The merge state: every event's (score, label, weight) sorted by score (exact AUC, ROC
+  // and AMS need them all), the model's fingerprint ("" for a data column) and the events
+  // a tanh/sigmoid output saturates (`saturation`: "tanh", "sigmoid" or "").
+  ScoreRun run;
+  std::string model, saturation;
+  Index saturated = 0;
+  bool complete = true;  // false: no metrics (a part before finish(), or one class only)
 
   std::string table() const;
   // {"score", "auc", "n_signal", "n_background", "sum_w_signal", "sum_w_background",
-  //  "sig_eff_at_bkg_eff": {"0.01", "0.1"}, with weights "ams": {...}}
-  nlohmann::json to_json() const;
+  //  "sig_eff_at_bkg_eff": {"0.01", "0.1"}, with weights "ams": {...}}; with `state` also
+  //  "state": {"method": "eval", "key": {what must agree to merge}, "run": {"scores",
+  //  "labels" (a string of 0 and 1), "weights"}, ...}: 3 numbers per event, so the CLI
+  //  writes it to result files (--out) and leaves it off the terminal.
+  nlohmann::json to_json(bool state = false) const;
+  // The result rebuilt from to_json(true)'s state (metrics recomputed): Error otherwise.
+  static EvalResult from_json(const nlohmann::json& j);
   // thresholds, fpr, tpr
   Dataset roc_dataset() const;
 };
@@ -57,5 +69,19 @@ EvalResult eval(const Events& events, const EvalMetricsOptions& options);
 // On given scores.
 EvalResult eval_scores(std::span<const double> scores, const Events& events, const std::string& score_name,
                        const EvalMetricsOptions& options);
+
+// eval over one part of the events (a chunk, a file, an MPI rank's range): the sorted run,
+// the counts and the options, no metrics yet (a part may hold one class only). Parts merged
+// in event order and then finished equal eval() on all the events, bit for bit (the merged
+// run is the whole sample's sort). `model` null: the score is the column options.score.
+EvalResult eval_part(const Network* model, const Events& events, const EvalMetricsOptions& options);
+// Merge the part over later events into `into` (Error when the score, weighting, AMS
+// options, efficiencies or model differ), then finish() computes the metrics.
+void merge(EvalResult& into, const EvalResult& later);
+// The parts in event order merged into one (pairwise: O(events log parts)), not finished.
+EvalResult merge(std::vector<EvalResult> parts);
+// `partial`: a part of one class only (a file of signal or of background, for unbox merge)
+// is kept without metrics (`complete` false) instead of being an Error.
+void finish(EvalResult& r, bool partial = false);
 
 }  // namespace unbox

@@ -134,6 +134,18 @@ void add_lrp_overrides(LrpComposite& c, const std::string& spec, double epsilon 
 // it) folded into that layer. Same function, fewer ops.
 Network canonize(const Network& net);
 
+// The data range at the input of every zbox layer (its node name -> per-element low and
+// high), which the zbox rule reads. Ranges over disjoint events merge exactly (min, max), so
+// a run over chunks or MPI ranks finds the whole sample's range in a first pass.
+struct LrpBounds {
+  std::map<std::string, std::pair<std::vector<double>, std::vector<double>>> range;
+  bool empty() const { return range.empty(); }
+  void merge(const LrpBounds& other);
+  nlohmann::json to_json() const;
+  static LrpBounds from_json(const nlohmann::json& j);
+  std::string fingerprint() const;  // "" when empty
+};
+
 struct LrpOptions {
   LrpComposite composite = lrp_composite("epsilon-gamma-box");
   std::string neuron;  // "" = output:pre (the logit before a final sigmoid/tanh/softmax)
@@ -143,6 +155,7 @@ struct LrpOptions {
   Index bins = 10;                    // profile bins of the aggregation
   Index rows = 15;                    // rows of table() (0: all)
   std::vector<std::string> profiles;  // inputs whose profile table table() prints
+  LrpBounds bounds;                   // zbox ranges to use (empty: from the events at hand)
 };
 
 // Per-event relevances and the conservation report.
@@ -159,6 +172,7 @@ struct LrpRelevance {
   std::vector<double> epsilon;           // absorbed by the epsilon stabilizer, per event
   std::vector<double> other;             // dropped at zero denominators or by beta with no
                                          // negative part, per event
+  LrpBounds bounds;                      // the zbox ranges used (empty: no zbox layer)
 };
 
 // Relevance of one neuron for every event (batched, parallel; no dependence on threads).
@@ -177,6 +191,21 @@ struct ConservationSummary {
   nlohmann::json to_json() const;
 };
 ConservationSummary summarize_conservation(const LrpRelevance& r);
+// The zbox ranges lrp() would read on these inputs (empty without a zbox layer): one forward
+// pass. Merged over every chunk or rank and passed in LrpOptions::bounds, the chunks see the
+// whole sample's range.
+LrpBounds lrp_bounds(const Network& net, const std::vector<Tensor>& inputs, const LrpOptions& options);
+
+// The mergeable sums behind a ConservationSummary.
+struct ConservationAccumulator {
+  double events = 0, abs_error = 0, abs_bias = 0, abs_epsilon = 0, abs_other = 0, output = 0;
+  double max_abs_unexplained = 0;
+  void add(const LrpRelevance& r);
+  void merge(const ConservationAccumulator& other);
+  ConservationSummary finish() const;
+  nlohmann::json to_json() const;
+  static ConservationAccumulator from_json(const nlohmann::json& j);
+};
 
 // ---- aggregation (shared with the gradient attributions) ----------------------------
 struct AggregationOptions {
@@ -197,8 +226,12 @@ struct Aggregation {
   std::vector<std::string> map_rows, map_cols;
   std::vector<std::vector<double>> map;  // [all, class 0, class 1][rows * cols]
 };
+struct RelevanceAccumulator;
 Aggregation aggregate(const std::vector<std::string>& features, const Tensor& scores, const Tensor& inputs,
                       const std::vector<double>& labels, const AggregationOptions& options);
+// The same, also returning the sums behind the means (`sums`, for a merge state).
+Aggregation aggregate(const std::vector<std::string>& features, const Tensor& scores, const Tensor& inputs,
+                      const std::vector<double>& labels, const AggregationOptions& options, RelevanceAccumulator& sums);
 
 // Mean and standard deviation (n - 1) across models of the same architecture.
 // The mergeable sums behind an Aggregation's means (mean normalized relevance per feature
@@ -222,6 +255,10 @@ struct RelevanceAccumulator {
   void merge(const RelevanceAccumulator& other);
   // Fill mnr, mnr_class, mean, map_rows, map_cols, map of `a`.
   void finish(Aggregation& a) const;
+  nlohmann::json to_json() const;  // the sums (features and layout come from the result)
+  // The sums of to_json() for these features: Error when they do not fit.
+  static RelevanceAccumulator from_json(const nlohmann::json& j, const std::vector<std::string>& features,
+                                        bool classes);
 };
 
 struct AggregateSummary {
@@ -258,9 +295,19 @@ struct LrpResult {
   AggregateSummary summary;
   Index rows = 15;
   std::vector<std::string> profiles;
+  // The merge state, per model: the sums behind the means and the conservation report, the
+  // network's fingerprint and the zbox ranges used. Profiles need quantiles of the whole
+  // sample and are not part of it: a streamed or merged result has none (`streamed`).
+  std::vector<RelevanceAccumulator> sums;
+  std::vector<ConservationAccumulator> conservation_sums;
+  std::vector<std::string> fingerprints;
+  std::vector<LrpBounds> bounds;
+  bool streamed = false;
 
   std::string table() const;
-  nlohmann::json to_json() const;
+  nlohmann::json to_json() const;  // with "state": {"method": "lrp", "key", "sums"}
+  // The result rebuilt from to_json()'s state (means recomputed, no profiles): Error otherwise.
+  static LrpResult from_json(const nlohmann::json& j);
   // R_<feature>, R_output, R_input_sum, R_bias, R_epsilon, R_other (and label) per event.
   Dataset per_event_dataset() const;
 };
@@ -268,6 +315,14 @@ struct LrpResult {
 LrpResult lrp(const Network& model, const Events& events, const LrpOptions& options);
 // Mean +- std over several models' results on the same events (the first keeps its per-event values).
 LrpResult combine(std::vector<LrpResult> per_model);
+// Sums of one model over one part of the events (a chunk, a file, an MPI rank's range): no
+// per-event values kept, no profiles (`streamed` set). Parts merged in event order equal
+// lrp() on all events up to summation order (bit for bit when the parts are added in one
+// accumulator, as a run over chunks does).
+LrpResult lrp_part(const Network& model, const Events& events, const LrpOptions& options);
+// Add the sums of `later` (a part over later events; same models, options and zbox ranges:
+// Error naming the first difference) and recompute the means.
+void merge(LrpResult& into, const LrpResult& later);
 
 // Per-event scores [N, features] as columns PREFIX<feature> of a new dataset.
 Dataset score_columns(const std::string& prefix, const std::vector<std::string>& features, const Tensor& scores);
