@@ -128,6 +128,7 @@ ActivationDifferenceResult activation_difference(const Network& net, const Event
   picked.resize(static_cast<size_t>(S));
   const Tensor base = x->gather_events(picked);
   const Tensor z0 = evaluate(*sub, {base}, {target}, eval);
+  ProgressCounter progress(o.progress, n);  // one unit per swapped variable
 
   // d[s, i] = |z(x_s) - z(x_s with x_i from a random event)| / sigma.
   std::vector<double> d(static_cast<size_t>(S * n));
@@ -142,7 +143,9 @@ ActivationDifferenceResult activation_difference(const Network& net, const Event
       d[static_cast<size_t>(s * n + i)] = std::abs(z0[s] - zi[s]) / sigma;
       swapped[s * n + i] = base[s * n + i];
     }
+    progress.add(1);
   }
+  progress.finish();
 
   ActivationDifferenceAccumulator acc(n);
   acc.add(d.data(), S);

@@ -56,8 +56,11 @@ EvalResult eval_scores(std::span<const double> scores, const Events& events, con
 
 EvalResult eval(const Network& model, const Events& events, const EvalMetricsOptions& o) {
   const std::string name = o.score.empty() ? o.neuron : o.score;
+  ProgressCounter progress(o.progress, 2);  // the scores, then the metrics
   const std::vector<double> scores = column_or_neuron(&model, events, name, o.batch);
+  progress.add(1);
   EvalResult r = eval_scores(scores, events, name, o);
+  progress.finish();
   // A tanh (or sigmoid) output saturates to exactly +-1 (0, 1) in double precision, and the
   // saturated events become ties: say so, since AUC and cut scans then lose resolution.
   const Node& out = model.node(model.output_node());
@@ -76,7 +79,12 @@ EvalResult eval(const Network& model, const Events& events, const EvalMetricsOpt
 
 EvalResult eval(const Events& events, const EvalMetricsOptions& o) {
   if (o.score.empty()) throw Error("nothing to evaluate: name a score column (or give a model)");
-  return eval_scores(column_or_neuron(nullptr, events, o.score, o.batch), events, o.score, o);
+  ProgressCounter progress(o.progress, 2);  // the scores, then the metrics
+  const std::vector<double> scores = column_or_neuron(nullptr, events, o.score, o.batch);
+  progress.add(1);
+  EvalResult r = eval_scores(scores, events, o.score, o);
+  progress.finish();
+  return r;
 }
 
 nlohmann::json EvalResult::to_json() const {

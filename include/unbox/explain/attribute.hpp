@@ -35,6 +35,7 @@ struct AttributeOptions {
   Index bins = 10;                    // profile bins of the aggregation
   Index rows = 15;                    // rows of table() (0: all)
   std::vector<std::string> profiles;  // inputs whose profile table table() prints
+  ProgressCallback progress;  // not used by the computation: events (or steps) done, for a bar
 };
 
 struct Attribution {
