@@ -67,7 +67,7 @@ void poll_signals_or_throw() {
 
 // ---- progress ------------------------------------------------------------------------------------
 struct ProgressBridge::State {
-  py::object callable;  // None: the library's bar (when `bar`) or nothing
+  py::object callable = py::none();  // None: the library's bar (when `bar`) or nothing
   bool bar = false;
   std::string label;
   std::unique_ptr<Progress> progress;  // the library's own bar, made at the first call

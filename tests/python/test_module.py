@@ -468,15 +468,15 @@ import numpy as np
 import unbox
 model = unbox.load(sys.argv[1])
 x = np.random.default_rng(0).normal(size=(int(sys.argv[2]), 40))
-model(x[:1000], progress=False)
+model(x[:1000])
 x32 = x.astype(np.float32)
 def peak():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 before = peak()
-y = model(x, progress=False)
+y = model(x)
 in_place = peak() - before
 before = peak()
-y32 = model(x32, progress=False)
+y32 = model(x32)
 converted = peak() - before
 print(x.nbytes, in_place, converted)
 """
