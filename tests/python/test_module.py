@@ -463,27 +463,34 @@ def test_float64_c_contiguous_input_is_read_in_place(setup):
 
 
 PEAK_SCRIPT = """
-import resource, sys
+import os, resource, sys
 import numpy as np
 import unbox
 model = unbox.load(sys.argv[1])
-x = np.random.default_rng(0).normal(size=(int(sys.argv[2]), 40))
+x = np.empty((int(sys.argv[2]), 40))
+np.random.default_rng(0).standard_normal(out=x)  # in place: no temporary raises the peak
+x32 = np.empty(x.shape, dtype=np.float32)
+x32[...] = x
 model(x[:1000])
-x32 = x.astype(np.float32)
 def peak():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+def resident():
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+# The peak so far must be about what is resident now, or a growth would hide below it.
+slack = peak() - resident()
 before = peak()
 y = model(x)
 in_place = peak() - before
 before = peak()
 y32 = model(x32)
 converted = peak() - before
-print(x.nbytes, in_place, converted)
+print(x.nbytes, in_place, converted, slack)
 """
 
 
 def test_zero_copy_peak_memory(tmp_path):
-    """The peak memory of evaluating a 160 MB float64 array grows by less than 10 % of it (the
+    """The peak memory of evaluating a 320 MB float64 array grows by less than 10 % of it (the
     outputs and per-thread tiles); a float32 array of the same events, which must be
     converted, grows it by about the float64 size: the measurement sees a copy."""
     torch.manual_seed(2)
@@ -493,10 +500,12 @@ def test_zero_copy_peak_memory(tmp_path):
                       output_names=["output"], dynamic_axes={"x": {0: "batch"}, "output": {0: "batch"}})
     script = tmp_path / "peak.py"
     script.write_text(PEAK_SCRIPT)
-    out = subprocess.run(["/usr/bin/python3", script, path, "500000"], capture_output=True, text=True)
+    out = subprocess.run(["/usr/bin/python3", script, path, "1000000"], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
-    nbytes, in_place, converted = map(int, out.stdout.split())
-    assert in_place < 0.10 * nbytes, (in_place, nbytes)
+    nbytes, in_place, converted, slack = map(int, out.stdout.split())
+    # A growth g shows as at least g - slack (the peak may sit above what is resident):
+    # in_place + slack bounds the true growth from above.
+    assert in_place + max(slack, 0) < 0.10 * nbytes, (in_place, slack, nbytes)
     assert converted > 0.8 * nbytes, (converted, nbytes)
 
 
@@ -621,9 +630,10 @@ def test_train_checks_and_info_text_equal_cli(setup, unbox_bin, tmp_path):
     bad = test.copy()
     bad.loc[7, "label"] = 2.0
     bad.loc[3, "c"] = np.nan
-    for frame, what in ((bad, "label"), (bad.assign(label=test["label"]), "NaN")):
-        path = tmp_path / f"bad_{what}.csv"
-        frame.to_csv(path, index=False)
+    for k, (frame, what) in enumerate(((bad, "must hold 0 (background) or 1 (signal)"),
+                                       (bad.assign(label=test["label"]), "has nan at event 4; 'train' does not"))):
+        path = tmp_path / f"bad_{k}.csv"
+        frame.to_csv(path, index=False, na_rep="nan")
         cli = subprocess.run([unbox_bin, "train", "--data", path, "--label", "label", "--arch", "4", "--allow-nan",
                               "--out", tmp_path / "x.unbox"], capture_output=True, text=True)
         assert cli.returncode == 2
