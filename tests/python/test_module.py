@@ -567,6 +567,9 @@ def test_every_long_call_reports_progress(setup, tmp_path, unbox_bin):
     plain = unbox.taylor(model, test, order=2, progress=False).to_dict()
     assert results["taylor"].to_dict() == plain
     assert unbox.taylor(model, test, order=2, progress=True).to_dict() == plain
+    # Without tqdm the Python layer passes True: the library's own bar (unbox::Progress).
+    own = unbox._unbox.taylor(model._m, unbox.events(test, model), {"order": 2}, True)
+    assert unbox.Result(own).to_dict() == plain
     # An exception in the callback stops the call and is raised in its place.
     def broken(done, total):
         if done > 0:
