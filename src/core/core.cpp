@@ -300,7 +300,7 @@ void Progress::finish(const std::string& status) {
 }
 
 ProgressCounter::ProgressCounter(const ProgressCallback& callback, Index total)
-    : callback_(callback ? &callback : nullptr), total_(std::max<Index>(0, total)), step_(std::max<Index>(1, total_ / 256)) {
+    : callback_(callback ? &callback : nullptr), total_(std::max<Index>(0, total)), step_(std::max<Index>(1, (total_ + 255) / 256)) {
   if (callback_ != nullptr) {
     std::lock_guard<std::mutex> lock(mutex_);
     reported_.store(0, std::memory_order_relaxed);
@@ -313,7 +313,8 @@ void ProgressCounter::add_slow(Index units) {
   if (done - reported_.load(std::memory_order_relaxed) < step_ && done < total_) return;
   std::lock_guard<std::mutex> lock(mutex_);
   const Index now = std::min(total_, done_.load(std::memory_order_relaxed));
-  if (now <= reported_.load(std::memory_order_relaxed)) return;
+  const Index last = reported_.load(std::memory_order_relaxed);
+  if (now <= last || (now - last < step_ && now < total_)) return;  // another thread reported meanwhile
   reported_.store(now, std::memory_order_relaxed);
   (*callback_)(now, total_);
 }
