@@ -10,6 +10,7 @@
 #include "study_command.hpp"
 #include "train_command.hpp"
 #include "unbox/metrics.hpp"
+#include "unbox/onnx.hpp"
 #include "unbox/toys.hpp"
 
 namespace unbox::cli {

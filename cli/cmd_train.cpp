@@ -76,15 +76,11 @@ Network run_train(const TrainArgs& a, TrainResult* result_out) {
   if (a.arch.empty()) throw Error("--arch is required: 'paper' or hidden widths like 64,64");
   if (a.data.label.empty()) throw Error("--label is required for training");
   if (a.threads > 0) set_thread_count(a.threads);
+  check(a.options);
   Dataset data = load_data(a.data, a.transforms);
-  check_labels(data);
-  std::vector<std::string> features = a.columns.empty() ? data.feature_columns() : split_list(a.columns);
-  if (features.empty()) throw Error(fmt::format("{}: no input columns left besides the label and weight", data.source));
-  std::vector<std::string> checked = features;
-  checked.push_back(*data.label_column);
-  if (data.weight_column) checked.push_back(*data.weight_column);
-  check_finite(data, checked, "train");
-  check_training_data(data, features);  // >= 2 events, both classes, |x| < 1e150, usable weights
+  // Labels 0/1, the input columns, finite values, both classes (shared with the Python module).
+  const std::vector<std::string> features =
+      check_training_inputs(data, a.columns.empty() ? std::vector<std::string>{} : split_list(a.columns));
 
   Architecture arch =
       parse_architecture(a.arch, a.activation, a.output.empty() ? (a.arch == "paper" ? "tanh" : "sigmoid") : a.output);
@@ -211,36 +207,8 @@ Network run_train(const TrainArgs& a, TrainResult* result_out) {
     std::cerr << out;
   }
 
-  nlohmann::json hist = nlohmann::json::array();
-  for (auto& h : r.history)
-    hist.push_back({{"epoch", h.epoch}, {"loss", h.loss}, {"val_loss", h.val_loss}, {"val_auc", h.val_auc}});
-  net.metadata["architecture"] = arch.name;
-  net.metadata["training"] = {{"data", data.source},
-                              {"label", *data.label_column},
-                              {"weight", data.weight_column ? *data.weight_column : ""},
-                              {"loss", loss_name(r.loss)},
-                              {"optimizer",
-                               {{"name", "Adam"},
-                                {"learning_rate", o.learning_rate},
-                                {"beta1", o.beta1},
-                                {"beta2", o.beta2},
-                                {"epsilon", o.adam_epsilon}}},
-                              {"batch", o.batch},
-                              {"l1", o.l1},
-                              {"l2", o.l2},
-                              {"validation_fraction", o.validation_fraction},
-                              {"balance_classes", o.balance_classes},
-                              {"seed", o.seed},
-                              {"threads", thread_count()},
-                              {"epochs_run", r.epochs_run},
-                              {"best_epoch", r.best_epoch},
-                              {"best_val_loss", r.best_val_loss},
-                              {"best_val_auc", r.best_val_auc},
-                              {"train_events", r.train_events},
-                              {"validation_events", r.validation_events},
-                              {"history", hist}};
+  record_training(net, data, arch.name, o, r);
   if (ranks) net.metadata["training"]["ranks"] = dist::size();
-  net.metadata["unbox_version"] = "0.1.0";
   if (!dist::root()) {
     if (result_out) *result_out = r;
     return net;

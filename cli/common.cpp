@@ -71,54 +71,7 @@ void check_labels(const Dataset& data) {
                         fmt::format("{}: label column '{}'", data.source, *data.label_column));
 }
 
-void check_finite(const Dataset& data, const std::vector<std::string>& names, const std::string& command) {
-  for (const auto& n : names) {
-    const Tensor& t = data.get(n);
-    for (Index i = 0; i < t.size(); ++i)
-      if (!std::isfinite(t[i]))
-        throw Error(fmt::format("{}: column '{}' has {} at event {}; '{}' does not accept NaN or Inf", data.source, n,
-                                format_double(t[i]), i / t.per_event() + 1, command));
-  }
-}
-
 std::vector<std::string> split_list(const std::string& text) { return split_commas(text); }
-
-std::string layer_table(const Network& net) {
-  std::string out;
-  auto layers = net.layers();
-  if (!layers.empty()) {
-    // The op column fits the widest description ("Dense 128 -> 64 + BN").
-    size_t opw = 14;
-    for (const LayerInfo& l : layers)
-      if (l.number > 0)
-        opw = std::max(opw, net.node(layer_op_node(net, l)).op->describe({}).size() +
-                                (layer_op_node(net, l) != l.pre_node ? 5 : 0));
-    out += fmt::format("{:<6} {:<{}} {:>6} {:<16} {:>9}  {}\n", "layer", "op", opw, "width", "activation", "params",
-                       "neurons");
-    Index total = 0;
-    for (const LayerInfo& l : layers) {
-      std::string op = l.number == 0 ? "input" : net.node(layer_op_node(net, l)).op->describe({});
-      if (l.number > 0 && layer_op_node(net, l) != l.pre_node) op += " + BN";  // folded BatchNorm
-      std::string neurons = l.width == 1 ? fmt::format("L{}N0", l.number)
-                                         : fmt::format("L{}N0 .. L{}N{}", l.number, l.number, l.width - 1);
-      out += fmt::format("{:<6} {:<{}} {:>6} {:<16} {:>9}  {}\n", fmt::format("L{}", l.number), op, opw, l.width,
-                         l.activation.empty() ? "-" : l.activation, l.parameters, neurons);
-      total += l.parameters;
-    }
-    out += fmt::format("{} trainable parameters; {}\n", total, output_aliases(net));
-    return out;
-  }
-  out += fmt::format("{:<4} {:<16} {:<22} {:<16} {}\n", "id", "node", "op", "shape", "inputs");
-  for (size_t i = 0; i < net.nodes().size(); ++i) {
-    const Node& n = net.nodes()[i];
-    std::string ins;
-    for (int j : n.inputs) ins += (ins.empty() ? "" : ", ") + net.node(j).name;
-    out += fmt::format("{:<4} {:<16} {:<22} {:<16} {}\n", i, n.name, n.is_input() ? "input" : n.op->describe({}),
-                       shape_string(n.shape), ins);
-  }
-  out += fmt::format("{} trainable parameters; neurons are named NODE[j]\n", net.parameter_count());
-  return out;
-}
 
 std::string explained_target(const Network& net, const std::string& forced, std::string* note, const std::string& why) {
   const std::string t = default_target(net, note);

@@ -54,11 +54,7 @@ Dataset load_data(const DataArgs& args);
 Dataset load_data(const DataArgs& args, const DataTransforms& transforms, DataTransformLog* log = nullptr);
 // Every label is 0 or 1: otherwise an Error naming the file, column, event and value.
 void check_labels(const Dataset& data);
-// No NaN or Inf in the given arrays (train and eval refuse them even with --allow-nan).
-void check_finite(const Dataset& data, const std::vector<std::string>& names, const std::string& command);
 std::vector<std::string> split_list(const std::string& text);
-// The layer table of `unbox info` and the demo.
-std::string layer_table(const Network& net);
 
 // The neuron `lrp` and `attribute` explain: `forced` (their --neuron) or the default target
 // (output:pre before a final sigmoid, tanh or softmax). `note` receives the line to print.

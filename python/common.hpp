@@ -1,7 +1,8 @@
 // Shared pieces of the Python module `_unbox`: the model and events holders, NumPy
-// conversion (in: one copy into a Tensor; out: views of C++ memory kept alive by the result),
-// keyword options read through one table per method, long calls that release the GIL and
-// stop on Ctrl-C, and the exceptions.
+// conversion (in: float64 C-order arrays borrowed in place, others converted in one copy;
+// out: views of C++ memory kept alive by the result), keyword options read through one
+// table per method, long calls that release the GIL, show progress and stop on Ctrl-C, and
+// the exceptions.
 #pragma once
 
 #include <pybind11/numpy.h>
@@ -64,10 +65,42 @@ class LongCall {
 // unbox::Cancelled when a handler raised (KeyboardInterrupt).
 void poll_signals_or_throw();
 
+// The progress of a long call, shown from Python: `progress` is a callable(done, total)
+// (the Python layer's tqdm bar, a test's recorder), True (the library's own bar on stderr,
+// unbox::Progress, drawn when stderr is a terminal) or None/False (nothing). callback()
+// is what the method's options take: it takes the GIL for each call and never throws (the
+// library calls it inside OpenMP regions); an exception of the callable stops the call
+// (as Ctrl-C does) and is raised again by run() in its place.
+class ProgressBridge {
+ public:
+  ProgressBridge(py::object progress, std::string label);
+  ProgressCallback callback() const;
+  // Runs `work` as a LongCall (GIL released, Ctrl-C stops it); afterwards, with the GIL,
+  // raises what the callable raised.
+  template <class F>
+  void run(F&& work) {
+    try {
+      LongCall call;
+      work();
+    } catch (const Cancelled&) {
+      raise_stored();
+      throw;
+    }
+    raise_stored();
+  }
+
+ private:
+  void raise_stored();
+  struct State;
+  std::shared_ptr<State> state_;
+};
+
 // ---- NumPy ---------------------------------------------------------------------------------
-// Any numeric array-like to an events-first Tensor (float64, C order): float32, integer and
-// bool arrays, Fortran order and strided views are converted; the values are copied once
-// into the Tensor (which owns a std::vector). `what` names the array in messages.
+// Any numeric array-like to an events-first Tensor (float64, C order). A float64 C-contiguous
+// aligned array is borrowed, not copied (Tensor::borrow; the Tensor keeps the array alive,
+// and reads it in place: changing the array later changes what the Tensor sees); float32,
+// integer and bool arrays, Fortran order and strided views are converted in one copy.
+// `what` names the array in messages.
 Tensor to_tensor(py::handle obj, const std::string& what);
 std::vector<double> to_vector(py::handle obj, const std::string& what);
 

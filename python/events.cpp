@@ -66,8 +66,9 @@ void init_events(py::module_& m) {
       .def("has", &Dataset::has)
       .def("__contains__", &Dataset::has)
       .def("add", &add, py::arg("name"), py::arg("values"),
-           "Add an array (one copy into the library's float64 storage; float32, integer, Fortran-order and "
-           "strided arrays are converted).")
+           "Add an array: a float64 C-contiguous array is read in place (no copy; the Dataset keeps it alive, and "
+           "changing it later changes the Dataset); float32, integer, Fortran-order and strided arrays are "
+           "converted in one copy.")
       .def("__getitem__", [](const DatasetPtr& self, const std::string& name) { return view(self, self->get(name)); })
       .def("columns", [](const DatasetPtr& self) { return dataset_columns(self, *self); })
       .def("feature_columns", &Dataset::feature_columns)

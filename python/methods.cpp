@@ -60,7 +60,7 @@ void table(Options& v, TaylorKw& k) {
   v("per_event", k.o.per_event);
   v("batch", k.o.batch);
 }
-Result run_taylor(py::object model, const EventsHolder& ev, py::dict kw) {
+Result run_taylor(py::object model, const EventsHolder& ev, py::dict kw, py::object progress) {
   TaylorKw k;
   Options v("taylor", kw);
   table(v, k);
@@ -78,10 +78,9 @@ Result run_taylor(py::object model, const EventsHolder& ev, py::dict kw) {
   if (k.top > 0) k.o.rows = k.top;
   const Network& net = need_model(model, "taylor");
   auto r = std::make_shared<TaylorResult>();
-  {
-    LongCall call;
-    *r = taylor(net, *ev.events, k.o);
-  }
+  ProgressBridge bar(progress, "taylor");
+  k.o.progress = bar.callback();
+  bar.run([&] { *r = taylor(net, *ev.events, k.o); });
   Result out = base_result("taylor", r);
   if (k.o.per_event) {
     out.arrays["value"] = view(r, r->value);
@@ -112,7 +111,7 @@ void table(Options& v, LrpKw& k) {
   v("profile", k.profile);
   v("batch", k.o.batch);
 }
-Result run_lrp(py::object model, const EventsHolder& ev, py::dict kw) {
+Result run_lrp(py::object model, const EventsHolder& ev, py::dict kw, py::object progress) {
   LrpKw k;
   Options v("lrp", kw);
   table(v, k);
@@ -125,13 +124,15 @@ Result run_lrp(py::object model, const EventsHolder& ev, py::dict kw) {
   k.o.profiles = k.profile;
   const Network& net = need_model(model, "lrp");
   auto r = std::make_shared<LrpResult>();
-  {
-    LongCall call;
+  const std::string source = py::cast<const Model&>(model).source;
+  ProgressBridge bar(progress, "lrp");
+  k.o.progress = bar.callback();
+  bar.run([&] {
     std::vector<LrpResult> one;
     one.push_back(lrp(net, *ev.events, k.o));
-    one.back().models = {py::cast<const Model&>(model).source};
+    one.back().models = {source};
     *r = combine(std::move(one));
-  }
+  });
   Result out = base_result("lrp", r);
   const LrpRelevance& rel = r->relevance;
   out.arrays["relevance"] = view(r, rel.relevance);
@@ -165,7 +166,7 @@ void table(Options& v, AttributeKw& k) {
   v("profile", k.profile);
   v("batch", k.o.batch);
 }
-Result run_attribute(py::object model, const EventsHolder& ev, py::dict kw) {
+Result run_attribute(py::object model, const EventsHolder& ev, py::dict kw, py::object progress) {
   AttributeKw k;
   k.method = attribution_method_name(k.o.method);
   Options v("attribute", kw);
@@ -175,13 +176,15 @@ Result run_attribute(py::object model, const EventsHolder& ev, py::dict kw) {
   k.o.profiles = k.profile;
   const Network& net = need_model(model, "attribute");
   auto r = std::make_shared<AttributionResult>();
-  {
-    LongCall call;
+  const std::string source = py::cast<const Model&>(model).source;
+  ProgressBridge bar(progress, "attribute");
+  k.o.progress = bar.callback();
+  bar.run([&] {
     std::vector<AttributionResult> one;
     one.push_back(attribute(net, *ev.events, k.o));
-    one.back().models = {py::cast<const Model&>(model).source};
+    one.back().models = {source};
     *r = combine(std::move(one));
-  }
+  });
   Result out = base_result("attribute", r);
   const Attribution& a = r->attribution;
   out.arrays["scores"] = view(r, a.scores);
@@ -211,7 +214,7 @@ void table(Options& v, MiKw& k) {
   v("seed", k.o.seed);
   v("batch", k.o.batch);
 }
-Result run_mutual_info(py::object model, const EventsHolder& ev, py::dict kw) {
+Result run_mutual_info(py::object model, const EventsHolder& ev, py::dict kw, py::object progress) {
   MiKw k;
   Options v("mutual_info", kw);
   table(v, k);
@@ -222,10 +225,9 @@ Result run_mutual_info(py::object model, const EventsHolder& ev, py::dict kw) {
   if (k.o.neurons.empty()) throw OptionError("mutual_info: neurons names no neuron");
   const Network& net = need_model(model, "mutual_info");
   auto r = std::make_shared<MutualInfoResult>();
-  {
-    LongCall call;
-    *r = mutual_info(net, *ev.events, k.o);
-  }
+  ProgressBridge bar(progress, "mutual_info");
+  k.o.progress = bar.callback();
+  bar.run([&] { *r = mutual_info(net, *ev.events, k.o); });
   Result out = base_result("mutual_info", r);
   const auto rows = static_cast<Index>(r->neurons.size()), cols = static_cast<Index>(r->variables.size());
   auto matrices = std::make_shared<std::vector<Tensor>>(2, Tensor({rows, cols}));
@@ -253,7 +255,7 @@ void table(Options& v, AdKw& k) {
   v("seed", k.o.seed);
   v("batch", k.o.batch);
 }
-Result run_activation_difference(py::object model, const EventsHolder& ev, py::dict kw) {
+Result run_activation_difference(py::object model, const EventsHolder& ev, py::dict kw, py::object progress) {
   AdKw k;
   if (kw.contains("layer") && py::isinstance<py::int_>(kw["layer"])) kw["layer"] = py::str(kw["layer"]);
   Options v("activation_difference", kw);
@@ -267,10 +269,9 @@ Result run_activation_difference(py::object model, const EventsHolder& ev, py::d
   k.o.layer = std::stoi(t);
   const Network& net = need_model(model, "activation_difference");
   auto r = std::make_shared<ActivationDifferenceResult>();
-  {
-    LongCall call;
-    *r = activation_difference(net, *ev.events, k.o);
-  }
+  ProgressBridge bar(progress, "activation_difference");
+  k.o.progress = bar.callback();
+  bar.run([&] { *r = activation_difference(net, *ev.events, k.o); });
   return base_result("activation_difference", r);
 }
 
@@ -295,7 +296,7 @@ void table(Options& v, MaxKw& k) {
   v("seed", k.o.seed);
   v("batch", k.o.batch);
 }
-Result run_maximize(py::object model, const EventsHolder& ev, py::dict kw) {
+Result run_maximize(py::object model, const EventsHolder& ev, py::dict kw, py::object progress) {
   MaxKw k;
   if (kw.contains("lr")) {  // the command line's other spelling of step_size
     kw["step_size"] = kw["lr"];
@@ -325,10 +326,9 @@ Result run_maximize(py::object model, const EventsHolder& ev, py::dict kw) {
   }
   const Network& net = need_model(model, "maximize");
   auto r = std::make_shared<MaximizeResult>();
-  {
-    LongCall call;
-    *r = maximize(net, *ev.events, k.o);
-  }
+  ProgressBridge bar(progress, "maximize");
+  if (ProgressCallback cb = bar.callback()) k.o.progress = [cb, total = k.o.points](Index done) { cb(done, total); };
+  bar.run([&] { *r = maximize(net, *ev.events, k.o); });
   Result out = base_result("maximize", r);
   out.arrays["start"] = view(r, r->start);
   out.arrays["points"] = view(r, r->points);
@@ -351,7 +351,7 @@ void table(Options& v, CavemanOptions& o) {
   v("fit_iterations", o.fit_iterations);
   v("seed", o.seed);
 }
-Result run_caveman(py::object model, const EventsHolder& ev, py::dict kw) {
+Result run_caveman(py::object model, const EventsHolder& ev, py::dict kw, py::object progress) {
   CavemanOptions o;
   py::object population;
   if (kw.contains("population")) {
@@ -366,17 +366,16 @@ Result run_caveman(py::object model, const EventsHolder& ev, py::dict kw) {
   o.population = *population.cast<std::shared_ptr<Dataset>>();
   const Network& net = need_model(model, "caveman");
   auto r = std::make_shared<CavemanResult>();
-  {
-    LongCall call;
-    *r = caveman(net, *ev.events, o);
-  }
+  ProgressBridge bar(progress, "caveman");
+  o.progress = bar.callback();
+  bar.run([&] { *r = caveman(net, *ev.events, o); });
   Result out = base_result("caveman", r);
   out.arrays["variable"] = json_to_python(r->variable.to_json());
   return out;
 }
 
 // ---- ado and the ADO search ---------------------------------------------------------------------------
-Result run_ado(py::object model, const EventsHolder& ev, py::dict kw) {
+Result run_ado(py::object model, const EventsHolder& ev, py::dict kw, py::object progress) {
   AdoOptions o;
   Options v("ado", kw);
   v("score", o.score);
@@ -386,10 +385,9 @@ Result run_ado(py::object model, const EventsHolder& ev, py::dict kw) {
   if (o.score.empty() || o.against.empty())
     throw OptionError("ado needs score and against (data columns, or neurons of the model)");
   auto r = std::make_shared<AdoComparison>();
-  {
-    LongCall call;
-    *r = model.is_none() ? ado(*ev.events, o) : ado(*network_of(model), *ev.events, o);
-  }
+  const Network* net = network_of(model);
+  ProgressBridge bar(progress, "ado");  // one pass over the pairs: no progress to report
+  bar.run([&] { *r = net ? ado(*net, *ev.events, o) : ado(*ev.events, o); });
   return base_result("ado", r);
 }
 
@@ -410,7 +408,7 @@ void table(Options& v, AdoSearchOptions& o) {
   v("seed", o.seed);
   v("quiet", o.quiet);
 }
-Result run_ado_search(py::object model, const EventsHolder& ev, py::dict kw) {
+Result run_ado_search(py::object model, const EventsHolder& ev, py::dict kw, py::object progress) {
   AdoSearchOptions o;
   Options v("ado_search", kw);
   table(v, o);
@@ -418,10 +416,11 @@ Result run_ado_search(py::object model, const EventsHolder& ev, py::dict kw) {
   if (o.target.empty()) throw OptionError("ado_search needs target (a column, or a neuron of the model)");
   if (o.base.empty()) throw OptionError("ado_search needs base: the HL columns the first network sees");
   auto r = std::make_shared<AdoSearchResult>();
-  {
-    LongCall call;
-    *r = model.is_none() ? ado_search(*ev.events, o) : ado_search(*network_of(model), *ev.events, o);
-  }
+  const Network* net = network_of(model);
+  ProgressBridge bar(progress, "ado_search");
+  o.progress = bar.callback();
+  bar.run([&] { *r = net ? ado_search(*net, *ev.events, o) : ado_search(*ev.events, o); });
+  r->options.progress = nullptr;  // the result keeps its options: not the Python callable
   return base_result("ado_search", r);
 }
 
@@ -433,7 +432,7 @@ void table(Options& v, EvalMetricsOptions& o) {
   v("br", o.br);
   v("batch", o.batch);
 }
-Result run_eval(py::object model, const EventsHolder& ev, py::dict kw) {
+Result run_eval(py::object model, const EventsHolder& ev, py::dict kw, py::object progress) {
   EvalMetricsOptions o;
   Options v("eval", kw);
   table(v, o);
@@ -443,17 +442,17 @@ Result run_eval(py::object model, const EventsHolder& ev, py::dict kw) {
   if (model.is_none() && o.score.empty())
     throw OptionError("eval: nothing to evaluate: give a model or score=COLUMN (a column of the data)");
   auto r = std::make_shared<EvalResult>();
-  {
-    LongCall call;
-    *r = model.is_none() ? eval(*ev.events, o) : eval(*network_of(model), *ev.events, o);
-  }
+  const Network* net = network_of(model);
+  ProgressBridge bar(progress, "eval");
+  o.progress = bar.callback();
+  bar.run([&] { *r = net ? eval(*net, *ev.events, o) : eval(*ev.events, o); });
   Result out = base_result("eval", r);
   out.frames["roc"] = frame(std::make_shared<Dataset>(r->roc_dataset()));
   return out;
 }
 
 // ---- the registry -----------------------------------------------------------------------------------------
-using Runner = Result (*)(py::object, const EventsHolder&, py::dict);
+using Runner = Result (*)(py::object, const EventsHolder&, py::dict, py::object);
 
 template <class K>
 py::dict defaults_of(const char* method) {
@@ -479,7 +478,7 @@ void init_methods(py::module_& m) {
       {"eval", &run_eval},
   };
   for (const auto& [name, run] : runners)
-    m.def(name.c_str(), run, py::arg("model"), py::arg("events"), py::arg("options"));
+    m.def(name.c_str(), run, py::arg("model"), py::arg("events"), py::arg("options"), py::arg("progress") = py::none());
 
   py::dict defaults;
   defaults["taylor"] = defaults_of<TaylorKw>("taylor");

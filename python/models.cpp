@@ -1,7 +1,5 @@
 // Models: loading (native, ONNX file, ONNX bytes), information, prediction and input
 // gradients, training with the command line's options.
-#include <fmt/format.h>
-
 #include "common.hpp"
 #include "unbox/explain/mutual_info.hpp"
 #include "unbox/metrics.hpp"
@@ -39,33 +37,6 @@ Model load_onnx_bytes(const py::bytes& bytes, const std::string& name) {
   }
   m.source = name;
   return m;
-}
-
-nlohmann::json info_json(const Model& m) {
-  const Network& net = *m.net;
-  nlohmann::json j;
-  j["model"] = m.source;
-  j["parameters"] = net.parameter_count();
-  j["plain_stack"] = net.is_plain_stack();
-  nlohmann::json inputs = nlohmann::json::array();
-  for (size_t k = 0; k < net.input_nodes().size(); ++k) {
-    const Node& n = net.node(net.input_nodes()[k]);
-    inputs.push_back({{"name", n.name}, {"shape", n.shape}, {"features", net.feature_names(static_cast<int>(k))}});
-  }
-  j["inputs"] = inputs;
-  nlohmann::json layers = nlohmann::json::array();
-  for (const auto& l : net.layers())
-    layers.push_back({{"layer", fmt::format("L{}", l.number)},
-                      {"width", l.width},
-                      {"activation", l.activation},
-                      {"parameters", l.parameters}});
-  j["layers"] = layers;
-  nlohmann::json nodes = nlohmann::json::array();
-  for (const auto& n : net.nodes())
-    nodes.push_back({{"name", n.name}, {"op", n.is_input() ? "Input" : n.op->type()}, {"shape", n.shape}});
-  j["nodes"] = nodes;
-  j["metadata"] = net.metadata;
-  return j;
 }
 
 std::vector<std::string> neurons(const Model& m) {
@@ -133,15 +104,10 @@ py::tuple train_model(const Dataset& data_in, py::dict kw, py::object hook) {
   opt("quiet", o.quiet);
   opt.finish();
   if (arch_text.empty()) throw OptionError("train: arch is required: 'paper' or hidden widths like '64,64'");
-  if (!data.label_column) throw Error("train: a label column is required");
+  check(o);
+  // The command line's data checks (labels 0/1, input columns, finite values, both classes).
+  const std::vector<std::string> features = check_training_inputs(data, columns);
   const auto labels = data.labels();
-  for (size_t i = 0; i < labels.size(); ++i)
-    if (labels[i] != 0.0 && labels[i] != 1.0)
-      throw Error(fmt::format("{}: label column '{}' must be 0 or 1; event {} has {}", data.source, *data.label_column,
-                              i + 1, format_double(labels[i])));
-  std::vector<std::string> features = columns.empty() ? data.feature_columns() : columns;
-  if (features.empty()) throw Error(fmt::format("{}: no input columns left besides the label and weight", data.source));
-  check_training_data(data, features);
   Architecture arch =
       parse_architecture(arch_text, activation, output.empty() ? (arch_text == "paper" ? "tanh" : "sigmoid") : output);
   arch.preprocess = preprocess;
@@ -181,35 +147,7 @@ py::tuple train_model(const Dataset& data_in, py::dict kw, py::object hook) {
     LongCall call;
     r = train(*net, x, labels, w, o);
   }
-  nlohmann::json hist = nlohmann::json::array();
-  for (auto& h : r.history)
-    hist.push_back({{"epoch", h.epoch}, {"loss", h.loss}, {"val_loss", h.val_loss}, {"val_auc", h.val_auc}});
-  net->metadata["architecture"] = arch.name;
-  net->metadata["training"] = {{"data", data.source},
-                               {"label", *data.label_column},
-                               {"weight", data.weight_column ? *data.weight_column : ""},
-                               {"loss", loss_name(r.loss)},
-                               {"optimizer",
-                                {{"name", "Adam"},
-                                 {"learning_rate", o.learning_rate},
-                                 {"beta1", o.beta1},
-                                 {"beta2", o.beta2},
-                                 {"epsilon", o.adam_epsilon}}},
-                               {"batch", o.batch},
-                               {"l1", o.l1},
-                               {"l2", o.l2},
-                               {"validation_fraction", o.validation_fraction},
-                               {"balance_classes", o.balance_classes},
-                               {"seed", o.seed},
-                               {"threads", thread_count()},
-                               {"epochs_run", r.epochs_run},
-                               {"best_epoch", r.best_epoch},
-                               {"best_val_loss", r.best_val_loss},
-                               {"best_val_auc", r.best_val_auc},
-                               {"train_events", r.train_events},
-                               {"validation_events", r.validation_events},
-                               {"history", hist}};
-  net->metadata["unbox_version"] = "0.1.0";
+  record_training(*net, data, arch.name, o, r);
   Model m{net, "<trained>"};
   return py::make_tuple(m, json_to_python(net->metadata["training"]));
 }
@@ -243,7 +181,8 @@ py::dict train_defaults() {
 void init_models(py::module_& m) {
   py::class_<Model>(m, "Model")
       .def_readonly("source", &Model::source)
-      .def("info", [](const Model& self) { return json_to_python(info_json(self)); })
+      .def("info", [](const Model& self) { return json_to_python(model_info(*self.net, self.source)); })
+      .def("summary", [](const Model& self) { return model_summary(*self.net, self.source); })
       .def_property_readonly("neurons", &neurons)
       .def_property_readonly("inputs",
                              [](const Model& self) {

@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <cstring>
 #include <thread>
 
@@ -64,6 +65,59 @@ void poll_signals_or_throw() {
   }
 }
 
+// ---- progress ------------------------------------------------------------------------------------
+struct ProgressBridge::State {
+  py::object callable = py::none();  // None: the library's bar (when `bar`) or nothing
+  bool bar = false;
+  std::string label;
+  std::unique_ptr<Progress> progress;  // the library's own bar, made at the first call
+  bool failed = false;
+  py::object type, value, trace;  // what the callable raised
+};
+
+ProgressBridge::ProgressBridge(py::object progress, std::string label) : state_(std::make_shared<State>()) {
+  state_->label = std::move(label);
+  if (progress.is_none()) return;
+  if (py::isinstance<py::bool_>(progress)) {
+    state_->bar = progress.cast<bool>();
+    return;
+  }
+  if (!PyCallable_Check(progress.ptr()))
+    throw OptionError(state_->label + ": progress must be True, False, None or a callable(done, total)");
+  state_->callable = std::move(progress);
+}
+
+ProgressCallback ProgressBridge::callback() const {
+  if (state_->callable.is_none() && !state_->bar) return {};
+  std::shared_ptr<State> st = state_;
+  return [st](Index done, Index total) {
+    if (st->callable.is_none()) {  // the library's own bar: no Python involved
+      if (!st->progress) st->progress = std::make_unique<Progress>(st->label, total);
+      st->progress->update(done);
+      if (done >= total) st->progress->finish();
+      return;
+    }
+    py::gil_scoped_acquire gil;
+    if (st->failed) return;
+    try {
+      st->callable(done, total);
+    } catch (py::error_already_set& e) {
+      st->failed = true;
+      st->type = e.type();
+      st->value = e.value();
+      st->trace = e.trace();
+      g_interrupted.store(true);  // stop the call as Ctrl-C does; run() raises the error instead
+    }
+  };
+}
+
+void ProgressBridge::raise_stored() {
+  if (!state_->failed) return;
+  state_->failed = false;
+  PyErr_Restore(state_->type.release().ptr(), state_->value.release().ptr(), state_->trace.release().ptr());
+  throw py::error_already_set();
+}
+
 // ---- NumPy ---------------------------------------------------------------------------------------
 Tensor to_tensor(py::handle obj, const std::string& what) {
   py::array a;
@@ -81,6 +135,17 @@ Tensor to_tensor(py::handle obj, const std::string& what) {
   if (c.ndim() == 0) throw Error(what + ": expected an array with one entry per event, got a scalar");
   Shape shape(static_cast<size_t>(c.ndim()));
   for (py::ssize_t i = 0; i < c.ndim(); ++i) shape[static_cast<size_t>(i)] = c.shape(i);
+  const auto* data = static_cast<const double*>(c.data());
+  if (c.size() > 0 && reinterpret_cast<std::uintptr_t>(data) % alignof(double) == 0) {
+    // Borrowed: the Tensor reads the array in place and holds a reference to it. The last
+    // Tensor to let go may do so without the GIL (a Dataset dropped inside a long call).
+    auto* ref = new py::object(py::reinterpret_borrow<py::object>(c));
+    std::shared_ptr<const void> keep(ref, [](py::object* o) {
+      py::gil_scoped_acquire gil;
+      delete o;
+    });
+    return Tensor::borrow(std::move(shape), data, std::move(keep));
+  }
   std::vector<double> values(static_cast<size_t>(c.size()));
   if (c.size() > 0) std::memcpy(values.data(), c.data(), sizeof(double) * static_cast<size_t>(c.size()));
   return Tensor(std::move(shape), std::move(values));

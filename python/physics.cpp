@@ -112,7 +112,14 @@ Result features(const std::string& path, py::dict kw) {
   return out;
 }
 
-Result generate(const std::string& process, Index events, py::dict kw) {
+// HepMC3 by the output's name, as `unbox generate physics --out`.
+bool hepmc_path(const std::string& out) {
+  const std::string ext = extension_of(out);
+  const bool txt = out.size() > 10 && out.compare(out.size() - 10, 10, ".hepmc.txt") == 0;
+  return ext == "hepmc" || ext == "hepmc3" || txt;
+}
+
+Result generate(const std::string& process, Index events, py::dict kw, py::object progress) {
   physics::GeneratorOptions g;
   physics::parse_gen_process(process, g);
   if (events <= 0) throw OptionError(fmt::format("generate: events must be positive, got {}", events));
@@ -120,7 +127,9 @@ Result generate(const std::string& process, Index events, py::dict kw) {
   bool truth = false, no_cuts = false, no_spin = false, no_isr = false, parton_level = false;
   std::uint64_t detector_seed = 1;
   std::optional<double> label;
+  std::string out_path;
   Options v("physics.generate", kw);
+  v("out", out_path);
   v("seed", g.seed);
   v("truth", truth);
   v("no_cuts", no_cuts);
@@ -153,6 +162,9 @@ Result generate(const std::string& process, Index events, py::dict kw) {
   else
     throw OptionError(
         fmt::format("unknown stop top polarization '{}': expected unpolarized, left or right", polarization));
+  const bool hepmc = !out_path.empty() && hepmc_path(out_path);
+  if (hepmc && truth)
+    throw OptionError("physics.generate: truth adds columns to the feature table; a HepMC3 file holds the events");
   physics::FeatureOptions fo;
   if (detector != "cms" && detector != "truth")
     throw OptionError(fmt::format("unknown detector '{}': expected cms or truth", detector));
@@ -163,8 +175,12 @@ Result generate(const std::string& process, Index events, py::dict kw) {
   fo.label = label ? *label : (g.process == physics::GenProcess::Stop ? 1.0 : 0.0);
   auto r = std::make_shared<physics::FeatureResult>();
   nlohmann::json norm;
-  {
-    LongCall call;
+  std::string head;
+  std::int64_t streams = 0;
+  double wsum = 0;
+  ProgressBridge bar(progress, "generate");
+  g.progress = bar.callback();
+  bar.run([&] {
     physics::Generator gen(g);
     const auto& n = gen.normalization();
     norm = {{"sigma_lo", n.sigma_lo},
@@ -173,14 +189,42 @@ Result generate(const std::string& process, Index events, py::dict kw) {
             {"k_factor", n.k_factor},
             {"unweighting_efficiency", n.unweighting_efficiency},
             {"gg_share", n.gg_share}};
-    *r = gen.run_features(events, fo, truth, true);
-  }
+    head = fmt::format(
+        "process {}: LO cross section {:.6g} pb (GRV94 LO, fixed scale), best {:.6g} pb, factor {:.4g}; "
+        "dilepton branching {:.4g}; unweighting efficiency {:.3g}\n",
+        process, n.sigma_lo, n.sigma_best, n.k_factor, n.branching, n.unweighting_efficiency);
+    if (hepmc) {  // the events themselves, as `unbox generate physics --out x.hepmc`
+      physics::HepMC3Writer writer(out_path);
+      streams = gen.run(events, [&](const physics::GeneratedEvent& e) {
+        writer.write(e);
+        wsum += e.weight;
+      });
+      writer.close();
+    } else {
+      *r = gen.run_features(events, fo, truth, true);
+      if (!out_path.empty()) write_dataset(r->data, out_path);
+    }
+  });
+  g.progress = nullptr;
   Result out;
   out.method = "physics.generate";
-  out.table = r->to_table();
+  if (hepmc) {
+    out.table = head + fmt::format("wrote {}: {} events from {} streams; summed weight {:.6g} events per fb^-1\n",
+                                   out_path, events, streams, wsum);
+    nlohmann::json j = {{"process", process}, {"out", out_path},        {"events", events},
+                        {"streams", streams}, {"summed_weight", wsum}, {"normalization", norm}};
+    out.json = j.dump();
+    out.owner = r;
+    return out;
+  }
+  out.table = head + r->to_table();
+  if (!out_path.empty())
+    out.table += fmt::format("wrote {}: {} rows x {} columns from {} generated events\n", out_path, r->data.events(),
+                             r->data.names().size(), events);
   auto j = r->to_json();
   j["process"] = process;
   j["normalization"] = norm;
+  if (!out_path.empty()) j["out"] = out_path;
   out.json = j.dump();
   out.owner = r;
   out.frames["data"] = dataset_columns(r, r->data);
@@ -280,7 +324,8 @@ Result isolation_cones(const DatasetPtr& data, py::dict kw) {
 void init_physics(py::module_& m) {
   m.def("mt2", &mt2);
   m.def("features", &features, py::arg("path"), py::arg("options"));
-  m.def("generate", &generate, py::arg("process"), py::arg("events"), py::arg("options"));
+  m.def("generate", &generate, py::arg("process"), py::arg("events"), py::arg("options"),
+        py::arg("progress") = py::none());
   m.def("efp", &efp, py::arg("data"), py::arg("options"));
   m.def("isolation", &isolation_cones, py::arg("data"), py::arg("options"));
   m.def("efp_graphs", [](int dmax, bool connected) {

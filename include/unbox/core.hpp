@@ -2,8 +2,10 @@
 // Everything here depends only on the standard library and fmt.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
+#include <mutex>
 #include <span>
 #include <stdexcept>
 #include <string>
@@ -79,6 +81,34 @@ class Progress {
   bool finished_ = false;
   double start_;
   double last_draw_ = -1.0;
+};
+
+// Progress of a long library call, for a caller that shows it (the Python module's bar):
+// called with the units done so far and the total. Calls may come from any thread of a
+// parallel loop but never overlap; `done` never decreases, and a call that runs to its end
+// makes a last call with done == total. Not used by the computation.
+using ProgressCallback = std::function<void(Index done, Index total)>;
+
+// A method's side of a ProgressCallback: add() from any thread as work completes, finish()
+// at the end. Forwards at most about 256 times per call (and always the end); without a
+// callback add() is one branch.
+class ProgressCounter {
+ public:
+  ProgressCounter(const ProgressCallback& callback, Index total);
+  void add(Index units) {
+    if (callback_ != nullptr) add_slow(units);
+  }
+  void finish();
+  Index total() const { return total_; }
+
+ private:
+  void add_slow(Index units);
+  const ProgressCallback* callback_;
+  Index total_;
+  Index step_;
+  std::atomic<Index> done_{0};
+  std::mutex mutex_;
+  std::atomic<Index> reported_{-1};
 };
 
 }  // namespace unbox

@@ -44,6 +44,15 @@ bool is_onnx_network(const Network& net);
 // What an ONNX model needs from the data, for `unbox info` (one line per input).
 std::string onnx_input_summary(const Network& net);
 
+// Describing any model (native or ONNX), the same for `unbox info` and the Python module:
+// the JSON of `unbox info --json` (model, parameters, inputs, layers, nodes, metadata), the
+// text of `unbox info` (inputs, standardization, layer table, training), and the layer
+// table alone (layers with their neuron names; the node list for a general graph).
+// `model` names the model (its file).
+nlohmann::json model_info(const Network& net, const std::string& model);
+std::string model_summary(const Network& net, const std::string& model);
+std::string layer_table(const Network& net);
+
 // A serialized onnx.TensorProto file (the backend test data's input_0.pb ...): values in
 // double and the full shape (batch axis included). Non-float data: OnnxUnsupported.
 Tensor read_onnx_tensor(const std::string& path, Shape& full_shape);

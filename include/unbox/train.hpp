@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "unbox/data.hpp"
 #include "unbox/network.hpp"
 #include "unbox/ops.hpp"
 
@@ -116,6 +117,24 @@ struct TrainResult {
 // seeded shuffle of 0..N-1 whose first round(validation_fraction * N) are held out.
 // (Learning-progress tracking measures on these, events the optimizer never sees.)
 std::vector<Index> validation_events(Index n_events, const TrainOptions& options);
+
+// The options a caller can get wrong: Error for a batch, epoch count or learning rate that
+// is not positive, or a validation fraction outside [0, 1). train() checks them too; a
+// front end calls this before it reads the data.
+void check(const TrainOptions& options);
+
+// The data checks of a training run, shared by `unbox train` and the Python module's
+// unbox.train: a label column of 0 and 1 only, the input columns (`columns`; empty: every
+// 1-D column but the label and weight) present, every value of them, the label and the
+// weight finite, and check_training_data (both classes, usable weights, sane magnitudes).
+// Returns the input columns. Errors name the file, column and event.
+std::vector<std::string> check_training_inputs(const Dataset& data, const std::vector<std::string>& columns);
+
+// Records a finished training in the model's metadata as every front end does it:
+// "architecture", "training" (data, label, weight, loss, optimizer, options, threads,
+// outcome and per-epoch history) and "unbox_version".
+void record_training(Network& net, const Dataset& data, const std::string& architecture, const TrainOptions& options,
+                     const TrainResult& result);
 
 // Train `net` (a single flat input, one output neuron) on raw inputs [N, n], labels
 // (0/1) and weights (may be empty). Deterministic for a seed and thread count.

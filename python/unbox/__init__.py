@@ -14,17 +14,23 @@ Events are NumPy arrays, pandas DataFrames (columns by name), dicts of arrays (s
 inputs, tensor inputs), an ``unbox.Dataset`` from ``unbox.read("events.h5:/train")``, or a
 file name. Labels and weights are column names or arrays.
 
-What is copied: events are copied once into the library's float64 storage when they are
-bound (float32, integer, Fortran-order and strided arrays are converted in that one copy;
-a float64 C-contiguous array is read in place and copied with one memcpy). Everything a
-method returns per event (Taylor coefficients, relevances, attributions, maximization
-points, model outputs and gradients, ``Dataset`` columns) is a NumPy view of the C++
-result, not a copy; the view keeps the result alive.
+What is copied: a float64 C-contiguous array is not copied: the library reads it in place
+(and keeps it alive) whenever it is a model input as it stands: a tensor input (PFN
+particles, CNN images), an array given under the input's name (a dict or tuple entry), or
+a 2-D array for a model that names no columns (from_torch, ONNX). Contiguous float64
+columns (a DataFrame read from a file or made from a dict, a dict's arrays) are read in
+place too and gathered once into the input matrix.
+float32, integer, Fortran-order and strided arrays are converted in one copy. Since the
+events are read in place, changing an array after ``unbox.events(...)`` changes what the
+bound events see. Everything a method returns per event (Taylor coefficients, relevances,
+attributions, maximization points, model outputs and gradients, ``Dataset`` columns) is a
+NumPy view of the C++ result, not a copy; the view keeps the result alive.
 
 Errors are ``unbox.Error`` (and its subclasses ``InputError`` for files that cannot be
 read, ``OptionError`` for unknown or bad options, ``UnsupportedModelError`` for ONNX
-models unbox cannot import), with the command line's messages. Long calls release the GIL
-and stop on Ctrl-C (KeyboardInterrupt). ``unbox.set_threads(n)`` sets the OpenMP threads;
+models unbox cannot import), with the command line's messages. Long calls release the GIL,
+show a progress bar (tqdm when installed, else the library's own; ``progress=False``
+hides it, a callable receives (done, total)) and stop on Ctrl-C (KeyboardInterrupt). ``unbox.set_threads(n)`` sets the OpenMP threads;
 results do not depend on it.
 """
 
@@ -202,6 +208,11 @@ class Model:
     def info(self):
         """The model as `unbox info --json` shows it (inputs, layers, nodes, metadata)."""
         return self._m.info()
+
+    def summary(self):
+        """The text of `unbox info`: inputs, standardization, layer table with the neuron
+        names, training."""
+        return self._m.summary()
 
     def predict(self, x, neurons=None, gradient=False, batch=4096, label=None, weight=None, columns=None, first=0):
         """Values of neurons for every event of x.
@@ -494,11 +505,42 @@ batch. to_pandas() is the ROC curve.""",
 }
 
 
+_PROGRESS = """
+Progress: progress=True (default) shows a tqdm bar when tqdm is installed (after half a
+second, so quick calls stay quiet), else the library's own bar on stderr (on a terminal);
+False shows nothing; a callable progress(done, total) receives the counts itself (done
+never decreases and ends at total; it is called with the GIL held, possibly from a worker
+thread). The call releases the GIL while it works; Ctrl-C (KeyboardInterrupt) stops it.
+"""
+
+
+def _progress_hook(name, progress):
+    """The progress argument of a compiled call and what closes it afterwards."""
+    if progress is None or progress is False:
+        return None, None
+    if progress is True:
+        try:
+            from tqdm.auto import tqdm
+        except ImportError:
+            return True, None  # the library's own bar (unbox::Progress on stderr)
+        bar = tqdm(total=None, desc=name, leave=False, delay=0.5)
+
+        def update(done, total):
+            if bar.total != total:
+                bar.total = total
+            bar.update(done - bar.n)
+        return update, bar.close
+    if callable(progress):
+        return progress, None
+    raise OptionError(f"{name}: progress must be True, False or a callable(done, total)")
+
+
 def _make_method(name):
     defaults = _unbox.method_defaults[name]
     run = getattr(_unbox, name)
 
-    def method(model, events_=None, *, label=None, weight=None, columns=None, first=0, allow_nan=False, **options):
+    def method(model, events_=None, *, label=None, weight=None, columns=None, first=0, allow_nan=False,
+               progress=True, **options):
         if "events" in options:  # given by keyword
             events_ = options.pop("events")
         if events_ is None:
@@ -506,16 +548,22 @@ def _make_method(name):
         ev = events(events_, model, label=label, weight=weight, columns=columns, first=first, allow_nan=allow_nan)
         if name == "caveman" and options.get("population") is not None:
             options["population"] = _to_dataset(options["population"])
-        return Result(run(model._m if model is not None else None, ev, options))
+        hook, close = _progress_hook(name, progress)
+        try:
+            return Result(run(model._m if model is not None else None, ev, options, hook))
+        finally:
+            if close is not None:
+                close()
 
     P = _inspect.Parameter
     params = [P("model", P.POSITIONAL_OR_KEYWORD), P("events", P.POSITIONAL_OR_KEYWORD)]
     params += [P(k, P.KEYWORD_ONLY, default=v) for k, v in
-               (("label", None), ("weight", None), ("columns", None), ("first", 0), ("allow_nan", False))]
+               (("label", None), ("weight", None), ("columns", None), ("first", 0), ("allow_nan", False),
+                ("progress", True))]
     params += [P(k, P.KEYWORD_ONLY, default=v) for k, v in defaults.items()]
     method.__signature__ = _inspect.Signature(params)
     method.__name__ = method.__qualname__ = name
-    method.__doc__ = _DOCS[name] + "\n" + _BINDING + "\nReturns an unbox.Result."
+    method.__doc__ = _DOCS[name] + "\n" + _BINDING + _PROGRESS + "\nReturns an unbox.Result."
     return method
 
 

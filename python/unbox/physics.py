@@ -37,16 +37,31 @@ def features(path, **options):
     return Result(_unbox.features(str(path), options))
 
 
-def generate(process, events=10000, as_frame=True, **options):
-    """Events of the built-in LO generator with detector and selection, as the feature
-    table (`unbox generate physics PROCESS --features`).
+def generate(process, events=10000, as_frame=True, out=None, progress=True, **options):
+    """Events of the built-in LO generator (`unbox generate physics PROCESS`).
 
     process: ttbar, tw, ww or stop:M_STOP,M_LSP (GeV). Options: seed, truth (add truth
     columns), no_cuts, weighted, no_spin_correlation, taus, no_isr, parton_level, sqrt_s,
     scale, stop_top_polarization, bias_met, bias_power, bias_floor, detector (cms, truth),
     detector_seed, selection (cms, paper, generator, none), label.
-    Returns a pandas DataFrame (as_frame=False: the unbox.Result, whose arrays are views).
+
+    Without out: the feature table after detector and selection (`--features`), as a
+    pandas DataFrame (as_frame=False: the unbox.Result, whose arrays are views).
+    out="events.hepmc" (.hepmc, .hepmc3, .hepmc.txt): the events themselves as HepMC3, as the
+    command line writes them (the same seed gives the same file); returns the unbox.Result
+    with the summary (events, streams, summed weight, normalization; .table() the CLI's
+    text). out="features.h5" (or .csv, .npz, ...): the feature table is also written there.
+    progress: True (tqdm, else the library's bar), False, or a callable(done, total).
     """
-    from . import Result
-    r = Result(_unbox.generate(str(process), int(events), options))
+    from . import Result, _progress_hook
+    hook, close = _progress_hook("generate", progress)
+    if out is not None:
+        options["out"] = str(out)
+    try:
+        r = Result(_unbox.generate(str(process), int(events), options, hook))
+    finally:
+        if close is not None:
+            close()
+    if "out" in options and r.to_dict().get("streams") is not None:
+        return r
     return r.to_pandas("data") if as_frame else r

@@ -299,4 +299,32 @@ void Progress::finish(const std::string& status) {
   std::fflush(stderr);
 }
 
+ProgressCounter::ProgressCounter(const ProgressCallback& callback, Index total)
+    : callback_(callback ? &callback : nullptr), total_(std::max<Index>(0, total)), step_(std::max<Index>(1, (total_ + 255) / 256)) {
+  if (callback_ != nullptr) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    reported_.store(0, std::memory_order_relaxed);
+    (*callback_)(0, total_);
+  }
+}
+
+void ProgressCounter::add_slow(Index units) {
+  const Index done = std::min(total_, done_.fetch_add(units, std::memory_order_relaxed) + units);
+  if (done - reported_.load(std::memory_order_relaxed) < step_ && done < total_) return;
+  std::lock_guard<std::mutex> lock(mutex_);
+  const Index now = std::min(total_, done_.load(std::memory_order_relaxed));
+  const Index last = reported_.load(std::memory_order_relaxed);
+  if (now <= last || (now - last < step_ && now < total_)) return;  // another thread reported meanwhile
+  reported_.store(now, std::memory_order_relaxed);
+  (*callback_)(now, total_);
+}
+
+void ProgressCounter::finish() {
+  if (callback_ == nullptr) return;
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (reported_.load(std::memory_order_relaxed) == total_) return;
+  reported_.store(total_, std::memory_order_relaxed);
+  (*callback_)(total_, total_);
+}
+
 }  // namespace unbox

@@ -89,12 +89,14 @@ Tensor Dataset::columns_matrix(const std::vector<std::string>& cols) const {
 
 std::vector<double> Dataset::labels() const {
   if (!label_column) throw Error(fmt::format("no label column given for {}", where(*this)));
-  return get(*label_column).values();
+  const Tensor& t = get(*label_column);
+  return std::vector<double>(t.data(), t.data() + t.size());  // data(): a borrowed column is read in place
 }
 
 std::vector<double> Dataset::weights() const {
   if (!weight_column) return std::vector<double>(static_cast<size_t>(events_), 1.0);
-  return get(*weight_column).values();
+  const Tensor& t = get(*weight_column);
+  return std::vector<double>(t.data(), t.data() + t.size());
 }
 
 Dataset Dataset::subset(const std::vector<Index>& rows) const {

@@ -326,6 +326,7 @@ ActivationDifferenceResult ActivationDifferenceRun::result(Index begin, Index en
     const Tensor z0 = evaluate(sub, {base}, {target_}, eval);
     std::vector<double> d(static_cast<size_t>(m * n));
     Tensor swapped = base;
+    ProgressCounter progress(o_.progress, n);  // one unit per swapped variable
     for (Index i = 0; i < n; ++i) {
       for (Index s = 0; s < m; ++s) swapped[s * n + i] = donor_[static_cast<size_t>((begin + s) * n + i)];
       const Tensor zi = evaluate(sub, {swapped}, {target_}, eval);
@@ -333,7 +334,9 @@ ActivationDifferenceResult ActivationDifferenceRun::result(Index begin, Index en
         d[static_cast<size_t>(s * n + i)] = std::abs(z0[s] - zi[s]);
         swapped[s * n + i] = base[s * n + i];
       }
+      progress.add(1);
     }
+    progress.finish();
     const double w = static_cast<double>(total_) / static_cast<double>(S);  // events per sampled event
     for (Index i = 0; i < n; ++i) {
       double a = 0.0;

@@ -89,6 +89,16 @@ AdoSearchResult ado_search(const Dataset& data, const std::vector<double>& targe
   r.test_events = static_cast<Index>(test_rows.size());
   r.target_auc = auc(t_test, y_test, w_test);
 
+  // Progress: one unit per training epoch of the most networks the search can train (the
+  // base, then one per addition); a training that stops early counts its whole budget.
+  Index usable = 0;
+  for (const auto& c : pool_test) {
+    const auto [lo, hi] = std::minmax_element(c.begin(), c.end());
+    usable += lo != c.end() && *lo != *hi;
+  }
+  const Index epochs_each = std::max<Index>(1, o.epochs);
+  ProgressCounter progress(o.progress, (std::min(o.max_steps, usable) + 1) * epochs_each);
+
   // Train the small network on `features`; its logit on the measuring events.
   auto scores_for = [&](const std::vector<std::string>& features) {
     Architecture arch = parse_architecture(o.arch, o.activation, "sigmoid");
@@ -100,8 +110,14 @@ AdoSearchResult ado_search(const Dataset& data, const std::vector<double>& targe
     t.learning_rate = o.learning_rate;
     t.seed = o.seed;
     t.quiet = o.quiet;
+    Index epochs = 0;
+    if (o.progress)
+      t.hook = [&](const TrainEvent& e) {
+        if (e.kind == TrainEvent::Epoch && epochs < epochs_each) ++epochs, progress.add(1);
+      };
     const Tensor x = data.columns_matrix(features);
     train(net, x.gather_events(train_rows), y_train, w_train, t);
+    progress.add(epochs_each - epochs);
     return evaluate(net, {x.gather_events(test_rows)}, {net.resolve("output:pre")}).values();
   };
 
@@ -163,6 +179,7 @@ AdoSearchResult ado_search(const Dataset& data, const std::vector<double>& targe
     step.ado_on_pairs = best.ado_on_pairs;
     step.features = features;
   }
+  progress.finish();
   return r;
 }
 

@@ -170,6 +170,7 @@ Attribution attribute(const Network& net, const std::vector<Tensor>& inputs, con
   if (o.method == AttributionMethod::SmoothGrad) a.noise_sigma = sigma;
   const Index block = std::max<Index>(1, o.batch);
   std::vector<Tensor> pts(K);
+  ProgressCounter progress(o.progress, N);
   for (Index b0 = 0; b0 < N; b0 += block) {
     const Index E = std::min(block, N - b0);
     for (size_t k = 0; k < K; ++k) {
@@ -204,7 +205,9 @@ Attribution attribute(const Network& net, const std::vector<Tensor>& inputs, con
           if (o.method == AttributionMethod::IntegratedGradients) acc *= inputs[k][(b0 + e) * pe[k] + j] - base[k][j];
           a.scores[(b0 + e) * F + off[k] + j] = acc;
         }
+    progress.add(E);
   }
+  progress.finish();
   if (o.method == AttributionMethod::IntegratedGradients) {
     Tensor fx = evaluate(net, inputs, {ref});
     std::vector<Tensor> b1(K);

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <numeric>
 
+#include "unbox/cancel.hpp"
 #include "unbox/explain/maximize.hpp"
 #include "unbox/metrics.hpp"
 #include "unbox/parallel.hpp"
@@ -335,6 +336,7 @@ void fit_term(Candidate& cand, const std::vector<double>& lo, const std::vector<
   std::vector<double> beta(static_cast<size_t>(nf), 0.0), m(static_cast<size_t>(nf), 0.0),
       vv(static_cast<size_t>(nf), 0.0), g(static_cast<size_t>(nf));
   for (Index it = 0; it < o.fit_iterations; ++it) {
+    check_cancelled();  // inside parallel_for, which rethrows after its region
     std::fill(g.begin(), g.end(), 0.0);
     for (Index e = 0; e < n; ++e) {
       const double* f = &F[static_cast<size_t>(e * nf)];
@@ -699,13 +701,27 @@ CavemanResult caveman(const Network& net, const Events& events, const CavemanOpt
     for (int r = 0; r < kept; ++r) add(order[static_cast<size_t>(r)]);
     if (kept >= 2) add(-1);
   };
+  // Progress in thousandths: clustering the histograms 0-300, fitting the candidates
+  // 300-900, the combinations 900-1000.
+  ProgressCounter progress(o.progress, 1000);
+  const Index n_hists = static_cast<Index>(hists.one.size() + hists.two.size() + hists.three.size());
+  Index considered = 0;
   for (const auto* group : {&hists.one, &hists.two, &hists.three})
-    for (const auto& h : *group) consider(h);
+    for (const auto& h : *group) {
+      check_cancelled();
+      consider(h);
+      ++considered;
+      progress.add(300 * considered / n_hists - 300 * (considered - 1) / n_hists);
+    }
+  if (n_hists == 0) progress.add(300);
 
-  parallel_for(static_cast<Index>(cands.size()), [&](Index j) {
+  const Index n_cands = static_cast<Index>(cands.size());
+  parallel_for(n_cands, [&](Index j) {
     fit_term(cands[static_cast<size_t>(j)], lo, hi, cand_eps[static_cast<size_t>(j)], o,
              o.seed * 1000003ULL + static_cast<std::uint64_t>(j));
+    progress.add(600 * (j + 1) / n_cands - 600 * j / n_cands);
   });
+  if (n_cands == 0) progress.add(600);
 
   // Fit and test events: a seeded split of the data.
   std::vector<Index> ev(static_cast<size_t>(N));
@@ -774,6 +790,7 @@ CavemanResult caveman(const Network& net, const Events& events, const CavemanOpt
     r.variable.neuron = neuron;
   }
   std::vector<double> cave_test = build(cands, o.terms, r.variable);
+  progress.add(50);
 
   // Baseline: linear in the top inputs (1-D ranking of the population).
   std::vector<Candidate> lin;
@@ -798,6 +815,7 @@ CavemanResult caveman(const Network& net, const Events& events, const CavemanOpt
   }
   r.correlation = pearson(cave_test, ztest);
   r.linear_correlation = pearson(lin_test, ztest);
+  progress.finish();
   return r;
 }
 

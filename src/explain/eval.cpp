@@ -105,14 +105,20 @@ EvalResult eval_part(const Network* model, const Events& events, const EvalMetri
 }
 
 EvalResult eval(const Network& model, const Events& events, const EvalMetricsOptions& o) {
+  ProgressCounter progress(o.progress, 2);  // the scores, then the metrics
   EvalResult r = eval_part(&model, events, o);
+  progress.add(1);
   finish(r);
+  progress.finish();
   return r;
 }
 
 EvalResult eval(const Events& events, const EvalMetricsOptions& o) {
+  ProgressCounter progress(o.progress, 2);  // the scores, then the metrics
   EvalResult r = eval_part(nullptr, events, o);
+  progress.add(1);
   finish(r);
+  progress.finish();
   return r;
 }
 

@@ -826,6 +826,7 @@ LrpRelevance lrp(const Network& net_in, const std::vector<Tensor>& inputs, const
   // in the core's cache (every event is propagated on its own: the tile size changes no bit); a
   // Scratch per thread, kept between calls (run() sizes every buffer it uses for the network at hand).
   const Index batch = std::max<Index>(1, o.batch);
+  ProgressCounter progress(o.progress, N);
   detail::for_each_event_tile(
       inputs, batch, std::min<Index>(batch, 256),
       [&]() -> Scratch& {
@@ -835,6 +836,7 @@ LrpRelevance lrp(const Network& net_in, const std::vector<Tensor>& inputs, const
       },
       [&](Scratch& s, Index, Index begin, Index count, std::vector<const Tensor*>& ptrs) {
         prop.run(ptrs, s);
+        progress.add(count);
         const auto tn = static_cast<size_t>(prop.target().node);
         const Index tpe = (*s.val[tn]).per_event();
         for (Index e = 0; e < count; ++e) {
@@ -861,6 +863,7 @@ LrpRelevance lrp(const Network& net_in, const std::vector<Tensor>& inputs, const
           off += pk;
         }
       });
+  progress.finish();
   return res;
 }
 

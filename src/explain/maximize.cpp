@@ -8,7 +8,9 @@
 #include <chrono>
 #include <cmath>
 #include <limits>
+#include <span>
 
+#include "unbox/cancel.hpp"
 #include "unbox/random.hpp"
 
 namespace unbox {
@@ -201,6 +203,17 @@ void run_ascent(const Network& net, const NeuronRef& ref, const Setup& su, const
   std::vector<double> m(static_cast<size_t>(K * d), 0.0), v(static_cast<size_t>(K * d), 0.0);
   constexpr double b1 = 0.9, b2 = 0.999, eps = 1e-12;
   Index total_steps = 0, done = 0;
+  // Ctrl-C from the Python module (cancel.hpp): checked before every step; an exception must
+  // not leave the OpenMP region, so a cancelled batch stops and the flag is raised after it.
+  bool cancelled = false;
+  const auto cancel_requested = [] {
+    try {
+      check_cancelled();
+      return false;
+    } catch (const Cancelled&) {
+      return true;
+    }
+  };
 #pragma omp parallel reduction(+ : total_steps)
   {
     Workspace ws;
@@ -213,6 +226,15 @@ void run_ascent(const Network& net, const NeuronRef& ref, const Setup& su, const
       active.clear();
       for (Index p = begin; p < end; ++p) active.push_back(p);
       for (Index t = 0; !active.empty(); ++t) {
+        bool stop;
+#pragma omp atomic read
+        stop = cancelled;
+        if (!stop && cancel_requested()) {
+#pragma omp atomic write
+          cancelled = true;
+          stop = true;
+        }
+        if (stop) break;
         const Index na = static_cast<Index>(active.size());
         x.resize({na, d});
         for (Index a = 0; a < na; ++a)
@@ -277,6 +299,7 @@ void run_ascent(const Network& net, const NeuronRef& ref, const Setup& su, const
       }
     }
   }
+  if (cancelled) throw Cancelled();
   r.point_steps = total_steps;
 }
 
@@ -321,7 +344,7 @@ MaximizeResult maximize(const Network& net, const Events& events, const Maximize
   const Tensor& x = events.inputs()[0];
   const Index n = x.events(), d = x.per_event();
   if (n == 0) throw Error(fmt::format("'{}' has no events", data.source));
-  for (double v : x.values())
+  for (double v : std::span<const double>(x.data(), static_cast<size_t>(x.size())))  // borrowed inputs: no copy
     if (!std::isfinite(v)) throw Error(fmt::format("'{}' has NaN or Inf in the model's inputs", data.source));
 
   MaximizeResult r;

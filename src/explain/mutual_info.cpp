@@ -18,6 +18,7 @@
 #include <limits>
 #include <numeric>
 
+#include "unbox/cancel.hpp"
 #include "unbox/naming.hpp"
 #include "unbox/parallel.hpp"
 #include "unbox/random.hpp"
@@ -323,7 +324,9 @@ void fill_group(const std::vector<BinnedColumn>& rows, Index first, Index count,
 }
 
 // The matrices from binned columns.
-void binned_matrix(const std::vector<BinnedColumn>& rows, const std::vector<BinnedColumn>& cols, MutualInfoResult& r) {
+// `progress` (may be null) advances by one per neuron.
+void binned_matrix(const std::vector<BinnedColumn>& rows, const std::vector<BinnedColumn>& cols, MutualInfoResult& r,
+                   ProgressCounter* progress) {
   const Index na = static_cast<Index>(rows.size()), nb = static_cast<Index>(cols.size());
   r.nmi.assign(static_cast<size_t>(na), std::vector<double>(static_cast<size_t>(nb), 0.0));
   r.mi = r.nmi;
@@ -355,11 +358,24 @@ void binned_matrix(const std::vector<BinnedColumn>& rows, const std::vector<Binn
   for (Index v = 0; v < nb; ++v) logc[static_cast<size_t>(v)] = log_counts(cols[static_cast<size_t>(v)]);
   constexpr Index kGroup = 4;  // neurons sharing one pass over the variable indices
   const Index groups = (na + kGroup - 1) / kGroup;
+  // Ctrl-C (cancel.hpp): an exception must not leave the region; a flag stops the groups.
+  bool cancelled = false;
 #pragma omp parallel
   {
     std::vector<std::uint32_t> hist;
 #pragma omp for schedule(dynamic, 1)
     for (Index gi = 0; gi < groups; ++gi) {
+      bool stop;
+#pragma omp atomic read
+      stop = cancelled;
+      if (stop) continue;
+      try {
+        check_cancelled();
+      } catch (const Cancelled&) {
+#pragma omp atomic write
+        cancelled = true;
+        continue;
+      }
       const Index first = gi * kGroup, count = std::min(kGroup, na - first);
       if (narrow)
         fill_group(rows, first, count, c16, nb, width, hist);
@@ -378,12 +394,15 @@ void binned_matrix(const std::vector<BinnedColumn>& rows, const std::vector<Binn
         }
         start += x.bins * width;
       }
+      if (progress) progress->add(count);
     }
   }
+  if (cancelled) throw Cancelled();
 }
 
 void ksg_matrix(const std::vector<std::vector<double>>& rows, const std::vector<std::vector<double>>& cols,
                 const MutualInfoOptions& o, MutualInfoResult& r) {
+  ProgressCounter progress(o.progress, static_cast<Index>(rows.size() * cols.size()));  // one unit per pair
   const Index na = static_cast<Index>(rows.size()), nb = static_cast<Index>(cols.size());
   r.nmi.assign(static_cast<size_t>(na), std::vector<double>(static_cast<size_t>(nb), 0.0));
   r.mi = r.nmi;
@@ -403,7 +422,9 @@ void ksg_matrix(const std::vector<std::vector<double>>& rows, const std::vector<
     const double mi = ksg_prepared(pr[static_cast<size_t>(a)], pc[static_cast<size_t>(v)], o.k, psi);
     r.mi[static_cast<size_t>(a)][static_cast<size_t>(v)] = mi;
     r.nmi[static_cast<size_t>(a)][static_cast<size_t>(v)] = information_coefficient(mi);
+    progress.add(1);
   });
+  progress.finish();
 }
 
 std::string fmt_score(double v) { return fmt::format("{:.3f}", v); }
@@ -577,7 +598,9 @@ MutualInfoResult mutual_info_matrix(const Tensor& rows, const std::vector<std::s
     r.variable_bins.push_back(c.bins);
     r.variable_discrete.push_back(c.discrete);
   }
-  binned_matrix(a, b, r);
+  ProgressCounter progress(o.progress, na);  // one unit per row's histograms
+  binned_matrix(a, b, r, &progress);
+  progress.finish();
   return r;
 }
 
@@ -723,6 +746,8 @@ MutualInfoResult mutual_info(const Network& net, const Events& events, const Mut
       b[static_cast<size_t>(j)] = bin_column(cc[static_cast<size_t>(j)], o, variables[static_cast<size_t>(j)]);
     });
   }
+  // Progress: one unit per neuron evaluated and binned, one per neuron's histograms.
+  ProgressCounter progress(o.progress, 2 * static_cast<Index>(refs.size()));
   // At most 2^26 values (512 MB) per chunk: 64 neurons at 1M events.
   const size_t kChunk = static_cast<size_t>(std::clamp<Index>((Index{1} << 26) / std::max<Index>(n, 1), 1, 128));
   for (size_t begin = 0; begin < refs.size(); begin += kChunk) {
@@ -734,6 +759,7 @@ MutualInfoResult mutual_info(const Network& net, const Events& events, const Mut
       a[begin + static_cast<size_t>(j)] =
           bin_column(vals[static_cast<size_t>(j)], o, names[begin + static_cast<size_t>(j)]);
     });
+    progress.add(static_cast<Index>(chunk.size()));
   }
   for (const auto& c : a) {
     r.neuron_bins.push_back(c.bins);
@@ -743,7 +769,8 @@ MutualInfoResult mutual_info(const Network& net, const Events& events, const Mut
     r.variable_bins.push_back(c.bins);
     r.variable_discrete.push_back(c.discrete);
   }
-  binned_matrix(a, b, r);
+  binned_matrix(a, b, r, &progress);
+  progress.finish();
   return r;
 }
 

@@ -207,7 +207,9 @@ TaylorResult taylor(const Network& net, const std::vector<Tensor>& inputs, std::
   std::vector<TaylorAccumulator> acc(static_cast<size_t>(chunks), TaylorAccumulator(n, o.order));
   Tensor per_value, per_coef;
   if (o.per_event) per_value = Tensor({N}, 0.0), per_coef = Tensor({N, F}, 0.0);
+  ProgressCounter progress(o.progress, N);
   visit_derivatives(net, inputs, ref, dopt, kChunk, [&](Index c, const DerivativeTile& t) {
+    progress.add(t.count);
     acc[static_cast<size_t>(c)].add(t, labels, weights);
     if (!o.per_event) return;
     for (Index e = 0; e < t.count; ++e) {
@@ -219,6 +221,7 @@ TaylorResult taylor(const Network& net, const std::vector<Tensor>& inputs, std::
       for (Index k = 0; k < P3; ++k) row[n + P2 + k] = factor[static_cast<size_t>(n + P2 + k)] * t.third[e * P3 + k];
     }
   });
+  progress.finish();
   TaylorAccumulator sum(n, o.order);
   for (const auto& a : acc) sum.merge(a);
   if (!(sum.weight != 0)) throw Error("taylor: the event weights sum to zero");

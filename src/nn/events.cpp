@@ -157,7 +157,7 @@ std::vector<double> column_or_neuron(const Network* model, const Events& events,
     if (found) {
       events.check_model(*model, "scoring");
       for (const Tensor& t : events.inputs())
-        for (double x : t.values())
+        for (double x : std::span<const double>(t.data(), static_cast<size_t>(t.size())))
           if (!std::isfinite(x))
             throw Error(fmt::format("'{}' has NaN or Inf in the model's inputs; scores need finite inputs", d.source));
       v = evaluate(*model, events.inputs(), {ref}, EvalOptions{.batch = batch}).values();

@@ -137,6 +137,68 @@ std::string loss_name(Loss loss) {
   }
 }
 
+void check(const TrainOptions& o) {
+  if (o.batch <= 0 || o.epochs <= 0 || !(o.learning_rate > 0))
+    throw Error("train: batch, epochs and learning rate must be positive");
+  if (!(o.validation_fraction >= 0 && o.validation_fraction < 1))
+    throw Error("train: the validation fraction must be in [0, 1)");
+}
+
+std::vector<std::string> check_training_inputs(const Dataset& data, const std::vector<std::string>& columns) {
+  if (!data.label_column) throw Error(fmt::format("training needs a label column (0 background, 1 signal) in '{}'", data.source));
+  const Tensor& y = data.get(*data.label_column);
+  require_binary_labels({y.data(), static_cast<size_t>(y.size())},
+                        fmt::format("{}: label column '{}'", data.source, *data.label_column));
+  std::vector<std::string> features = columns.empty() ? data.feature_columns() : columns;
+  if (features.empty()) throw Error(fmt::format("{}: no input columns left besides the label and weight", data.source));
+  std::vector<std::string> checked = features;
+  checked.push_back(*data.label_column);
+  if (data.weight_column) checked.push_back(*data.weight_column);
+  for (const auto& n : checked) {
+    const Tensor& t = data.get(n);
+    const double* v = t.data();
+    for (Index i = 0; i < t.size(); ++i)
+      if (!std::isfinite(v[i]))
+        throw Error(fmt::format("{}: column '{}' has {} at event {}; 'train' does not accept NaN or Inf", data.source,
+                                n, format_double(v[i]), i / t.per_event() + 1));
+  }
+  check_training_data(data, features);  // >= 2 events, both classes, |x| < 1e150, usable weights
+  return features;
+}
+
+void record_training(Network& net, const Dataset& data, const std::string& architecture, const TrainOptions& o,
+                     const TrainResult& r) {
+  nlohmann::json hist = nlohmann::json::array();
+  for (const auto& h : r.history)
+    hist.push_back({{"epoch", h.epoch}, {"loss", h.loss}, {"val_loss", h.val_loss}, {"val_auc", h.val_auc}});
+  net.metadata["architecture"] = architecture;
+  net.metadata["training"] = {{"data", data.source},
+                              {"label", data.label_column.value_or("")},
+                              {"weight", data.weight_column.value_or("")},
+                              {"loss", loss_name(r.loss)},
+                              {"optimizer",
+                               {{"name", "Adam"},
+                                {"learning_rate", o.learning_rate},
+                                {"beta1", o.beta1},
+                                {"beta2", o.beta2},
+                                {"epsilon", o.adam_epsilon}}},
+                              {"batch", o.batch},
+                              {"l1", o.l1},
+                              {"l2", o.l2},
+                              {"validation_fraction", o.validation_fraction},
+                              {"balance_classes", o.balance_classes},
+                              {"seed", o.seed},
+                              {"threads", thread_count()},
+                              {"epochs_run", r.epochs_run},
+                              {"best_epoch", r.best_epoch},
+                              {"best_val_loss", r.best_val_loss},
+                              {"best_val_auc", r.best_val_auc},
+                              {"train_events", r.train_events},
+                              {"validation_events", r.validation_events},
+                              {"history", hist}};
+  net.metadata["unbox_version"] = "0.1.0";
+}
+
 TrainResult train(Network& net, const Tensor& inputs, const std::vector<double>& labels,
                   const std::vector<double>& weights_in, const TrainOptions& o) {
   const double t_start = now();
@@ -145,10 +207,7 @@ TrainResult train(Network& net, const Tensor& inputs, const std::vector<double>&
   if (static_cast<Index>(labels.size()) != n_events) throw Error("train: one label per event is needed");
   if (!weights_in.empty() && static_cast<Index>(weights_in.size()) != n_events)
     throw Error("train: one weight per event is needed");
-  if (o.batch <= 0 || o.epochs <= 0 || !(o.learning_rate > 0))
-    throw Error("train: batch, epochs and learning rate must be positive");
-  if (!(o.validation_fraction >= 0 && o.validation_fraction < 1))
-    throw Error("train: the validation fraction must be in [0, 1)");
+  check(o);
   const Objective obj = make_objective(net, o.loss);
 
   Rng rng(o.seed);

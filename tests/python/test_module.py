@@ -415,3 +415,248 @@ def test_generator_efp_isolation_equal_cli(unbox_bin, tmp_path):
                    capture_output=True)
     cli = read(tmp_path / "iso.csv")
     assert np.array_equal(cli[list(iso.columns)].to_numpy(), iso.to_numpy())
+
+
+# ---- zero-copy input -----------------------------------------------------------------------------
+
+def address(a):
+    return a.__array_interface__["data"][0]
+
+
+def test_float64_c_contiguous_input_is_read_in_place(setup):
+    """A float64 C-contiguous array that is a model input as it stands is read in place: the
+    bound events' input is the caller's memory (its address); other layouts are converted,
+    to exactly the float64 C-order values."""
+    d, test = setup
+    torch.manual_seed(4)
+    net = nn.Sequential(nn.Linear(5, 12), nn.Tanh(), nn.Linear(12, 1), nn.Sigmoid())
+    x = np.random.default_rng(3).normal(size=(500, 5))
+    model = unbox.from_torch(net, torch.tensor(x[:2]))
+    ev = unbox.events(x, model)
+    assert address(ev.inputs[0]) == address(x)  # the address the model reads
+    ref = net(torch.tensor(x)).detach().numpy()[:, 0]
+    close(model(ev), ref)
+    close(model(x), ref)
+    # A tensor input (particles [N, P, F]) and an input named in a dict: in place too.
+    pfn = unbox.from_torch(Pfn().eval(), torch.zeros(2, 7, 4), input_names=["particles"])
+    p = np.random.default_rng(1).normal(size=(100, 7, 4))
+    assert address(unbox.events(p, pfn).inputs[0]) == address(p)
+    assert address(unbox.events({"particles": p}, pfn).inputs[0]) == address(p)
+    # Contiguous float64 columns (a DataFrame read from a file, a dict of arrays) are read in
+    # place by the Dataset, then gathered once into the input matrix.
+    col = pd.read_csv(d / "test.csv")["a"].to_numpy()
+    assert col.flags.c_contiguous and col.dtype == np.float64
+    ds = unbox.Dataset()
+    ds.add("a", col)
+    assert address(ds["a"]) == address(col)
+    # Converted, not borrowed: float32, Fortran order, strided, integer; values as float64 C order.
+    wide = np.zeros((500, 10))
+    wide[:, ::2] = x
+    for other, expect in ((x.astype(np.float32), x.astype(np.float32).astype(np.float64)),
+                          (np.asfortranarray(x), x), (wide[:, ::2], x), (x[::-1], x[::-1]),
+                          (np.round(x * 10).astype(np.int64), np.round(x * 10))):
+        got = unbox.events(other, model).inputs[0]
+        assert address(got) != address(other)
+        assert got.flags.c_contiguous and got.dtype == np.float64
+        assert np.array_equal(got, expect)
+        assert np.array_equal(model(other), model(np.ascontiguousarray(expect)))
+
+
+PEAK_SCRIPT = """
+import os, resource, sys
+import numpy as np
+import unbox
+model = unbox.load(sys.argv[1])
+x = np.empty((int(sys.argv[2]), 40))
+np.random.default_rng(0).standard_normal(out=x)  # in place: no temporary raises the peak
+x32 = np.empty(x.shape, dtype=np.float32)
+x32[...] = x
+model(x[:1000])
+def peak():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+def resident():
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+# The peak so far must be about what is resident now, or a growth would hide below it.
+slack = peak() - resident()
+before = peak()
+y = model(x)
+in_place = peak() - before
+before = peak()
+y32 = model(x32)
+converted = peak() - before
+print(x.nbytes, in_place, converted, slack)
+"""
+
+
+def test_zero_copy_peak_memory(tmp_path):
+    """The peak memory of evaluating a 320 MB float64 array grows by less than 10 % of it (the
+    outputs and per-thread tiles); a float32 array of the same events, which must be
+    converted, grows it by about the float64 size: the measurement sees a copy."""
+    torch.manual_seed(2)
+    net = nn.Sequential(nn.Linear(40, 16), nn.ReLU(), nn.Linear(16, 1)).double()
+    path = tmp_path / "wide.onnx"
+    torch.onnx.export(net, torch.zeros(2, 40, dtype=torch.float64), path, input_names=["x"],
+                      output_names=["output"], dynamic_axes={"x": {0: "batch"}, "output": {0: "batch"}})
+    script = tmp_path / "peak.py"
+    script.write_text(PEAK_SCRIPT)
+    out = subprocess.run(["/usr/bin/python3", script, path, "1000000"], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    nbytes, in_place, converted, slack = map(int, out.stdout.split())
+    # A growth g shows as at least g - slack (the peak may sit above what is resident):
+    # in_place + slack bounds the true growth from above.
+    assert in_place + max(slack, 0) < 0.10 * nbytes, (in_place, slack, nbytes)
+    assert converted > 0.8 * nbytes, (converted, nbytes)
+
+
+# ---- progress -------------------------------------------------------------------------------------
+
+class Recorder:
+    def __init__(self):
+        self.calls = []
+
+    def __call__(self, done, total):
+        self.calls.append((done, total))
+
+    def check(self):
+        """Monotone progress against one total, ending at the total."""
+        assert self.calls, "no progress reported"
+        totals = {t for _, t in self.calls}
+        assert len(totals) == 1, totals
+        total = totals.pop()
+        done = [c for c, _ in self.calls]
+        assert total > 0 and all(0 <= a <= b for a, b in zip(done, done[1:])), done
+        assert done[-1] == total
+        return total, len(done)
+
+
+def test_every_long_call_reports_progress(setup, tmp_path, unbox_bin):
+    d, test = setup
+    model = unbox.load(d / "m.unbox")
+    calls = [
+        ("taylor", lambda p: unbox.taylor(model, test, order=2, progress=p), len(test)),
+        ("lrp", lambda p: unbox.lrp(model, test, progress=p), len(test)),
+        ("attribute", lambda p: unbox.attribute(model, test, steps=8, batch=100, progress=p), len(test)),
+        ("mutual_info", lambda p: unbox.mutual_info(model, test, progress=p), None),
+        ("mutual_info ksg", lambda p: unbox.mutual_info(model, test, estimator="ksg", neurons="L2", knn_events=300,
+                                                        progress=p), 8 * 5),
+        ("activation_difference", lambda p: unbox.activation_difference(model, test, samples=200, bootstrap=2,
+                                                                        progress=p), 5),
+        ("maximize", lambda p: unbox.maximize(model, test, threshold=0.7, points=300, steps=40, batch=32,
+                                              progress=p), 300),
+        ("ado_search", lambda p: unbox.ado_search(None, test, target="a", base="b", pool="c,d", epochs=2, steps=1,
+                                                  arch="8", progress=p), 2 * 2),
+        ("eval", lambda p: unbox.eval(model, test, progress=p), 2),
+        ("generate", lambda p: unbox.physics.generate("ttbar", events=200, seed=2, progress=p), 200),
+    ]
+    results = {}
+    for name, call, total in calls:
+        rec = Recorder()
+        results[name] = call(rec)
+        got, n = rec.check()
+        if total is not None:
+            assert got == total, (name, got, total)
+        if name in ("taylor", "lrp", "maximize"):
+            assert n >= 3, (name, rec.calls)  # progress along the way, not only the end
+    pop = tmp_path / "pop.csv"
+    results["maximize"].to_pandas().to_csv(pop, index=False)
+    rec = Recorder()
+    unbox.caveman(model, test, population=str(pop), fit_events=600, fit_iterations=50, terms=2, progress=rec)
+    assert rec.check()[0] == 1000
+    # Reporting progress changes no result; progress=False and the tqdm bar give the same.
+    plain = unbox.taylor(model, test, order=2, progress=False).to_dict()
+    assert results["taylor"].to_dict() == plain
+    assert unbox.taylor(model, test, order=2, progress=True).to_dict() == plain
+    # Without tqdm the Python layer passes True: the library's own bar (unbox::Progress).
+    own = unbox._unbox.taylor(model._m, unbox.events(test, model), {"order": 2}, True)
+    assert unbox.Result(own).to_dict() == plain
+    # An exception in the callback stops the call and is raised in its place.
+    def broken(done, total):
+        if done > 0:
+            raise ValueError("stop here")
+    with pytest.raises(ValueError, match="stop here"):
+        unbox.taylor(model, test, order=2, batch=16, progress=broken)
+    with pytest.raises(unbox.OptionError, match="progress"):
+        unbox.taylor(model, test, progress="yes")
+    assert unbox.taylor(model, test, order=2).to_dict() == plain  # works normally afterwards
+    assert "progress" in str(inspect_signature(unbox.lrp))
+
+
+def inspect_signature(f):
+    import inspect
+    return inspect.signature(f)
+
+
+def interrupt_at_a_tenth(call_small, call_big, ratio):
+    """Times call_small, then interrupts call_big (ratio times the work) a tenth of the way
+    in; returns (time until stopped, the big call's estimated time)."""
+    start = time.perf_counter()
+    call_small()
+    full = ratio * (time.perf_counter() - start)
+    timer = threading.Timer(0.1 * full, _thread.interrupt_main)
+    start = time.perf_counter()
+    timer.start()
+    with pytest.raises(KeyboardInterrupt):
+        call_big()
+    stopped = time.perf_counter() - start
+    timer.cancel()
+    return stopped, full
+
+
+def test_ctrl_c_stops_maximize_and_caveman(setup, tmp_path):
+    d, test = setup
+    model = unbox.load(d / "m.unbox")
+    ev = unbox.events(test, model)
+    # threshold 2 is out of reach of the sigmoid output: every point runs all its steps.
+    kw = dict(threshold=2.0, steps=200, batch=64, progress=False)
+    stopped, full = interrupt_at_a_tenth(lambda: unbox.maximize(model, ev, points=400, **kw),
+                                         lambda: unbox.maximize(model, ev, points=4000, **kw), 10)
+    assert stopped < 0.6 * full, (stopped, full)
+    pop = tmp_path / "pop.csv"
+    unbox.maximize(model, ev, threshold=0.7, points=300, steps=60, progress=False).to_pandas().to_csv(pop, index=False)
+    pop = unbox.read(pop)
+    kw = dict(population=pop, fit_events=600, terms=2, progress=False)
+    stopped, full = interrupt_at_a_tenth(lambda: unbox.caveman(model, ev, fit_iterations=200, **kw),
+                                         lambda: unbox.caveman(model, ev, fit_iterations=2000, **kw), 10)
+    assert stopped < 0.6 * full, (stopped, full)
+    assert unbox.maximize(model, ev, threshold=0.7, points=50, steps=20).to_dict()["points"] == 50
+
+
+# ---- the command line's checks and texts, shared ----------------------------------------------------
+
+def test_train_checks_and_info_text_equal_cli(setup, unbox_bin, tmp_path):
+    d, test = setup
+    model = unbox.load(d / "m.unbox")
+    info = subprocess.run([unbox_bin, "info", "--model", d / "m.unbox"], capture_output=True, text=True, check=True)
+    assert model.summary() == info.stdout
+    assert model.info() == cli_json(unbox_bin, "info", "--model", d / "m.unbox") | {"model": str(d / "m.unbox")}
+    bad = test.copy()
+    bad.loc[7, "label"] = 2.0
+    bad.loc[3, "c"] = np.nan
+    for k, (frame, what) in enumerate(((bad, "must hold 0 (background) or 1 (signal)"),
+                                       (bad.assign(label=test["label"]), "has nan at event 4; 'train' does not"))):
+        path = tmp_path / f"bad_{k}.csv"
+        frame.to_csv(path, index=False, na_rep="nan")
+        cli = subprocess.run([unbox_bin, "train", "--data", path, "--label", "label", "--arch", "4", "--allow-nan",
+                              "--out", tmp_path / "x.unbox"], capture_output=True, text=True)
+        assert cli.returncode == 2
+        message = cli.stderr.strip().removeprefix("unbox: error: ").removeprefix("error: ")
+        with pytest.raises(unbox.Error) as err:
+            unbox.train(unbox.read(path, allow_nan=True), arch="4", progress=False)
+        assert str(err.value) in cli.stderr and what in str(err.value), (str(err.value), message)
+    with pytest.raises(unbox.Error, match="batch, epochs and learning rate must be positive"):
+        unbox.train(test, columns=FEATURES, arch="4", epochs=0, progress=False)
+
+
+def test_generate_hepmc_equals_cli(unbox_bin, tmp_path):
+    subprocess.run([unbox_bin, "generate", "physics", "ttbar", "--events", "40", "--seed", "7", "--out",
+                    tmp_path / "cli.hepmc", "--quiet"], check=True, capture_output=True)
+    r = unbox.physics.generate("ttbar", events=40, seed=7, out=tmp_path / "py.hepmc", progress=False)
+    assert (tmp_path / "py.hepmc").read_bytes() == (tmp_path / "cli.hepmc").read_bytes()
+    assert r.events == 40 and r.streams >= 40 and r.out == str(tmp_path / "py.hepmc")
+    assert "wrote" in r.table() and "LO cross section" in r.table()
+    # The HepMC3 file reads back as the features the generator gives directly.
+    f = unbox.physics.features(tmp_path / "py.hepmc", selection="none", detector="truth")
+    assert len(f.to_pandas()) > 0
+    with pytest.raises(unbox.OptionError, match="truth"):
+        unbox.physics.generate("ttbar", events=10, out=tmp_path / "t.hepmc", truth=True)

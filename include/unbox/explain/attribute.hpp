@@ -41,6 +41,7 @@ struct AttributeOptions {
   // Empty: from the events at hand.
   std::vector<std::vector<double>> baseline_values, noise_sigma;
   Index first_event = 0;
+  ProgressCallback progress;  // not used by the computation: events (or steps) done, for a bar
 };
 
 // Per input element: the event count, mean and sum of squared deviations of the inputs

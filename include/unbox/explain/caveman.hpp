@@ -82,6 +82,7 @@ struct CavemanOptions {
   double fit_learning_rate = 0.1;
   Index fit_events = 50000;  // data events for the linear combination (the rest test it)
   std::uint64_t seed = 1;
+  ProgressCallback progress;  // not used by the computation: events (or steps) done, for a bar
 };
 
 struct CavemanResult {

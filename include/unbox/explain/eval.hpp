@@ -21,6 +21,7 @@ struct EvalMetricsOptions {
   double br = 10.0;               // AMS regularization b_r
   std::vector<double> background_efficiencies = {0.01, 0.1};
   Index batch = 4096;
+  ProgressCallback progress;  // not used by the computation: events (or steps) done, for a bar
 };
 
 // The mergeable counts and weight sums per class.

@@ -61,6 +61,8 @@ struct GeneratorOptions {
   // Factorization and renormalization scale (GeV), fixed; <= 0: m_t (t tbar, tW), m_W (WW),
   // the stop mass (stops).
   double scale = 0.0;
+  // Not used by the computation: streams generated so far, for a bar (run, run_features).
+  ProgressCallback progress;
 };
 
 // Parse "ttbar", "tw", "ww", "stop:M_STOP,M_LSP" into the options (Error on anything else).

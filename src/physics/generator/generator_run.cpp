@@ -18,6 +18,7 @@
 #include "electroweak.hpp"
 #include "generator_impl.hpp"
 #include "matrix_elements.hpp"
+#include "unbox/cancel.hpp"
 #include "unbox/core.hpp"
 #include "unbox/physics/pdf.hpp"
 
@@ -213,6 +214,7 @@ std::vector<char> Generator::Impl::stream_flags(const Generator& g, std::int64_t
     }
     start += kBlock;
     progress.update(found);
+    check_cancelled();  // Ctrl-C in the Python module (cancel.hpp), between blocks
     if (start > 1000 * (events + 1000))
       throw Error(fmt::format("the generator cuts keep too few events ({} of {} streams)", found, start));
   }
@@ -228,6 +230,7 @@ std::int64_t Generator::run(std::int64_t events, const std::function<void(const 
   const std::int64_t streams = static_cast<std::int64_t>(flags.size());
   const double inv = 1.0 / static_cast<double>(streams);
   Progress progress("generate", streams, quiet);
+  ProgressCounter counter(options().progress, streams);
   constexpr std::int64_t kBlock = 4096;
   std::vector<GeneratedEvent> slots(static_cast<size_t>(kBlock));
   std::vector<char> ok(static_cast<size_t>(kBlock));
@@ -248,7 +251,10 @@ std::int64_t Generator::run(std::int64_t events, const std::function<void(const 
       ++done;
     }
     progress.update(b + n);
+    counter.add(n);
+    check_cancelled();
   }
+  counter.finish();
   progress.finish(fmt::format("{} events", done));
   return streams;
 }
@@ -293,8 +299,9 @@ FeatureResult Generator::run_features(std::int64_t events, const FeatureOptions&
   const std::int64_t block = std::clamp<std::int64_t>(events / 8, 64, 2048);
   const int round = std::max(2, 4 * thread_count());
   std::vector<Block> done;
-  std::int64_t found = 0, start = 0, streams = -1;
+  std::int64_t found = 0, start = 0, streams = -1, counter_done = 0;
   Progress progress("generate", events, quiet);
+  ProgressCounter counter(options().progress, events);
   while (streams < 0) {
     std::vector<Block> blocks(static_cast<size_t>(round));
 #pragma omp parallel for schedule(dynamic, 1)
@@ -315,6 +322,9 @@ FeatureResult Generator::run_features(std::int64_t events, const FeatureOptions&
     }
     start += round * block;
     progress.update(found);
+    counter.add(found - counter_done);
+    counter_done = found;
+    check_cancelled();
     if (streams < 0 && start > 1000 * (events + 1000))
       throw Error(fmt::format("the generator cuts keep too few events ({} of {} streams)", found, start));
   }
@@ -329,6 +339,7 @@ FeatureResult Generator::run_features(std::int64_t events, const FeatureOptions&
   for (auto& b : builders) all.append(std::move(*b));
   FeatureResult r = all.finish("generator", "generator");
   progress.finish();
+  counter.finish();
   if (!features.weight) {  // the stream weights become expected events per fb^-1
     for (double& w : r.data.get("weight").values()) w *= inv;
     r.cutflow.total_weight *= inv;
