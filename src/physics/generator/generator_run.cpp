@@ -193,10 +193,17 @@ std::vector<char> Generator::Impl::stream_flags(const Generator& g, std::int64_t
   const bool every = !options.cuts && options.bias_scale <= 0 && !options.weighted;
   if (every) return std::vector<char>(static_cast<size_t>(events), 1);
   Progress progress("streams", events, quiet);
-  constexpr std::int64_t kBlock = 16384;
+  // Blocks sized by the acceptance seen so far (the flags are per stream, so the block size
+  // changes only the work wasted past the last needed stream, not which streams are kept).
+  constexpr std::int64_t kMaxBlock = 16384, kMinBlock = 1024;
   std::vector<char> flags;
   std::int64_t found = 0, start = 0;
   for (;;) {
+    std::int64_t kBlock = kMaxBlock;
+    if (start == 0)
+      kBlock = std::clamp<std::int64_t>(2 * events, kMinBlock, kMaxBlock);
+    else if (found > 0)
+      kBlock = std::clamp<std::int64_t>((events - found) * start / found * 5 / 4 + 256, kMinBlock, kMaxBlock);
     flags.resize(static_cast<size_t>(start + kBlock));
 #pragma omp parallel
     {
