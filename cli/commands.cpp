@@ -73,11 +73,11 @@ void check_runs_across_ranks(CLI::App& app) {
       "taylor", "predict", "generate physics", "eval", "lrp", "attribute", "physics features", "efp", "train",
       "ad",     "mi",      "study stop"};
   if (!across.count(path))
-    throw Error(fmt::format(
-        "'unbox {}' does not run across MPI ranks (it would repeat the whole run on each of "
-        "the {}); ranks: taylor, predict, generate physics, eval, lrp, attribute, physics features, efp, "
-        "train, ad, mi, study stop; or run one process per file and unbox merge",
-        path, unbox::dist::size()));
+    throw Error(
+        fmt::format("'unbox {}' does not run across MPI ranks (it would repeat the whole run on each of "
+                    "the {}); ranks: taylor, predict, generate physics, eval, lrp, attribute, physics features, efp, "
+                    "train, ad, mi, study stop; or run one process per file and unbox merge",
+                    path, unbox::dist::size()));
 }
 
 // The deepest selected subcommand with a runner wins, so `unbox physics mt2` runs mt2's.

@@ -181,8 +181,8 @@ nlohmann::json merge_results(const std::vector<nlohmann::json>& results, const s
   } else if (auto merged = merge_method_results(method, results)) {
     out = std::move(*merged);
   } else {
-    throw Error(fmt::format("{}: '{}' results cannot be merged (mergeable: taylor, ad, eval, lrp, attribute)",
-                            names[0], method));
+    throw Error(fmt::format("{}: '{}' results cannot be merged (mergeable: taylor, ad, eval, lrp, attribute)", names[0],
+                            method));
   }
   return out;
 }

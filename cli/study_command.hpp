@@ -12,7 +12,7 @@ namespace unbox::cli {
 struct StudyArgs {
   std::string point = "750,1";
   studies::StopStudyOptions options;
-  std::string source = "builtin";  // builtin (the generator) or toy (synthetic, machinery only)
+  std::string source = "builtin";          // builtin (the generator) or toy (synthetic, machinery only)
   std::string train_weights = "physical";  // studies::parse_train_weights
   bool json = false;
   bool no_spin = false;

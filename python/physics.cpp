@@ -211,7 +211,7 @@ Result generate(const std::string& process, Index events, py::dict kw, py::objec
   if (hepmc) {
     out.table = head + fmt::format("wrote {}: {} events from {} streams; summed weight {:.6g} events per fb^-1\n",
                                    out_path, events, streams, wsum);
-    nlohmann::json j = {{"process", process}, {"out", out_path},        {"events", events},
+    nlohmann::json j = {{"process", process}, {"out", out_path},       {"events", events},
                         {"streams", streams}, {"summed_weight", wsum}, {"normalization", norm}};
     out.json = j.dump();
     out.owner = r;

@@ -300,7 +300,9 @@ void Progress::finish(const std::string& status) {
 }
 
 ProgressCounter::ProgressCounter(const ProgressCallback& callback, Index total)
-    : callback_(callback ? &callback : nullptr), total_(std::max<Index>(0, total)), step_(std::max<Index>(1, (total_ + 255) / 256)) {
+    : callback_(callback ? &callback : nullptr),
+      total_(std::max<Index>(0, total)),
+      step_(std::max<Index>(1, (total_ + 255) / 256)) {
   if (callback_ != nullptr) {
     std::lock_guard<std::mutex> lock(mutex_);
     reported_.store(0, std::memory_order_relaxed);

@@ -145,7 +145,8 @@ void check(const TrainOptions& o) {
 }
 
 std::vector<std::string> check_training_inputs(const Dataset& data, const std::vector<std::string>& columns) {
-  if (!data.label_column) throw Error(fmt::format("training needs a label column (0 background, 1 signal) in '{}'", data.source));
+  if (!data.label_column)
+    throw Error(fmt::format("training needs a label column (0 background, 1 signal) in '{}'", data.source));
   const Tensor& y = data.get(*data.label_column);
   require_binary_labels({y.data(), static_cast<size_t>(y.size())},
                         fmt::format("{}: label column '{}'", data.source, *data.label_column));

@@ -268,9 +268,7 @@ std::vector<double> training_weights(const Dataset& events, TrainWeights mode) {
   return w;
 }
 
-std::string train_weights_name(TrainWeights mode) {
-  return mode == TrainWeights::Physical ? "physical" : "process";
-}
+std::string train_weights_name(TrainWeights mode) { return mode == TrainWeights::Physical ? "physical" : "process"; }
 
 TrainWeights parse_train_weights(const std::string& name) {
   if (name == "physical") return TrainWeights::Physical;
@@ -460,8 +458,8 @@ struct Core {
   std::vector<TrainResult> trains;
   json samples;
   double scale = 1.0;
-  std::vector<double> score, label, weight;  // test split; weight includes scale
-  Dataset validation;                         // the first network's validation events
+  std::vector<double> score, label, weight;              // test split; weight includes scale
+  Dataset validation;                                    // the first network's validation events
   std::vector<double> val_score, val_label, val_weight;  // weight scaled by selected / validation
 };
 
@@ -734,8 +732,8 @@ StopStudyResult stop_study(const StopStudyOptions& o) {
     };
     const double tn = ams_scan(c.val_score, c.val_label, c.val_weight, o.lumi, o.br).threshold;
     const double tm = ams_scan(column(c.validation, "mt2ll"), c.val_label, c.val_weight, o.lumi, o.br).threshold;
-    res.validation_thresholds = {{"network", at(c.score, tn)}, {"mt2ll", at(mt2, tm)},
-                                 {"validation_events", c.validation.events()}};
+    res.validation_thresholds = {
+        {"network", at(c.score, tn)}, {"mt2ll", at(mt2, tm)}, {"validation_events", c.validation.events()}};
   }
   {
     std::vector<double> a, m;
@@ -1251,14 +1249,14 @@ std::string StopStudyResult::table() const {
     const auto& other = sc[with_main ? "without" : "with"];
     const std::string tag = with_main ? "without tt spin corr." : "with tt spin corr.";
     t += fmt::format("  {:<34} {:>18} {:>12}\n", "AUC " + tag, fmt::format("{:.4f}", other["auc"].get<double>()), "-");
-    t += fmt::format("  {:<34} {:>18} {:>12}\n", "AMS network " + tag,
-                     fmt::format("{:.2f} +- {:.2f}", other["ams_network"].get<double>(),
-                                 other["ams_network_err"].get<double>()),
-                     "-");
-    t += fmt::format("  {:<34} {:>18} {:>12}\n", "AMS best mT2ll cut " + tag,
-                     fmt::format("{:.2f} +- {:.2f}", other["ams_mt2_cut"].get<double>(),
-                                 other["ams_mt2_cut_err"].get<double>()),
-                     "-");
+    t += fmt::format(
+        "  {:<34} {:>18} {:>12}\n", "AMS network " + tag,
+        fmt::format("{:.2f} +- {:.2f}", other["ams_network"].get<double>(), other["ams_network_err"].get<double>()),
+        "-");
+    t += fmt::format(
+        "  {:<34} {:>18} {:>12}\n", "AMS best mT2ll cut " + tag,
+        fmt::format("{:.2f} +- {:.2f}", other["ams_mt2_cut"].get<double>(), other["ams_mt2_cut_err"].get<double>()),
+        "-");
   }
   if (seeds.size() > 1)
     t += fmt::format("  {:<34} {:>18} {:>12}\n", fmt::format("AMS over {} seeds", seeds.size()),

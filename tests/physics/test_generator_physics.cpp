@@ -248,8 +248,10 @@ TEST(GeneratorPartonic, WWAllChannelsEqualTheOneChannelAmplitude) {
     double x, y, z;
     unit_vector(rr.uniform(-1, 1), rr.uniform(0, 6.283185307179586), x, y, z);
     const double mw1 = 70 + 20 * rr.uniform(), mw2 = 70 + 20 * rr.uniform();
-    const double p = std::sqrt((rs * rs - (mw1 + mw2) * (mw1 + mw2)) * (rs * rs - (mw1 - mw2) * (mw1 - mw2))) / (2 * rs);
-    const P4 wm(std::sqrt(p * p + mw1 * mw1), p * x, p * y, p * z), wp(std::sqrt(p * p + mw2 * mw2), -p * x, -p * y, -p * z);
+    const double p =
+        std::sqrt((rs * rs - (mw1 + mw2) * (mw1 + mw2)) * (rs * rs - (mw1 - mw2) * (mw1 - mw2))) / (2 * rs);
+    const P4 wm(std::sqrt(p * p + mw1 * mw1), p * x, p * y, p * z),
+        wp(std::sqrt(p * p + mw2 * mw2), -p * x, -p * y, -p * z);
     auto dec = [&](const P4& w, double m, P4& a, P4& bb) {
       double u, v, t;
       unit_vector(rr.uniform(-1, 1), rr.uniform(0, 6.283185307179586), u, v, t);

@@ -28,7 +28,7 @@ struct ActivationDifferenceOptions {
   std::string neuron = "output";  // the neuron explained
   Index batch = 1024;             // events per evaluation batch
   Index top = 0;                  // rows of table() (0: all)
-  ProgressCallback progress;  // not used by the computation: events (or steps) done, for a bar
+  ProgressCallback progress;      // not used by the computation: events (or steps) done, for a bar
 };
 
 struct ActivationDifferenceEntry {

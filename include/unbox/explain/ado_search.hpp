@@ -40,7 +40,7 @@ struct AdoSearchOptions {
   Index max_steps = 5;          // additions at most
   double margin = 0.001;        // stop when ADO[target] improves by less than this
   std::uint64_t seed = 1;
-  bool quiet = true;  // no training progress output
+  bool quiet = true;          // no training progress output
   ProgressCallback progress;  // not used by the computation: events (or steps) done, for a bar
 };
 

@@ -156,7 +156,7 @@ struct LrpOptions {
   Index rows = 15;                    // rows of table() (0: all)
   std::vector<std::string> profiles;  // inputs whose profile table table() prints
   LrpBounds bounds;                   // zbox ranges to use (empty: from the events at hand)
-  ProgressCallback progress;  // not used by the computation: events (or steps) done, for a bar
+  ProgressCallback progress;          // not used by the computation: events (or steps) done, for a bar
 };
 
 // Per-event relevances and the conservation report.

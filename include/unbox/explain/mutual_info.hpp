@@ -49,7 +49,7 @@ struct MutualInfoOptions {
   std::vector<std::string> neurons = {"all"};  // rows: neurons, "all", "Lk", "Lk:pre" (expand_neurons)
   std::vector<std::string> variables;          // columns: data columns or neurons (empty: the model's input columns)
   Index top = 5;                               // rows of the top-neurons table
-  ProgressCallback progress;  // not used by the computation: events (or steps) done, for a bar
+  ProgressCallback progress;                   // not used by the computation: events (or steps) done, for a bar
 };
 
 // One column discretized: bin index per event (0..bins-1, every bin occupied).

@@ -34,7 +34,7 @@ struct TaylorOptions {
   bool per_event = false;       // also keep every event's coefficients (TaylorResult::coefficients)
   Index rows = 20;              // rows of table() (0: all)
   double top_percent = 0;       // > 0: table() and to_json() name the top features and their variables
-  ProgressCallback progress;  // not used by the computation: events (or steps) done, for a bar
+  ProgressCallback progress;    // not used by the computation: events (or steps) done, for a bar
 };
 
 struct TaylorFeature {

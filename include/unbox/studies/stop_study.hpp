@@ -133,7 +133,7 @@ struct StopStudyResult {
   AmsWithError ams_mt2;      // mT2(ll) cut
   std::vector<SeedResult> seeds;
   double auc_mean = 0.0, auc_std = 0.0, ams_mean = 0.0, ams_std = 0.0;
-  nlohmann::ordered_json nmi_mt2;   // {"L1": .., "L2": .., ...}
+  nlohmann::ordered_json nmi_mt2;  // {"L1": .., "L2": .., ...}
   // Both thresholds chosen on the validation split and the AMS they give on the test split
   // ({"network": {threshold, ams_test, s, b}, "mt2ll": {...}}).
   nlohmann::ordered_json validation_thresholds;
