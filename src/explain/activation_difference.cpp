@@ -16,6 +16,7 @@
 #include <numeric>
 #include <unordered_map>
 
+#include "unbox/explain/fingerprint.hpp"
 #include "unbox/random.hpp"
 
 namespace unbox {
@@ -83,21 +84,6 @@ std::vector<Index> sample_events(Index n_events, Index S, Rng& rng) {
     picked[static_cast<size_t>(i)] = vj;
   }
   return picked;
-}
-
-// FNV-1a over every parameter value in node order, as taylor's merge key (taylor.cpp):
-// results merge only when their networks compute with the same numbers.
-std::string network_fingerprint(const Network& net) {
-  std::uint64_t h = 1469598103934665603ULL;
-  for (const Node& node : net.nodes()) {
-    if (!node.op) continue;
-    for (const Parameter& p : node.op->parameters()) {
-      const auto* bytes = reinterpret_cast<const unsigned char*>(p.value->data());
-      const size_t n = static_cast<size_t>(p.value->size()) * sizeof(double);
-      for (size_t i = 0; i < n; ++i) h = (h ^ bytes[i]) * 1099511628211ULL;
-    }
-  }
-  return fmt::format("fnv1a64:{:016x}", h);
 }
 
 // The ranking, sigma and counts of `r` from its sums. A part on which z is constant (a
