@@ -62,7 +62,7 @@ std::string pack(const Dataset& d) {
     out += name;
     out += '\n';
     out.append(reinterpret_cast<const char*>(&n), sizeof n);
-    out.append(reinterpret_cast<const char*>(t.data()), static_cast<size_t>(n) * sizeof(double));
+    if (n > 0) out.append(reinterpret_cast<const char*>(t.data()), static_cast<size_t>(n) * sizeof(double));
   }
   return out;
 }
@@ -79,7 +79,7 @@ Dataset unpack(const std::string& bytes) {
     at = nl + 1 + sizeof n;
     if (n < 0 || at + static_cast<size_t>(n) * sizeof(double) > bytes.size()) throw Error("bad rank events");
     std::vector<double> v(static_cast<size_t>(n));
-    std::memcpy(v.data(), bytes.data() + at, static_cast<size_t>(n) * sizeof(double));
+    if (n > 0) std::memcpy(v.data(), bytes.data() + at, static_cast<size_t>(n) * sizeof(double));  // empty: no buffer
     at += static_cast<size_t>(n) * sizeof(double);
     d.add(name, Tensor({static_cast<Index>(n)}, std::move(v)));
   }
