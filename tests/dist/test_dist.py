@@ -12,26 +12,8 @@ import subprocess
 import numpy as np
 import pytest
 
-UNBOX = os.environ.get("UNBOX", os.path.join(os.path.dirname(__file__), "..", "..", "build", "unbox"))
-MPIRUN = os.environ.get("UNBOX_MPIRUN", "")
+from dist_cli import MPIRUN, UNBOX, mpirun, needs_mpi, run  # noqa: E402,F401
 COLS = ["a", "b", "c", "d", "e"]
-
-
-def run(*args, check=True, env=None):
-    p = subprocess.run([UNBOX, *map(str, args)], capture_output=True, text=True, env=env)
-    if check and p.returncode != 0:
-        raise AssertionError(f"unbox {' '.join(map(str, args))} exited {p.returncode}: {p.stderr}")
-    return p
-
-
-def mpirun(n, *args, check=True):
-    env = dict(os.environ, OMPI_MCA_btl_vader_single_copy_mechanism="none", OMP_NUM_THREADS="1",
-               OMPI_MCA_rmaps_base_oversubscribe="1")
-    cmd = [MPIRUN, "--allow-run-as-root", "--oversubscribe", "-n", str(n), UNBOX, *map(str, args)]
-    p = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=120)
-    if check and p.returncode != 0:
-        raise AssertionError(f"{' '.join(cmd)} exited {p.returncode}: {p.stderr}")
-    return p
 
 
 def write_csv(path, x, y, w):
@@ -213,7 +195,6 @@ def test_chunked_memory_is_bounded(setup, tmp_path):
     assert whole > streamed + 20 * 1024
 
 
-needs_mpi = pytest.mark.skipif(not MPIRUN, reason="unbox built without MPI (UNBOX_MPIRUN unset)")
 
 
 @needs_mpi

@@ -10,33 +10,13 @@ chunk gradients are added in the same order, so the bits agree and the test asse
 """
 import json
 import os
-import subprocess
 
 import numpy as np
 import pytest
 
-UNBOX = os.environ.get("UNBOX", os.path.join(os.path.dirname(__file__), "..", "..", "build", "unbox"))
-MPIRUN = os.environ.get("UNBOX_MPIRUN", "")
+from dist_cli import MPIRUN, UNBOX, mpirun, needs_mpi, run  # noqa: E402,F401
 PROBE = os.environ.get("UNBOX_DIST_PROBE", os.path.join(os.path.dirname(UNBOX), "dist_probe"))
 COLS = ["a", "b", "c", "d", "e"]
-needs_mpi = pytest.mark.skipif(not MPIRUN, reason="unbox built without MPI (UNBOX_MPIRUN unset)")
-
-
-def run(*args, check=True):
-    p = subprocess.run([UNBOX, *map(str, args)], capture_output=True, text=True)
-    if check and p.returncode != 0:
-        raise AssertionError(f"unbox {' '.join(map(str, args))} exited {p.returncode}: {p.stderr}")
-    return p
-
-
-def mpirun(n, *args, check=True, exe=None):
-    env = dict(os.environ, OMPI_MCA_btl_vader_single_copy_mechanism="none", OMP_NUM_THREADS="1",
-               OMPI_MCA_rmaps_base_oversubscribe="1", OMPI_MCA_mpi_yield_when_idle="1")
-    cmd = [MPIRUN, "--allow-run-as-root", "--oversubscribe", "-n", str(n), exe or UNBOX, *map(str, args)]
-    p = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=180)
-    if check and p.returncode != 0:
-        raise AssertionError(f"{' '.join(cmd)} exited {p.returncode}: {p.stderr}")
-    return p
 
 
 def write_csv(path, x, y):
