@@ -88,6 +88,7 @@ Network run_train(const TrainArgs& a, TrainResult* result_out) {
   TrainOptions o = a.options;
   o.l1 = a.l1 >= 0 ? a.l1 : arch.l1;
   o.l2 = a.l2;
+  o.loss = parse_loss(a.loss);
   // Under mpirun: data parallelism (every rank reads the whole sample and computes a share of
   // each mini-batch; rank 0 alone prints and writes the model).
   const bool ranks = dist::size() > 1;
@@ -123,7 +124,9 @@ Network run_train(const TrainArgs& a, TrainResult* result_out) {
   err << fmt::format("  inputs ({}): {}\n", features.size(), feat);
   err << fmt::format("  network: {} -> {} -> 1, hidden {}, output {}, loss {}\n", features.size(), widths,
                      arch.activation.describe({}), tanh_out ? "tanh" : "sigmoid",
-                     tanh_out ? "mean squared error on +1/-1" : "binary cross-entropy");
+                     tanh_out && o.loss != Loss::BinaryCrossEntropy ? "mean squared error on +1/-1"
+                     : tanh_out                                     ? "binary cross-entropy on (1 + tanh) / 2"
+                                                                    : "binary cross-entropy");
   err << fmt::format("  Adam lr {}, batch {}, epochs {} (early stopping, patience {}), L1 {}, L2 {}, validation {}%\n",
                      o.learning_rate, o.batch, o.epochs, o.patience, o.l1, o.l2, o.validation_fraction * 100);
   err << fmt::format("  init {} (Glorot for the output), weights {}{}, seed {}, threads {}\n",
@@ -251,6 +254,10 @@ void register_train(CLI::App& app) {
                 "Hidden activation: relu, leakyrelu(a), tanh, sigmoid, elu, selu, softplus")
       ->capture_default_str();
   c->add_option("--output", a.output, "Output: sigmoid (binary cross-entropy) or tanh (MSE on +1/-1)");
+  c->add_option("--loss", a.loss,
+                "Loss: auto (the output's: BCE for sigmoid, MSE for tanh), bce (on a tanh output: P(signal) = (1 + "
+                "tanh z) / 2) or mse (tanh output only)")
+      ->capture_default_str();
   c->add_option(
        "--preprocess", a.preprocess,
        "Input layer: standardize ((x - mean) / std) or clip3-minmax (the XAUG poster: clip at mean +- 3 std of "

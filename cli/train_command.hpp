@@ -14,6 +14,7 @@ struct TrainArgs {
   std::string arch;
   std::string activation = "relu";
   std::string output;                      // "" = the architecture's default (sigmoid; tanh for paper)
+  std::string loss = "auto";               // parse_loss
   std::string preprocess = "standardize";  // or clip3-minmax
   std::string out;
   double l1 = -1, l2 = 0;  // -1: the architecture's default (1e-5 for paper, else 0)

@@ -82,7 +82,7 @@ py::tuple predict(const Model& m, const EventsHolder& ev, const std::vector<std:
 // metadata, so the same data and options give the same weights.
 py::tuple train_model(const Dataset& data_in, py::dict kw, py::object hook) {
   Dataset data = data_in;
-  std::string arch_text, activation = "relu", output, preprocess = "standardize";
+  std::string arch_text, activation = "relu", output, preprocess = "standardize", loss = "auto";
   std::vector<std::string> columns;
   double l1 = -1, l2 = 0;
   TrainOptions o;
@@ -91,6 +91,7 @@ py::tuple train_model(const Dataset& data_in, py::dict kw, py::object hook) {
   opt("activation", activation);
   opt("output", output);
   opt("preprocess", preprocess);
+  opt("loss", loss);
   opt("columns", columns);
   opt("epochs", o.epochs);
   opt("batch", o.batch);
@@ -111,6 +112,7 @@ py::tuple train_model(const Dataset& data_in, py::dict kw, py::object hook) {
   Architecture arch =
       parse_architecture(arch_text, activation, output.empty() ? (arch_text == "paper" ? "tanh" : "sigmoid") : output);
   arch.preprocess = preprocess;
+  o.loss = parse_loss(loss);
   o.l1 = l1 >= 0 ? l1 : arch.l1;
   o.l2 = l2;
   auto net = std::make_shared<Network>(build_network(features, arch));
@@ -153,7 +155,7 @@ py::tuple train_model(const Dataset& data_in, py::dict kw, py::object hook) {
 }
 
 py::dict train_defaults() {
-  std::string arch_text, activation = "relu", output, preprocess = "standardize";
+  std::string arch_text, activation = "relu", output, preprocess = "standardize", loss = "auto";
   std::vector<std::string> columns;
   double l1 = -1, l2 = 0;
   TrainOptions o;
@@ -162,6 +164,7 @@ py::dict train_defaults() {
   opt("activation", activation);
   opt("output", output);
   opt("preprocess", preprocess);
+  opt("loss", loss);
   opt("columns", columns);
   opt("epochs", o.epochs);
   opt("batch", o.batch);

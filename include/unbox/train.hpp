@@ -56,6 +56,10 @@ Network build_network(const std::vector<std::string>& features, const Architectu
 
 enum class Loss { Auto, BinaryCrossEntropy, MeanSquaredError };
 std::string loss_name(Loss loss);
+// "auto", "bce" (binary cross-entropy; on a tanh output with P(signal) = (1 + tanh z) / 2)
+// or "mse" (squared error on a tanh output, targets +-1).
+Loss parse_loss(const std::string& name);
+std::string loss_key(Loss loss);  // the name parse_loss reads
 
 struct TrainEvent {
   enum Kind { Step, Epoch } kind;

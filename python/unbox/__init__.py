@@ -330,7 +330,8 @@ _train_sig += [_inspect.Parameter(k, _inspect.Parameter.KEYWORD_ONLY, default=v)
 train.__signature__ = _inspect.Signature(_train_sig)
 train.__doc__ += """
 Options (the command line's): arch ('paper' or widths '64,64' or 'pfn:PHI:F'; required),
-activation, output (sigmoid/tanh; default tanh for paper), preprocess (standardize or
+activation, output (sigmoid/tanh; default tanh for paper), loss (auto, bce or mse; bce on a
+tanh output reads it as P(signal) = (1 + tanh z) / 2), preprocess (standardize or
 clip3-minmax), columns (input columns; default all but label and weight), epochs, batch,
 lr, l1 (-1: the architecture's default), l2, patience, validation, balance, seed.
 """

@@ -70,13 +70,18 @@ void initialize(Network& net, Rng& rng) {
 struct Objective {
   Loss loss;
   int target;  // node whose value the loss is computed from
+  // Cross-entropy: the logit is logit_scale * (target value): 1 for a sigmoid's input, 2 for
+  // a tanh's (P(signal) = (1 + tanh z) / 2 = sigmoid(2 z)).
+  double logit_scale = 1.0;
   // loss of one event and d(loss)/d(target value)
-  double value(double v, double y, double& grad) const {
+  double value(double z, double y, double& grad) const {
     if (loss == Loss::BinaryCrossEntropy) {  // v is the logit; stable log(1 + e^v) - y v
+      const double v = logit_scale * z;
       double s = v >= 0 ? 1.0 / (1.0 + std::exp(-v)) : std::exp(v) / (1.0 + std::exp(v));
-      grad = s - y;
+      grad = logit_scale * (s - y);
       return std::max(v, 0.0) + std::log1p(std::exp(-std::abs(v))) - y * v;
     }
+    const double v = z;
     double t = y > 0.5 ? 1.0 : -1.0;  // MSE on the tanh output with targets +-1
     grad = 2.0 * (v - t);
     return (v - t) * (v - t);
@@ -98,10 +103,16 @@ Objective make_objective(const Network& net, Loss loss) {
       throw Error(fmt::format("cannot choose a loss for an output of type {}; give one", type));
   }
   if (loss == Loss::BinaryCrossEntropy) {
-    if (type != "Sigmoid") throw Error("binary cross-entropy needs a sigmoid output");
-    return {loss, out.inputs[0]};  // computed from the logit, for stability
+    // computed from the logit, for stability
+    if (type == "Sigmoid") return {loss, out.inputs[0], 1.0};
+    if (type == "Tanh") return {loss, out.inputs[0], 2.0};
+    throw Error(
+        fmt::format("binary cross-entropy needs a sigmoid or tanh output, not {}", type.empty() ? "none" : type));
   }
-  return {loss, net.output_node()};
+  if (type != "Tanh")
+    throw Error(fmt::format("the squared-error loss compares a tanh output with +1/-1; the output is {}",
+                            type.empty() ? "none" : type));
+  return {loss, net.output_node(), 1.0};
 }
 
 // Standardize right after the (single) input: fit it on the training events.
@@ -124,6 +135,24 @@ std::vector<Index> validation_events(Index n_events, const TrainOptions& o) {
   std::vector<Index> order = shuffled_order(n_events, rng);
   order.resize(static_cast<size_t>(validation_count(n_events, o.validation_fraction)));
   return order;
+}
+
+Loss parse_loss(const std::string& name) {
+  if (name == "auto") return Loss::Auto;
+  if (name == "bce") return Loss::BinaryCrossEntropy;
+  if (name == "mse") return Loss::MeanSquaredError;
+  throw Error(fmt::format("loss '{}': expected auto, bce or mse", name));
+}
+
+std::string loss_key(Loss loss) {
+  switch (loss) {
+    case Loss::BinaryCrossEntropy:
+      return "bce";
+    case Loss::MeanSquaredError:
+      return "mse";
+    default:
+      return "auto";
+  }
 }
 
 std::string loss_name(Loss loss) {

@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "unbox/metrics.hpp"
+#include "unbox/ops/linear.hpp"
 #include "unbox/toys.hpp"
 #include "unbox/train.hpp"
 
@@ -167,6 +168,11 @@ TEST(Train, RefusesBadSetups) {
   EXPECT_THROW(parse_architecture("64,x"), Error);
   EXPECT_THROW(parse_architecture("64", "swish"), Error);
   EXPECT_THROW(parse_architecture("64", "relu", "softmax"), Error);
+  o.validation_fraction = 0.25;
+  o.loss = Loss::MeanSquaredError;  // squared error against +-1 needs a tanh output
+  EXPECT_THROW(train(net, x, {0, 1, 0, 1}, {}, o), Error);
+  EXPECT_THROW(parse_loss("hinge"), Error);
+  EXPECT_EQ(parse_loss(loss_key(Loss::BinaryCrossEntropy)), Loss::BinaryCrossEntropy);
 }
 
 TEST(Train, ValidationEventsAreTheHeldOutOnes) {
@@ -203,4 +209,72 @@ TEST(Train, ValidationEventsAreTheHeldOutOnes) {
     loss += std::max(z, 0.0) + std::log1p(std::exp(-std::abs(z))) - y * z;
   }
   EXPECT_NEAR(loss / 250.0, reported, 1e-12);
+}
+
+// Cross-entropy on a tanh output: P(signal) = (1 + tanh z) / 2 = sigmoid(2 z), so the loss is
+// softplus(2 z) - 2 y z on the tanh's input z. Checked against a hand computation: the
+// validation loss after training, and the gradient of the first full-batch step, read off
+// Adam's update (with epsilon 1e6 >> |g| the step is -lr g / epsilon) and compared with
+// central finite differences of the hand-computed training loss.
+TEST(Train, CrossEntropyOnATanhOutputIsTheLogLikelihoodOfSigmoidOfTwiceItsInput) {
+  Dataset data = generate_toy("gauss-width", 400, 3);
+  const Tensor x = data.columns_matrix({"x1", "x2"});
+  const std::vector<double> y = data.get("label").values();
+  TrainOptions o;
+  o.loss = Loss::BinaryCrossEntropy;
+  o.epochs = 1;
+  o.patience = 0;
+  o.batch = 1000;  // one full-batch step
+  o.validation_fraction = 0.25;
+  o.adam_epsilon = 1e6;
+  o.quiet = true;
+  const Network fresh = build_network({"x1", "x2"}, parse_architecture("5", "relu", "tanh"));
+  Network init = fresh, stepped = fresh;
+  o.learning_rate = 1e-30;  // initialized and standardized, not moved
+  train(init, x, y, {}, o);
+  o.learning_rate = 1.0;
+  const TrainResult r = train(stepped, x, y, {}, o);
+  ASSERT_EQ(r.loss, Loss::BinaryCrossEntropy);
+
+  const std::vector<Index> val = validation_events(static_cast<Index>(y.size()), o);
+  std::vector<char> is_val(y.size(), 0);
+  for (Index i : val) is_val[static_cast<size_t>(i)] = 1;
+  auto mean_loss = [&](const Network& net, bool validation) {
+    const Tensor z = evaluate(net, {x}, {net.resolve("output:pre")});
+    double s = 0;
+    int n = 0;
+    for (size_t i = 0; i < y.size(); ++i) {
+      if (static_cast<bool>(is_val[i]) != validation) continue;
+      const double v = 2 * z[static_cast<Index>(i)];
+      s += std::max(v, 0.0) + std::log1p(std::exp(-std::abs(v))) - y[i] * v;
+      ++n;
+    }
+    return s / n;
+  };
+  EXPECT_NEAR(r.best_val_loss, mean_loss(stepped, true), 1e-12);
+
+  // The gradient of every Dense parameter.
+  int checked = 0;
+  for (size_t k = 0; k < init.nodes().size(); ++k) {
+    auto* d0 = dynamic_cast<Dense*>(init.nodes()[k].op.get());
+    if (!d0) continue;
+    auto* d1 = dynamic_cast<const Dense*>(stepped.nodes()[k].op.get());
+    for (int which = 0; which < 2; ++which) {
+      Tensor& p0 = which ? d0->bias() : d0->weight();
+      const Tensor& p1 = which ? d1->bias() : d1->weight();
+      for (Index j = 0; j < p0.size(); ++j) {
+        const double g_adam = -(p1[j] - p0[j]) * o.adam_epsilon / o.learning_rate;
+        const double keep = p0[j], h = 1e-5;
+        p0[j] = keep + h;
+        const double up = mean_loss(init, false);
+        p0[j] = keep - h;
+        const double down = mean_loss(init, false);
+        p0[j] = keep;
+        const double g_fd = (up - down) / (2 * h);
+        EXPECT_NEAR(g_adam, g_fd, 1e-5 * std::max(1.0, std::abs(g_fd))) << "node " << k << " param " << j;
+        ++checked;
+      }
+    }
+  }
+  EXPECT_EQ(checked, 2 * 5 + 5 + 5 + 1);
 }

@@ -149,6 +149,25 @@ def test_train_equals_cli(setup, unbox_bin, tmp_path):
     assert np.array_equal(unbox.load(tmp_path / "py.unbox")(x), ref(x))
 
 
+def test_train_with_cross_entropy_on_a_tanh_output_equals_cli(setup, unbox_bin, tmp_path):
+    d, _ = setup
+    args = ["--data", d / "train.csv", "--label", "label", "--columns", ",".join(FEATURES), "--arch", "16,8",
+            "--output", "tanh", "--epochs", "3", "--seed", "5", "--quiet"]
+    subprocess.run([unbox_bin, "train", *map(str, args), "--loss", "bce", "--out", tmp_path / "bce.unbox"], check=True)
+    subprocess.run([unbox_bin, "train", *map(str, args), "--out", tmp_path / "mse.unbox"], check=True)
+    train = pd.read_csv(d / "train.csv", float_precision="round_trip")
+    x = train[FEATURES].to_numpy()
+    m = unbox.train(train, label="label", columns=FEATURES, arch="16,8", output="tanh", loss="bce", epochs=3, seed=5,
+                    progress=False)
+    assert np.array_equal(m(x), unbox.load(tmp_path / "bce.unbox")(x))
+    assert not np.array_equal(m(x), unbox.load(tmp_path / "mse.unbox")(x))  # the loss was not ignored
+    with pytest.raises(unbox.Error, match="hinge"):
+        unbox.train(train, label="label", columns=FEATURES, arch="16,8", loss="hinge", epochs=1, progress=False)
+    bad = subprocess.run([unbox_bin, "train", *map(str, args), "--loss", "hinge", "--out", tmp_path / "x.unbox"],
+                         capture_output=True, text=True)
+    assert bad.returncode == 2 and "loss 'hinge': expected auto, bce or mse" in bad.stderr
+
+
 def test_threads_do_not_change_results(setup):
     d, test = setup
     model = unbox.load(d / "m.unbox")
