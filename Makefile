@@ -14,7 +14,7 @@ FUZZ_SECONDS ?= 60
 # make sanitize, run in make test.
 SAN_SKIP = StopStudy.Point750_1ReachesAuc09|Train.PaperNetworkLearnsTheProductToy|Maximize.ProductToyOutputPopulation|Caveman.ProductToyOutputVariable|Maximize.SameSeedSamePopulation|Maximize.PlausibilityTermIsReported
 
-.PHONY: all deps configure build install-python test test-fast demo bench bench-compare clean sanitize fuzz format format-check
+.PHONY: all deps configure build install-python test test-fast demo bench bench-compare bench-demo clean sanitize fuzz format format-check
 
 all: build
 
@@ -52,6 +52,10 @@ demo: build
 
 bench: build
 	@$(BUILD)/unbox_bench --benchmark_counters_tabular=true
+
+# The demo's wall time per stage (the README's demo table): runs build/unbox demo once.
+bench-demo: build
+	@/usr/bin/python3 bench/demo_stages.py --build $(BUILD)
 
 # unbox against PyTorch (Debian's torch with OpenBLAS), alternating, one thread: a Markdown table.
 bench-compare: configure

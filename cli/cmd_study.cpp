@@ -146,6 +146,13 @@ void add_study_options(CLI::App* c, StudyArgs& a) {
   c->add_option("--seed", o.seed, "Random seed (events, split, training, methods)")->capture_default_str();
   c->add_option("--epochs", o.epochs, "Maximum training epochs (early stopping on the validation split)")
       ->capture_default_str();
+  c->add_option("--tw-oversample", o.tw_oversample,
+                "tW events generated per tW event of the cross-section split (weights compensate)")
+      ->capture_default_str();
+  c->add_option("--patience", o.patience, "Epochs without a better validation loss before training stops")
+      ->capture_default_str();
+  c->add_option("--learning-rate", o.learning_rate, "Adam's learning rate")->capture_default_str();
+  c->add_option("--batch", o.batch, "Events per optimizer step")->capture_default_str();
   c->add_option("--bootstrap", o.bootstrap, "Bootstrap replicas for the AMS uncertainties")->capture_default_str();
   c->add_option("--lumi", o.lumi, "Integrated luminosity in fb^-1")->capture_default_str();
   c->add_option("--explain-events", o.explain_events, "Test events the explanation methods run on")
@@ -155,6 +162,10 @@ void add_study_options(CLI::App* c, StudyArgs& a) {
   c->add_option("--train-weights", a.train_weights,
                 "Training weights: physical (expected events per event) or process (each process's expected "
                 "events spread evenly over its events; the generator's tail bias kept)")
+      ->capture_default_str();
+  c->add_option("--loss", a.loss,
+                "Training loss on the tanh output: bce (cross-entropy, P(signal) = (1 + tanh z) / 2) or mse "
+                "(squared error on +1/-1)")
       ->capture_default_str();
   c->add_option("--cache", o.cache, "Folder of generated samples: reused when present, else written");
   c->add_flag("--no-spin-correlation", a.no_spin, "Generate ttbar without spin correlations");
@@ -179,11 +190,15 @@ int run_study(StudyArgs& a) {
   o.spin_correlation = !a.no_spin;
   o.explain = !a.no_explain;
   o.train_weights = studies::parse_train_weights(a.train_weights);
-  if (a.source == "builtin")
+  o.loss = parse_loss(a.loss);
+  if (o.loss == Loss::Auto) throw Error("--loss: expected bce or mse");
+  if (a.source == "builtin") {
     o.source = studies::builtin_event_source();
-  else if (a.source == "toy")
+    o.source_id = studies::builtin_source_id();
+  } else if (a.source == "toy") {
     o.source = studies::toy_event_source();
-  else
+    o.source_id = "toy";
+  } else
     throw Error(fmt::format("--source '{}': expected builtin or toy", a.source));
   if (!o.source)
     throw Error(

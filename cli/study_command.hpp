@@ -14,6 +14,7 @@ struct StudyArgs {
   studies::StopStudyOptions options;
   std::string source = "builtin";          // builtin (the generator) or toy (synthetic, machinery only)
   std::string train_weights = "physical";  // studies::parse_train_weights
+  std::string loss = "bce";                // parse_loss
   bool json = false;
   bool no_spin = false;
   bool no_explain = false;

@@ -133,12 +133,12 @@ std::vector<ProcessSpec> processes(const StopStudyOptions& o) {
   const std::uint64_t s = o.seed * 16;
   return {{"stop:" + point_name(o.m_stop, o.m_lsp), 0, o.events, s + 1},
           {"ttbar", 1, n_tt, s + 2},
-          {"tw", 2, n_tw, s + 3},
+          {"tw", 2, n_tw * std::max<std::int64_t>(1, o.tw_oversample), s + 3},
           {"ww", 3, o.events - n_tt - n_tw, s + 4}};
 }
 
 // One process from the source, or from the cache folder when it holds that sample (the file
-// name carries everything the sample depends on: process, events, seed, spin setting).
+// name carries everything the sample depends on: source, process, events, seed, spin setting).
 Dataset source_events(const StopStudyOptions& o, const std::string& process, std::int64_t n, std::uint64_t seed,
                       bool spin) {
   if (o.cache.empty()) return o.source(process, n, seed, spin);
@@ -146,7 +146,8 @@ Dataset source_events(const StopStudyOptions& o, const std::string& process, std
   for (char& ch : name)
     if (ch == ':' || ch == ',') ch = '_';
   const std::filesystem::path path =
-      std::filesystem::path(o.cache) / fmt::format("{}_n{}_seed{}_spin{}.npz", name, n, seed, spin ? 1 : 0);
+      std::filesystem::path(o.cache) /
+      fmt::format("{}_{}_n{}_seed{}_spin{}.npz", o.source_id, name, n, seed, spin ? 1 : 0);
   if (std::filesystem::exists(path)) {
     Dataset d = read_npz(path.string());  // a sample with no selected event is a valid file of 0 rows
     d.weight_column = "weight";
@@ -283,7 +284,10 @@ TrainOptions paper_train_options(const StopStudyOptions& o, std::uint64_t seed, 
   TrainOptions t;
   t.epochs = o.epochs;
   t.patience = o.patience;
+  t.learning_rate = o.learning_rate;
+  t.batch = o.batch;
   t.l1 = arch.l1;
+  t.loss = o.loss;
   t.validation_fraction = validation_fraction;
   t.balance_classes = true;  // the stop cross section is tiny next to tt-bar
   t.seed = seed;
@@ -511,6 +515,37 @@ Core run_core(const StopStudyOptions& o, bool spin, std::vector<SeedResult>& see
 
 // ---- public pieces --------------------------------------------------------------------
 
+std::vector<std::vector<double>> bootstrap_best_ams(const std::vector<const std::vector<double>*>& scores,
+                                                    const std::vector<double>& labels,
+                                                    const std::vector<double>& weights, double lumi, double br,
+                                                    std::int64_t replicas, std::uint64_t seed) {
+  // Each replica draws the test events with replacement (each with its weight) from its own
+  // stream (seed, replica) and finds the best threshold of every score again on those same
+  // events, so the error includes the choice of the cut and differences are paired; replicas
+  // run in parallel and the result does not depend on the threads.
+  const size_t n = labels.size();
+  std::vector<std::vector<double>> values(scores.size(), std::vector<double>(static_cast<size_t>(replicas)));
+#pragma omp parallel
+  {
+    std::vector<double> bs(n), bl(n), bw(n);
+    std::vector<size_t> pick(n);
+#pragma omp for schedule(dynamic, 1)
+    for (std::int64_t k = 0; k < replicas; ++k) {
+      Rng rng = Rng::stream(seed, static_cast<std::uint64_t>(k));
+      for (size_t i = 0; i < n; ++i) {
+        pick[i] = static_cast<size_t>(rng.below(n));
+        bl[i] = labels[pick[i]];
+        bw[i] = weights[pick[i]];
+      }
+      for (size_t s = 0; s < scores.size(); ++s) {
+        for (size_t i = 0; i < n; ++i) bs[i] = (*scores[s])[pick[i]];
+        values[s][static_cast<size_t>(k)] = ams_scan(bs, bl, bw, lumi, br).best;
+      }
+    }
+  }
+  return values;
+}
+
 AmsWithError best_ams_with_error(const std::vector<double>& scores, const std::vector<double>& labels,
                                  const std::vector<double>& weights, double lumi, double br, std::int64_t replicas,
                                  std::uint64_t seed) {
@@ -545,29 +580,29 @@ AmsWithError best_ams_with_error(const std::vector<double>& scores, const std::v
     }
   }
   if (replicas <= 1 || scores.empty()) return r;
-  // Each replica draws the test events with replacement (each with its weight) from its own
-  // stream (seed, replica) and finds the best threshold again, so the error includes the
-  // choice of the cut; replicas run in parallel and the result does not depend on the threads.
-  const size_t n = scores.size();
-  std::vector<double> values(static_cast<size_t>(replicas));
-#pragma omp parallel
-  {
-    std::vector<double> bs(n), bl(n), bw(n);
-#pragma omp for schedule(dynamic, 1)
-    for (std::int64_t k = 0; k < replicas; ++k) {
-      Rng rng = Rng::stream(seed, static_cast<std::uint64_t>(k));
-      for (size_t i = 0; i < n; ++i) {
-        const auto j = static_cast<size_t>(rng.below(n));
-        bs[i] = scores[j];
-        bl[i] = labels[j];
-        bw[i] = weights[j];
-      }
-      values[static_cast<size_t>(k)] = ams_scan(bs, bl, bw, lumi, br).best;
-    }
-  }
+  const std::vector<double> values = bootstrap_best_ams({&scores}, labels, weights, lumi, br, replicas, seed)[0];
   r.bootstrap_mean = mean_of(values);
   r.err = std_of(values);
   return r;
+}
+
+AmsDifference paired_ams_difference(const std::vector<double>& a, const std::vector<double>& b,
+                                    const std::vector<double>& labels, const std::vector<double>& weights, double lumi,
+                                    double br, std::int64_t replicas, std::uint64_t seed) {
+  AmsDifference d;
+  d.diff = ams_scan(a, labels, weights, lumi, br).best - ams_scan(b, labels, weights, lumi, br).best;
+  if (replicas <= 1 || a.empty()) return d;
+  const auto v = bootstrap_best_ams({&a, &b}, labels, weights, lumi, br, replicas, seed);
+  std::vector<double> diff(v[0].size());
+  std::int64_t ahead = 0;
+  for (size_t k = 0; k < diff.size(); ++k) {
+    diff[k] = v[0][k] - v[1][k];
+    ahead += diff[k] > 0;
+  }
+  d.err = std_of(diff);
+  d.replicas = replicas;
+  d.replicas_ahead = ahead;
+  return d;
 }
 
 json paper_numbers(double m_stop, double m_lsp) {
@@ -721,6 +756,7 @@ StopStudyResult stop_study(const StopStudyOptions& o) {
   double t0 = now_seconds();
   const std::vector<double> mt2 = column(c.test, "mt2ll");
   res.ams_mt2 = best_ams_with_error(mt2, c.label, c.weight, o.lumi, o.br, o.bootstrap, o.seed + 2000);
+  res.ams_lead = paired_ams_difference(c.score, mt2, c.label, c.weight, o.lumi, o.br, o.bootstrap, o.seed + 3000);
   {
     // A check on the optimism of choosing a threshold on the events it is evaluated on: both
     // thresholds chosen on the validation split, the AMS then computed on the test split.
@@ -1074,6 +1110,12 @@ StopStudyResult stop_study(const StopStudyOptions& o) {
       s += fmt::format(" (paper: {} vs {} at {} GeV)", paper["ams_network"].get<double>(),
                        paper["ams_mt2_cut"].get<double>(), paper["mt2_cut_gev"].get<double>());
     s += ". ";
+    if (res.ams_lead.replicas > 0)
+      s += fmt::format(
+          "The network {} the cut by {:+.2f} +- {:.2f} (paired bootstrap: both cuts chosen again on the same "
+          "resampled events; the network ahead in {} of {} replicas). ",
+          res.ams_lead.diff >= 0 ? "leads" : "trails", res.ams_lead.diff, res.ams_lead.err, res.ams_lead.replicas_ahead,
+          res.ams_lead.replicas);
     if (o.seeds > 1)
       s += fmt::format("Over {} seeds AUC {:.3f} +- {:.3f}, AMS {:.2f} +- {:.2f}. ", o.seeds, res.auc_mean, res.auc_std,
                        res.ams_mean, res.ams_std);
@@ -1141,11 +1183,17 @@ json StopStudyResult::to_json() const {
   j["ams_threshold"] = ams_network.threshold;
   j["ams_mt2_cut"] = ams_mt2.ams;
   j["ams_mt2_cut_err"] = ams_mt2.err;
+  // Network minus cut with the paired bootstrap error (both cuts re-chosen on the same replicas).
+  j["ams_network_minus_mt2_cut"] = ams_lead.diff;
+  j["ams_network_minus_mt2_cut_err"] = ams_lead.err;
+  j["ams_network_ahead_replicas"] = ams_lead.replicas_ahead;
+  j["ams_bootstrap_replicas"] = ams_lead.replicas;
   j["mt2_cut_gev"] = ams_mt2.threshold;
   // The first-order errors at the chosen thresholds held fixed (the errors above re-choose them).
   j["ams_network_err_fixed_threshold"] = ams_network.err_fixed;
   j["ams_mt2_cut_err_fixed_threshold"] = ams_mt2.err_fixed;
   j["train_weights"] = train_weights_name(options.train_weights);
+  j["loss"] = loss_key(options.loss);
   j["thresholds_from_validation"] = validation_thresholds;
   // The background estimate above the chosen mT2ll cut and above the network's threshold:
   // expected events at the luminosity, its statistical error from the finite simulated sample
@@ -1176,7 +1224,11 @@ json StopStudyResult::to_json() const {
                   {"seed", options.seed},
                   {"epochs", options.epochs},
                   {"patience", options.patience},
+                  {"tw_oversample", options.tw_oversample},
+                  {"learning_rate", options.learning_rate},
+                  {"batch", options.batch},
                   {"train_weights", train_weights_name(options.train_weights)},
+                  {"loss", loss_key(options.loss)},
                   {"cache", options.cache},
                   {"train_fraction", options.train_fraction},
                   {"validation_fraction", options.validation_fraction},
@@ -1230,6 +1282,15 @@ std::string StopStudyResult::table() const {
                    fmt::format("{:.2f} +- {:.2f}", ams_mt2.ams, ams_mt2.err), p("ams_mt2_cut"));
   t += fmt::format("  {:<34} {:>18} {:>12}\n", "  mT2ll cut (GeV)", fmt::format("{:.0f}", ams_mt2.threshold),
                    paper.contains("mt2_cut_gev") ? fmt::format("{:.0f}", paper["mt2_cut_gev"].get<double>()) : "-");
+  if (ams_lead.replicas > 0) {
+    std::string paper_lead = "-";
+    if (paper.contains("ams_mt2_cut") && paper["ams_network"].is_number())
+      paper_lead = fmt::format("{:+.2f}", paper["ams_network"].get<double>() - paper["ams_mt2_cut"].get<double>());
+    t += fmt::format("  {:<34} {:>18} {:>12}\n", "AMS network - mT2ll cut (paired)",
+                     fmt::format("{:+.2f} +- {:.2f}", ams_lead.diff, ams_lead.err), paper_lead);
+    t += fmt::format("  {:<34} {:>18} {:>12}\n", "  replicas with the network ahead",
+                     fmt::format("{} of {}", ams_lead.replicas_ahead, ams_lead.replicas), "-");
+  }
   t += fmt::format("  {:<34} {:>18} {:>12}\n", "  expected s / b, network",
                    fmt::format("{:.1f} / {:.1f}", ams_network.s, ams_network.b), "-");
   t += fmt::format("  {:<34} {:>18} {:>12}\n", "  expected s / b, mT2ll cut",

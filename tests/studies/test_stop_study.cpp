@@ -117,6 +117,15 @@ TEST(StopStudy, SmallRunWritesEveryFileAndEveryFigureOfMeritComesFromTheTestSpli
               static_cast<double>(selected) / static_cast<double>(test.events()), 1e-12);
   EXPECT_GT(j["ams_network_err"].get<double>(), 0.0);
   EXPECT_GT(j["ams_mt2_cut_err"].get<double>(), 0.0);
+  // Network minus cut: the difference of the two, with a paired bootstrap error.
+  EXPECT_NEAR(j["ams_network_minus_mt2_cut"].get<double>(),
+              j["ams_network"].get<double>() - j["ams_mt2_cut"].get<double>(), 1e-12);
+  EXPECT_GT(j["ams_network_minus_mt2_cut_err"].get<double>(), 0.0);
+  EXPECT_EQ(j["ams_bootstrap_replicas"].get<std::int64_t>(), 40);
+  EXPECT_LE(j["ams_network_ahead_replicas"].get<std::int64_t>(), 40);
+  // The background split by cross section (831.76, 71.7, 118.7 pb), tW generated 8 times its share.
+  EXPECT_EQ(events["samples"]["ttbar"]["generated"].get<std::int64_t>(), std::llround(2500 * 831.76 / 1022.16));
+  EXPECT_EQ(events["samples"]["tw"]["generated"].get<std::int64_t>(), 8 * std::llround(2500 * 71.7 / 1022.16));
 
   // The Figure 8 histogram counts every test event once.
   Dataset fig8 = read_dataset((dir / "fig8_output_histogram.csv").string());
@@ -255,6 +264,60 @@ TEST(StopStudy, BootstrapErrorMatchesTheSpreadOverIndependentSamples) {
   EXPECT_NEAR(one.err_fixed, sd_fixed, 0.15 * sd_fixed) << "first order " << one.err_fixed << " vs " << sd_fixed;
 }
 
+// The paired error of "network minus cut": the spread of best-AMS(a) - best-AMS(b) over 300
+// independent samples of a toy population (b = a plus noise, a worse score correlated with a),
+// against the paired bootstrap of one sample; the pairing matters (the error of the difference
+// is well below the two errors in quadrature); a score against itself, or against a monotone
+// function of itself, differs by exactly 0 in every replica.
+TEST(StopStudy, PairedBootstrapOfTheAmsDifferenceMatchesTheSpreadOverIndependentSamples) {
+  const int n = 6000, samples = 300;
+  const double lumi = 1.0, br = 10.0;
+  auto draw = [&](std::uint64_t seed, std::vector<double>& a, std::vector<double>& b, std::vector<double>& label,
+                  std::vector<double>& weight) {
+    Rng rng = Rng::stream(seed, 0);
+    a.resize(n), b.resize(n), label.resize(n), weight.resize(n);
+    for (int i = 0; i < n; ++i) {
+      const bool sig = rng.uniform() < 0.5;
+      label[i] = sig ? 1.0 : 0.0;
+      a[i] = rng.normal(sig ? 1.0 : -1.0, 1.0);
+      b[i] = a[i] + rng.normal(0.0, 0.6);
+      weight[i] = sig ? 0.006 : (a[i] > 0 ? 0.025 : 0.1);
+    }
+  };
+  std::vector<double> a, b, label, weight;
+  draw(7000, a, b, label, weight);
+  const AmsDifference d = paired_ams_difference(a, b, label, weight, lumi, br, 400, 5);
+  EXPECT_DOUBLE_EQ(d.diff, ams_scan(a, label, weight, lumi, br).best - ams_scan(b, label, weight, lumi, br).best);
+  EXPECT_EQ(d.replicas, 400);
+  std::vector<double> diffs;
+  for (int k = 0; k < samples; ++k) {
+    std::vector<double> a2, b2, l2, w2;
+    draw(8000 + static_cast<std::uint64_t>(k), a2, b2, l2, w2);
+    diffs.push_back(ams_scan(a2, l2, w2, lumi, br).best - ams_scan(b2, l2, w2, lumi, br).best);
+  }
+  double m = 0, q = 0;
+  for (double x : diffs) m += x;
+  m /= samples;
+  for (double x : diffs) q += (x - m) * (x - m);
+  const double sd = std::sqrt(q / (samples - 1));
+  ASSERT_GT(m, 0.0) << "the noisier score should be behind";
+  EXPECT_NEAR(d.err, sd, 0.25 * sd) << "paired bootstrap " << d.err << " vs brute force " << sd;
+  const AmsWithError ea = best_ams_with_error(a, label, weight, lumi, br, 400, 5);
+  const AmsWithError eb = best_ams_with_error(b, label, weight, lumi, br, 400, 5);
+  EXPECT_LT(d.err, 0.8 * std::hypot(ea.err, eb.err));
+  // The same replicas as best_ams_with_error with the same seed.
+  const auto v = bootstrap_best_ams({&a}, label, weight, lumi, br, 400, 5);
+  double vm = 0;
+  for (double x : v[0]) vm += x;
+  EXPECT_DOUBLE_EQ(vm / 400, ea.bootstrap_mean);
+  std::vector<double> mono(a.size());
+  for (size_t i = 0; i < a.size(); ++i) mono[i] = std::exp(a[i]);
+  const AmsDifference same = paired_ams_difference(a, mono, label, weight, lumi, br, 100, 5);
+  EXPECT_EQ(same.diff, 0.0);
+  EXPECT_EQ(same.err, 0.0);
+  EXPECT_EQ(same.replicas_ahead, 0);
+}
+
 // The training weights as documented: Physical passes the events' weights through; Process
 // gives every event of a process that process's mean weight (the cross-section shares kept,
 // the tail bias inside each process not compensated).
@@ -302,8 +365,9 @@ TEST(StopStudy, Point750_1ReachesAuc09With60000EventsFromTheBuiltInGenerator) {
   o.quiet = true;
   const StopStudyResult r = stop_study(o);
   EXPECT_GE(r.auc, 0.9);
-  // The AMS ordering network >= mT2ll cut is not asserted: the simulated tt-bar mT2ll tail
-  // above ~110 GeV is empty at this size (issue 17 stays open on it; README, study stop).
+  // The AMS ordering network >= mT2ll cut is not asserted here: at this size the background
+  // above either cut is a few simulated events and the two AMS differ by less than their
+  // errors; the demo's 10^6 events show it (README, demo: the paired difference and its error).
 }
 
 TEST(StopStudy, WithoutExplanationsOnlyTheCoreFilesAreWritten) {
@@ -363,6 +427,11 @@ TEST(StopStudy, CachedSamplesGiveTheSameStudy) {
   for (auto& e : fs::directory_iterator(dir)) files += e.path().extension() == ".npz";
   EXPECT_EQ(files, 4);
   EXPECT_EQ(a.to_json()["options"]["train_weights"], "physical");
+  // Another source's samples never come from this one's files.
+  o.source_id = "other";
+  const StopStudyResult c = stop_study(o);
+  EXPECT_EQ(calls, 8) << "a different source read the first source's cached samples";
+  EXPECT_EQ(a.auc, c.auc);
   fs::remove_all(dir);
 }
 

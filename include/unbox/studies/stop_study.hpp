@@ -19,6 +19,7 @@
 #include <nlohmann/json.hpp>
 
 #include "unbox/data.hpp"
+#include "unbox/train.hpp"
 
 namespace unbox::studies {
 
@@ -36,6 +37,8 @@ using EventSource =
 // The built-in generator behind the seam (physics::Generator into the features pipeline, the
 // backgrounds biased toward their MET tail with compensating weights).
 EventSource builtin_event_source();
+// Names the built-in source's samples in cache file names; changes when they change.
+std::string builtin_source_id();
 // Part `part` of `parts` of the built-in source's events (MPI ranks): the streams that yield
 // the n events split into contiguous ranges; the parts' rows joined in part order are the
 // rows of builtin_event_source() (the events do not depend on the number of parts).
@@ -66,6 +69,12 @@ struct StopStudyOptions {
   // N signal and N background events generated before the selection; the background is split
   // among tt-bar, tW and WW in proportion to their cross sections.
   std::int64_t events = 60000;
+  // tW is generated this many times its cross-section share of the N background events (each
+  // event's weight as many times smaller: the source's weights sum to the expected events
+  // whatever the count). Above the best mT2ll cut tW is most of the background, from a
+  // handful of simulated events (its produced W's line-shape tail, which the tail bias does
+  // not oversample), so this is what brings the background's statistical error down.
+  std::int64_t tw_oversample = 8;
   int seeds = 1;  // networks trained (seed, seed + 1, ...); the first is explained
   std::uint64_t seed = 1;
   double lumi = 35.9;  // fb^-1
@@ -75,7 +84,11 @@ struct StopStudyOptions {
   double train_fraction = 0.5, validation_fraction = 0.2;
   std::int64_t epochs = 30;
   TrainWeights train_weights = TrainWeights::Physical;
+  // On the paper's tanh output: cross-entropy with P(signal) = (1 + tanh z) / 2 (README: why).
+  Loss loss = Loss::BinaryCrossEntropy;
   std::int64_t patience = 5;
+  double learning_rate = 1e-3;  // Adam
+  std::int64_t batch = 256;
   bool spin_correlation = true;  // tt-bar spin correlations in the main study
   // At (185, 5): also run the core study (train, AUC, AMS) with the other spin setting.
   bool compare_spin = true;
@@ -89,6 +102,7 @@ struct StopStudyOptions {
   // Folder of generated samples (one .npz per process, events, seed and spin setting): read
   // when present, else generated and written ("" = none).
   std::string cache;
+  std::string source_id = "custom";  // the source's name in cache file names ("builtin2", "toy")
   bool quiet = false;
   EventSource source;  // required
 };
@@ -109,6 +123,25 @@ struct AmsWithError {
 AmsWithError best_ams_with_error(const std::vector<double>& scores, const std::vector<double>& labels,
                                  const std::vector<double>& weights, double lumi, double br, std::int64_t replicas,
                                  std::uint64_t seed);
+
+// The best AMS of every score on the same `replicas` bootstrap replicas of the test events
+// (replica k from the core Rng stream (seed, k), the best threshold found again in each):
+// values[score][replica].
+std::vector<std::vector<double>> bootstrap_best_ams(const std::vector<const std::vector<double>*>& scores,
+                                                    const std::vector<double>& labels,
+                                                    const std::vector<double>& weights, double lumi, double br,
+                                                    std::int64_t replicas, std::uint64_t seed);
+
+// Best AMS of score a minus best AMS of score b on the test events, and the spread of that
+// difference over bootstrap replicas in which both are found again on the same resampled
+// events (a paired error: the common fluctuation of the signal cancels).
+struct AmsDifference {
+  double diff = 0.0, err = 0.0;
+  std::int64_t replicas = 0, replicas_ahead = 0;  // replicas with a's AMS above b's
+};
+AmsDifference paired_ams_difference(const std::vector<double>& a, const std::vector<double>& b,
+                                    const std::vector<double>& labels, const std::vector<double>& weights, double lumi,
+                                    double br, std::int64_t replicas, std::uint64_t seed);
 
 // One trained network's figures of merit on the test split.
 struct SeedResult {
@@ -131,6 +164,7 @@ struct StopStudyResult {
   double auc = 0.0;
   AmsWithError ams_network;  // output:pre, the first network
   AmsWithError ams_mt2;      // mT2(ll) cut
+  AmsDifference ams_lead;    // network minus mT2(ll) cut, paired bootstrap
   std::vector<SeedResult> seeds;
   double auc_mean = 0.0, auc_std = 0.0, ams_mean = 0.0, ams_std = 0.0;
   nlohmann::ordered_json nmi_mt2;  // {"L1": .., "L2": .., ...}
