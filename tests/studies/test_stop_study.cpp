@@ -123,6 +123,15 @@ TEST(StopStudy, SmallRunWritesEveryFileAndEveryFigureOfMeritComesFromTheTestSpli
   EXPECT_GT(j["ams_network_minus_mt2_cut_err"].get<double>(), 0.0);
   EXPECT_EQ(j["ams_bootstrap_replicas"].get<std::int64_t>(), 40);
   EXPECT_LE(j["ams_network_ahead_replicas"].get<std::int64_t>(), 40);
+  // Per network: its own paired difference; the first network's is the headline one.
+  const auto& runs = j["seeds"]["runs"];
+  EXPECT_EQ(runs[0]["ams_network_minus_mt2_cut"].get<double>(), j["ams_network_minus_mt2_cut"].get<double>());
+  EXPECT_NEAR(runs[1]["ams_network_minus_mt2_cut"].get<double>(),
+              runs[1]["ams_network"].get<double>() - j["ams_mt2_cut"].get<double>(), 1e-12);
+  EXPECT_NEAR(
+      j["seeds"]["ams_network_minus_mt2_cut_mean"].get<double>(),
+      0.5 * (runs[0]["ams_network_minus_mt2_cut"].get<double>() + runs[1]["ams_network_minus_mt2_cut"].get<double>()),
+      1e-12);
   // The background split by cross section (831.76, 71.7, 118.7 pb), tW generated 8 times its share.
   EXPECT_EQ(events["samples"]["ttbar"]["generated"].get<std::int64_t>(), std::llround(2500 * 831.76 / 1022.16));
   EXPECT_EQ(events["samples"]["tw"]["generated"].get<std::int64_t>(), 8 * std::llround(2500 * 71.7 / 1022.16));

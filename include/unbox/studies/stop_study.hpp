@@ -148,6 +148,7 @@ struct SeedResult {
   std::uint64_t seed = 0;
   double auc = 0.0;
   AmsWithError ams_network;
+  AmsDifference ams_lead;  // this network minus the best mT2(ll) cut, paired bootstrap
   std::int64_t epochs_run = 0;
   double seconds = 0.0;
 };
@@ -167,7 +168,8 @@ struct StopStudyResult {
   AmsDifference ams_lead;    // network minus mT2(ll) cut, paired bootstrap
   std::vector<SeedResult> seeds;
   double auc_mean = 0.0, auc_std = 0.0, ams_mean = 0.0, ams_std = 0.0;
-  nlohmann::ordered_json nmi_mt2;  // {"L1": .., "L2": .., ...}
+  double lead_mean = 0.0, lead_std = 0.0;  // network minus cut over the seeds' networks
+  nlohmann::ordered_json nmi_mt2;          // {"L1": .., "L2": .., ...}
   // Both thresholds chosen on the validation split and the AMS they give on the test split
   // ({"network": {threshold, ams_test, s, b}, "mt2ll": {...}}).
   nlohmann::ordered_json validation_thresholds;
