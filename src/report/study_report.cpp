@@ -110,20 +110,6 @@ std::string html_table(const std::vector<std::string>& head, const std::vector<s
 
 std::string para(const std::string& text) { return "<p>" + escape_html(text) + "</p>\n"; }
 
-// The paper's symbol for a stop-dilepton input column.
-std::string symbol(const std::string& c) {
-  static const std::map<std::string, std::string> names = {
-      {"log_met", "MET"},           {"log_l1_pt", "pT_l1"},       {"log_l2_pt", "pT_l2"},
-      {"log_j1_pt", "pT_j1"},       {"log_j2_pt", "pT_j2"},       {"l1_eta", "eta_l1"},
-      {"l2_eta", "eta_l2"},         {"j1_eta", "eta_j1"},         {"j2_eta", "eta_j2"},
-      {"l1_dphi", "phi_l1"},        {"l2_dphi", "phi_l2"},        {"j1_dphi", "phi_j1"},
-      {"j2_dphi", "phi_j2"},        {"l1_dphi_sign", "phi_s_l1"}, {"l2_dphi_sign", "phi_s_l2"},
-      {"j1_dphi_sign", "phi_s_j1"}, {"j2_dphi_sign", "phi_s_j2"}, {"j1_btag", "b_j1"},
-      {"j2_btag", "b_j2"},          {"mt2ll", "mT2ll"},           {"met", "MET"}};
-  auto it = names.find(c);
-  return it == names.end() ? c : it->second;
-}
-
 struct Study {
   fs::path dir;
   nlohmann::json summary, paper;
@@ -131,6 +117,13 @@ struct Study {
   std::vector<std::string>* used;
   std::vector<std::string>* absent;
   bool has(const std::string& f) const { return fs::exists(dir / f); }
+  // The paper's symbol of an input column, as the study wrote it (summary.json "symbols");
+  // the column's own name otherwise.
+  std::string symbol(const std::string& c) const {
+    const auto it = summary.find("symbols");
+    if (it == summary.end() || !it->is_object() || !it->contains(c)) return c;
+    return (*it)[c].get<std::string>();
+  }
   std::string path(const std::string& f) const {
     used->push_back((dir / f).string());
     return (dir / f).string();
@@ -551,13 +544,14 @@ void maximize_figures(const Study& st, ReportSection& s, const std::string& file
       "the neuron on the explanation events), mean {:.0f} steps; study seed {}.",
       sum["converged"].dump(), sum["points"].dump(), 100 * jnum(sum["converged_fraction"]), jnum(sum["threshold"]),
       jnum(sum["mean_steps"]), st.seed_text);
-  maximize_histogram_figures(h, neuron, how + " (" + file + ")", symbol, s, 2);
+  maximize_histogram_figures(
+      h, neuron, how + " (" + file + ")", [&](const std::string& c) { return st.symbol(c); }, s, 2);
   std::vector<std::vector<std::string>> t3;
   int rank = 0;
   for (const auto& x : h["three"]["histograms"]) {
     if (++rank > 5) break;
     std::string vars;
-    for (const auto& v : x["variables"]) vars += (vars.empty() ? "" : ", ") + symbol(v.get<std::string>());
+    for (const auto& v : x["variables"]) vars += (vars.empty() ? "" : ", ") + st.symbol(v.get<std::string>());
     t3.push_back({std::to_string(rank), vars, f3(jnum(x["score"]))});
   }
   if (!t3.empty())

@@ -1202,6 +1202,13 @@ json StopStudyResult::to_json() const {
   // The first-order errors at the chosen thresholds held fixed (the errors above re-choose them).
   j["ams_network_err_fixed_threshold"] = ams_network.err_fixed;
   j["ams_mt2_cut_err_fixed_threshold"] = ams_mt2.err_fixed;
+  {
+    // The paper's symbols of the columns (the report labels its figures with them).
+    json sym = json::object();
+    for (const auto& c : physics::stop_dilepton_input_columns()) sym[c] = pretty(c);
+    for (const char* c : {"mt2ll", "met"}) sym[c] = pretty(c);
+    j["symbols"] = sym;
+  }
   j["train_weights"] = train_weights_name(options.train_weights);
   j["loss"] = loss_key(options.loss);
   j["thresholds_from_validation"] = validation_thresholds;

@@ -63,6 +63,14 @@ def test_study_writes_its_report_in_the_papers_order(study):
     assert len(captions) == page.count('<div class="figure"') >= 25
     assert all(len(c) > 80 for c in captions)
     assert "Sections absent" not in page
+    # The maximization triples are named by the paper's symbols, which the study wrote.
+    assert summary["symbols"]["l1_dphi"] == "phi_l1"
+    triples = re.search(r"triples of inputs ranked by total correlation</h3>\n(.*?)</table>", page, re.S).group(1)
+    cells = re.findall(r"<tr><td>\d+</td><td>([^<]*)</td>", triples)
+    assert cells, triples
+    for cell in cells:
+        for name in cell.split(", "):
+            assert name in summary["symbols"].values(), cell
 
 
 def test_figure_data_match_the_result_files(study):

@@ -72,6 +72,10 @@ TEST(StopStudy, SmallRunWritesEveryFileAndEveryFigureOfMeritComesFromTheTestSpli
     EXPECT_LE(v, 1.0);
   }
   EXPECT_EQ(j["seeds"]["runs"].size(), 2u);
+  // The paper's symbols for the report: every input column has one.
+  EXPECT_EQ(j["symbols"]["log_met"], "MET");
+  EXPECT_EQ(j["symbols"]["l2_dphi"], "phi_l2");
+  EXPECT_EQ(j["symbols"].size(), 21u);  // 19 inputs, mt2ll, met
   EXPECT_EQ(j["paper"]["ams_network"].get<double>(), 1.72);
   EXPECT_EQ(j["paper"]["mt2_cut_gev"].get<double>(), 156.0);
   EXPECT_NE(r.summary.find("tracks mT2ll with NMI"), std::string::npos) << r.summary;
