@@ -76,24 +76,12 @@ int run_streamed(const std::vector<std::string>& files, const AttributeOptions& 
     InputMoments::from_json(j.at("moments")).apply(opt);
     for (int r = 0; r < dist::rank(); ++r) first += static_cast<Index>(j.at("counts").at(r).get<double>());
   }
-  auto result = run_distributed([&]() -> std::optional<nlohmann::json> {
-    std::optional<AttributionResult> total;
-    for_each_chunk(a.data, a.chunk, [&](Dataset&& d) {
+  auto result = stream_per_model<AttributionResult>(a.data, a.chunk, files, [&](size_t k, const Dataset& d) {
+    if (k == 0) {  // the chunk's place in the sample (the sampling streams follow it)
       opt.first_event = first;
       first += d.events();
-      std::vector<AttributionResult> parts;
-      for (size_t k = 0; k < nets.size(); ++k) {
-        parts.push_back(attribute_part(nets[k], Events(nets[k], d, binding), opt));
-        parts.back().models = {files[k]};
-      }
-      AttributionResult r = combine(std::move(parts));
-      if (total)
-        merge(*total, r);
-      else
-        total = std::move(r);
-    });
-    if (!total) return std::nullopt;
-    return total->to_json();
+    }
+    return attribute_part(nets[k], Events(nets[k], d, binding), opt);
   });
   if (!result) return 0;  // not rank 0
   const AttributionResult r = AttributionResult::from_json(*result);

@@ -96,22 +96,8 @@ int run_streamed(const std::vector<std::string>& files, const LrpOptions& o) {
     const auto j = nlohmann::json::parse(merged);
     for (size_t k = 0; k < nets.size(); ++k) opts[k].bounds = LrpBounds::from_json(j.at(k));
   }
-  auto result = run_distributed([&]() -> std::optional<nlohmann::json> {
-    std::optional<LrpResult> total;
-    for_each_chunk(a.data, a.chunk, [&](Dataset&& d) {
-      std::vector<LrpResult> parts;
-      for (size_t k = 0; k < nets.size(); ++k) {
-        parts.push_back(lrp_part(nets[k], Events(nets[k], d, binding), opts[k]));
-        parts.back().models = {files[k]};
-      }
-      LrpResult r = combine(std::move(parts));
-      if (total)
-        merge(*total, r);
-      else
-        total = std::move(r);
-    });
-    if (!total) return std::nullopt;
-    return total->to_json();
+  auto result = stream_per_model<LrpResult>(a.data, a.chunk, files, [&](size_t k, const Dataset& d) {
+    return lrp_part(nets[k], Events(nets[k], d, binding), opts[k]);
   });
   if (!result) return 0;  // not rank 0
   const LrpResult r = LrpResult::from_json(*result);

@@ -62,6 +62,32 @@ std::string rank_part(const std::string& out, int rank);
 std::string reduce_across_ranks(const std::function<std::string()>& mine,
                                 const std::function<std::string(const std::vector<std::string>&)>& reduce);
 
+// One streamed pass of a per-model method (lrp, attribute) on every rank: each chunk of the
+// events goes through `part(k, chunk)` for every model k (its result labeled with files[k]),
+// the models' parts of a chunk are combined (combine), and the chunks' results merged in order
+// (merge); run_distributed then merges the ranks'. R is the method's result type.
+template <class R, class Part>
+std::optional<nlohmann::json> stream_per_model(const EventArgs& data, Index chunk,
+                                               const std::vector<std::string>& files, Part&& part) {
+  return run_distributed([&]() -> std::optional<nlohmann::json> {
+    std::optional<R> total;
+    for_each_chunk(data, chunk, [&](Dataset&& d) {
+      std::vector<R> parts;
+      for (size_t k = 0; k < files.size(); ++k) {
+        parts.push_back(part(k, d));
+        parts.back().models = {files[k]};
+      }
+      R r = combine(std::move(parts));
+      if (total)
+        merge(*total, r);
+      else
+        total = std::move(r);
+    });
+    if (!total) return std::nullopt;
+    return total->to_json();
+  });
+}
+
 // The terminal table of a merged result.
 std::string result_table(const nlohmann::json& result);
 
