@@ -72,8 +72,9 @@ struct StopStudyOptions {
   // tW is generated this many times its cross-section share of the N background events (each
   // event's weight as many times smaller: the source's weights sum to the expected events
   // whatever the count). Above the best mT2ll cut tW is most of the background, from a
-  // handful of simulated events (its produced W's line-shape tail, which the tail bias does
-  // not oversample), so this is what brings the background's statistical error down.
+  // handful of heavy simulated events (its produced W's line-shape tail, which the W* sampling
+  // of top decays does not reach), so this is what brings the background's statistical error
+  // down.
   std::int64_t tw_oversample = 8;
   int seeds = 1;  // networks trained (seed, seed + 1, ...); the first is explained
   std::uint64_t seed = 1;
