@@ -31,11 +31,13 @@ nlohmann::json read_json(const fs::path& p) {
   return nlohmann::json::parse(in);
 }
 
-TEST(StopStudy, SmallRunWritesEveryFileAndEveryFigureOfMeritComesFromTheTestSplit) {
-  const fs::path dir = fs::temp_directory_path() / "unbox_stop_study_test";
+// A small study run: every file and key is written, and every figure of merit follows from
+// the test split on file. `name` keeps the runs' folders apart.
+void check_small_run(const EventSource& source, std::int64_t n_events, const std::string& name) {
+  const fs::path dir = fs::temp_directory_path() / ("unbox_stop_study_test_" + name);
   fs::remove_all(dir);
   StopStudyOptions o;
-  o.events = 2500;
+  o.events = n_events;
   o.epochs = 3;
   o.seeds = 2;
   o.bootstrap = 40;
@@ -44,7 +46,7 @@ TEST(StopStudy, SmallRunWritesEveryFileAndEveryFigureOfMeritComesFromTheTestSpli
   o.out = dir.string();
   o.quiet = true;
   o.seed = 3;
-  o.source = toy_event_source();
+  o.source = source;
   const StopStudyResult r = stop_study(o);
 
   // Every file the study lists exists, nothing else is written, and no temporary is left.
@@ -137,8 +139,10 @@ TEST(StopStudy, SmallRunWritesEveryFileAndEveryFigureOfMeritComesFromTheTestSpli
       0.5 * (runs[0]["ams_network_minus_mt2_cut"].get<double>() + runs[1]["ams_network_minus_mt2_cut"].get<double>()),
       1e-12);
   // The background split by cross section (831.76, 71.7, 118.7 pb), tW generated 8 times its share.
-  EXPECT_EQ(events["samples"]["ttbar"]["generated"].get<std::int64_t>(), std::llround(2500 * 831.76 / 1022.16));
-  EXPECT_EQ(events["samples"]["tw"]["generated"].get<std::int64_t>(), 8 * std::llround(2500 * 71.7 / 1022.16));
+  EXPECT_EQ(events["samples"]["ttbar"]["generated"].get<std::int64_t>(),
+            std::llround(static_cast<double>(n_events) * 831.76 / 1022.16));
+  EXPECT_EQ(events["samples"]["tw"]["generated"].get<std::int64_t>(),
+            8 * std::llround(static_cast<double>(n_events) * 71.7 / 1022.16));
 
   // The Figure 8 histogram counts every test event once.
   Dataset fig8 = read_dataset((dir / "fig8_output_histogram.csv").string());
@@ -155,6 +159,18 @@ TEST(StopStudy, SmallRunWritesEveryFileAndEveryFigureOfMeritComesFromTheTestSpli
   for (const char* p : {"ttbar", "tw", "ww"}) expected_bkg += events["samples"][p]["expected_events"].get<double>();
   EXPECT_NEAR(hist_sum, expected_bkg, 1e-9 * expected_bkg);
   fs::remove_all(dir);
+}
+
+TEST(StopStudy, SmallRunWritesEveryFileAndEveryFigureOfMeritComesFromTheTestSplit) {
+  check_small_run(toy_event_source(), 2500, "toy");
+}
+
+// The same with the built-in generator, detector and selection (the small run: a few
+// thousand events per class), so the checks also hold for real events.
+TEST(StopStudy, SmallBuiltInRunWritesEveryFileAndEveryFigureOfMeritComesFromTheTestSplit) {
+  const EventSource source = builtin_event_source();
+  if (!source) GTEST_SKIP() << "no built-in generator linked (builtin_event_source() is empty)";
+  check_small_run(source, 4000, "builtin");
 }
 
 // A counting experiment: every event has the same score, so the best cut selects everything and
