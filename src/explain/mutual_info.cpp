@@ -103,10 +103,10 @@ std::vector<double> order_statistics(std::span<const double> v, const std::vecto
   return out;
 }
 
-// Drop empty bins (renumbering in order) and compute the entropy.
-void finish_column(BinnedColumn& c, Index raw_bins) {
-  std::vector<Index> count(static_cast<size_t>(raw_bins), 0);
-  for (auto b : c.index) ++count[b];
+// Drop empty bins (renumbering in order) and compute the entropy, from `count` per raw bin and
+// their total n (under MPI: all processes' counts).
+void finish_column_global(BinnedColumn& c, const std::vector<double>& count, double n) {
+  const Index raw_bins = static_cast<Index>(count.size());
   std::vector<std::uint16_t> remap(static_cast<size_t>(raw_bins), 0);
   Index used = 0;
   for (Index b = 0; b < raw_bins; ++b)
@@ -115,13 +115,19 @@ void finish_column(BinnedColumn& c, Index raw_bins) {
     for (auto& b : c.index) b = remap[b];
   c.bins = used;
   c.counts.clear();
-  for (Index x : count)
-    if (x > 0) c.counts.push_back(x);
-  const double n = static_cast<double>(c.index.size());
+  for (double x : count)
+    if (x > 0) c.counts.push_back(static_cast<Index>(x));
   double s = 0.0;
-  for (Index x : count)
-    if (x > 0) s += static_cast<double>(x) * std::log(static_cast<double>(x));
+  for (double x : count)
+    if (x > 0) s += x * std::log(x);  // the integers of finish_column, as doubles: the same bits
   c.entropy = std::max(0.0, std::log(n) - s / n);
+}
+
+// finish_column_global with the counts of this process's events.
+void finish_column(BinnedColumn& c, Index raw_bins) {
+  std::vector<double> count(static_cast<size_t>(raw_bins), 0.0);  // integers, exact as doubles
+  for (auto b : c.index) count[b] += 1.0;
+  finish_column_global(c, count, static_cast<double>(c.index.size()));
 }
 
 // MI (nats) from a joint histogram, entry (a, b) at h[a * stride + b], and the marginals.
@@ -906,25 +912,6 @@ double from_order_key(std::uint64_t k) {
   double v;
   std::memcpy(&v, &u, sizeof v);
   return v;
-}
-
-// finish_column with the counts of all processes (`count` per raw bin) and their total.
-void finish_column_global(BinnedColumn& c, const std::vector<double>& count, double n) {
-  const Index raw_bins = static_cast<Index>(count.size());
-  std::vector<std::uint16_t> remap(static_cast<size_t>(raw_bins), 0);
-  Index used = 0;
-  for (Index b = 0; b < raw_bins; ++b)
-    if (count[static_cast<size_t>(b)] > 0) remap[static_cast<size_t>(b)] = static_cast<std::uint16_t>(used++);
-  if (used != raw_bins)
-    for (auto& b : c.index) b = remap[b];
-  c.bins = used;
-  c.counts.clear();
-  for (double x : count)
-    if (x > 0) c.counts.push_back(static_cast<Index>(x));
-  double s = 0.0;
-  for (double x : count)
-    if (x > 0) s += x * std::log(x);  // the integers of finish_column, as doubles: the same bits
-  c.entropy = std::max(0.0, std::log(n) - s / n);
 }
 
 // The columns binned as bin_column() bins all processes' values together.
