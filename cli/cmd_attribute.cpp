@@ -34,12 +34,7 @@ struct AttrArgs {
 // each chunk's sums are merged in event order, the ranks' at rank 0 in rank order. Profiles
 // need quantiles of the whole sample: not computed.
 int run_streamed(const std::vector<std::string>& files, const AttributeOptions& o) {
-  if (!a.profile.empty())
-    throw Error(
-        "--profile: profiles need quantiles of the whole sample and are not computed chunk by chunk or across ranks "
-        "(drop --chunk, run one process)");
-  if (!a.per_event.empty())
-    throw Error("--per-event keeps every event: it is not streamed (drop --chunk, run on one rank)");
+  refuse_whole_sample_outputs(a.profile, a.per_event);
   if (o.method == AttributionMethod::IntegratedGradients && o.baseline != "zero" && o.baseline != "mean")
     throw Error(
         fmt::format("--baseline {}: an event of the whole sample is not streamed (zero or mean; or drop --chunk, "

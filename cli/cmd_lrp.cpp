@@ -55,12 +55,7 @@ bool reads_bounds(const LrpComposite& c) {
 // are merged in event order, the ranks' at rank 0 in rank order. Profiles need quantiles of
 // the whole sample: not computed.
 int run_streamed(const std::vector<std::string>& files, const LrpOptions& o) {
-  if (!a.profile.empty())
-    throw Error(
-        "--profile: profiles need quantiles of the whole sample and are not computed chunk by chunk or across ranks "
-        "(drop --chunk, run one process)");
-  if (!a.per_event.empty())
-    throw Error("--per-event keeps every event: it is not streamed (drop --chunk, run on one rank)");
+  refuse_whole_sample_outputs(a.profile, a.per_event);
   std::vector<Network> nets;
   for (const auto& file : files) {
     nets.push_back(load_model(file));

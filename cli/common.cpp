@@ -20,15 +20,21 @@ Dataset load_data(const DataArgs& a) {
   ro.allow_nan = a.allow_nan;
   // One file, or the concatenation of a comma list or glob (data_stream.hpp), for every subcommand.
   Dataset d = is_file_list(a.path) ? read_datasets(expand_data_files(a.path), ro) : read_dataset(a.path, ro);
-  if (!a.label.empty()) {
-    if (!d.has(a.label)) d.get(a.label);  // throws the standard "no column" error
-    d.label_column = a.label;
-  }
-  if (!a.weight.empty()) {
-    d.get(a.weight);
-    d.weight_column = a.weight;
-  }
+  set_label_and_weight(d, a.label, a.weight);
   return d;
+}
+
+void set_label_and_weight(Dataset& d, const std::string& label, const std::string& weight, bool default_label) {
+  if (!label.empty()) {
+    d.get(label);  // throws the standard "no column" error
+    d.label_column = label;
+  } else if (default_label && d.has("label")) {
+    d.label_column = "label";
+  }
+  if (!weight.empty()) {
+    d.get(weight);
+    d.weight_column = weight;
+  }
 }
 
 Dataset load_data(const DataArgs& a, const DataTransforms& t, DataTransformLog* log) {

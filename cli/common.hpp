@@ -49,6 +49,9 @@ struct DataArgs {
 
 // Read a dataset and attach its label and weight columns (which must exist).
 Dataset load_data(const DataArgs& args);
+// The label and weight columns of events just read (Error naming a missing one); with
+// default_label and no label given, a column named "label" when there is one.
+void set_label_and_weight(Dataset& d, const std::string& label, const std::string& weight, bool default_label = false);
 // The same, then the --define and --cut transforms (after the label and weight are attached):
 // the one way every subcommand reads its events. `log` (optional) receives the cut-flow.
 Dataset load_data(const DataArgs& args, const DataTransforms& transforms, DataTransformLog* log = nullptr);

@@ -60,16 +60,7 @@ Index for_each_chunk(const EventArgs& a, Index chunk, const std::function<void(D
   Index seen = 0;
   Dataset d;
   while (stream.next(max, d)) {
-    if (!a.label.empty()) {
-      d.get(a.label);
-      d.label_column = a.label;
-    } else if (a.default_label && d.has("label")) {
-      d.label_column = "label";
-    }
-    if (!a.weight.empty()) {
-      d.get(a.weight);
-      d.weight_column = a.weight;
-    }
+    set_label_and_weight(d, a.label, a.weight, a.default_label);
     // --define/--cut act row by row, so per chunk equals on the whole (--events counts rows read).
     apply_data_transforms(d, a.transforms);
     seen += d.events();
@@ -108,16 +99,7 @@ void for_each_chunk_in(const EventArgs& a, Index chunk, Index begin, Index end,
   Index at = begin;
   Dataset d;
   while (stream.next(max, d)) {
-    if (!a.label.empty()) {
-      d.get(a.label);
-      d.label_column = a.label;
-    } else if (a.default_label && d.has("label")) {
-      d.label_column = "label";
-    }
-    if (!a.weight.empty()) {
-      d.get(a.weight);
-      d.weight_column = a.weight;
-    }
+    set_label_and_weight(d, a.label, a.weight, a.default_label);
     apply_data_transforms(d, a.transforms);  // --define only (sample_share refuses --cut)
     const Index n = d.events();
     f(std::move(d), at);
@@ -304,6 +286,15 @@ std::optional<nlohmann::json> run_distributed(const std::function<std::optional<
   }
   if (results.empty()) throw Error("no events on any rank");
   return merge_results(results, names);
+}
+
+void refuse_whole_sample_outputs(const std::string& profile, const std::string& per_event) {
+  if (!profile.empty())
+    throw Error(
+        "--profile: profiles need quantiles of the whole sample and are not computed chunk by chunk or across ranks "
+        "(drop --chunk, run one process)");
+  if (!per_event.empty())
+    throw Error("--per-event keeps every event: it is not streamed (drop --chunk, run on one rank)");
 }
 
 }  // namespace unbox::cli

@@ -62,6 +62,10 @@ std::string rank_part(const std::string& out, int rank);
 std::string reduce_across_ranks(const std::function<std::string()>& mine,
                                 const std::function<std::string(const std::vector<std::string>&)>& reduce);
 
+// lrp and attribute chunk by chunk or across ranks: Error for --profile (quantiles of the whole
+// sample) and --per-event (every event kept), which need the events whole.
+void refuse_whole_sample_outputs(const std::string& profile, const std::string& per_event);
+
 // One streamed pass of a per-model method (lrp, attribute) on every rank: each chunk of the
 // events goes through `part(k, chunk)` for every model k (its result labeled with files[k]),
 // the models' parts of a chunk are combined (combine), and the chunks' results merged in order
