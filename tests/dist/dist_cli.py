@@ -1,5 +1,6 @@
 # The unbox command line and mpirun as the dist tests call them (test_dist.py,
-# test_dist_methods.py, test_distb.py): one copy of the runners and the MPI skip mark.
+# test_dist_methods.py, test_distb.py): one copy of the runners, the MPI skip mark and the CSV
+# writer of their samples.
 import os
 import subprocess
 
@@ -28,3 +29,15 @@ def mpirun(n, *args, check=True, exe=None):
     if check and p.returncode != 0:
         raise AssertionError(f"{' '.join(cmd)} exited {p.returncode}: {p.stderr}")
     return p
+
+
+COLS = ["a", "b", "c", "d", "e"]
+
+
+def write_csv(path, x, y, w=None):
+    """Columns COLS, label and (when w is given) weight, every value exact (repr)."""
+    with open(path, "w") as f:
+        f.write(",".join(COLS) + ",label" + (",weight" if w is not None else "") + "\n")
+        for i, (row, yy) in enumerate(zip(x, y)):
+            tail = f",{float(w[i])!r}" if w is not None else ""
+            f.write(",".join(repr(float(v)) for v in row) + f",{int(yy)}{tail}\n")

@@ -12,15 +12,7 @@ import json
 import numpy as np
 import pytest
 
-from dist_cli import MPIRUN, UNBOX, mpirun, needs_mpi, run  # noqa: E402,F401
-COLS = ["a", "b", "c", "d", "e"]
-
-
-def write_csv(path, x, y, w):
-    with open(path, "w") as f:
-        f.write(",".join(COLS) + ",label,weight\n")
-        for row, yy, ww in zip(x, y, w):
-            f.write(",".join(repr(float(v)) for v in row) + f",{int(yy)},{float(ww)!r}\n")
+from dist_cli import COLS, MPIRUN, UNBOX, mpirun, needs_mpi, run, write_csv  # noqa: E402,F401
 
 
 def sample(n, seed):

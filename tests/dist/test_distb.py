@@ -14,16 +14,8 @@ import os
 import numpy as np
 import pytest
 
-from dist_cli import MPIRUN, UNBOX, mpirun, needs_mpi, run  # noqa: E402,F401
+from dist_cli import COLS, MPIRUN, UNBOX, mpirun, needs_mpi, run, write_csv  # noqa: E402,F401
 PROBE = os.environ.get("UNBOX_DIST_PROBE", os.path.join(os.path.dirname(UNBOX), "dist_probe"))
-COLS = ["a", "b", "c", "d", "e"]
-
-
-def write_csv(path, x, y):
-    with open(path, "w") as f:
-        f.write(",".join(COLS) + ",label\n")
-        for row, yy in zip(x, y):
-            f.write(",".join(repr(float(v)) for v in row) + f",{int(yy)}\n")
 
 
 @pytest.fixture(scope="module")

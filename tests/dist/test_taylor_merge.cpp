@@ -6,6 +6,7 @@
 
 #include <random>
 
+#include "small_net.hpp"
 #include "unbox/explain/taylor.hpp"
 #include "unbox/train.hpp"
 
@@ -13,16 +14,7 @@ using namespace unbox;
 
 namespace {
 
-Network small_net() {
-  Network net = build_network({"a", "b", "c"}, parse_architecture("6,5", "tanh", "sigmoid"));
-  std::mt19937_64 rng(8);
-  std::uniform_real_distribution<double> u(-0.8, 0.8);
-  for (size_t i = 0; i < net.nodes().size(); ++i)
-    if (net.nodes()[i].op)
-      for (auto& p : net.op(static_cast<int>(i)).parameters())
-        for (double& v : p.value->values()) v = p.name == "std" ? 0.5 + std::abs(u(rng)) : u(rng);
-  return net;
-}
+Network small_net() { return test::small_net(8, 0.8); }
 
 Dataset events(Index n, std::uint64_t seed) {
   std::mt19937_64 rng(seed);
