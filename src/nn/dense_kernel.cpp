@@ -83,10 +83,12 @@ inline Vec activate(Vec z, Vec alpha) {
   return z;
 }
 
-template <int R, int C, StoreActivation A>
-inline void tile(Index k, const double* x, Index ldx, const double* p, Index ldp, const double* bias, double* y,
-                 Index ldy, bool accumulate, int valid_last, double alpha) {
-  Vec acc[R][C];
+// The R x C register tile of y = start + x P over k: start is y itself when accumulating,
+// else the bias (or 0); the last column block holds valid_last lanes.
+template <int R, int C>
+[[gnu::always_inline]] inline void tile_product(Vec (&acc)[R][C], Index k, const double* x, Index ldx, const double* p,
+                                                Index ldp, const double* bias, const double* y, Index ldy,
+                                                bool accumulate, int valid_last) {
   for (int c = 0; c < C; ++c) {
     const int valid = c == C - 1 ? valid_last : kWidth;
     for (int r = 0; r < R; ++r) {
@@ -107,20 +109,32 @@ inline void tile(Index k, const double* x, Index ldx, const double* p, Index ldp
       for (int c = 0; c < C; ++c) acc[r][c] = vfma(xv, w[c], acc[r][c]);
     }
   }
+}
+
+template <int R, int C>
+[[gnu::always_inline]] inline void tile_store(const Vec (&acc)[R][C], double* to, Index ldy, int valid_last) {
+  for (int c = 0; c < C; ++c) {
+    const int valid = c == C - 1 ? valid_last : kWidth;
+    for (int r = 0; r < R; ++r) {
+      if (valid == kWidth)
+        vstore(to + r * ldy + c * kWidth, acc[r][c]);
+      else
+        vstore_part(to + r * ldy + c * kWidth, acc[r][c], valid);
+    }
+  }
+}
+
+template <int R, int C, StoreActivation A>
+inline void tile(Index k, const double* x, Index ldx, const double* p, Index ldp, const double* bias, double* y,
+                 Index ldy, bool accumulate, int valid_last, double alpha) {
+  Vec acc[R][C];
+  tile_product<R, C>(acc, k, x, ldx, p, ldp, bias, y, ldy, accumulate, valid_last);
   if constexpr (A != StoreActivation::None) {
     const Vec a = vset1(alpha);
     for (int c = 0; c < C; ++c)
       for (int r = 0; r < R; ++r) acc[r][c] = activate<A>(acc[r][c], a);
   }
-  for (int c = 0; c < C; ++c) {
-    const int valid = c == C - 1 ? valid_last : kWidth;
-    for (int r = 0; r < R; ++r) {
-      if (valid == kWidth)
-        vstore(y + r * ldy + c * kWidth, acc[r][c]);
-      else
-        vstore_part(y + r * ldy + c * kWidth, acc[r][c], valid);
-    }
-  }
+  tile_store<R, C>(acc, y, ldy, valid_last);
 }
 
 // tile() for dense_product_keep and dense_product_scaled (a separate function, so the plain
@@ -130,26 +144,7 @@ template <int R, int C, StoreActivation A>
 inline void tile_extra(Index k, const double* x, Index ldx, const double* p, Index ldp, const double* bias, double* y,
                        double* y2, const double* scale, Index ldy, bool accumulate, int valid_last, double alpha) {
   Vec acc[R][C];
-  for (int c = 0; c < C; ++c) {
-    const int valid = c == C - 1 ? valid_last : kWidth;
-    for (int r = 0; r < R; ++r) {
-      const double* from = accumulate ? y + r * ldy + c * kWidth : bias ? bias + c * kWidth : nullptr;
-      if (!from)
-        acc[r][c] = vset1(0.0);
-      else if (valid == kWidth)
-        acc[r][c] = vload(from);
-      else
-        acc[r][c] = vload_part(from, valid);
-    }
-  }
-  for (Index i = 0; i < k; ++i) {
-    Vec w[C];
-    for (int c = 0; c < C; ++c) w[c] = vload(p + i * ldp + c * kWidth);
-    for (int r = 0; r < R; ++r) {
-      const Vec xv = vset1(x[r * ldx + i]);
-      for (int c = 0; c < C; ++c) acc[r][c] = vfma(xv, w[c], acc[r][c]);
-    }
-  }
+  tile_product<R, C>(acc, k, x, ldx, p, ldp, bias, y, ldy, accumulate, valid_last);
   if (scale) {  // y = scale (elementwise) * (x P), scale laid out as y
     for (int c = 0; c < C; ++c) {
       const int valid = c == C - 1 ? valid_last : kWidth;
@@ -159,17 +154,7 @@ inline void tile_extra(Index k, const double* x, Index ldx, const double* p, Ind
       }
     }
   }
-  auto store = [&](double* to) {
-    for (int c = 0; c < C; ++c) {
-      const int valid = c == C - 1 ? valid_last : kWidth;
-      for (int r = 0; r < R; ++r) {
-        if (valid == kWidth)
-          vstore(to + r * ldy + c * kWidth, acc[r][c]);
-        else
-          vstore_part(to + r * ldy + c * kWidth, acc[r][c], valid);
-      }
-    }
-  };
+  auto store = [&](double* to) { tile_store<R, C>(acc, to, ldy, valid_last); };
   if constexpr (A != StoreActivation::None) {
     if (y2) {
       store(y);
